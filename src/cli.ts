@@ -1,0 +1,40 @@
+import { Command, Option } from 'commander';
+import { CommandContext, examples } from './commands/context.js';
+import { registerDbCommands } from './commands/db.js';
+import { registerDemoCommand } from './commands/demo.js';
+import { VERSION } from './version.js';
+
+/** Builds the program. Command modules only declare options; their work is imported when they run. */
+export function buildProgram(context: CommandContext): Command {
+  const program = new Command('qbank');
+  program
+    .description('Run the database of a question-bank platform (PingToPass, open-interview) on Turso / libSQL')
+    .version(VERSION, '-V, --version')
+    .option('--url <url>', 'database URL: file:PATH, libsql://HOST, https://HOST, http://127.0.0.1:PORT')
+    .option('--auth-token <token>', 'database auth token (prefer TURSO_AUTH_TOKEN: flags end up in shell history)')
+    .addOption(new Option('--schema <system>', 'which system the database is for').choices(['pingtopass', 'open-interview']))
+    .option('--target <name>', 'a named target from qbank.config.json')
+    .option('--json', 'print machine-readable JSON on stdout')
+    .option('--no-color', 'no colours (also: NO_COLOR=1)')
+    .option('--debug', 'log each request to the database on stderr (tokens redacted)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => context.io.stdout.write(text),
+      writeErr: (text) => context.io.stderr.write(text),
+    })
+    .addHelpText(
+      'after',
+      examples([
+        ['qbank demo', 'try qbank on an embedded local database'],
+        ['qbank db push --schema pingtopass', 'create or update the PingToPass schema'],
+        ['TURSO_DATABASE_URL=libsql://db-org.turso.io qbank db status', 'inspect a Turso database'],
+        ['qbank db status --json', 'the same, for scripts'],
+      ]) +
+        '\nConfiguration: --url/--auth-token, else TURSO_DATABASE_URL/TURSO_AUTH_TOKEN, else .env.local/.env;\n' +
+        'with none, the embedded database file:qbank.db (never under CI=true).\n',
+    );
+  registerDbCommands(program, context);
+  registerDemoCommand(program, context);
+  return program;
+}

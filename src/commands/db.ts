@@ -1,0 +1,156 @@
+import type { Command } from 'commander';
+import type { PushResult, SchemaPlan } from '../db/schema-sync.js';
+import type { DatabaseStatus } from '../db/status.js';
+import { CheckFailedError } from '../errors.js';
+import type { Output } from '../output/output.js';
+import { type CommandContext, examples } from './context.js';
+
+export function registerDbCommands(program: Command, context: CommandContext): void {
+  const db = program.command('db').description('schema and data of the configured database: push, migrate, status, seed');
+
+  db.command('push')
+    .description('bring the database to the built-in schema in one transaction')
+    .option('--dry-run', 'print the plan without applying it')
+    .option('--allow-data-loss', 'allow statements that drop columns or tables')
+    .option('-y, --yes', 'confirm data loss without a prompt (needed without a terminal)')
+    .addHelpText(
+      'after',
+      examples([
+        ['qbank db push --schema pingtopass', 'create the PingToPass tables on a new database'],
+        ['qbank db push --dry-run', 'show what would change'],
+        ['qbank db push --allow-data-loss --yes', 'apply a plan that drops columns, in CI'],
+      ]),
+    )
+    .action(async (options: { dryRun?: boolean; allowDataLoss?: boolean; yes?: boolean }, command: Command) => {
+      const out = context.output(command);
+      const { database, config } = await context.database(command, options.dryRun ? 'read' : 'write', out);
+      const system = await context.system(database, config);
+      const { pushSchema } = await import('../db/schema-sync.js');
+      const result = await pushSchema(database, system, {
+        dryRun: options.dryRun,
+        allowDataLoss: options.allowDataLoss,
+        confirmDataLoss: async (plan) => {
+          if (options.yes) return true;
+          renderPlan(out, plan);
+          return out.confirm('Apply this plan and lose the data listed above?');
+        },
+      });
+      renderPush(out, result, database.displayUrl);
+    });
+
+  db.command('migrate')
+    .description('apply the committed SQL migrations of the selected system')
+    .addHelpText('after', examples([['qbank db migrate --schema open-interview', 'apply pending migrations']]))
+    .action(async (_options: unknown, command: Command) => {
+      const out = context.output(command);
+      const { database, config } = await context.database(command, 'write', out);
+      const system = await context.system(database, config);
+      const { migrate } = await import('../db/migrations.js');
+      const result = await migrate(database, system);
+      if (out.json) return out.data(result);
+      if (result.applied.length > 0) out.success(`applied ${result.applied.length} migration(s) to ${database.displayUrl}: ${result.applied.join(', ')}`);
+      if (result.baselined.length > 0) {
+        out.success(`the schema was already in place (db push); recorded ${result.baselined.length} migration(s) as applied: ${result.baselined.join(', ')}`);
+      }
+      if (result.applied.length === 0 && result.baselined.length === 0) out.success(`no pending migrations (${result.alreadyApplied.length} applied)`);
+    });
+
+  db.command('status')
+    .description('connection, system, migrations, drift from the built-in schema, row counts')
+    .option('--check', 'exit 6 when the database differs from the schema or migrations are pending')
+    .addHelpText(
+      'after',
+      examples([
+        ['qbank db status', 'a readable summary'],
+        ['qbank db status --json --check', 'for CI: JSON, and a non-zero exit on drift'],
+      ]),
+    )
+    .action(async (options: { check?: boolean }, command: Command) => {
+      const out = context.output(command);
+      const { database, config } = await context.database(command, 'read', out);
+      const { databaseStatus } = await import('../db/status.js');
+      const status = await databaseStatus(database, config, config.system);
+      if (out.json) out.data(status);
+      else renderStatus(out, status);
+      if (options.check && (status.drift?.upToDate === false || (status.migrations?.pending.length ?? 0) > 0)) {
+        throw new CheckFailedError('the database is not in step with the built-in schema', {
+          details: [...(status.drift?.steps.map((s) => s.description) ?? []), ...(status.migrations?.pending.map((m) => `pending migration ${m}`) ?? [])],
+        });
+      }
+    });
+
+  db.command('seed')
+    .description('load the deterministic fixture content (running it twice changes nothing)')
+    .option('--file <path>', 'a seed file instead of the built-in fixtures/<system>/seed.json')
+    .addHelpText('after', examples([['qbank db seed --schema pingtopass', 'push first, then seed']]))
+    .action(async (options: { file?: string }, command: Command) => {
+      const out = context.output(command);
+      const { database, config } = await context.database(command, 'write', out);
+      const system = await context.system(database, config);
+      const { seedDatabase } = await import('../db/seed.js');
+      const { resolve } = await import('node:path');
+      const result = await seedDatabase(database, system, options.file ? resolve(context.io.cwd, options.file) : undefined);
+      if (out.json) return out.data(result);
+      out.table(
+        ['table', 'fixture rows', 'before', 'after'],
+        result.tables.map((t) => [t.table, t.rows, t.before, t.after]),
+      );
+      out.success(`seeded ${database.displayUrl} (${system})`);
+    });
+}
+
+function renderPlan(out: Output, plan: SchemaPlan | PushResult): void {
+  for (const step of plan.steps) {
+    const mark = step.dataLoss ? out.ce.red('!') : out.ce.green('+');
+    out.info(`${mark} ${step.description}${step.dataLoss ? out.ce.red(` — DATA LOSS: ${step.dataLoss}`) : ''}`);
+  }
+}
+
+export function renderPush(out: Output, result: PushResult, displayUrl: string): void {
+  if (out.json) return out.data(result);
+  if (result.upToDate) {
+    out.success(`${displayUrl} is up to date with the ${result.system} schema; nothing to do`);
+  } else if (result.dryRun) {
+    out.info(`plan for ${displayUrl} (${result.system}), ${result.steps.length} step(s), not applied (--dry-run):`);
+    renderPlan(out, result);
+    for (const statement of result.steps.flatMap((s) => s.statements)) out.line(statement);
+  } else {
+    renderPlan(out, result);
+    out.success(`applied ${result.statementCount} statement(s) to ${displayUrl} in one transaction`);
+  }
+  if (result.unmanagedTables.length > 0) {
+    out.notice(`left alone (not in the ${result.system} schema): ${result.unmanagedTables.join(', ')}`);
+  }
+}
+
+function renderStatus(out: Output, status: DatabaseStatus): void {
+  const { connection } = status;
+  out.heading('Connection');
+  out.table(
+    ['', ''],
+    [
+      ['url', connection.url],
+      ['kind', connection.kind + (connection.serverVersion ? ` (${connection.serverVersion})` : '')],
+      ['configured by', connection.source],
+      ['credentials', connection.credentials],
+      ['system', status.system ? `${status.system} (${status.systemSource})` : 'unknown: no tables of either system (use --schema)'],
+    ],
+  );
+  if (status.migrations) {
+    const m = status.migrations;
+    out.heading('Migrations');
+    out.line(`  applied ${m.applied.length}, pending ${m.pending.length}${m.pending.length ? ': ' + m.pending.join(', ') : ''}${m.tracked ? '' : ' (no migration history in this database)'}`);
+  }
+  if (status.drift) {
+    out.heading('Schema');
+    if (status.drift.upToDate) out.line(`  ${out.c.green('up to date')} with the built-in ${status.system} schema`);
+    else {
+      out.line(`  ${out.c.yellow(`${status.drift.steps.length} difference(s)`)}; \`qbank db push\` would:`);
+      for (const step of status.drift.steps) out.line(`    ${step.description}${step.dataLoss ? out.c.red(' (data loss)') : ''}`);
+    }
+    if (status.drift.unmanagedTables.length) out.line(`  tables not in the schema: ${status.drift.unmanagedTables.join(', ')}`);
+  }
+  out.heading('Tables');
+  if (status.tables.length === 0) out.line('  (none)');
+  else out.table(['table', 'rows', 'in schema'], status.tables.map((t) => [t.table, t.rows.toLocaleString('en-US'), t.inSchema ? 'yes' : 'no']));
+}

@@ -1,0 +1,245 @@
+import type { SystemName } from '../config.js';
+import { QbankError, RefusedError } from '../errors.js';
+import { describeDatabaseError, quoteIdent, readBatch, readQuery, requireWriteAccess, type Database } from './client.js';
+import {
+  createIndexSql,
+  createTableSql,
+  INTROSPECTION_QUERIES,
+  isInternalTable,
+  modelFromCatalogue,
+  sameColumns,
+  sameForeignKey,
+  sameIndex,
+  type ColumnModel,
+  type SchemaModel,
+  type TableModel,
+} from './schema-model.js';
+import { expectedModel } from './systems.js';
+
+export type PlanStepKind = 'create-table' | 'add-column' | 'rebuild-table' | 'drop-column' | 'create-index';
+
+export interface PlanStep {
+  kind: PlanStepKind;
+  table: string;
+  description: string;
+  statements: string[];
+  /** Set when the step destroys data: says what is lost. */
+  dataLoss?: string;
+}
+
+export interface SchemaPlan {
+  system: SystemName;
+  steps: PlanStep[];
+  /** Tables in the database that the built-in schema does not know; push leaves them alone. */
+  unmanagedTables: string[];
+  /** Indexes an operator added beside the schema's own (on managed tables); push leaves them alone too. */
+  unmanagedIndexes: string[];
+}
+
+export async function introspect(database: Database): Promise<SchemaModel> {
+  const [columns, indexes, foreignKeys] = await readBatch(database, INTROSPECTION_QUERIES);
+  return modelFromCatalogue(columns.rows as never, indexes.rows as never, foreignKeys.rows as never);
+}
+
+const FK_GUARD = `SELECT CASE WHEN EXISTS (SELECT 1 FROM pragma_foreign_key_check) THEN json('qbank: foreign key violations') END`;
+
+function canAddColumn(column: ColumnModel): boolean {
+  if (column.primaryKey > 0) return false;
+  if (column.defaultSql !== null && column.defaultSql.trim().startsWith('(')) return false;
+  if (column.notNull && column.defaultSql === null) return false;
+  return true;
+}
+
+function addColumnSql(table: string, column: ColumnModel): string {
+  let sql = `ALTER TABLE \`${table}\` ADD \`${column.name}\` ${column.type.toLowerCase()}`;
+  if (column.defaultSql !== null) sql += ` DEFAULT ${column.defaultSql}`;
+  if (column.notNull) sql += ' NOT NULL';
+  return sql + ';';
+}
+
+function rebuildStatements(expected: TableModel, live: TableModel): string[] {
+  const temp = `__qbank_new_${expected.name}`;
+  const liveNames = new Set(live.columns.map((c) => c.name));
+  const kept = expected.columns.filter((c) => liveNames.has(c.name)).map((c) => `\`${c.name}\``).join(', ');
+  return [
+    createTableSql(expected, temp),
+    `INSERT INTO \`${temp}\` (${kept}) SELECT ${kept} FROM \`${expected.name}\`;`,
+    `DROP TABLE \`${expected.name}\`;`,
+    `ALTER TABLE \`${temp}\` RENAME TO \`${expected.name}\`;`,
+    ...expected.indexes.map((index) => createIndexSql(expected.name, index)),
+    ...live.indexes.filter((i) => i.sql && !expected.indexes.some((e) => e.name === i.name)).map((i) => `${i.sql};`),
+  ];
+}
+
+function describeColumnChange(expected: ColumnModel, live: ColumnModel): string {
+  const parts: string[] = [];
+  if (expected.type !== live.type) parts.push(`type ${live.type} → ${expected.type}`);
+  if (expected.notNull !== live.notNull) parts.push(expected.notNull ? 'now NOT NULL' : 'now nullable');
+  if ((expected.defaultSql ?? '') !== (live.defaultSql ?? '')) parts.push(`default ${live.defaultSql ?? 'none'} → ${expected.defaultSql ?? 'none'}`);
+  if (expected.primaryKey !== live.primaryKey) parts.push('primary key changed');
+  if (expected.autoIncrement !== live.autoIncrement) parts.push(expected.autoIncrement ? 'now AUTOINCREMENT' : 'no longer AUTOINCREMENT');
+  return `${expected.name}: ${parts.join(', ') || 'changed'}`;
+}
+
+/** Compares the built-in schema with the live one and lists the statements that would reconcile them. */
+export function diffSchemas(system: SystemName, expected: SchemaModel, live: SchemaModel): SchemaPlan {
+  const steps: PlanStep[] = [];
+  const unmanagedIndexes: string[] = [];
+  for (const table of expected.values()) {
+    const current = live.get(table.name);
+    if (!current) {
+      steps.push({
+        kind: 'create-table',
+        table: table.name,
+        description: `create table ${table.name} (${table.columns.length} columns)`,
+        statements: [createTableSql(table)],
+      });
+      for (const index of table.indexes) {
+        steps.push({ kind: 'create-index', table: table.name, description: `create index ${index.name}`, statements: [createIndexSql(table.name, index)] });
+      }
+      continue;
+    }
+    const liveColumns = new Map(current.columns.map((c) => [c.name, c]));
+    const expectedNames = new Set(table.columns.map((c) => c.name));
+    const added = table.columns.filter((c) => !liveColumns.has(c.name));
+    const changed = table.columns.filter((c) => liveColumns.has(c.name) && !sameColumns(c, liveColumns.get(c.name)!));
+    const dropped = current.columns.filter((c) => !expectedNames.has(c.name));
+    const fkChanged =
+      table.foreignKeys.length !== current.foreignKeys.length ||
+      table.foreignKeys.some((fk) => !current.foreignKeys.some((liveFk) => sameForeignKey(fk, liveFk)));
+    const needsRebuild = changed.length > 0 || fkChanged || added.some((c) => !canAddColumn(c)) || dropped.length > 0;
+
+    if (needsRebuild) {
+      const reasons = [
+        ...added.map((c) => `add ${c.name}`),
+        ...changed.map((c) => describeColumnChange(c, liveColumns.get(c.name)!)),
+        ...dropped.map((c) => `drop ${c.name}`),
+        ...(fkChanged ? ['foreign keys changed'] : []),
+      ];
+      steps.push({
+        kind: 'rebuild-table',
+        table: table.name,
+        description: `rebuild table ${table.name} (${reasons.join('; ')})`,
+        statements: rebuildStatements(table, current),
+        dataLoss: dropped.length > 0 ? `columns ${dropped.map((c) => `${table.name}.${c.name}`).join(', ')} and their values are dropped` : undefined,
+      });
+      continue;
+    }
+    for (const column of added) {
+      steps.push({ kind: 'add-column', table: table.name, description: `add column ${table.name}.${column.name}`, statements: [addColumnSql(table.name, column)] });
+    }
+    const liveIndexes = new Map(current.indexes.filter((i) => !i.name.startsWith('sqlite_autoindex_')).map((i) => [i.name, i]));
+    for (const index of table.indexes) {
+      const existing = liveIndexes.get(index.name);
+      if (existing && sameIndex(index, existing)) continue;
+      steps.push({
+        kind: 'create-index',
+        table: table.name,
+        description: existing ? `recreate index ${index.name} (definition changed)` : `create index ${index.name}`,
+        statements: [...(existing ? [`DROP INDEX \`${index.name}\`;`] : []), createIndexSql(table.name, index)],
+      });
+    }
+    for (const name of liveIndexes.keys()) {
+      if (!table.indexes.some((i) => i.name === name)) unmanagedIndexes.push(name);
+    }
+  }
+  const unmanagedTables = [...live.keys()].filter((name) => !expected.has(name) && !isInternalTable(name)).sort();
+  return { system, steps, unmanagedTables, unmanagedIndexes: unmanagedIndexes.sort() };
+}
+
+export async function planPush(database: Database, system: SystemName): Promise<SchemaPlan> {
+  const [expected, live] = await Promise.all([expectedModel(system), introspect(database)]);
+  const plan = diffSchemas(system, expected, live);
+  await describeDataLoss(database, plan);
+  return plan;
+}
+
+/** Puts the number of rows at stake into each data-loss message, so the operator knows what "lose" means here. */
+async function describeDataLoss(database: Database, plan: SchemaPlan): Promise<void> {
+  for (const step of plan.steps) {
+    if (!step.dataLoss) continue;
+    const result = await readQuery(database, `SELECT count(*) AS n FROM ${quoteIdent(step.table)}`);
+    const rows = Number(result.rows[0]?.n ?? 0);
+    step.dataLoss += ` (${rows.toLocaleString('en-US')} row${rows === 1 ? '' : 's'} in ${step.table})`;
+  }
+}
+
+export interface PushOptions {
+  dryRun?: boolean;
+  allowDataLoss?: boolean;
+  /** Asked only when the plan loses data and --allow-data-loss was given; returns the user's answer. */
+  confirmDataLoss?: (plan: SchemaPlan) => Promise<boolean>;
+}
+
+export interface PushResult {
+  system: SystemName;
+  upToDate: boolean;
+  applied: boolean;
+  dryRun: boolean;
+  steps: Array<{ kind: PlanStepKind; table: string; description: string; statements: string[]; dataLoss?: string }>;
+  unmanagedTables: string[];
+  unmanagedIndexes: string[];
+  statementCount: number;
+}
+
+export function planStatements(plan: SchemaPlan): string[] {
+  const statements = plan.steps.flatMap((step) => step.statements);
+  const touchesExisting = plan.steps.some((s) => s.kind === 'rebuild-table' || s.kind === 'drop-column');
+  return touchesExisting ? [...statements, FK_GUARD] : statements;
+}
+
+/** Brings the database to the built-in schema in one transaction: all of the plan or none of it. */
+export async function pushSchema(database: Database, system: SystemName, options: PushOptions = {}): Promise<PushResult> {
+  const plan = await planPush(database, system);
+  const result: PushResult = {
+    system,
+    upToDate: plan.steps.length === 0,
+    applied: false,
+    dryRun: Boolean(options.dryRun),
+    steps: plan.steps,
+    unmanagedTables: plan.unmanagedTables,
+    unmanagedIndexes: plan.unmanagedIndexes,
+    statementCount: plan.steps.reduce((n, s) => n + s.statements.length, 0),
+  };
+  if (result.upToDate || options.dryRun) return result;
+
+  const losses = plan.steps.filter((s) => s.dataLoss);
+  if (losses.length > 0) {
+    if (!options.allowDataLoss) {
+      throw new RefusedError('the push would lose data; nothing was changed', {
+        details: losses.map((s) => `${s.description}: ${s.dataLoss}`),
+        hint: 'review the plan with `qbank db push --dry-run`, then rerun with --allow-data-loss (and --yes without a terminal)',
+      });
+    }
+    const confirmed = options.confirmDataLoss ? await options.confirmDataLoss(plan) : false;
+    if (!confirmed) throw new RefusedError('push cancelled; nothing was changed');
+  }
+
+  requireWriteAccess(database, 'db push');
+  await applyStatements(database, planStatements(plan), 'db push');
+  const after = diffSchemas(system, await expectedModel(system), await introspect(database));
+  if (after.steps.length > 0) {
+    throw new QbankError(`the push was applied but the database still differs from the schema: ${after.steps.map((s) => s.description).join('; ')}`);
+  }
+  result.applied = true;
+  return result;
+}
+
+/** Runs DDL with foreign keys off inside one transaction (libSQL's migrate), mapping failures to readable errors. */
+export async function applyStatements(database: Database, statements: string[], command: string): Promise<void> {
+  try {
+    await database.client.migrate(statements);
+  } catch (error) {
+    const message = String((error as Error)?.message ?? '');
+    if (/qbank: foreign key violations|malformed JSON/.test(message)) {
+      throw new RefusedError(`${command} would leave rows whose foreign keys point nowhere; nothing was changed`, {
+        hint: 'run `PRAGMA foreign_key_check` against the database to find them, fix the rows, then retry',
+      });
+    }
+    const mapped = describeDatabaseError(error, database, command);
+    if (mapped.constructor === QbankError) {
+      throw new QbankError(`${command} failed and was rolled back; nothing was changed: ${mapped.message}`, { cause: error });
+    }
+    throw mapped;
+  }
+}

@@ -1,0 +1,53 @@
+import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
+import type { SystemName } from '../config.js';
+import { UsageError } from '../errors.js';
+import { readQuery, type Database } from './client.js';
+import { modelFromDrizzle, type SchemaModel } from './schema-model.js';
+
+export async function loadSystemTables(system: SystemName): Promise<Record<string, SQLiteTable>> {
+  const module = system === 'pingtopass' ? await import('../../schema/pingtopass.js') : await import('../../schema/open-interview.js');
+  return module.tables as unknown as Record<string, SQLiteTable>;
+}
+
+const modelCache = new Map<SystemName, SchemaModel>();
+
+export async function expectedModel(system: SystemName): Promise<SchemaModel> {
+  let model = modelCache.get(system);
+  if (!model) {
+    model = modelFromDrizzle(await loadSystemTables(system));
+    modelCache.set(system, model);
+  }
+  return model;
+}
+
+/** Tables only one of the two systems has: enough to tell them apart in a live database. */
+const SIGNATURE_TABLES: Record<SystemName, string[]> = {
+  pingtopass: ['exams', 'answer_options', 'study_sessions'],
+  'open-interview': ['channel_mappings', 'work_queue', 'bot_ledger'],
+};
+
+export function systemFromTableNames(tableNames: Iterable<string>): SystemName | 'both' | undefined {
+  const names = new Set(tableNames);
+  const found = (Object.keys(SIGNATURE_TABLES) as SystemName[]).filter((system) => SIGNATURE_TABLES[system].some((t) => names.has(t)));
+  if (found.length > 1) return 'both';
+  return found[0];
+}
+
+export async function detectSystem(database: Database): Promise<SystemName | undefined> {
+  const result = await readQuery(database, "SELECT name FROM sqlite_master WHERE type = 'table'");
+  const detected = systemFromTableNames(result.rows.map((r) => String(r.name)));
+  if (detected === 'both') {
+    throw new UsageError(`${database.displayUrl} holds tables of both systems; say which one with --schema pingtopass|open-interview`);
+  }
+  return detected;
+}
+
+/** The explicit choice wins; otherwise the database's tables decide; an empty database needs a choice. */
+export async function resolveSystem(database: Database, explicit: SystemName | undefined): Promise<SystemName> {
+  if (explicit) return explicit;
+  const detected = await detectSystem(database);
+  if (detected) return detected;
+  throw new UsageError(`cannot tell which system ${database.displayUrl} is for: it has none of either system's tables`, {
+    hint: 'pass --schema pingtopass or --schema open-interview (or set QBANK_SCHEMA)',
+  });
+}

@@ -1,0 +1,471 @@
+import { randomUUID, type KeyObject } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { generateEd25519KeyPair, signToken, type Ed25519KeyPair, type TokenClaims } from '../../src/auth/jwt.js';
+
+/*
+ * A local stand-in for the Turso Platform API (https://api.turso.tech), enough for qbank's client:
+ * databases (with the CLI's limit/cursor pagination), instances, groups, database and group tokens
+ * (real Ed25519 JWTs), key rotation, token validation and locations. Every response is recorded in
+ * `requests` so a contract test can check it against the OpenAPI description.
+ *
+ * Keys: every database and every group has its own key pair. A database accepts tokens signed by its
+ * own key or its group's key (`publicKeysFor`). Rotating a database replaces its key; rotating a group
+ * replaces the group's key and the key of every database in it. After each rotation `onKeysRotated`
+ * is awaited once per affected database, with that database's new public keys, before the rotate
+ * request is answered: a testbed passes them to the libSQL server's `setPublicKeys`.
+ */
+
+export interface PlatformInstanceConfig {
+  /** Location code, e.g. `aws-us-east-1`. */
+  name: string;
+  type: 'primary' | 'replica';
+  region: string;
+  /** Where the instance really listens (e.g. a local libSQL server); its host becomes `hostname`. */
+  url?: string;
+}
+
+export interface PlatformDatabaseConfig {
+  name: string;
+  group: string;
+  primaryRegion: string;
+  instances: PlatformInstanceConfig[];
+  /** Extra fields merged into the Database object, e.g. legacy ones such as `is_schema`. */
+  extra?: Record<string, unknown>;
+}
+
+export interface PlatformGroupConfig {
+  name: string;
+  /** Defaults to the primary region of the group's first database. */
+  primary?: string;
+  /** Defaults to the regions of the group's database instances. */
+  locations?: string[];
+}
+
+export interface KeyRotationScope {
+  db?: string;
+  group?: string;
+}
+
+export interface StartPlatformServerOptions {
+  org: string;
+  /** The platform API token requests must carry as `Authorization: Bearer`. */
+  apiToken: string;
+  databases: PlatformDatabaseConfig[];
+  groups?: PlatformGroupConfig[];
+  /**
+   * Called (and awaited) after a rotation. Database rotate: once, scope `{ db }`. Group rotate: once
+   * per database of the group, scope `{ group, db }`, or once with `{ group }` and the group's key when
+   * the group has no database.
+   */
+  onKeysRotated?: (scope: KeyRotationScope, publicKeys: KeyObject[]) => void | Promise<void>;
+  /** Delay before every response. */
+  latencyMs?: number;
+  /** Default 0 (any free port). */
+  port?: number;
+  /** Key pairs to start with, e.g. ones already given to a libSQL server. Missing ones are generated. */
+  initialKeys?: { databases?: Record<string, Ed25519KeyPair>; groups?: Record<string, Ed25519KeyPair> };
+  /** Answer of GET /v1/locations. */
+  locations?: Record<string, string>;
+  /** `exp` answered by GET /v1/auth/validate; -1 (never) by default. */
+  apiTokenExp?: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  /** Query string including `?`, or ''. */
+  query: string;
+  requestBody: string;
+  status: number;
+  /** Parsed JSON response body, undefined when the response had no body. */
+  body: unknown;
+  /** Set when the response came from `setFault`. */
+  fault?: boolean;
+}
+
+export interface PlatformFault {
+  method?: string;
+  /** Exact path (without query) or a pattern; any path when omitted. */
+  path?: string | RegExp;
+  status: number;
+  /** How many matching requests fail; default 1, `Infinity` for all. */
+  times?: number;
+  /** JSON body; default `{ error: "..." }` naming the status. */
+  body?: unknown;
+  retryAfterSeconds?: number;
+}
+
+export interface MintTokenOptions {
+  readOnly?: boolean;
+  /** Omitted: the token never expires. */
+  expiresInSeconds?: number;
+}
+
+export interface PlatformServer {
+  baseUrl: string;
+  org: string;
+  apiToken: string;
+  /** Current key pairs; the maps are updated in place when keys rotate. */
+  keys: { databases: Map<string, Ed25519KeyPair>; groups: Map<string, Ed25519KeyPair> };
+  /** Public keys a libSQL server for this database should accept right now. */
+  publicKeysFor(db: string): KeyObject[];
+  /** A database token signed with the database's current key, without going through HTTP. */
+  mintToken(db: string, options?: MintTokenOptions): string;
+  /** Every response given, in order. */
+  requests: RecordedRequest[];
+  setFault(fault: PlatformFault): void;
+  clearFaults(): void;
+  /** Points an instance (and, for a primary, the database's Hostname) at a server started later. */
+  setInstanceUrl(db: string, instance: string, url: string): void;
+  close(): Promise<void>;
+}
+
+interface DatabaseState {
+  config: PlatformDatabaseConfig;
+  id: string;
+  instances: Array<PlatformInstanceConfig & { uuid: string }>;
+}
+
+interface GroupState {
+  name: string;
+  uuid: string;
+  primary: string;
+  locations: string[];
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const DEFAULT_LOCATIONS: Record<string, string> = {
+  'aws-ap-northeast-1': 'AWS AP NorthEast (Tokyo)',
+  'aws-ap-south-1': 'AWS AP South (Mumbai)',
+  'aws-eu-west-1': 'AWS EU West (Ireland)',
+  'aws-us-east-1': 'AWS US East (Virginia)',
+  'aws-us-east-2': 'AWS US East (Ohio)',
+  'aws-us-west-2': 'AWS US West (Oregon)',
+};
+
+const EXPIRATION_UNITS: Record<string, number> = { w: 604_800, d: 86_400, h: 3_600, m: 60, s: 1 };
+
+/** Seconds of a Turso expiration such as `2w1d30m` or `12h`; null for `never`; undefined when invalid. */
+export function parseTursoExpiration(text: string): number | null | undefined {
+  if (text === 'never') return null;
+  if (!/^(?:\d+[wdhms])+$/.test(text)) return undefined;
+  let seconds = 0;
+  for (const [, amount, unit] of text.matchAll(/(\d+)([wdhms])/g)) seconds += Number(amount) * EXPIRATION_UNITS[unit];
+  return seconds > 0 && Number.isSafeInteger(seconds) ? seconds : undefined;
+}
+
+export async function startPlatformServer(options: StartPlatformServerOptions): Promise<PlatformServer> {
+  const { org, apiToken } = options;
+  const databases = new Map<string, DatabaseState>();
+  const groups = new Map<string, GroupState>();
+  const keys = { databases: new Map<string, Ed25519KeyPair>(), groups: new Map<string, Ed25519KeyPair>() };
+  const requests: RecordedRequest[] = [];
+  let faults: Array<PlatformFault & { remaining: number }> = [];
+
+  for (const config of options.databases) {
+    if (databases.has(config.name)) throw new Error(`database "${config.name}" is configured twice`);
+    databases.set(config.name, {
+      config,
+      id: randomUUID(),
+      instances: config.instances.map((instance) => ({ ...instance, uuid: randomUUID() })),
+    });
+    keys.databases.set(config.name, options.initialKeys?.databases?.[config.name] ?? generateEd25519KeyPair());
+  }
+  const groupNames = new Set([...(options.groups ?? []).map((g) => g.name), ...options.databases.map((d) => d.group)]);
+  for (const name of groupNames) {
+    const config = options.groups?.find((g) => g.name === name);
+    const members = options.databases.filter((d) => d.group === name);
+    groups.set(name, {
+      name,
+      uuid: randomUUID(),
+      primary: config?.primary ?? members[0]?.primaryRegion ?? 'aws-us-east-1',
+      locations: config?.locations ?? [...new Set(members.flatMap((d) => d.instances.map((i) => i.region)))],
+    });
+    keys.groups.set(name, options.initialKeys?.groups?.[name] ?? generateEd25519KeyPair());
+  }
+
+  function databaseOrThrow(name: string): DatabaseState {
+    const state = databases.get(name);
+    if (!state) throw new HttpError(404, `could not find database with name ${name}: record not found`);
+    return state;
+  }
+
+  function groupOrThrow(name: string): GroupState {
+    const state = groups.get(name);
+    if (!state) throw new HttpError(404, 'group not found');
+    return state;
+  }
+
+  function publicKeysFor(db: string): KeyObject[] {
+    const state = databases.get(db);
+    if (!state) throw new Error(`no database "${db}" on the platform server`);
+    return [keys.databases.get(db)!.publicKey, keys.groups.get(state.config.group)!.publicKey];
+  }
+
+  function sign(privateKey: KeyObject, scopeClaim: TokenClaims, readOnly: boolean, expiresInSeconds: number | null) {
+    const now = Math.floor(Date.now() / 1000);
+    const claims: TokenClaims = { a: readOnly ? 'ro' : 'rw', iat: now, ...scopeClaim };
+    if (expiresInSeconds !== null) claims.exp = now + expiresInSeconds;
+    return signToken(claims, privateKey);
+  }
+
+  function hostOf(url: string): string {
+    return new URL(url).host;
+  }
+
+  function instanceJson(db: DatabaseState, instance: DatabaseState['instances'][number]) {
+    const hostname = instance.url
+      ? hostOf(instance.url)
+      : instance.type === 'primary'
+        ? `${db.config.name}-${org}.turso.io`
+        : `${instance.name}-${db.config.name}-${org}.turso.io`;
+    return { uuid: instance.uuid, name: instance.name, type: instance.type, region: instance.region, hostname };
+  }
+
+  function databaseJson(db: DatabaseState) {
+    const primary = db.instances.find((i) => i.type === 'primary');
+    return {
+      Name: db.config.name,
+      DbId: db.id,
+      Hostname: primary?.url ? hostOf(primary.url) : `${db.config.name}-${org}.turso.io`,
+      block_reads: false,
+      block_writes: false,
+      regions: [...new Set(db.instances.map((i) => i.region))].sort(),
+      primaryRegion: db.config.primaryRegion,
+      group: db.config.group,
+      delete_protection: false,
+      parent: null,
+      ...db.config.extra,
+    };
+  }
+
+  function groupJson(group: GroupState) {
+    return {
+      name: group.name,
+      version: 'v0.24.32',
+      uuid: group.uuid,
+      locations: group.locations,
+      primary: group.primary,
+      delete_protection: false,
+      archived: false,
+    };
+  }
+
+  function parseTokenQuery(url: URL): { readOnly: boolean; expiresIn: number | null } {
+    const authorization = url.searchParams.get('authorization') ?? 'full-access';
+    if (authorization !== 'full-access' && authorization !== 'read-only') {
+      throw new HttpError(400, `invalid authorization: ${authorization}`);
+    }
+    const expiresIn = parseTursoExpiration(url.searchParams.get('expiration') ?? 'never');
+    if (expiresIn === undefined) throw new HttpError(400, 'Invalid expiration format');
+    return { readOnly: authorization === 'read-only', expiresIn };
+  }
+
+  function checkTokenBody(body: string) {
+    if (!body.trim()) return;
+    try {
+      JSON.parse(body);
+    } catch {
+      throw new HttpError(400, 'invalid request body');
+    }
+  }
+
+  async function rotateDatabase(name: string, scope: KeyRotationScope) {
+    keys.databases.set(name, generateEd25519KeyPair());
+    await options.onKeysRotated?.(scope, publicKeysFor(name));
+  }
+
+  function listDatabases(url: URL): object {
+    const group = url.searchParams.get('group');
+    const all = [...databases.values()].filter((db) => !group || db.config.group === group);
+    const limitText = url.searchParams.get('limit');
+    const cursor = url.searchParams.get('cursor');
+    if (limitText === null && cursor === null) return { databases: all.map(databaseJson) };
+
+    const limit = limitText === null ? 100 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1) throw new HttpError(400, `invalid limit: ${limitText}`);
+    let start = 0;
+    if (cursor) {
+      // The cursor is the name of the first database of the page, base64url so it looks opaque.
+      const name = Buffer.from(cursor, 'base64url').toString('utf8');
+      start = all.findIndex((db) => db.config.name === name);
+      if (start < 0) throw new HttpError(400, 'invalid cursor');
+    }
+    const page = all.slice(start, start + limit);
+    const following = all[start + limit];
+    return {
+      databases: page.map(databaseJson),
+      pagination: { next: following ? Buffer.from(following.config.name).toString('base64url') : null },
+    };
+  }
+
+  type Handler = (params: string[], url: URL, body: string) => Promise<object | undefined> | object | undefined;
+  const routes: Array<{ method: string; pattern: RegExp; handler: Handler }> = [];
+  const route = (method: string, path: string, handler: Handler) => {
+    const pattern = new RegExp(`^${path.replace(/:[a-z]+/gi, '([^/]+)')}$`);
+    routes.push({ method, pattern, handler });
+  };
+  const O = '/v1/organizations/:org';
+
+  route('GET', `${O}/databases`, (_p, url) => listDatabases(url));
+  route('GET', `${O}/databases/:db`, ([db]) => ({ database: databaseJson(databaseOrThrow(db)) }));
+  route('GET', `${O}/databases/:db/instances`, ([db]) => {
+    const state = databaseOrThrow(db);
+    return { instances: state.instances.map((i) => instanceJson(state, i)) };
+  });
+  route('GET', `${O}/databases/:db/instances/:instance`, ([db, name]) => {
+    const state = databaseOrThrow(db);
+    const instance = state.instances.find((i) => i.name === name);
+    if (!instance) throw new HttpError(404, `could not find instance with name ${name}: record not found`);
+    return { instance: instanceJson(state, instance) };
+  });
+  route('POST', `${O}/databases/:db/auth/tokens`, ([db], url, body) => {
+    const state = databaseOrThrow(db);
+    const { readOnly, expiresIn } = parseTokenQuery(url);
+    checkTokenBody(body);
+    return { jwt: sign(keys.databases.get(db)!.privateKey, { id: state.id }, readOnly, expiresIn) };
+  });
+  route('POST', `${O}/databases/:db/auth/rotate`, async ([db]) => {
+    databaseOrThrow(db);
+    await rotateDatabase(db, { db });
+    return undefined;
+  });
+  route('GET', `${O}/groups/:group`, ([group]) => ({ group: groupJson(groupOrThrow(group)) }));
+  route('POST', `${O}/groups/:group/auth/tokens`, ([group], url, body) => {
+    const state = groupOrThrow(group);
+    const { readOnly, expiresIn } = parseTokenQuery(url);
+    checkTokenBody(body);
+    return { jwt: sign(keys.groups.get(group)!.privateKey, { gid: state.uuid }, readOnly, expiresIn) };
+  });
+  route('POST', `${O}/groups/:group/auth/rotate`, async ([group]) => {
+    groupOrThrow(group);
+    keys.groups.set(group, generateEd25519KeyPair());
+    const members = [...databases.values()].filter((db) => db.config.group === group);
+    for (const db of members) await rotateDatabase(db.config.name, { group, db: db.config.name });
+    if (members.length === 0) await options.onKeysRotated?.({ group }, [keys.groups.get(group)!.publicKey]);
+    return undefined;
+  });
+  route('GET', '/v1/auth/validate', () => ({ exp: options.apiTokenExp ?? -1 }));
+  route('GET', '/v1/locations', () => ({ locations: options.locations ?? DEFAULT_LOCATIONS }));
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? '/', 'http://platform.local');
+    const method = req.method ?? 'GET';
+    const requestBody = await readBody(req);
+    if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
+
+    const send = (status: number, body: unknown, extra: Partial<RecordedRequest> = {}, headers: Record<string, string> = {}) => {
+      requests.push({ method, path: url.pathname, query: url.search, requestBody, status, body, ...extra });
+      if (body === undefined) {
+        res.writeHead(status, headers).end();
+      } else {
+        res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+      }
+    };
+
+    const fault = faults.find(
+      (f) =>
+        f.remaining > 0 &&
+        (!f.method || f.method.toUpperCase() === method) &&
+        (!f.path || (typeof f.path === 'string' ? f.path === url.pathname : f.path.test(url.pathname))),
+    );
+    if (fault) {
+      fault.remaining--;
+      const headers: Record<string, string> =
+        fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
+      send(fault.status, fault.body ?? { error: `injected fault: status ${fault.status}` }, { fault: true }, headers);
+      return;
+    }
+
+    const authorization = req.headers.authorization;
+    if (!authorization?.startsWith('Bearer ')) return send(401, { error: 'missing authorization header' });
+    if (authorization.slice('Bearer '.length) !== apiToken) return send(401, { error: 'token is invalid or expired' });
+
+    let matchedPath = false;
+    for (const r of routes) {
+      const match = r.pattern.exec(url.pathname);
+      if (!match) continue;
+      matchedPath = true;
+      if (r.method !== method) continue;
+      let params = match.slice(1).map((p) => decodeURIComponent(p));
+      if (url.pathname.startsWith('/v1/organizations/')) {
+        const [slug, ...rest] = params;
+        if (slug !== org) return send(403, { error: `you are not a member of organization ${slug}` });
+        params = rest;
+      }
+      try {
+        const body = await r.handler(params, url, requestBody);
+        return send(200, body);
+      } catch (error) {
+        if (error instanceof HttpError) return send(error.status, { error: error.message });
+        return send(500, { error: `internal error: ${error instanceof Error ? error.message : String(error)}` });
+      }
+    }
+    if (matchedPath) return send(405, { error: `method ${method} not allowed` });
+    return send(404, { error: `no route for ${method} ${url.pathname}` });
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: String(error) }));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    org,
+    apiToken,
+    keys,
+    publicKeysFor,
+    mintToken(db, mintOptions = {}) {
+      const state = databases.get(db);
+      if (!state) throw new Error(`no database "${db}" on the platform server`);
+      return sign(
+        keys.databases.get(db)!.privateKey,
+        { id: state.id },
+        mintOptions.readOnly ?? false,
+        mintOptions.expiresInSeconds ?? null,
+      );
+    },
+    requests,
+    setFault(fault) {
+      faults.push({ ...fault, remaining: fault.times ?? 1 });
+    },
+    clearFaults() {
+      faults = [];
+    },
+    setInstanceUrl(db, instanceName, url) {
+      const instance = databases.get(db)?.instances.find((i) => i.name === instanceName);
+      if (!instance) throw new Error(`no instance "${instanceName}" of database "${db}" on the platform server`);
+      instance.url = url;
+    },
+    close() {
+      return new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
