@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { getTableColumns, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/libsql';
 import { getTableConfig, type SQLiteColumn, type SQLiteTable } from 'drizzle-orm/sqlite-core';
@@ -32,6 +32,7 @@ function readFixture(path: string): FixtureRows {
 /** Fixture values are plain JSON: turn them into what each Drizzle column takes (timestamps become Dates). */
 function toColumnValue(column: SQLiteColumn, value: unknown): unknown {
   if (value === null || value === undefined) return value;
+  if (typeof value === 'object' && column.columnType === 'SQLiteText') return JSON.stringify(value);
   if (column.columnType === 'SQLiteTimestamp') {
     if (typeof value === 'number') return new Date(value * 1000);
     if (typeof value === 'string') return new Date(value);
@@ -45,6 +46,9 @@ function toColumnValue(column: SQLiteColumn, value: unknown): unknown {
  */
 export async function seedDatabase(database: Database, system: SystemName, fixturePath = join(fixturesFolder(system), 'seed.json')): Promise<SeedResult> {
   const fixture = readFixture(fixturePath);
+  // open-interview keeps its questions in the system's own data-file shape beside the seed.
+  const questionsPath = join(dirname(fixturePath), 'questions.json');
+  if (!fixture.questions && existsSync(questionsPath)) fixture.questions = readFixture(questionsPath) as unknown as FixtureRows[string];
   const tables = await loadSystemTables(system);
   const bySqlName = new Map<string, SQLiteTable>(Object.values(tables).map((t) => [getTableConfig(t).name, t]));
   const order = [...bySqlName.keys()];

@@ -441,11 +441,11 @@ export function createPlatformApi(options: PlatformApiOptions): PlatformApi {
       return body.group;
     },
 
-    createDatabaseToken(database, tokenOptions = {}) {
+    async createDatabaseToken(database, tokenOptions = {}) {
       return request(tokenCall('database', database, tokenOptions));
     },
 
-    createGroupToken(group, tokenOptions = {}) {
+    async createGroupToken(group, tokenOptions = {}) {
       return request(tokenCall('group', group, tokenOptions));
     },
 

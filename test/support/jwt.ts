@@ -17,7 +17,7 @@ export {
 
 /** The public key as an SPKI PEM block: the other form `sqld --auth-jwt-key-file` reads. */
 export function publicKeyToPem(publicKey: KeyObject): string {
-  return publicKey.export({ format: 'spki', type: 'pem' }).toString();
+  return publicKey.export({ format: 'pem', type: 'spki' }).toString();
 }
 
 /**
@@ -25,6 +25,11 @@ export function publicKeyToPem(publicKey: KeyObject): string {
  * after its `exp`. A test that wants a rejected token must expire it further back than this.
  */
 export const EXPIRY_LEEWAY_SECONDS = 60;
+
+/** True once `exp` (if any) lies further back than sqld's leeway. */
+export function hasExpiredForSqld(claims: TokenClaims, nowMs: number = Date.now()): boolean {
+  return typeof claims.exp === 'number' && (claims.exp + EXPIRY_LEEWAY_SECONDS) * 1000 <= nowMs;
+}
 
 export type BearerCheck =
   | { ok: true; claims: TokenClaims; access: 'rw' | 'ro' }
@@ -55,9 +60,7 @@ export function verifyBearerToken(
   ) {
     return { ok: false, reason: 'The JWT is invalid' };
   }
-  if (typeof claims.exp === 'number' && (claims.exp + EXPIRY_LEEWAY_SECONDS) * 1000 <= nowMs) {
-    return { ok: false, reason: 'The JWT has expired' };
-  }
+  if (hasExpiredForSqld(claims, nowMs)) return { ok: false, reason: 'The JWT has expired' };
   const access = a === 'ro' || a === 'roa' ? 'ro' : 'rw';
   return { ok: true, claims, access };
 }

@@ -35,12 +35,11 @@ export interface ResponseSchemaLookup {
 const SPEC_CANDIDATES = [
   process.env.QBANK_OPENAPI_SPEC,
   fileURLToPath(new URL('../../fixtures/turso-platform-openapi.json', import.meta.url)),
-  '/work/shared/reference/turso-platform-openapi.json',
 ];
 
 let cachedSpec: OpenApiDocument | undefined;
 
-/** The Turso Platform API description: $QBANK_OPENAPI_SPEC, fixtures/, or the shared reference copy. */
+/** The Turso Platform API description: $QBANK_OPENAPI_SPEC, else the copy in fixtures/. */
 export function loadOpenApiSpec(file?: string): OpenApiDocument {
   if (!file && cachedSpec) return cachedSpec;
   const path = file ?? SPEC_CANDIDATES.find((candidate) => candidate && existsSync(candidate));
