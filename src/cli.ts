@@ -34,6 +34,11 @@ export function buildProgram(context: CommandContext): Command {
         '\nConfiguration: --url/--auth-token, else TURSO_DATABASE_URL/TURSO_AUTH_TOKEN, else .env.local/.env;\n' +
         'with none, the embedded database file:qbank.db (never under CI=true).\n',
     );
+  program.hook('preAction', (_program, action) => {
+    const names: string[] = [];
+    for (let command: Command | null = action; command && command !== program; command = command.parent) names.unshift(command.name());
+    context.commandName = names.join(' ');
+  });
   registerDbCommands(program, context);
   registerDemoCommand(program, context);
   return program;

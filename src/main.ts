@@ -27,7 +27,12 @@ export async function main(argv: string[], io: IO = processIO()): Promise<number
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
       return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
-    return reportError(error, io, wantsJson);
+    let reported = error;
+    if (!(error instanceof QbankError) && context.lastDatabase) {
+      const { describeDatabaseError } = await import('./db/client.js');
+      reported = describeDatabaseError(error, context.lastDatabase, context.commandName);
+    }
+    return reportError(reported, io, wantsJson);
   } finally {
     context.closeAll();
   }

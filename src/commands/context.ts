@@ -13,6 +13,8 @@ export interface GlobalOptions extends GlobalFlags {
 /** What every command action receives: the I/O streams and a way to reach the configured database. */
 export class CommandContext {
   exitCode = 0;
+  /** "db push", "import questions", …: names the command in error messages. */
+  commandName = 'this command';
   private opened: Database[] = [];
 
   constructor(readonly io: IO) {}
@@ -36,7 +38,8 @@ export class CommandContext {
     for (const notice of config.notices) out.notice(notice);
     const { openDatabase } = await import('../db/client.js');
     const debug = this.globals(command).debug ? (line: string) => out.notice(`debug: ${line}`) : undefined;
-    const database = openDatabase(config, { debug });
+    const timeoutMs = Number(this.io.env.QBANK_TIMEOUT_MS) || undefined;
+    const database = openDatabase(config, { debug, timeoutMs });
     this.opened.push(database);
     return { database, config };
   }
@@ -45,6 +48,11 @@ export class CommandContext {
   async system(database: Database, config: DatabaseConfig): Promise<SystemName> {
     const { resolveSystem } = await import('../db/systems.js');
     return resolveSystem(database, config.system);
+  }
+
+  /** The database the failing command was talking to, so its errors can name it. */
+  get lastDatabase(): Database | undefined {
+    return this.opened[this.opened.length - 1];
   }
 
   closeAll(): void {

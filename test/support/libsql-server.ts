@@ -1097,8 +1097,9 @@ class LocalLibsqlServer implements LibsqlServer {
       } catch (error) {
         const raw = rawCodeOf(error);
         const busy = raw !== undefined && (raw & 0xff) === SQLITE_BUSY && raw !== SQLITE_BUSY_SNAPSHOT;
-        if (!busy || performance.now() - started + delay > this.knobs.busyTimeoutMs) throw toStmtError(error);
-        await sleep(delay);
+        const remaining = this.knobs.busyTimeoutMs - (performance.now() - started);
+        if (!busy || remaining <= 0) throw toStmtError(error);
+        await sleep(Math.min(delay, remaining));
         delay = Math.min(delay * 2, 50);
       }
     }

@@ -16,6 +16,8 @@ export interface TestDatabase {
   url: string;
   authToken?: string;
   readOnlyToken?: string;
+  /** The key the local server trusts, to mint more tokens (expired ones, say). */
+  privateKey?: import('node:crypto').KeyObject;
   /** Environment that points qbank at this database. */
   env: Record<string, string>;
   server?: Awaited<ReturnType<typeof startLibsqlServer>>;
@@ -40,6 +42,7 @@ export async function createTestDatabase(mode: Mode, options: { latencyMs?: numb
     url: server.url,
     authToken,
     readOnlyToken,
+    privateKey: keys.privateKey,
     env: { TURSO_DATABASE_URL: server.url, TURSO_AUTH_TOKEN: authToken },
     server,
     close: async () => {

@@ -1,0 +1,67 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from './support/cli.js';
+import { createTestDatabase, type TestDatabase } from './support/modes.js';
+
+describe('remote mode against the local libSQL server', () => {
+  let t: TestDatabase;
+  const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env: { ...t.env, ...env }, cwd: t.dir });
+
+  beforeEach(async () => {
+    t = await createTestDatabase('remote');
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('retries an idempotent read after a server error', async () => {
+    await cli(['db', 'push', '--schema', 'pingtopass']);
+    t.server!.knobs.failOnRequest = 1;
+    const before = t.server!.stats.requests;
+    const result = await cli(['db', 'status', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json().drift.upToDate).toBe(true);
+    expect(t.server!.stats.requests - before).toBeGreaterThan(1);
+  });
+
+  it('retries a read whose connection was dropped', async () => {
+    await cli(['db', 'push', '--schema', 'pingtopass']);
+    t.server!.knobs.dropOnRequest = 1;
+    const result = await cli(['db', 'status', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+  });
+
+  it('never repeats a write whose answer was lost, and a rerun converges', async () => {
+    // Request 1 reads the catalogue, request 2 is the push's one transaction: it runs, then the answer is cut.
+    t.server!.knobs.dropMidResponse = 2;
+    const pipelineBefore = t.server!.stats.byRequestType.batch ?? 0;
+    const failed = await cli(['db', 'push', '--schema', 'pingtopass']);
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr).toMatch(/error: /);
+    const batches = (t.server!.stats.byRequestType.batch ?? 0) - pipelineBefore;
+    expect(batches).toBe(2);
+    const rerun = await cli(['db', 'push', '--json']);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stderr + rerun.stdout).not.toMatch(/already exists/i);
+    expect((await cli(['db', 'status', '--json'])).json().drift.upToDate).toBe(true);
+  });
+
+  it('reports a timeout clearly', async () => {
+    t.server!.knobs.latencyMs = 1500;
+    const result = await cli(['db', 'status'], { QBANK_TIMEOUT_MS: '200' });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/timed out talking to http:\/\/127\.0\.0\.1/);
+  });
+
+  it('rejects an expired token with the message operators need', async () => {
+    const expired = await expiredToken(t);
+    const result = await runCli(['db', 'status'], { env: { TURSO_DATABASE_URL: t.url, TURSO_AUTH_TOKEN: expired }, cwd: t.dir });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/the auth token was rejected \(expired\?\).*exp claim is in the past/);
+    expect(result.stderr + result.stdout).not.toContain(expired);
+  });
+});
+
+async function expiredToken(t: TestDatabase): Promise<string> {
+  const { signToken } = await import('../src/auth/jwt.js');
+  return signToken({ a: 'rw', exp: Math.floor(Date.now() / 1000) - 60 }, t.privateKey!);
+}
