@@ -200,3 +200,19 @@ describe('open-interview schema matches its document', () => {
     expect(wq.columns.find((c) => c.name === 'status')!.enumValues).toEqual(['pending', 'processing', 'completed', 'failed']);
   });
 });
+
+describe('committed migrations', () => {
+  it.each([
+    ['pingtopass', pingtopass],
+    ['open-interview', openInterview],
+  ] as const)('%s: are in step with the schema (drizzle-kit would generate nothing new)', async (system, module) => {
+    const { generateSQLiteDrizzleJson, generateSQLiteMigration } = await import('drizzle-kit/api');
+    const folder = join(import.meta.dirname, '..', 'migrations', system, 'meta');
+    const journal = JSON.parse(readFileSync(join(folder, '_journal.json'), 'utf8'));
+    const last = journal.entries[journal.entries.length - 1];
+    const snapshot = JSON.parse(readFileSync(join(folder, `${String(last.idx).padStart(4, '0')}_snapshot.json`), 'utf8'));
+    const current = await generateSQLiteDrizzleJson(module.tables as never);
+    const statements = await generateSQLiteMigration(snapshot, current);
+    expect(statements).toEqual([]);
+  });
+});
