@@ -95,7 +95,7 @@ describe('the CLI entry point', () => {
     const help = await runCli(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/Examples:/);
-    for (const args of [['db', 'push', '--help'], ['db', 'status', '--help'], ['db', 'migrate', '--help'], ['db', 'seed', '--help'], ['demo', '--help']]) {
+    for (const args of [['db', '--help'], ['db', 'push', '--help'], ['db', 'status', '--help'], ['db', 'migrate', '--help'], ['db', 'seed', '--help'], ['demo', '--help']]) {
       const result = await runCli(args);
       expect(result.code, args.join(' ')).toBe(0);
       expect(result.stdout, args.join(' ')).toMatch(/Examples:\n\s+\$ qbank/);

@@ -6,7 +6,18 @@ import type { Output } from '../output/output.js';
 import { type CommandContext, examples } from './context.js';
 
 export function registerDbCommands(program: Command, context: CommandContext): void {
-  const db = program.command('db').description('schema and data of the configured database: push, migrate, status, seed');
+  const db = program
+    .command('db')
+    .description('schema and data of the configured database: push, migrate, status, seed')
+    .addHelpText(
+      'after',
+      examples([
+        ['qbank db push --schema pingtopass', 'create or update the schema'],
+        ['qbank db migrate', 'apply committed migrations'],
+        ['qbank db status --json', 'connection, migrations, drift, row counts'],
+        ['qbank db seed', 'load the fixtures (idempotent)'],
+      ]),
+    );
 
   db.command('push')
     .description('bring the database to the built-in schema in one transaction')

@@ -55,6 +55,8 @@ export function verifyBearerToken(
   const a: unknown = claims?.a;
   if (
     claims === null ||
+    typeof claims !== 'object' ||
+    Array.isArray(claims) ||
     (claims.exp !== undefined && typeof claims.exp !== 'number') ||
     (a !== undefined && a !== 'rw' && a !== 'ro' && a !== 'roa')
   ) {

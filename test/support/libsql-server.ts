@@ -3,6 +3,19 @@
  * @libsql/client's `http://` path uses), backed by a real database file through the `libsql`
  * package. Each stream owns one connection, so interactive transactions are isolated and hold
  * their locks until commit, rollback, close or expiry, as on sqld.
+ *
+ *   const server = await startLibsqlServer({ dbPath, publicKeys: keys.publicKey });
+ *   const client = createClient({ url: server.url, authToken: signToken({ a: 'ro' }, keys.privateKey) });
+ *   server.knobs.latencyMs = 20;          // every request from now on
+ *   server.knobs.failOnRequest = 1;       // the next request gets HTTP 500
+ *   console.log(server.stats.byPath['/v2/pipeline']);
+ *   await server.close();
+ *
+ * Where it differs from sqld on purpose: a write that finds the database locked is retried from
+ * the event loop for `busyTimeoutMs` and then fails with SQLITE_BUSY (sqld waits up to 5 s and
+ * then steals the lock); a replica answers writes with SQLITE_READONLY instead of forwarding them
+ * to its primary; only /v2/pipeline and /v3/pipeline with JSON bodies are served (no cursor,
+ * Protobuf, Hrana 1 or legacy `POST /`).
  */
 import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -201,6 +214,11 @@ interface SqlStatement {
   readonly isRollback: boolean;
   /** Leaves state on the connection (PRAGMA, ATTACH, TEMP objects), so it is not reused. */
   readonly taintsConnection: boolean;
+  /**
+   * A PRAGMA: SQLite applies `PRAGMA foreign_keys=off` and its kind while compiling, so such a
+   * statement is prepared only right before it runs, and never kept for reuse.
+   */
+  readonly actsWhenPrepared: boolean;
   /** For parameter i+1: its name as SQLite reports it (`:a`, `?2`), or null for a bare `?`. */
   readonly params: readonly (string | null)[];
 }
@@ -384,6 +402,7 @@ function buildStatement(sql: string, tokens: Token[]): SqlStatement {
     sql: sql.slice(tokens[0]!.start, tokens[tokens.length - 1]!.end),
     ...classified,
     taintsConnection,
+    actsWhenPrepared: first === 'PRAGMA',
     params: parameterSlots(tokens),
   };
 }
@@ -498,25 +517,35 @@ class SqlConnection {
   /** A write ran in the current transaction: its commit moves the replication index. */
   pendingWrite = false;
   tainted = false;
+  /**
+   * last_insert_rowid() when the current stream took this connection, and whether it has moved
+   * since: a stream on sqld has a fresh connection, where an INSERT that inserted nothing reports 0.
+   */
+  rowidBaseline = 0n;
+  rowidMoved = false;
   private readonly statements = new Map<string, Statement>();
   private lastChanges?: Statement;
 
   constructor(path: string, readOnly: boolean) {
     // timeout 0: a blocked statement must fail at once, never block the event loop; callers retry.
+    // synchronous=NORMAL: WAL commits survive a crash of this process without an fsync each,
+    // which would otherwise dominate benchmark timings; only power loss could lose a commit.
     this.db = new Database(path, { timeout: 0 });
-    this.db.exec(`PRAGMA busy_timeout=0; PRAGMA foreign_keys=ON${readOnly ? '; PRAGMA query_only=ON' : ''}`);
+    this.db.exec(`PRAGMA busy_timeout=0; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL${readOnly ? '; PRAGMA query_only=ON' : ''}`);
   }
 
-  prepare(sql: string): Statement {
-    let statement = this.statements.get(sql);
-    if (statement === undefined) {
-      statement = this.db.prepare(sql) as Statement;
-      statement.safeIntegers(true);
-      if (statement.reader) statement.raw(true);
-      if (this.statements.size >= 100) this.statements.delete(this.statements.keys().next().value!);
-      this.statements.set(sql, statement);
+  prepare(statement: SqlStatement): Statement {
+    let prepared = this.statements.get(statement.sql);
+    if (prepared === undefined) {
+      prepared = this.db.prepare(statement.sql) as Statement;
+      prepared.safeIntegers(true);
+      if (prepared.reader) prepared.raw(true);
+      if (!statement.actsWhenPrepared) {
+        if (this.statements.size >= 100) this.statements.delete(this.statements.keys().next().value!);
+        this.statements.set(statement.sql, prepared);
+      }
     }
-    return statement;
+    return prepared;
   }
 
   /** changes() and last_insert_rowid() as SQLite keeps them for this connection. */
@@ -560,7 +589,11 @@ class ConnectionPool {
 
   acquire(): SqlConnection {
     if (this.closed) throw new Error('the server is closed');
-    return this.idle.pop() ?? new SqlConnection(this.path, this.readOnly);
+    const reused = this.idle.pop();
+    if (reused === undefined) return new SqlConnection(this.path, this.readOnly);
+    reused.rowidBaseline = reused.changes()[1];
+    reused.rowidMoved = false;
+    return reused;
   }
 
   release(connection: SqlConnection): void {
@@ -816,7 +849,9 @@ class LocalLibsqlServer implements LibsqlServer {
   // --- HTTP ------------------------------------------------------------------------------------
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const target = req.url ?? '/';
+    const query = target.indexOf('?');
+    const path = query < 0 ? target : target.slice(0, query);
     this.stats.requests++;
     this.stats.byPath[path] = (this.stats.byPath[path] ?? 0) + 1;
     const requestNumber = ++this.requestNumber;
@@ -848,6 +883,8 @@ class LocalLibsqlServer implements LibsqlServer {
       res.destroy();
       return;
     }
+    // not an injected fault: a bug in this server, which a test should make visible
+    console.error('libsql test server: internal error', error);
     const message = error instanceof Error ? error.message : String(error);
     send(res, 500, 'application/json', JSON.stringify({ error: `Internal error: ${message}` }), false);
   }
@@ -926,7 +963,8 @@ class LocalLibsqlServer implements LibsqlServer {
   private openStream(): HranaStream {
     const stream: HranaStream = {
       id: BigInt(this.nextStreamId++),
-      seq: randomBytes(8).readBigUInt64BE(0),
+      // the HMAC makes batons unforgeable; the random start only keeps them from looking alike
+      seq: BigInt(Math.floor(Math.random() * 2 ** 48)),
       connection: null,
       sqls: new Map(),
       busy: false,
@@ -1109,18 +1147,20 @@ class LocalLibsqlServer implements LibsqlServer {
     const { statement } = query;
     let succeeded = false;
     try {
-      const prepared = connection.prepare(statement.sql);
+      const prepared = connection.prepare(statement);
       const rows = prepared.reader ? (prepared.all(values) as unknown[][]) : (prepared.run(values), []);
       succeeded = true;
       this.stats.statements++;
       if (statement.taintsConnection) connection.tainted = true;
       const [changes, rowid] = statement.isIud ? connection.changes() : [0, 0n];
       const rowsWritten = statement.isIud ? changes : 0;
+      if (statement.isInsert && rowid !== connection.rowidBaseline) connection.rowidMoved = true;
+      const lastInsertRowid = !statement.isInsert ? null : connection.rowidMoved ? rowid.toString() : '0';
       return {
         cols: prepared.columns().map((col) => ({ name: col.name, decltype: col.type })),
         rows: query.wantRows ? rows.map((row) => row.map(valueToProto)) : [],
         affected_row_count: changes,
-        last_insert_rowid: statement.isInsert ? rowid.toString() : null,
+        last_insert_rowid: lastInsertRowid,
         replication_index: String(this.trackWrite(connection, statement, true)),
         rows_read: rows.length === 0 && rowsWritten === 0 ? 1 : rows.length,
         rows_written: rowsWritten,
@@ -1144,8 +1184,9 @@ class LocalLibsqlServer implements LibsqlServer {
   /** A syntax error anywhere fails the whole request before any statement runs, as sqld parses first. */
   private checkSyntax(connection: SqlConnection, statements: SqlStatement[]): void {
     for (const statement of statements) {
+      if (statement.actsWhenPrepared) continue;
       try {
-        connection.prepare(statement.sql);
+        connection.prepare(statement);
       } catch (error) {
         const stmtError = toStmtError(error);
         if (stmtError.code === 'SQL_PARSE_ERROR') throw stmtError;
@@ -1195,9 +1236,11 @@ class LocalLibsqlServer implements LibsqlServer {
 
   private describe(stream: HranaStream, sql: string): Record<string, unknown> {
     const statement = singleStatement(sql);
+    const connection = this.connectionOf(stream);
+    if (statement.actsWhenPrepared) connection.tainted = true;
     let prepared: Statement;
     try {
-      prepared = this.connectionOf(stream).prepare(statement.sql);
+      prepared = connection.prepare(statement);
     } catch (error) {
       throw toStmtError(error);
     }
@@ -1361,19 +1404,41 @@ function evalCond(cond: Cond, outcomes: boolean[], autocommit: boolean): boolean
   }
 }
 
-async function readJsonBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'text/plain', 'Request body is too large');
-    chunks.push(chunk);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch (error) {
-    throw deserializeError(error instanceof Error ? error.message : 'invalid JSON');
-  }
+function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  const gone = () => new HttpError(400, 'text/plain', 'The client closed the request before its body ended');
+  return new Promise((resolve, reject) => {
+    // the client may have given up during the latency knob's wait, before anything listened
+    if (req.readableAborted || (req.destroyed && !req.complete)) {
+      reject(gone());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new HttpError(413, 'text/plain', 'Request body is too large'));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    let ended = false;
+    req.once('error', reject);
+    req.once('close', () => {
+      if (!ended) reject(gone());
+    });
+    req.once('end', () => {
+      ended = true;
+      if (size > MAX_BODY_BYTES) return;
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks, size).toString('utf8')));
+      } catch (error) {
+        reject(deserializeError(error instanceof Error ? error.message : 'invalid JSON'));
+      }
+    });
+  });
 }
 
 function send(res: ServerResponse, status: number, contentType: string | undefined, body: string, dropMid: boolean): void {
