@@ -2,6 +2,8 @@ import { Command, Option } from 'commander';
 import { CommandContext, examples } from './commands/context.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerReplicaCommands } from './commands/replica.js';
+import { registerTokenCommands } from './commands/token.js';
 import { VERSION } from './version.js';
 
 /** Builds the program. Command modules only declare options; their work is imported when they run. */
@@ -41,5 +43,7 @@ export function buildProgram(context: CommandContext): Command {
   });
   registerDbCommands(program, context);
   registerDemoCommand(program, context);
+  registerReplicaCommands(program, context);
+  registerTokenCommands(program, context);
   return program;
 }

@@ -93,3 +93,28 @@ export function privateKeyToPem(privateKey: KeyObject): string {
 export function privateKeyFromPem(pem: string): KeyObject {
   return createPrivateKey(pem);
 }
+
+export interface MintOptions {
+  readOnly?: boolean;
+  /** null or undefined: the token never expires (sqld treats `exp` as optional). */
+  expiresInSeconds?: number | null;
+  nowMs?: number;
+}
+
+/** A token a libSQL server accepts: `a` says read-only or read-write, `iat`/`exp` are unix seconds. */
+export function mintLibsqlToken(privateKey: KeyObject, options: MintOptions = {}): string {
+  const now = Math.floor((options.nowMs ?? Date.now()) / 1000);
+  const claims: TokenClaims = { a: options.readOnly ? 'ro' : 'rw', iat: now };
+  if (options.expiresInSeconds) claims.exp = now + options.expiresInSeconds;
+  return signToken(claims, privateKey);
+}
+
+/** The access a libSQL server grants for these claims: `p` overrides `a`, and a missing `a` means full access. */
+export function accessFromClaims(claims: TokenClaims): 'read-write' | 'read-only' {
+  const p = claims.p;
+  if (p && typeof p === 'object') {
+    const rights = Object.keys(p as Record<string, unknown>);
+    return rights.some((right) => right === 'rw' || right === 'rwa' || right === 'ddl') ? 'read-write' : 'read-only';
+  }
+  return claims.a === 'ro' || claims.a === ('roa' as string) ? 'read-only' : 'read-write';
+}

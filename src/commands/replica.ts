@@ -1,0 +1,145 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import type { ReplicaStatusReport } from '../turso/replica-status.js';
+import type { OperationsContext } from '../turso/operations.js';
+import type { Output } from '../output/output.js';
+import { type CommandContext, examples } from './context.js';
+
+interface StatusOptions {
+  db?: string;
+  maxLag?: number;
+  watch?: number;
+  count?: number;
+  samples: number;
+}
+
+export function registerReplicaCommands(program: Command, context: CommandContext): void {
+  const replica = program.command('replica').description('instances of the configured Turso database: health, latency, replication lag');
+
+  replica
+    .command('status')
+    .description('probe every instance (and an embedded replica file): reachable, latency, replication index, lag, version')
+    .option('--db <name>', 'database name in the Turso organization (default: QBANK_DB, else the one whose hostname matches the database URL)')
+    .option('--max-lag <frames>', 'exit 6 when a replica is more than this many WAL frames behind the primary', nonNegativeInteger)
+    .option('--watch <seconds>', 'probe again every N seconds until interrupted', positiveNumber)
+    .option('--count <rounds>', 'with --watch: stop after this many rounds', positiveInteger)
+    .option('--samples <n>', 'latency probes per instance; the median is shown', positiveInteger, 3)
+    .addHelpText(
+      'after',
+      examples([
+        ['qbank replica status', 'every instance of the database in TURSO_DATABASE_URL'],
+        ['qbank replica status --db pingtopass-prod --max-lag 100', 'for monitoring: exit 6 when unreachable or lagging'],
+        ['qbank replica status --json', 'the same as JSON'],
+        ['qbank replica status --watch 5', 'refresh every 5 seconds'],
+      ]) +
+        '\nNeeds TURSO_API_TOKEN and TURSO_ORG to list instances (without them only the configured server is probed),\n' +
+        'and a database token (TURSO_AUTH_TOKEN_RO or TURSO_AUTH_TOKEN) to read replication indexes.\n' +
+        'Exit codes: 0 healthy, 6 an instance is unreachable or lags more than --max-lag.\n',
+    )
+    .action(async (options: StatusOptions, command: Command) => {
+      const out = context.output(command);
+      const globals = context.globals(command);
+      const operations: OperationsContext = {
+        env: context.io.env,
+        cwd: context.io.cwd,
+        flags: globals,
+        db: options.db,
+        debug: globals.debug ? (line) => out.notice(`debug: ${line}`) : undefined,
+        now: context.io.now,
+      };
+      const { checkReplicaStatus } = await import('../turso/operations.js');
+      const watching = options.watch !== undefined;
+      let stopped = false;
+      let wake: (() => void) | undefined;
+      const stop = () => {
+        stopped = true;
+        wake?.();
+      };
+      if (watching) process.once('SIGINT', stop);
+      try {
+        for (let round = 1; ; round++) {
+          const report = await checkReplicaStatus(operations, { maxLag: options.maxLag, samples: options.samples });
+          if (watching && out.io.stdoutIsTTY && !out.json) out.io.stdout.write('\x1b[2J\x1b[H');
+          renderStatus(out, report, { watching });
+          context.exitCode = report.ok ? 0 : 6;
+          if (!watching || stopped || (options.count !== undefined && round >= options.count)) break;
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            setTimeout(resolve, options.watch! * 1000).unref();
+          });
+          if (stopped) break;
+        }
+      } finally {
+        if (watching) process.off('SIGINT', stop);
+      }
+    });
+}
+
+function renderStatus(out: Output, report: ReplicaStatusReport & { foundBy: string | null }, options: { watching: boolean }): void {
+  if (out.json) {
+    // One document per round when watching, so the output is a stream of JSON lines.
+    if (options.watching) out.line(JSON.stringify(report));
+    else out.data(report);
+  } else {
+    const { database } = report;
+    const count = report.instances.length;
+    const heading = database
+      ? `${database.name}${database.group ? ` · group ${database.group}` : ''}${database.primaryRegion ? ` · primary ${database.primaryRegion}` : ''} · ` +
+        `${count} instance${count === 1 ? '' : 's'}${count === 1 ? ' (no replicas)' : ''}`
+      : `${report.instances[0]?.hostname ?? 'configured server'} · Platform API not configured`;
+    out.heading(heading);
+    out.table(
+      ['instance', 'type', 'region', 'hostname', 'status', 'latency', 'index', 'lag', 'version'],
+      report.instances.map((instance) => [
+        instance.name,
+        instance.type,
+        instance.region ?? '',
+        instance.hostname,
+        instance.reachable ? out.c.green('up') : out.c.red('unreachable'),
+        instance.latencyMs === null ? '' : `${instance.latencyMs} ms`,
+        instance.replicationIndex ?? '',
+        lagText(out, instance.type, instance.lag, instance.reachable, report.maxLag),
+        instance.version ?? '',
+      ]),
+    );
+    if (report.embedded) {
+      const e = report.embedded;
+      out.line(
+        `embedded replica ${e.path}: ` +
+          (e.localIndex === null
+            ? e.note ?? 'no synced frame yet'
+            : `at frame ${e.localIndex}` +
+              (e.framesBehind === null ? ' (primary index unknown)' : e.framesBehind === 0 ? ', up to date with the primary' : `, ${e.framesBehind} frame(s) behind the primary`)),
+      );
+    }
+    if (report.foundBy) out.notice(`database found by ${report.foundBy}`);
+    for (const note of report.notes) out.notice(note);
+  }
+  for (const problem of report.problems) out.warn(problem);
+  if (report.problems.length > 0 && !options.watching) out.error(`${report.problems.length} problem(s): exit code 6`);
+}
+
+function lagText(out: Output, type: string, lag: number | null, reachable: boolean, maxLag: number | null): string {
+  if (type === 'primary') return reachable ? '-' : '';
+  if (lag === null) return reachable ? '?' : '';
+  const text = `${lag}`;
+  if (maxLag !== null && lag > maxLag) return out.c.red(text);
+  return lag === 0 ? out.c.green(text) : out.c.yellow(text);
+}
+
+function nonNegativeInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a whole number of frames, 0 or more');
+  return n;
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number, 1 or more');
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a number of seconds above 0');
+  return n;
+}
