@@ -3,6 +3,7 @@ import { CommandContext, examples } from './commands/context.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerReplicaCommands } from './commands/replica.js';
+import { registerReviewCommands } from './commands/review.js';
 import { registerTokenCommands } from './commands/token.js';
 import { VERSION } from './version.js';
 
@@ -43,6 +44,7 @@ export function buildProgram(context: CommandContext): Command {
   });
   registerDbCommands(program, context);
   registerDemoCommand(program, context);
+  registerReviewCommands(program, context);
   registerReplicaCommands(program, context);
   registerTokenCommands(program, context);
   return program;

@@ -45,7 +45,8 @@ export function openDatabase(config: DatabaseConfig, options: OpenDatabaseOption
       url: config.url,
       authToken: config.authToken,
       intMode: options.intMode ?? 'number',
-      ...(config.kind === 'remote' ? { fetch: countingFetch } : {}),
+      // A file database shared with another process waits for its lock instead of failing at once.
+      ...(config.kind === 'remote' ? { fetch: countingFetch } : { timeout: 5000 }),
     });
   } catch (error) {
     throw new ConnectionError(`cannot open ${config.displayUrl}: ${(error as Error).message}`, { cause: error });

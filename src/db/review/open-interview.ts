@@ -1,0 +1,638 @@
+import type { InValue, ResultSet, Row } from '@libsql/client';
+import { auditStatements, fieldNames, fieldSnapshot, type HistoryEntry, type LedgerEntry } from './audit.js';
+import {
+  assignments,
+  changedColumns,
+  num,
+  parseJsonColumn,
+  pick,
+  placeholders,
+  query,
+  rowsAffected,
+  snapshotOf,
+  stringList,
+  text,
+  unchangedSince,
+  type Query,
+  type RowSnapshot,
+  type SqlValue,
+} from './sql.js';
+import type {
+  ActionContext,
+  ActionResult,
+  Conflict,
+  Decision,
+  EditableField,
+  FlaggedQuestionItem,
+  HistoryEvent,
+  OpenInterviewQuestion,
+  PageWindow,
+  ReviewFilters,
+  ReviewQueue,
+  UndoRecord,
+  UndoResult,
+  WorkClaim,
+  WorkItem,
+} from './types.js';
+import { oneLine } from './types.js';
+
+interface SqlPart {
+  sql: string;
+  args: InValue[];
+}
+
+type Statement = { sql: string; args: InValue[] };
+
+const and = (parts: string[]) => parts.map((p) => ` AND ${p}`).join('');
+
+function questionFilterSql(filters: ReviewFilters, alias = 'q'): SqlPart {
+  const parts: string[] = [];
+  const args: InValue[] = [];
+  if (filters.channel) {
+    parts.push(`${alias}.channel = ?`);
+    args.push(filters.channel);
+  }
+  if (filters.difficulty) {
+    parts.push(`${alias}.difficulty = ?`);
+    args.push(filters.difficulty);
+  }
+  for (const tag of filters.tags ?? []) {
+    parts.push(`EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(${alias}.tags) THEN ${alias}.tags ELSE '[]' END) WHERE json_each.value = ?)`);
+    args.push(tag);
+  }
+  return { sql: and(parts), args };
+}
+
+function questionView(state: RowSnapshot): OpenInterviewQuestion {
+  return {
+    id: String(state.id),
+    question: String(state.question ?? ''),
+    answer: String(state.answer ?? ''),
+    explanation: String(state.explanation ?? ''),
+    difficulty: String(state.difficulty ?? ''),
+    channel: String(state.channel ?? ''),
+    subChannel: String(state.sub_channel ?? ''),
+    tags: stringList(state.tags),
+    companies: stringList(state.companies),
+    eli5: text(state.eli5),
+    tldr: text(state.tldr),
+    sourceUrl: text(state.source_url),
+    status: text(state.status),
+    lastUpdated: text(state.last_updated),
+    createdAt: text(state.created_at),
+  };
+}
+
+function historyView(row: Row): HistoryEvent {
+  return {
+    id: Number(row.id),
+    eventType: String(row.event_type),
+    eventSource: String(row.event_source),
+    sourceName: text(row.source_name as SqlValue),
+    changesSummary: text(row.changes_summary as SqlValue),
+    reason: text(row.reason as SqlValue),
+    createdAt: text(row.created_at as SqlValue),
+  };
+}
+
+const HISTORY_SHOWN = 5;
+
+function historyByQuestion(result: ResultSet): Map<string, HistoryEvent[]> {
+  const map = new Map<string, HistoryEvent[]>();
+  for (const row of result.rows) {
+    const id = String(row.question_id);
+    let list = map.get(id);
+    if (!list) map.set(id, (list = []));
+    if (list.length < HISTORY_SHOWN) list.push(historyView(row));
+  }
+  return map;
+}
+
+function flaggedItem(row: Row, columns: string[], history: HistoryEvent[]): FlaggedQuestionItem {
+  const state = snapshotOf(row, columns);
+  const question = questionView(state);
+  return { system: 'open-interview', queue: 'flagged', id: question.id, key: Number(row._key), title: oneLine(question.question), state, question, history };
+}
+
+export const OPEN_INTERVIEW_EDITABLE_FIELDS: EditableField[] = [
+  { name: 'question', column: 'question', kind: 'multiline', nullable: false },
+  { name: 'answer', column: 'answer', kind: 'multiline', nullable: false },
+  { name: 'explanation', column: 'explanation', kind: 'multiline', nullable: false },
+  { name: 'difficulty', column: 'difficulty', kind: 'choice', choices: ['beginner', 'intermediate', 'advanced'], nullable: false },
+  { name: 'tags', column: 'tags', kind: 'tags', nullable: true },
+  { name: 'channel', column: 'channel', kind: 'text', nullable: false },
+  { name: 'subChannel', column: 'sub_channel', kind: 'text', nullable: false },
+  { name: 'tldr', column: 'tldr', kind: 'multiline', nullable: true },
+  { name: 'eli5', column: 'eli5', kind: 'multiline', nullable: true },
+];
+
+function storedValue(field: EditableField, value: string | null): SqlValue {
+  if (value === null || value.trim() === '') return field.nullable ? null : '';
+  if (field.kind === 'tags') return JSON.stringify(value.split(',').map((t) => t.trim()).filter(Boolean));
+  return value;
+}
+
+const currentQuestion = (id: string): Statement => ({ sql: 'SELECT q.rowid AS _key, q.* FROM questions q WHERE q.id = ?', args: [id] });
+const latestEvent = (id: string): Statement => ({ sql: 'SELECT * FROM question_history WHERE question_id = ? ORDER BY id DESC LIMIT 1', args: [id] });
+
+function questionConflict(id: string, row: Row | undefined, columns: string[], event: Row | undefined, shownStatus: string | null): Conflict {
+  if (!row) return { id, kind: 'not-found', message: `question ${id} no longer exists` };
+  const state = snapshotOf(row, columns);
+  const status = text(state.status);
+  const by = event ? text(event.source_name as SqlValue) : null;
+  const at = (event ? text(event.created_at as SqlValue) : null) ?? text(state.last_updated);
+  const current = { status, by, at };
+  const who = `${by ? ` by ${by}` : ''}${at ? ` at ${at}` : ''}`;
+  if (status !== shownStatus) {
+    return { id, kind: 'decided', current, message: `question ${id} is already ${status ?? 'without a status'} (last change${who}); nothing was changed` };
+  }
+  return { id, kind: 'changed', current, message: `question ${id} was changed${who} since it was shown; nothing was changed` };
+}
+
+/** open-interview questions with `status = 'flagged'`: approve puts them back to active, reject deletes them (soft, as the app does). */
+export class FlaggedQuestionQueue implements ReviewQueue<FlaggedQuestionItem> {
+  readonly system = 'open-interview' as const;
+  readonly name = 'flagged' as const;
+  readonly label = 'flagged open-interview questions';
+  readonly orderedByKey = true;
+  readonly verbs = { approve: 'approve (back to active)', reject: 'reject (delete)' };
+  readonly editableFields = OPEN_INTERVIEW_EDITABLE_FIELDS;
+
+  constructor(readonly filters: ReviewFilters) {}
+
+  private pageSql(window: PageWindow, columns: string): SqlPart {
+    const f = questionFilterSql(this.filters);
+    const parts: string[] = [];
+    const args: InValue[] = [];
+    if (window.afterKey !== undefined) {
+      parts.push('q.rowid > ?');
+      args.push(window.afterKey);
+    }
+    if (window.beforeKey !== undefined) {
+      parts.push('q.rowid < ?');
+      args.push(window.beforeKey);
+    }
+    if (window.exclude?.length) {
+      parts.push(`q.id NOT IN (${placeholders(window.exclude.length)})`);
+      args.push(...window.exclude);
+    }
+    return {
+      sql: `SELECT ${columns} FROM questions q WHERE q.status = 'flagged'${f.sql}${and(parts)} ORDER BY q.rowid LIMIT ?`,
+      args: [...f.args, ...args, window.limit],
+    };
+  }
+
+  page(window: PageWindow): Query<FlaggedQuestionItem[]> {
+    const ids = this.pageSql(window, 'q.id');
+    return query(
+      [
+        this.pageSql(window, 'q.rowid AS _key, q.*'),
+        { sql: `SELECT * FROM question_history WHERE question_id IN (SELECT id FROM (${ids.sql})) ORDER BY id DESC`, args: ids.args },
+      ],
+      ([rows, history]) => {
+        const events = historyByQuestion(history);
+        return rows.rows.map((row) => flaggedItem(row, rows.columns, events.get(String(row.id)) ?? []));
+      },
+    );
+  }
+
+  count(): Query<number> {
+    const f = questionFilterSql(this.filters);
+    return query([{ sql: `SELECT count(*) AS n FROM questions q WHERE q.status = 'flagged'${f.sql}`, args: f.args }], ([r]) => Number(r.rows[0].n));
+  }
+
+  get(ids: string[]): Query<Map<string, FlaggedQuestionItem>> {
+    const list = placeholders(ids.length);
+    return query(
+      [
+        { sql: `SELECT q.rowid AS _key, q.* FROM questions q WHERE q.id IN (${list})`, args: ids },
+        { sql: `SELECT * FROM question_history WHERE question_id IN (${list}) ORDER BY id DESC`, args: ids },
+      ],
+      ([rows, history]) => {
+        const events = historyByQuestion(history);
+        return new Map(rows.rows.map((row) => [String(row.id), flaggedItem(row, rows.columns, events.get(String(row.id)) ?? [])]));
+      },
+    );
+  }
+
+  blocker(item: FlaggedQuestionItem): Conflict | undefined {
+    if (item.question.status === 'flagged') return undefined;
+    const last = item.history[0];
+    const current = { status: item.question.status, by: last?.sourceName ?? null, at: last?.createdAt ?? item.question.lastUpdated };
+    return {
+      id: item.id,
+      kind: 'decided',
+      current,
+      message: `question ${item.id} is ${current.status ?? 'without a status'}, not flagged${current.by ? ` (last change by ${current.by}${current.at ? ` at ${current.at}` : ''})` : ''}; nothing was changed`,
+    };
+  }
+
+  private change(
+    item: FlaggedQuestionItem,
+    values: RowSnapshot,
+    context: ActionContext,
+    audit: { eventType: string; summary: string; ledgerAction: LedgerEntry['action']; reason: string | null; description: string },
+  ): Query<ActionResult<FlaggedQuestionItem>> {
+    const columns = Object.keys(values);
+    const after = { ...item.state, ...values };
+    const set = assignments(values);
+    const shown = unchangedSince(item.state);
+    const statements: Statement[] = [
+      { sql: `UPDATE questions SET ${set.sql} WHERE id = ? AND ${shown.sql}`, args: [...set.args, item.id, ...shown.args] },
+      ...auditStatements(context, {
+        history: {
+          questionId: item.id,
+          questionType: 'question',
+          eventType: audit.eventType,
+          changesSummary: audit.summary,
+          changedFields: fieldNames(columns),
+          before: fieldSnapshot(item.state, columns),
+          after: fieldSnapshot(after, columns),
+          reason: audit.reason,
+          metadata: {},
+        },
+        ledger: {
+          action: audit.ledgerAction,
+          itemType: 'question',
+          itemId: item.id,
+          before: fieldSnapshot(item.state, columns),
+          after: fieldSnapshot(after, columns),
+          reason: audit.reason ?? audit.summary,
+        },
+      }),
+      currentQuestion(item.id),
+    ];
+    return query(statements, (results) => {
+      const current = results[results.length - 1];
+      const row = current.rows[0];
+      if (rowsAffected(results[0]) !== 1) return { ok: false, conflict: questionConflict(item.id, row, current.columns, undefined, item.question.status) };
+      const changed = flaggedItem(row, current.columns, item.history);
+      return { ok: true, item: changed, auditRows: rowsAffected(results[1]) + rowsAffected(results[2]), undo: this.restoreRecord(item, changed.state, audit.description) };
+    });
+  }
+
+  decide(item: FlaggedQuestionItem, decision: Decision, context: ActionContext): Query<ActionResult<FlaggedQuestionItem>> {
+    if (decision.kind !== 'approve' && decision.kind !== 'reject') throw new Error(`flagged questions are approved or rejected, not "${decision.kind}"`);
+    const approve = decision.kind === 'approve';
+    const status = approve ? 'active' : 'deleted';
+    return this.change(item, { status, last_updated: context.now.toISOString() }, context, {
+      eventType: approve ? 'approved' : 'deleted',
+      summary: `Status ${item.question.status} → ${status} (review)`,
+      ledgerAction: approve ? 'verify' : 'delete',
+      reason: decision.kind === 'reject' ? decision.reason : null,
+      description: `${approve ? 'approved' : 'rejected'} ${item.id}`,
+    });
+  }
+
+  edit(item: FlaggedQuestionItem, field: EditableField, value: string | null, context: ActionContext): Query<ActionResult<FlaggedQuestionItem>> {
+    return this.change(item, { [field.column]: storedValue(field, value), last_updated: context.now.toISOString() }, context, {
+      eventType: 'updated',
+      summary: `Edited ${field.name} (review)`,
+      ledgerAction: 'update',
+      reason: null,
+      description: `edited ${field.name} of ${item.id}`,
+    });
+  }
+
+  private restoreRecord(before: FlaggedQuestionItem, after: RowSnapshot, description: string): UndoRecord {
+    return {
+      itemId: before.id,
+      description,
+      build: (context): Query<UndoResult> => {
+        const changed = changedColumns(before.state, after);
+        const columns = changed.length ? changed : ['id'];
+        const set = assignments(pick(before.state, columns));
+        const untouched = unchangedSince(after);
+        const statements: Statement[] = [
+          { sql: `UPDATE questions SET ${set.sql} WHERE id = ? AND ${untouched.sql}`, args: [...set.args, before.id, ...untouched.args] },
+          ...auditStatements(context, {
+            history: {
+              questionId: before.id,
+              questionType: 'question',
+              eventType: 'reverted',
+              changesSummary: `Undid: ${description} (review)`,
+              changedFields: fieldNames(columns),
+              before: fieldSnapshot(after, columns),
+              after: fieldSnapshot(before.state, columns),
+              reason: 'undo',
+              metadata: {},
+            },
+            ledger: { action: 'update', itemType: 'question', itemId: before.id, before: fieldSnapshot(after, columns), after: fieldSnapshot(before.state, columns), reason: `undo: ${description}` },
+          }),
+          currentQuestion(before.id),
+        ];
+        return query(statements, (results) => {
+          const current = results[results.length - 1];
+          if (rowsAffected(results[0]) !== 1) {
+            const conflict = questionConflict(before.id, current.rows[0], current.columns, undefined, text(after.status));
+            return { ok: false, conflict: { ...conflict, message: `cannot undo ${description}: the question was changed since; nothing was changed` } };
+          }
+          return { ok: true, item: flaggedItem(current.rows[0], current.columns, before.history) };
+        });
+      },
+    };
+  }
+
+  explainConflict(item: FlaggedQuestionItem): Query<Conflict> {
+    return query([currentQuestion(item.id), latestEvent(item.id)], ([current, event]) =>
+      questionConflict(item.id, current.rows[0], current.columns, event.rows[0], item.question.status),
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Work queue
+
+/**
+ * A claim is `status = 'processing'` with `assigned_to` = the reviewer, and its lease is kept in
+ * `result`, which has nothing to hold until the item is completed or failed:
+ * `{"claim":{"by","claimedAt","leaseExpiresAt","assignedToBefore"}}`. `processed_at` keeps its
+ * documented meaning (set when processing ends). A claim whose lease has expired is claimable
+ * again; releasing puts back the bot `assigned_to` named before the claim.
+ */
+export function parseClaim(status: string | null, result: SqlValue | undefined): WorkClaim | null {
+  if (status !== 'processing') return null;
+  const parsed = parseJsonColumn(result);
+  const claim = parsed && typeof parsed === 'object' ? (parsed as { claim?: Record<string, unknown> }).claim : undefined;
+  if (!claim || typeof claim.by !== 'string' || typeof claim.leaseExpiresAt !== 'string') return null;
+  return {
+    by: claim.by,
+    claimedAt: String(claim.claimedAt ?? ''),
+    leaseExpiresAt: claim.leaseExpiresAt,
+    assignedToBefore: typeof claim.assignedToBefore === 'string' ? claim.assignedToBefore : null,
+  };
+}
+
+const LEASE_BY = "CASE WHEN json_valid(w.result) THEN json_extract(w.result, '$.claim.by') END";
+const LEASE_UNTIL = "CASE WHEN json_valid(w.result) THEN json_extract(w.result, '$.claim.leaseExpiresAt') END";
+
+const HISTORY_TYPES: Record<string, HistoryEntry['questionType'] | undefined> = { question: 'question', test: 'test', challenge: 'coding' };
+
+const WORK_COLUMNS =
+  'w.id AS _key, w.*, q.question AS _q_question, q.answer AS _q_answer, q.channel AS _q_channel, q.sub_channel AS _q_sub_channel, q.difficulty AS _q_difficulty, q.status AS _q_status';
+const WORK_FROM = "work_queue w LEFT JOIN questions q ON w.item_type = 'question' AND q.id = w.item_id";
+
+function workItem(row: Row, columns: string[]): WorkItem {
+  const state = snapshotOf(row, columns);
+  const status = text(state.status);
+  const work = {
+    id: Number(state.id),
+    itemType: String(state.item_type ?? ''),
+    itemId: String(state.item_id ?? ''),
+    action: String(state.action ?? ''),
+    priority: num(state.priority),
+    status,
+    reason: text(state.reason),
+    createdBy: text(state.created_by),
+    assignedTo: text(state.assigned_to),
+    createdAt: text(state.created_at),
+    processedAt: text(state.processed_at),
+    result: parseJsonColumn(state.result),
+  };
+  const question =
+    row._q_question !== null && row._q_question !== undefined
+      ? {
+          id: work.itemId,
+          question: String(row._q_question),
+          answer: String(row._q_answer ?? ''),
+          channel: String(row._q_channel ?? ''),
+          subChannel: String(row._q_sub_channel ?? ''),
+          difficulty: String(row._q_difficulty ?? ''),
+          status: text(row._q_status as SqlValue),
+        }
+      : null;
+  return {
+    system: 'open-interview',
+    queue: 'work',
+    id: String(work.id),
+    key: work.id,
+    title: `#${work.id} ${work.action} ${work.itemType} ${work.itemId}${question ? ` — ${oneLine(question.question, 70)}` : ''}`,
+    state,
+    work,
+    claim: parseClaim(status, state.result),
+    question,
+  };
+}
+
+export function workConflict(item: WorkItem, context: Pick<ActionContext, 'reviewer' | 'now'>): Conflict | undefined {
+  const { status, assignedTo, processedAt } = item.work;
+  if (status === 'pending') return undefined;
+  if (status === 'processing') {
+    const claim = item.claim;
+    if (claim && (claim.by === context.reviewer || claim.leaseExpiresAt < context.now.toISOString())) return undefined;
+    const current = { status, by: claim?.by ?? assignedTo, at: claim?.claimedAt ?? processedAt };
+    const message = claim
+      ? `work item ${item.id} is claimed by ${claim.by} since ${claim.claimedAt} (lease until ${claim.leaseExpiresAt}); nothing was changed`
+      : `work item ${item.id} is being processed by ${assignedTo ?? 'a bot'} outside qbank (no lease); nothing was changed`;
+    return { id: item.id, kind: 'claimed', current, message };
+  }
+  const current = { status, by: assignedTo, at: processedAt };
+  return {
+    id: item.id,
+    kind: 'decided',
+    current,
+    message: `work item ${item.id} is already ${status ?? 'closed'}${assignedTo ? ` by ${assignedTo}` : ''}${processedAt ? ` at ${processedAt}` : ''}; nothing was changed`,
+  };
+}
+
+const WORK_STATE_FIELDS = ['status', 'assigned_to', 'processed_at', 'result'];
+
+/** open-interview `work_queue`: pending by priority → claimed (processing) → completed | failed. */
+export class WorkQueue implements ReviewQueue<WorkItem> {
+  readonly system = 'open-interview' as const;
+  readonly name = 'work' as const;
+  readonly label = 'open-interview work-queue items';
+  readonly orderedByKey = false;
+  readonly verbs = { approve: 'complete', reject: 'fail' };
+  readonly editableFields: EditableField[] = [];
+
+  constructor(
+    readonly filters: ReviewFilters,
+    /** Claimability depends on who asks and when leases run out. */
+    private readonly viewer: () => { reviewer: string; now: Date },
+  ) {}
+
+  private filterSql(window?: PageWindow): SqlPart {
+    const parts: string[] = [];
+    const args: InValue[] = [];
+    if (this.filters.action) {
+      parts.push('w.action = ?');
+      args.push(this.filters.action);
+    }
+    if (window?.exclude?.length) {
+      parts.push(`w.id NOT IN (${placeholders(window.exclude.length)})`);
+      args.push(...window.exclude.map(Number));
+    }
+    return { sql: and(parts), args };
+  }
+
+  /** Claims that are this reviewer's own or whose lease has run out: few, and reviewable again. */
+  private reclaimableSql(): SqlPart {
+    const { reviewer, now } = this.viewer();
+    return { sql: `w.status = 'processing' AND (${LEASE_BY} = ? OR ${LEASE_UNTIL} < ?)`, args: [reviewer, now.toISOString()] };
+  }
+
+  /**
+   * The reviewer's own claims first (a session resumes them), then abandoned ones, then pending
+   * items in the order the system's own bots take them: priority, then age. Two statements, so the
+   * pending read can be served by an index on work_queue (status, priority, created_at).
+   */
+  page(window: PageWindow): Query<WorkItem[]> {
+    const f = this.filterSql(window);
+    const r = this.reclaimableSql();
+    const { reviewer } = this.viewer();
+    return query(
+      [
+        {
+          sql: `SELECT ${WORK_COLUMNS} FROM ${WORK_FROM} WHERE ${r.sql}${f.sql} ORDER BY (${LEASE_BY} IS ?) DESC, w.priority, w.created_at, w.id LIMIT ?`,
+          args: [...r.args, ...f.args, reviewer, window.limit],
+        },
+        { sql: `SELECT ${WORK_COLUMNS} FROM ${WORK_FROM} WHERE w.status = 'pending'${f.sql} ORDER BY w.priority, w.created_at, w.id LIMIT ?`, args: [...f.args, window.limit] },
+      ],
+      ([reclaimable, pending]) => [...reclaimable.rows.map((row) => workItem(row, reclaimable.columns)), ...pending.rows.map((row) => workItem(row, pending.columns))].slice(0, window.limit),
+    );
+  }
+
+  count(): Query<number> {
+    const f = this.filterSql();
+    const r = this.reclaimableSql();
+    return query(
+      [
+        { sql: `SELECT count(*) AS n FROM work_queue w WHERE w.status = 'pending'${f.sql}`, args: f.args },
+        { sql: `SELECT count(*) AS n FROM work_queue w WHERE ${r.sql}${f.sql}`, args: [...r.args, ...f.args] },
+      ],
+      ([pending, reclaimable]) => Number(pending.rows[0].n) + Number(reclaimable.rows[0].n),
+    );
+  }
+
+  get(ids: string[]): Query<Map<string, WorkItem>> {
+    const numeric = ids.filter((id) => /^\d+$/.test(id)).map(Number);
+    if (numeric.length === 0) return query([], () => new Map());
+    return query([{ sql: `SELECT ${WORK_COLUMNS} FROM ${WORK_FROM} WHERE w.id IN (${placeholders(numeric.length)})`, args: numeric }], ([rows]) => {
+      return new Map(rows.rows.map((row) => [String(row.id), workItem(row, rows.columns)]));
+    });
+  }
+
+  blocker(item: WorkItem, context: ActionContext): Conflict | undefined {
+    return workConflict(item, context);
+  }
+
+  private transition(
+    item: WorkItem,
+    values: RowSnapshot,
+    context: ActionContext,
+    audit: { ledgerReason: string; history?: { eventType: string; summary: string; reason: string | null }; description: string },
+  ): Query<ActionResult<WorkItem>> {
+    const after = { ...item.state, ...values };
+    const set = assignments(values);
+    const shown = unchangedSince(item.state);
+    const historyType = HISTORY_TYPES[item.work.itemType];
+    const statements: Statement[] = [
+      { sql: `UPDATE work_queue SET ${set.sql} WHERE id = ? AND ${shown.sql}`, args: [...set.args, item.work.id, ...shown.args] },
+      ...auditStatements(context, {
+        history:
+          audit.history && historyType
+            ? {
+                questionId: item.work.itemId,
+                questionType: historyType,
+                eventType: audit.history.eventType,
+                changesSummary: audit.history.summary,
+                changedFields: [],
+                before: null,
+                after: null,
+                reason: audit.history.reason,
+                metadata: { workItemId: item.work.id, workAction: item.work.action },
+              }
+            : undefined,
+        ledger: {
+          action: 'update',
+          itemType: 'work_queue',
+          itemId: String(item.work.id),
+          before: fieldSnapshot(item.state, WORK_STATE_FIELDS),
+          after: fieldSnapshot(after, WORK_STATE_FIELDS),
+          reason: audit.ledgerReason,
+        },
+      }),
+      { sql: `SELECT ${WORK_COLUMNS} FROM ${WORK_FROM} WHERE w.id = ?`, args: [item.work.id] },
+    ];
+    return query(statements, (results) => {
+      const current = results[results.length - 1];
+      const row = current.rows[0];
+      if (rowsAffected(results[0]) !== 1) {
+        if (!row) return { ok: false, conflict: { id: item.id, kind: 'not-found', message: `work item ${item.id} no longer exists` } };
+        const now = workItem(row, current.columns);
+        return { ok: false, conflict: workConflict(now, context) ?? { id: item.id, kind: 'changed', message: `work item ${item.id} was changed since it was shown; nothing was changed` } };
+      }
+      const changed = workItem(row, current.columns);
+      const auditRows = results.slice(1, -1).reduce((n, r) => n + rowsAffected(r), 0);
+      return { ok: true, item: changed, auditRows, undo: this.restoreRecord(item, changed, audit.description) };
+    });
+  }
+
+  claim(item: WorkItem, context: ActionContext): Query<ActionResult<WorkItem>> {
+    const claimedAt = context.now.toISOString();
+    const leaseExpiresAt = new Date(context.now.getTime() + context.leaseMs).toISOString();
+    const assignedToBefore = item.claim ? item.claim.assignedToBefore : item.work.assignedTo;
+    const claim: WorkClaim = { by: context.reviewer, claimedAt, leaseExpiresAt, assignedToBefore };
+    return this.transition(item, { status: 'processing', assigned_to: context.reviewer, result: JSON.stringify({ claim }) }, context, {
+      ledgerReason: `claimed for review until ${leaseExpiresAt}`,
+      description: `claimed ${item.id}`,
+    });
+  }
+
+  release(item: WorkItem, context: ActionContext): Query<ActionResult<WorkItem>> {
+    return this.transition(item, { status: 'pending', assigned_to: item.claim?.assignedToBefore ?? null, result: null, processed_at: null }, context, {
+      ledgerReason: 'claim released',
+      description: `released ${item.id}`,
+    });
+  }
+
+  decide(item: WorkItem, decision: Decision, context: ActionContext): Query<ActionResult<WorkItem>> {
+    const at = context.now.toISOString();
+    const action = item.work.action;
+    if (decision.kind === 'complete' || decision.kind === 'approve') {
+      const result = decision.kind === 'complete' ? decision.result : JSON.stringify({ completedBy: context.reviewer });
+      return this.transition(item, { status: 'completed', assigned_to: context.reviewer, processed_at: at, result }, context, {
+        ledgerReason: `${action} completed`,
+        history: { eventType: `${action}_completed`, summary: `Work item #${item.work.id} (${action}) completed in review`, reason: null },
+        description: `completed ${item.id}`,
+      });
+    }
+    const reason = decision.reason;
+    return this.transition(item, { status: 'failed', assigned_to: context.reviewer, processed_at: at, result: JSON.stringify({ error: reason }) }, context, {
+      ledgerReason: `${action} failed: ${reason}`,
+      history: { eventType: `${action}_failed`, summary: `Work item #${item.work.id} (${action}) failed in review`, reason },
+      description: `failed ${item.id}`,
+    });
+  }
+
+  edit(): Query<ActionResult<WorkItem>> {
+    throw new Error('work-queue items have no editable fields');
+  }
+
+  private restoreRecord(before: WorkItem, after: WorkItem, description: string): UndoRecord {
+    return {
+      itemId: before.id,
+      description,
+      build: (context): Query<UndoResult> => {
+        const changed = changedColumns(before.state, after.state);
+        const restored = pick(before.state, changed.length ? changed : ['id']);
+        const undo = this.transition(after, restored, context, { ledgerReason: `undo: ${description}`, description: `undo: ${description}` });
+        return query(undo.statements, (results) => {
+          const outcome = undo.parse(results);
+          if (!outcome.ok) return { ok: false, conflict: { ...outcome.conflict, message: `cannot undo ${description}: ${outcome.conflict.message}` } };
+          return { ok: true, item: outcome.item };
+        });
+      },
+    };
+  }
+
+  explainConflict(item: WorkItem): Query<Conflict> {
+    const { reviewer, now } = this.viewer();
+    return query([{ sql: `SELECT ${WORK_COLUMNS} FROM ${WORK_FROM} WHERE w.id = ?`, args: [item.work.id] }], ([current]) => {
+      const row = current.rows[0];
+      if (!row) return { id: item.id, kind: 'not-found', message: `work item ${item.id} no longer exists` };
+      return workConflict(workItem(row, current.columns), { reviewer, now }) ?? { id: item.id, kind: 'changed', message: `work item ${item.id} was changed since it was shown; nothing was changed` };
+    });
+  }
+}

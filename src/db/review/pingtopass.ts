@@ -1,0 +1,514 @@
+import type { InValue, ResultSet, Row } from '@libsql/client';
+import {
+  assignments,
+  changedColumns,
+  newCuidLikeId,
+  num,
+  parseJsonColumn,
+  pick,
+  placeholders,
+  query,
+  rowsAffected,
+  snapshotOf,
+  stringList,
+  text,
+  unchangedSince,
+  unixToIso,
+  type Query,
+  type RowSnapshot,
+  type SqlValue,
+} from './sql.js';
+import type {
+  ActionContext,
+  ActionResult,
+  Conflict,
+  Decision,
+  EditableField,
+  PageWindow,
+  PingToPassFeedback,
+  PingToPassItem,
+  ReviewFilters,
+  ReviewQueue,
+  UndoRecord,
+  UndoResult,
+} from './types.js';
+import { oneLine } from './types.js';
+
+/**
+ * PingToPass review: `questions.review_status` pending → approved | rejected, with `reviewed_by`
+ * and `reviewed_at`. The schema has no audit table and no column for a rejection reason, so the
+ * reason becomes a `feedback` row written by the reviewer's own user account: feedback is where
+ * the app already keeps free-text remarks about a question, next to the users' error reports.
+ */
+
+const PAGE_ORDER = 'q.rowid';
+
+interface SqlPart {
+  sql: string;
+  args: InValue[];
+}
+
+function filterSql(filters: ReviewFilters): SqlPart {
+  const parts: string[] = [];
+  const args: InValue[] = [];
+  if (filters.examId) {
+    parts.push('q.exam_id = ?');
+    args.push(filters.examId);
+  }
+  if (filters.objective) {
+    parts.push('q.objective_id = ?');
+    args.push(filters.objective);
+  }
+  if (filters.difficulty !== undefined) {
+    parts.push('q.difficulty = ?');
+    args.push(Number(filters.difficulty));
+  }
+  if (filters.aiGenerated) parts.push('q.ai_generated = 1');
+  for (const tag of filters.tags ?? []) {
+    parts.push("EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(q.tags) THEN q.tags ELSE '[]' END) WHERE json_each.value = ?)");
+    args.push(tag);
+  }
+  return { sql: parts.map((p) => ` AND ${p}`).join(''), args };
+}
+
+function windowSql(window: PageWindow): SqlPart {
+  const parts: string[] = [];
+  const args: InValue[] = [];
+  if (window.afterKey !== undefined) {
+    parts.push(`${PAGE_ORDER} > ?`);
+    args.push(window.afterKey);
+  }
+  if (window.beforeKey !== undefined) {
+    parts.push(`${PAGE_ORDER} < ?`);
+    args.push(window.beforeKey);
+  }
+  if (window.exclude?.length) {
+    parts.push(`q.id NOT IN (${placeholders(window.exclude.length)})`);
+    args.push(...window.exclude);
+  }
+  return { sql: parts.map((p) => ` AND ${p}`).join(''), args };
+}
+
+/**
+ * The queue read: served by `questions_review_status_idx` (review_status, rowid) with no sort,
+ * because rowid order is the index's own order within one status value.
+ */
+export function pendingPageSql(filters: ReviewFilters, window: PageWindow, columns = 'q.rowid AS _key, q.*'): SqlPart {
+  const f = filterSql(filters);
+  const w = windowSql(window);
+  return {
+    sql: `SELECT ${columns} FROM questions q WHERE q.review_status = 'pending'${f.sql}${w.sql} ORDER BY ${PAGE_ORDER} LIMIT ?`,
+    args: [...f.args, ...w.args, window.limit],
+  };
+}
+
+/** Statements reading the details of the questions `selection` picks (a SELECT of q.id, q.exam_id). */
+function detailStatements(selection: SqlPart): Array<{ sql: string; args: InValue[] }> {
+  return [
+    {
+      sql: `SELECT id, code, name, objectives FROM exams WHERE id IN (SELECT exam_id FROM (${selection.sql}))`,
+      args: selection.args,
+    },
+    {
+      sql: `SELECT id, question_id, text, is_correct, explanation, "order" FROM answer_options WHERE question_id IN (SELECT id FROM (${selection.sql})) ORDER BY question_id, "order", id`,
+      args: selection.args,
+    },
+    {
+      sql: `SELECT f.id, f.user_id, f.question_id, f.type, f.message, f.status, f.response, f.created_at, u.email AS user_email FROM feedback f LEFT JOIN users u ON u.id = f.user_id WHERE f.question_id IN (SELECT id FROM (${selection.sql})) ORDER BY f.created_at, f.id`,
+      args: selection.args,
+    },
+  ];
+}
+
+function groupBy<T>(rows: Row[], key: string, map: (row: Row) => T): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const row of rows) {
+    const k = String(row[key]);
+    let list = groups.get(k);
+    if (!list) groups.set(k, (list = []));
+    list.push(map(row));
+  }
+  return groups;
+}
+
+interface Details {
+  exams: Map<string, Row>;
+  options: Map<string, PingToPassItem['options']>;
+  feedback: Map<string, PingToPassFeedback[]>;
+}
+
+function parseDetails([exams, options, feedback]: ResultSet[]): Details {
+  return {
+    exams: new Map(exams.rows.map((row) => [String(row.id), row])),
+    options: groupBy(options.rows, 'question_id', (row) => ({
+      id: String(row.id),
+      text: String(row.text),
+      isCorrect: Number(row.is_correct) === 1,
+      explanation: text(row.explanation as SqlValue),
+      order: Number(row.order ?? 0),
+    })),
+    feedback: groupBy(feedback.rows, 'question_id', feedbackView),
+  };
+}
+
+function feedbackView(row: Row): PingToPassFeedback {
+  return {
+    id: String(row.id),
+    userId: String(row.user_id),
+    userEmail: text(row.user_email as SqlValue),
+    type: String(row.type),
+    message: String(row.message),
+    status: text(row.status as SqlValue),
+    response: text(row.response as SqlValue),
+    createdAt: unixToIso(row.created_at as SqlValue),
+  };
+}
+
+function questionView(state: RowSnapshot): PingToPassItem['question'] {
+  return {
+    id: String(state.id),
+    examId: String(state.exam_id),
+    type: String(state.type),
+    text: String(state.text ?? ''),
+    explanation: text(state.explanation),
+    referenceUrl: text(state.reference_url),
+    difficulty: num(state.difficulty),
+    objectiveId: text(state.objective_id),
+    tags: stringList(state.tags),
+    exhibitUrl: text(state.exhibit_url),
+    isActive: Number(state.is_active ?? 1) === 1,
+    aiGenerated: Number(state.ai_generated ?? 0) === 1,
+    aiModel: text(state.ai_model),
+    reviewStatus: text(state.review_status),
+    reviewedBy: text(state.reviewed_by),
+    reviewedAt: unixToIso(state.reviewed_at),
+    createdAt: unixToIso(state.created_at),
+    updatedAt: unixToIso(state.updated_at),
+  };
+}
+
+function examObjectives(value: SqlValue | undefined): Array<{ id: string; domain: string | null }> {
+  const parsed = parseJsonColumn(value);
+  if (!Array.isArray(parsed)) return [];
+  return parsed.filter((o) => o && typeof o === 'object' && 'id' in o).map((o) => ({ id: String(o.id), domain: o.domain ? String(o.domain) : null }));
+}
+
+function objectiveOf(objectiveId: string | null, objectives: Array<{ id: string; domain: string | null }>): PingToPassItem['objective'] {
+  if (!objectiveId) return null;
+  return { id: objectiveId, domain: objectives.find((o) => o.id === objectiveId)?.domain ?? null };
+}
+
+function buildItem(row: Row, columns: string[], details: Details): PingToPassItem {
+  const state = snapshotOf(row, columns);
+  const question = questionView(state);
+  const examRow = details.exams.get(question.examId);
+  const exam = {
+    id: question.examId,
+    code: text(examRow?.code as SqlValue),
+    name: text(examRow?.name as SqlValue),
+    objectives: examObjectives(examRow?.objectives as SqlValue),
+  };
+  return {
+    system: 'pingtopass',
+    queue: 'pending',
+    id: question.id,
+    key: Number(row._key),
+    title: oneLine(question.text),
+    state,
+    question,
+    exam,
+    objective: objectiveOf(question.objectiveId, exam.objectives),
+    options: details.options.get(question.id) ?? [],
+    feedback: details.feedback.get(question.id) ?? [],
+  };
+}
+
+
+/** The same item with the row as it is now (after a decision, an edit or an undo). */
+function withState(item: PingToPassItem, row: Row | undefined, columns: string[]): PingToPassItem {
+  if (!row) return item;
+  const state = snapshotOf(row, columns);
+  const question = questionView(state);
+  return { ...item, key: Number(row._key), title: oneLine(question.text), state, question, objective: objectiveOf(question.objectiveId, item.exam.objectives) };
+}
+
+function currentRowStatement(id: string) {
+  return { sql: 'SELECT q.rowid AS _key, q.* FROM questions q WHERE q.id = ?', args: [id] as InValue[] };
+}
+
+function conflictFrom(id: string, row: Row | undefined, columns: string[], shownStatus: string | null): Conflict {
+  if (!row) return { id, kind: 'not-found', message: `question ${id} no longer exists` };
+  const state = snapshotOf(row, columns);
+  const current = { status: text(state.review_status), by: text(state.reviewed_by), at: unixToIso(state.reviewed_at) };
+  if (current.status !== shownStatus && current.status !== 'pending') {
+    return {
+      id,
+      kind: 'decided',
+      current,
+      message: `question ${id} was already ${current.status}${current.by ? ` by ${current.by}` : ''}${current.at ? ` at ${current.at}` : ''}; nothing was changed`,
+    };
+  }
+  return {
+    id,
+    kind: 'changed',
+    current,
+    message: `question ${id} was changed by someone else (updated ${unixToIso(state.updated_at) ?? 'at an unknown time'}) since it was shown; nothing was changed`,
+  };
+}
+
+const unixSeconds = (date: Date) => Math.floor(date.getTime() / 1000);
+
+export const PINGTOPASS_EDITABLE_FIELDS: EditableField[] = [
+  { name: 'text', column: 'text', kind: 'multiline', nullable: false },
+  { name: 'explanation', column: 'explanation', kind: 'multiline', nullable: true },
+  { name: 'difficulty', column: 'difficulty', kind: 'choice', choices: ['1', '2', '3', '4', '5'], nullable: false },
+  { name: 'objectiveId', column: 'objective_id', kind: 'text', nullable: true },
+  { name: 'tags', column: 'tags', kind: 'tags', nullable: true },
+  { name: 'referenceUrl', column: 'reference_url', kind: 'text', nullable: true },
+];
+
+export class PingToPassPendingQueue implements ReviewQueue<PingToPassItem> {
+  readonly system = 'pingtopass' as const;
+  readonly name = 'pending' as const;
+  readonly label = 'pending PingToPass questions';
+  readonly orderedByKey = true;
+  readonly verbs = { approve: 'approve', reject: 'reject' };
+  readonly editableFields = PINGTOPASS_EDITABLE_FIELDS;
+
+  constructor(readonly filters: ReviewFilters) {}
+
+  page(window: PageWindow): Query<PingToPassItem[]> {
+    const main = pendingPageSql(this.filters, window);
+    const selection = pendingPageSql(this.filters, window, 'q.id, q.exam_id');
+    return query([main, ...detailStatements(selection)], ([rows, ...rest]) => {
+      const details = parseDetails(rest);
+      return rows.rows.map((row) => buildItem(row, rows.columns, details));
+    });
+  }
+
+  count(): Query<number> {
+    const f = filterSql(this.filters);
+    return query([{ sql: `SELECT count(*) AS n FROM questions q WHERE q.review_status = 'pending'${f.sql}`, args: f.args }], ([r]) => Number(r.rows[0].n));
+  }
+
+  get(ids: string[]): Query<Map<string, PingToPassItem>> {
+    const main = { sql: `SELECT q.rowid AS _key, q.* FROM questions q WHERE q.id IN (${placeholders(ids.length)})`, args: ids as InValue[] };
+    const selection = { sql: `SELECT q.id, q.exam_id FROM questions q WHERE q.id IN (${placeholders(ids.length)})`, args: ids as InValue[] };
+    return query([main, ...detailStatements(selection)], ([rows, ...rest]) => {
+      const details = parseDetails(rest);
+      return new Map(rows.rows.map((row) => [String(row.id), buildItem(row, rows.columns, details)]));
+    });
+  }
+
+  blocker(item: PingToPassItem): Conflict | undefined {
+    if (item.question.reviewStatus === 'pending') return undefined;
+    const { reviewStatus: status, reviewedBy: by, reviewedAt: at } = item.question;
+    return {
+      id: item.id,
+      kind: 'decided',
+      current: { status, by, at },
+      message: `question ${item.id} is ${status ?? 'not pending'}${by ? ` (reviewed by ${by}${at ? ` at ${at}` : ''})` : ''}; nothing was changed`,
+    };
+  }
+
+  decide(item: PingToPassItem, decision: Decision, context: ActionContext): Query<ActionResult<PingToPassItem>> {
+    if (decision.kind !== 'approve' && decision.kind !== 'reject') {
+      throw new Error(`PingToPass questions are approved or rejected, not "${decision.kind}"`);
+    }
+    const at = unixSeconds(context.now);
+    const values: RowSnapshot = {
+      review_status: decision.kind === 'approve' ? 'approved' : 'rejected',
+      reviewed_by: context.reviewer,
+      reviewed_at: at,
+      updated_at: at,
+    };
+    const set = assignments(values);
+    const shown = unchangedSince(item.state);
+    const statements: Array<{ sql: string; args: InValue[] }> = [];
+    let feedbackId: string | undefined;
+    if (decision.kind === 'reject') {
+      feedbackId = newCuidLikeId();
+      statements.push({
+        sql: `UPDATE questions SET ${set.sql} WHERE id = ? AND ${shown.sql} AND EXISTS (SELECT 1 FROM users WHERE email = ? OR id = ?)`,
+        args: [...set.args, item.id, ...shown.args, context.reviewer, context.reviewer],
+      });
+      statements.push({
+        sql:
+          `INSERT INTO feedback (id, user_id, question_id, type, message, status, response, created_at) ` +
+          `SELECT ?, u.id, ?, 'general', ?, 'resolved', NULL, ? FROM users u WHERE (u.email = ? OR u.id = ?) AND changes() = 1 ` +
+          `ORDER BY u.email = ? DESC LIMIT 1`,
+        args: [feedbackId, item.id, rejectionMessage(decision.reason), at, context.reviewer, context.reviewer, context.reviewer],
+      });
+    } else {
+      statements.push({ sql: `UPDATE questions SET ${set.sql} WHERE id = ? AND ${shown.sql}`, args: [...set.args, item.id, ...shown.args] });
+    }
+    statements.push(currentRowStatement(item.id));
+    if (feedbackId) statements.push({ sql: 'SELECT * FROM feedback WHERE id = ?', args: [feedbackId] });
+    return query(statements, (results) => {
+      const current = results[statements.length - (feedbackId ? 2 : 1)];
+      const row = current.rows[0];
+      if (rowsAffected(results[0]) !== 1) return { ok: false, conflict: conflictFrom(item.id, row, current.columns, item.question.reviewStatus) };
+      const after = snapshotOf(row, current.columns);
+      const feedbackRow = feedbackId ? results[statements.length - 1].rows[0] : undefined;
+      const feedbackState = feedbackRow ? snapshotOf(feedbackRow, results[statements.length - 1].columns) : undefined;
+      const decided = withState(item, row, current.columns);
+      const verb = decision.kind === 'approve' ? 'approved' : 'rejected';
+      return {
+        ok: true,
+        item: decided,
+        auditRows: feedbackState ? 1 : 0,
+        undo: this.restoreRecord(item, after, `${verb} ${item.id}`, feedbackState),
+      };
+    });
+  }
+
+  edit(item: PingToPassItem, field: EditableField, value: string | null, context: ActionContext): Query<ActionResult<PingToPassItem>> {
+    const at = unixSeconds(context.now);
+    const stored = storedValue(field, value);
+    const set = assignments({ [field.column]: stored, updated_at: at });
+    const shown = unchangedSince(item.state);
+    const statements = [
+      { sql: `UPDATE questions SET ${set.sql} WHERE id = ? AND ${shown.sql}`, args: [...set.args, item.id, ...shown.args] },
+      currentRowStatement(item.id),
+    ];
+    return query(statements, ([update, current]) => {
+      const row = current.rows[0];
+      if (rowsAffected(update) !== 1) return { ok: false, conflict: conflictFrom(item.id, row, current.columns, item.question.reviewStatus) };
+      const after = snapshotOf(row, current.columns);
+      return { ok: true, item: withState(item, row, current.columns), auditRows: 0, undo: this.restoreRecord(item, after, `edited ${field.name} of ${item.id}`) };
+    });
+  }
+
+  /** Puts back every column the action changed, only while the row (and our feedback row) are exactly as we left them. */
+  private restoreRecord(before: PingToPassItem, after: RowSnapshot, description: string, feedbackState?: RowSnapshot): UndoRecord {
+    return {
+      itemId: before.id,
+      description,
+      build: (): Query<UndoResult> => {
+        const differing = changedColumns(before.state, after);
+        // an action that changed nothing undoes as a (still conditional) no-op on the id
+        const changed = differing.length ? differing : ['id'];
+        const set = assignments(pick(before.state, changed));
+        const untouched = unchangedSince(after);
+        const statements: Array<{ sql: string; args: InValue[] }> = [];
+        if (feedbackState) {
+          const feedbackUntouched = unchangedSince(feedbackState);
+          statements.push({
+            sql: `UPDATE questions SET ${set.sql} WHERE id = ? AND ${untouched.sql} AND EXISTS (SELECT 1 FROM feedback WHERE id = ? AND ${feedbackUntouched.sql})`,
+            args: [...set.args, before.id, ...untouched.args, feedbackState.id as InValue, ...feedbackUntouched.args],
+          });
+          statements.push({ sql: 'DELETE FROM feedback WHERE id = ? AND changes() = 1', args: [feedbackState.id as InValue] });
+        } else {
+          statements.push({ sql: `UPDATE questions SET ${set.sql} WHERE id = ? AND ${untouched.sql}`, args: [...set.args, before.id, ...untouched.args] });
+        }
+        statements.push(currentRowStatement(before.id));
+        return query(statements, (results) => {
+          const current = results[results.length - 1];
+          const row = current.rows[0];
+          if (rowsAffected(results[0]) !== 1) {
+            const conflict = conflictFrom(before.id, row, current.columns, 'pending');
+            return { ok: false, conflict: { ...conflict, message: `cannot undo: ${conflict.message.replace(/; nothing was changed$/, '')} since your change; nothing was changed` } };
+          }
+          return { ok: true, item: withState(before, row, current.columns) };
+        });
+      },
+    };
+  }
+
+  explainConflict(item: PingToPassItem): Query<Conflict> {
+    return query([currentRowStatement(item.id)], ([current]) => conflictFrom(item.id, current.rows[0], current.columns, item.question.reviewStatus));
+  }
+}
+
+export function rejectionMessage(reason: string): string {
+  return `Rejected in review: ${reason}`;
+}
+
+function storedValue(field: EditableField, value: string | null): SqlValue {
+  if (value === null || value.trim() === '') return field.nullable ? null : '';
+  if (field.kind === 'tags') return JSON.stringify(value.split(',').map((t) => t.trim()).filter(Boolean));
+  if (field.kind === 'integer' || (field.kind === 'choice' && field.column === 'difficulty')) return Number(value);
+  return value;
+}
+
+/** A reviewer may reject only as a PingToPass user: the reason is a feedback row, and feedback.user_id is required. */
+export function reviewerUserQuery(reviewer: string): Query<{ id: string; email: string } | undefined> {
+  return query([{ sql: 'SELECT id, email FROM users WHERE email = ? OR id = ? ORDER BY email = ? DESC LIMIT 1', args: [reviewer, reviewer, reviewer] }], ([r]) =>
+    r.rows[0] ? { id: String(r.rows[0].id), email: String(r.rows[0].email) } : undefined,
+  );
+}
+
+export function resolveExamQuery(exam: string): Query<{ match?: { id: string; code: string }; known: string[] }> {
+  return query(
+    [
+      { sql: 'SELECT id, code FROM exams WHERE id = ? OR code = ? COLLATE NOCASE LIMIT 1', args: [exam, exam] },
+      { sql: 'SELECT code FROM exams ORDER BY code LIMIT 50', args: [] },
+    ],
+    ([match, known]) => ({
+      match: match.rows[0] ? { id: String(match.rows[0].id), code: String(match.rows[0].code) } : undefined,
+      known: known.rows.map((r) => String(r.code)),
+    }),
+  );
+}
+
+export interface FeedbackRow {
+  id: string;
+  questionId: string | null;
+  status: string | null;
+  response: string | null;
+  state: RowSnapshot;
+}
+
+export function feedbackQuery(id: string): Query<FeedbackRow | undefined> {
+  return query([{ sql: 'SELECT * FROM feedback WHERE id = ?', args: [id] }], ([r]) => {
+    const row = r.rows[0];
+    if (!row) return undefined;
+    const state = snapshotOf(row, r.columns);
+    return { id, questionId: text(state.question_id), status: text(state.status), response: text(state.response), state };
+  });
+}
+
+export interface FeedbackResolution {
+  ok: boolean;
+  feedback: PingToPassFeedback | undefined;
+  message?: string;
+  undo?: { build: () => Query<{ ok: boolean; message?: string }> };
+}
+
+/** Marks a user's feedback resolved with the reviewer's response, if it is still as it was read. */
+export function resolveFeedbackQuery(feedback: Pick<FeedbackRow, 'id' | 'status' | 'response'>, response: string): Query<FeedbackResolution> {
+  const select = { sql: 'SELECT f.*, u.email AS user_email FROM feedback f LEFT JOIN users u ON u.id = f.user_id WHERE f.id = ?', args: [feedback.id] as InValue[] };
+  return query(
+    [
+      { sql: "UPDATE feedback SET status = 'resolved', response = ? WHERE id = ? AND status IS ? AND response IS ?", args: [response, feedback.id, feedback.status, feedback.response] },
+      select,
+    ],
+    ([update, current]) => {
+      const row = current.rows[0];
+      const view = row ? feedbackView(row) : undefined;
+      if (rowsAffected(update) !== 1) {
+        return {
+          ok: false,
+          feedback: view,
+          message: view ? `feedback ${feedback.id} was changed since it was shown (now ${view.status}${view.response ? `: "${oneLine(view.response, 60)}"` : ''}); nothing was changed` : `feedback ${feedback.id} no longer exists`,
+        };
+      }
+      return {
+        ok: true,
+        feedback: view,
+        undo: {
+          build: () =>
+            query(
+              [
+                {
+                  sql: "UPDATE feedback SET status = ?, response = ? WHERE id = ? AND status = 'resolved' AND response IS ?",
+                  args: [feedback.status, feedback.response, feedback.id, response],
+                },
+              ],
+              ([undo]) => (rowsAffected(undo) === 1 ? { ok: true } : { ok: false, message: `cannot undo: feedback ${feedback.id} was changed since you resolved it; nothing was changed` }),
+            ),
+        },
+      };
+    },
+  );
+}

@@ -1,0 +1,328 @@
+import type { SystemName } from '../../config.js';
+import { InvalidInputError, RefusedError } from '../../errors.js';
+import { requireWriteAccess, type Database } from '../client.js';
+import { FlaggedQuestionQueue, WorkQueue } from './open-interview.js';
+import { feedbackQuery, PingToPassPendingQueue, resolveFeedbackQuery, reviewerUserQuery } from './pingtopass.js';
+import { combineAll, query, runRead, runWrite } from './sql.js';
+import type { ActionContext, Conflict, Decision, ReviewItem, ReviewQueue, WorkItem } from './types.js';
+
+/** The scriptable side of `qbank review`: list, show, decide by id or by filter, stats, work-queue claims. */
+
+export async function listQueue(database: Database, queue: ReviewQueue, limit: number): Promise<ReviewItem[]> {
+  return runRead(database, queue.page({ limit }), 'review list');
+}
+
+/**
+ * One item whatever its status. open-interview ids are question ids, or work-item numbers when
+ * no question has that id (or `--queue work` says so).
+ */
+export async function showItem(
+  database: Database,
+  system: SystemName,
+  id: string,
+  options: { queue?: string; viewer: () => { reviewer: string; now: Date } },
+): Promise<ReviewItem> {
+  const candidates: ReviewQueue[] =
+    system === 'pingtopass'
+      ? [new PingToPassPendingQueue({})]
+      : options.queue === 'work'
+        ? [new WorkQueue({}, options.viewer)]
+        : options.queue === 'flagged'
+          ? [new FlaggedQuestionQueue({})]
+          : [new FlaggedQuestionQueue({}), new WorkQueue({}, options.viewer)];
+  const found = await runRead(database, combineAll(candidates.map((q) => q.get([id]))), 'review show');
+  for (const map of found) {
+    const item = map.get(id);
+    if (item) return item;
+  }
+  throw new InvalidInputError(`no ${system === 'pingtopass' ? 'question' : 'question or work item'} has the id "${id}"`);
+}
+
+export interface DecisionOutcome {
+  id: string;
+  outcome: 'decided' | 'conflict' | 'not-found';
+  /** The item's status after the call. */
+  status: string | null;
+  message?: string;
+  conflict?: Conflict;
+  auditRows?: number;
+}
+
+export interface DecisionReport {
+  decision: Decision['kind'];
+  reviewer: string;
+  outcomes: DecisionOutcome[];
+  decided: number;
+  conflicts: number;
+  notFound: number;
+}
+
+export function statusOf(item: ReviewItem): string | null {
+  if (item.system === 'pingtopass') return item.question.reviewStatus;
+  if (item.queue === 'flagged') return item.question.status;
+  return item.work.status;
+}
+
+/** Statements per transaction when deciding many items: bounded so a remote request stays small. */
+const DECISION_CHUNK = 100;
+
+/** Fails before any write when the decision cannot be recorded at all. */
+export async function checkCanDecide(database: Database, queue: ReviewQueue, decision: Decision, reviewer: string, command: string): Promise<void> {
+  requireWriteAccess(database, command);
+  if (queue.system === 'pingtopass' && decision.kind === 'reject') {
+    const user = await runRead(database, reviewerUserQuery(reviewer), command);
+    if (!user) {
+      throw new RefusedError(`cannot reject as "${reviewer}": PingToPass keeps the rejection reason as a feedback row, which needs a user, and no user has that email or id`, {
+        hint: 'review as an existing user with --reviewer EMAIL (or add the reviewer to the users table)',
+      });
+    }
+  }
+}
+
+/**
+ * Decides the given items, each conditional on the state just read: an item someone else decided
+ * in between is reported with who and when, and left as it is.
+ */
+export async function decideItems(database: Database, queue: ReviewQueue, ids: string[], decision: Decision, context: ActionContext, command: string): Promise<DecisionReport> {
+  await checkCanDecide(database, queue, decision, context.reviewer, command);
+  const unique = [...new Set(ids)];
+  const outcomes = new Map<string, DecisionOutcome>();
+  for (let start = 0; start < unique.length; start += DECISION_CHUNK) {
+    const chunk = unique.slice(start, start + DECISION_CHUNK);
+    const items = await runRead(database, queue.get(chunk), command);
+    const ready: ReviewItem[] = [];
+    for (const id of chunk) {
+      const item = items.get(id);
+      if (!item) {
+        outcomes.set(id, { id, outcome: 'not-found', status: null, message: `no ${queue.name === 'work' ? 'work item' : 'question'} has the id "${id}"` });
+        continue;
+      }
+      const blocker = queue.blocker(item as never, context);
+      if (blocker) outcomes.set(id, { id, outcome: 'conflict', status: statusOf(item), message: blocker.message, conflict: blocker });
+      else ready.push(item);
+    }
+    for (const outcome of await decideReady(database, queue, ready, decision, context, command)) outcomes.set(outcome.id, outcome);
+  }
+  return report(decision, context.reviewer, unique.map((id) => outcomes.get(id)!));
+}
+
+async function decideReady(database: Database, queue: ReviewQueue, items: ReviewItem[], decision: Decision, context: ActionContext, command: string): Promise<DecisionOutcome[]> {
+  if (items.length === 0) return [];
+  const results = await runWrite(database, combineAll(items.map((item) => queue.decide(item as never, decision, context))), command);
+  const lost = items.filter((_, i) => !results[i].ok);
+  const explained = lost.length ? await runRead(database, combineAll(lost.map((item) => queue.explainConflict(item as never))), command) : [];
+  return items.map((item, i) => {
+    const result = results[i];
+    if (result.ok) return { id: item.id, outcome: 'decided', status: statusOf(result.item), auditRows: result.auditRows };
+    const conflict = explained[lost.indexOf(item)] ?? result.conflict;
+    return { id: item.id, outcome: conflict.kind === 'not-found' ? 'not-found' : 'conflict', status: conflict.current?.status ?? null, message: conflict.message, conflict };
+  });
+}
+
+function report(decision: Decision, reviewer: string, outcomes: DecisionOutcome[]): DecisionReport {
+  return {
+    decision: decision.kind,
+    reviewer,
+    outcomes,
+    decided: outcomes.filter((o) => o.outcome === 'decided').length,
+    conflicts: outcomes.filter((o) => o.outcome === 'conflict').length,
+    notFound: outcomes.filter((o) => o.outcome === 'not-found').length,
+  };
+}
+
+export interface AllMatchingOptions {
+  /** Asked with the number of matching items before anything is written; false stops. */
+  confirm: (count: number) => Promise<boolean>;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Decides every item the queue's filters match, at most as many as were counted and confirmed. */
+export async function decideAllMatching(database: Database, queue: ReviewQueue, decision: Decision, context: ActionContext, command: string, options: AllMatchingOptions): Promise<DecisionReport> {
+  await checkCanDecide(database, queue, decision, context.reviewer, command);
+  const total = await runRead(database, queue.count(), command);
+  if (total === 0) return report(decision, context.reviewer, []);
+  if (!(await options.confirm(total))) throw new RefusedError('nothing was changed: not confirmed');
+  const outcomes: DecisionOutcome[] = [];
+  let afterKey: number | undefined;
+  const seen: string[] = [];
+  while (outcomes.length < total) {
+    const limit = Math.min(DECISION_CHUNK, total - outcomes.length);
+    const page = await runRead(database, queue.page(queue.orderedByKey ? { afterKey, limit } : { exclude: seen, limit }), command);
+    if (page.length === 0) break;
+    afterKey = page[page.length - 1].key;
+    seen.push(...page.map((item) => item.id));
+    const ready = page.filter((item) => !queue.blocker(item as never, context));
+    outcomes.push(...(await decideReady(database, queue, ready, decision, context, command)));
+    options.onProgress?.(outcomes.length, total);
+  }
+  return report(decision, context.reviewer, outcomes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Work queue
+
+export interface ClaimResult {
+  item: WorkItem;
+  lease: { by: string; claimedAt: string; leaseExpiresAt: string };
+}
+
+/**
+ * Claims the given work item, or the next one in the system's own order (priority, then age).
+ * Two reviewers racing for the same item: one gets it, the other moves on to the next.
+ */
+export async function claimWork(database: Database, queue: WorkQueue, id: string | undefined, context: ActionContext): Promise<ClaimResult> {
+  requireWriteAccess(database, 'review claim');
+  const tried: string[] = [];
+  for (let attempt = 0; attempt < 5; attempt++) {
+    let candidate: WorkItem | undefined;
+    if (id !== undefined) {
+      candidate = (await runRead(database, queue.get([id]), 'review claim')).get(id);
+      if (!candidate) throw new InvalidInputError(`no work item has the id "${id}"`);
+      const blocker = queue.blocker(candidate, context);
+      if (blocker) throw new RefusedError(blocker.message);
+    } else {
+      [candidate] = await runRead(database, queue.page({ exclude: tried, limit: 1 }), 'review claim');
+      if (!candidate) throw new RefusedError(`no work-queue item is waiting${queue.filters.action ? ` for action ${queue.filters.action}` : ''}`);
+    }
+    const result = await runWrite(database, queue.claim(candidate, context), 'review claim');
+    if (result.ok) {
+      const claim = result.item.claim!;
+      return { item: result.item, lease: { by: claim.by, claimedAt: claim.claimedAt, leaseExpiresAt: claim.leaseExpiresAt } };
+    }
+    if (id !== undefined) throw new RefusedError(result.conflict.message);
+    tried.push(candidate.id);
+  }
+  throw new RefusedError('other reviewers claimed every item tried; run `qbank review claim` again');
+}
+
+export interface WorkDecisionResult {
+  item: WorkItem;
+  auditRows: number;
+}
+
+/** complete / fail / release one work item, conditional on the state just read. */
+export async function settleWork(
+  database: Database,
+  queue: WorkQueue,
+  id: string,
+  what: { kind: 'complete'; result: string } | { kind: 'fail'; reason: string } | { kind: 'release' },
+  context: ActionContext,
+): Promise<WorkDecisionResult> {
+  const command = `review ${what.kind}`;
+  requireWriteAccess(database, command);
+  const item = (await runRead(database, queue.get([id]), command)).get(id);
+  if (!item) throw new InvalidInputError(`no work item has the id "${id}"`);
+  if (what.kind === 'release') {
+    if (item.work.status !== 'processing' || item.claim?.by !== context.reviewer) {
+      throw new RefusedError(`work item ${id} is not claimed by ${context.reviewer}${item.claim ? ` (claimed by ${item.claim.by})` : ` (status ${item.work.status})`}; nothing was changed`);
+    }
+  } else {
+    const blocker = queue.blocker(item, context);
+    if (blocker) throw new RefusedError(blocker.message);
+  }
+  const write = what.kind === 'release' ? queue.release(item, context) : queue.decide(item, what, context);
+  const result = await runWrite(database, write, command);
+  if (!result.ok) throw new RefusedError(result.conflict.message);
+  return { item: result.item, auditRows: result.auditRows };
+}
+
+// ---------------------------------------------------------------------------------------------
+// PingToPass feedback
+
+export async function resolveFeedback(database: Database, feedbackId: string, response: string) {
+  requireWriteAccess(database, 'review resolve');
+  const feedback = await runRead(database, feedbackQuery(feedbackId), 'review resolve');
+  if (!feedback) throw new InvalidInputError(`no feedback has the id "${feedbackId}"`);
+  if (feedback.status === 'resolved') {
+    throw new RefusedError(`feedback ${feedbackId} is already resolved${feedback.response ? `: "${feedback.response}"` : ''}; nothing was changed`);
+  }
+  const result = await runWrite(database, resolveFeedbackQuery(feedback, response), 'review resolve');
+  if (!result.ok) throw new RefusedError(result.message ?? `feedback ${feedbackId} changed; nothing was changed`);
+  return result.feedback!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stats
+
+export interface PingToPassReviewStats {
+  system: 'pingtopass';
+  questions: Record<string, number>;
+  byExam: Array<{ exam: string; pending: number; approved: number; rejected: number }>;
+  pendingFeedback: number;
+}
+
+export interface OpenInterviewReviewStats {
+  system: 'open-interview';
+  questions: Record<string, number>;
+  byChannel: Array<{ channel: string; active: number; flagged: number; deleted: number }>;
+  workQueue: Record<string, number>;
+  pendingWorkByAction: Record<string, number>;
+  expiredClaims: number;
+}
+
+export type ReviewStats = PingToPassReviewStats | OpenInterviewReviewStats;
+
+const countsBy = (rows: Array<Record<string, unknown>>, key: string): Record<string, number> =>
+  Object.fromEntries(rows.map((r) => [r[key] === null ? '(none)' : String(r[key]), Number(r.n)]));
+
+export async function reviewStats(database: Database, system: SystemName, now: Date): Promise<ReviewStats> {
+  if (system === 'pingtopass') {
+    return runRead(
+      database,
+      query(
+        [
+          'SELECT review_status, count(*) AS n FROM questions GROUP BY review_status ORDER BY review_status',
+          'SELECT coalesce(e.code, q.exam_id) AS exam, q.review_status, count(*) AS n FROM questions q LEFT JOIN exams e ON e.id = q.exam_id GROUP BY q.exam_id, q.review_status ORDER BY exam',
+          "SELECT count(*) AS n FROM feedback WHERE status = 'pending' AND question_id IS NOT NULL",
+        ],
+        ([statuses, byExam, feedback]) => {
+          const exams = new Map<string, { exam: string; pending: number; approved: number; rejected: number }>();
+          for (const row of byExam.rows) {
+            const exam = String(row.exam);
+            const entry = exams.get(exam) ?? { exam, pending: 0, approved: 0, rejected: 0 };
+            const status = String(row.review_status ?? 'pending') as 'pending' | 'approved' | 'rejected';
+            if (status in entry) entry[status] += Number(row.n);
+            exams.set(exam, entry);
+          }
+          return { system, questions: countsBy(statuses.rows, 'review_status'), byExam: [...exams.values()], pendingFeedback: Number(feedback.rows[0].n) };
+        },
+      ),
+      'review stats',
+    );
+  }
+  const nowIso = now.toISOString();
+  return runRead(
+    database,
+    query(
+      [
+        'SELECT status, count(*) AS n FROM questions GROUP BY status ORDER BY status',
+        'SELECT channel, status, count(*) AS n FROM questions GROUP BY channel, status ORDER BY channel',
+        'SELECT status, count(*) AS n FROM work_queue GROUP BY status ORDER BY status',
+        "SELECT action, count(*) AS n FROM work_queue WHERE status = 'pending' GROUP BY action ORDER BY action",
+        {
+          sql: "SELECT count(*) AS n FROM work_queue WHERE status = 'processing' AND (CASE WHEN json_valid(result) THEN json_extract(result, '$.claim.leaseExpiresAt') END) < ?",
+          args: [nowIso],
+        },
+      ],
+      ([statuses, byChannel, work, byAction, expired]) => {
+        const channels = new Map<string, { channel: string; active: number; flagged: number; deleted: number }>();
+        for (const row of byChannel.rows) {
+          const channel = String(row.channel);
+          const entry = channels.get(channel) ?? { channel, active: 0, flagged: 0, deleted: 0 };
+          const status = String(row.status ?? 'active') as 'active' | 'flagged' | 'deleted';
+          if (status in entry) entry[status] += Number(row.n);
+          channels.set(channel, entry);
+        }
+        return {
+          system,
+          questions: countsBy(statuses.rows, 'status'),
+          byChannel: [...channels.values()],
+          workQueue: countsBy(work.rows, 'status'),
+          pendingWorkByAction: countsBy(byAction.rows, 'action'),
+          expiredClaims: Number(expired.rows[0].n),
+        };
+      },
+    ),
+    'review stats',
+  );
+}
