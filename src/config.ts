@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { z } from 'zod';
 import { UsageError } from './errors.js';
 
 export const SYSTEMS = ['pingtopass', 'open-interview'] as const;
@@ -37,26 +36,44 @@ export interface DatabaseConfig {
 export const DEFAULT_LOCAL_URL = 'file:qbank.db';
 export const CONFIG_FILE = 'qbank.config.json';
 
-const targetSchema = z
-  .object({
-    url: z.string().optional(),
-    urlEnv: z.string().optional(),
-    authTokenEnv: z.string().optional(),
-    readOnlyUrlEnv: z.string().optional(),
-    readOnlyAuthTokenEnv: z.string().optional(),
-    schema: z.enum(SYSTEMS).optional(),
-  })
-  .strict();
+export interface TargetConfig {
+  url?: string;
+  urlEnv?: string;
+  authTokenEnv?: string;
+  readOnlyUrlEnv?: string;
+  readOnlyAuthTokenEnv?: string;
+  schema?: SystemName;
+}
 
-const configFileSchema = z
-  .object({
-    $schema: z.string().optional(),
-    defaultTarget: z.string().optional(),
-    targets: z.record(z.string(), targetSchema),
-  })
-  .strict();
+export interface ConfigFile {
+  defaultTarget?: string;
+  targets: Record<string, TargetConfig>;
+}
 
-export type TargetConfig = z.infer<typeof targetSchema>;
+const TARGET_KEYS = ['url', 'urlEnv', 'authTokenEnv', 'readOnlyUrlEnv', 'readOnlyAuthTokenEnv', 'schema'];
+
+/**
+ * Checks qbank.config.json by hand rather than with zod: configuration is resolved on every command,
+ * `--help` included, and loading zod would cost more than the whole check.
+ */
+function validateConfigFile(raw: unknown): { value?: ConfigFile; problem?: string } {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(raw)) return { problem: '(top level): expected an object' };
+  for (const key of Object.keys(raw)) {
+    if (!['$schema', 'defaultTarget', 'targets'].includes(key)) return { problem: `${key}: unknown key` };
+  }
+  if (raw.defaultTarget !== undefined && typeof raw.defaultTarget !== 'string') return { problem: 'defaultTarget: expected a string' };
+  if (!isObject(raw.targets)) return { problem: 'targets: expected an object of named targets' };
+  for (const [name, target] of Object.entries(raw.targets)) {
+    if (!isObject(target)) return { problem: `targets.${name}: expected an object` };
+    for (const [key, value] of Object.entries(target)) {
+      if (!TARGET_KEYS.includes(key)) return { problem: `targets.${name}.${key}: unknown key (known: ${TARGET_KEYS.join(', ')})` };
+      if (typeof value !== 'string') return { problem: `targets.${name}.${key}: expected a string` };
+      if (key === 'schema' && !(SYSTEMS as readonly string[]).includes(value)) return { problem: `targets.${name}.schema: expected one of ${SYSTEMS.join(', ')}` };
+    }
+  }
+  return { value: raw as unknown as ConfigFile };
+}
 
 /** Parses KEY=VALUE lines the way dotenv does: comments, `export`, single/double quotes, \n in double quotes. */
 export function parseDotenv(text: string): Record<string, string> {
@@ -101,7 +118,7 @@ function envSource(key: string, env: Record<string, string | undefined>, cwd: st
   return key;
 }
 
-export function readConfigFile(cwd: string): z.infer<typeof configFileSchema> | undefined {
+export function readConfigFile(cwd: string): ConfigFile | undefined {
   const path = join(cwd, CONFIG_FILE);
   if (!existsSync(path)) return undefined;
   let raw: unknown;
@@ -110,12 +127,9 @@ export function readConfigFile(cwd: string): z.infer<typeof configFileSchema> | 
   } catch (error) {
     throw new UsageError(`${path}: not valid JSON (${(error as Error).message})`);
   }
-  const parsed = configFileSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UsageError(`${path}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
-  }
-  return parsed.data;
+  const checked = validateConfigFile(raw);
+  if (checked.problem) throw new UsageError(`${path}: ${checked.problem}`);
+  return checked.value;
 }
 
 export function parseSystem(value: string, where: string): SystemName {

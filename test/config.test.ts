@@ -136,3 +136,19 @@ describe('the CLI entry point', () => {
     expect(result.stderr.split('\n').filter((l) => l.includes('embedded local database'))).toHaveLength(1);
   });
 });
+
+describe('qbank.config.json checks', () => {
+  it('names the key that is wrong', () => {
+    const dir = tempDir();
+    try {
+      writeFileSync(join(dir.path, 'qbank.config.json'), JSON.stringify({ targets: { prod: { urlEnvv: 'X' } } }));
+      expect(() => resolveDatabaseConfig({ flags: { target: 'prod' }, env: {}, cwd: dir.path, access: 'read' })).toThrow(/targets\.prod\.urlEnvv: unknown key/);
+      writeFileSync(join(dir.path, 'qbank.config.json'), JSON.stringify({ targets: { prod: { schema: 'mysql' } } }));
+      expect(() => resolveDatabaseConfig({ flags: { target: 'prod' }, env: {}, cwd: dir.path, access: 'read' })).toThrow(/targets\.prod\.schema: expected one of/);
+      writeFileSync(join(dir.path, 'qbank.config.json'), '{ not json');
+      expect(() => resolveDatabaseConfig({ flags: { target: 'prod' }, env: {}, cwd: dir.path, access: 'read' })).toThrow(/not valid JSON/);
+    } finally {
+      dir.remove();
+    }
+  });
+});

@@ -2,7 +2,7 @@ import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type { SystemName } from '../config.js';
 import { UsageError } from '../errors.js';
 import { readQuery, type Database } from './client.js';
-import { modelFromDrizzle, type SchemaModel } from './schema-model.js';
+import type { SchemaModel } from './schema-model.js';
 
 export async function loadSystemTables(system: SystemName): Promise<Record<string, SQLiteTable>> {
   const module = system === 'pingtopass' ? await import('../../schema/pingtopass.js') : await import('../../schema/open-interview.js');
@@ -14,6 +14,7 @@ const modelCache = new Map<SystemName, SchemaModel>();
 export async function expectedModel(system: SystemName): Promise<SchemaModel> {
   let model = modelCache.get(system);
   if (!model) {
+    const { modelFromDrizzle } = await import('./schema-model.js');
     model = modelFromDrizzle(await loadSystemTables(system));
     modelCache.set(system, model);
   }
