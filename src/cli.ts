@@ -1,7 +1,9 @@
 import { Command, Option } from 'commander';
 import { CommandContext, examples } from './commands/context.js';
+import { registerBackupCommands } from './commands/backup.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerImportCommands } from './commands/import.js';
 import { registerReplicaCommands } from './commands/replica.js';
 import { registerReviewCommands } from './commands/review.js';
 import { registerTokenCommands } from './commands/token.js';
@@ -43,8 +45,10 @@ export function buildProgram(context: CommandContext): Command {
     context.commandName = names.join(' ');
   });
   registerDbCommands(program, context);
-  registerDemoCommand(program, context);
+  registerImportCommands(program, context);
   registerReviewCommands(program, context);
+  registerBackupCommands(program, context);
+  registerDemoCommand(program, context);
   registerReplicaCommands(program, context);
   registerTokenCommands(program, context);
   return program;

@@ -2,15 +2,29 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SystemName } from '../config.js';
 import { openDatabase } from './client.js';
+import { importFile, type ImportKind, type ImportSummary } from './import/index.js';
+import { packageRoot } from './migrations.js';
 import { pushSchema, type PushResult } from './schema-sync.js';
 import { seedDatabase } from './seed.js';
 import { databaseStatus, type DatabaseStatus } from './status.js';
 
 export interface DemoReport {
-  systems: Array<{ system: SystemName; url: string; push: PushResult; seeded: number; status: DatabaseStatus }>;
+  systems: Array<{ system: SystemName; url: string; push: PushResult; seeded: number; imported: ImportSummary[]; status: DatabaseStatus }>;
 }
 
-/** The newcomer's tour: one embedded database per system, pushed, seeded and inspected. */
+/** The sample banks the demo imports after seeding, in order (exams before the questions naming them). */
+const FIXTURE_BANKS: Record<SystemName, Array<[ImportKind, string]>> = {
+  pingtopass: [
+    ['exams', 'fixtures/pingtopass/exams.csv'],
+    ['questions', 'fixtures/pingtopass/questions.csv'],
+  ],
+  'open-interview': [
+    ['questions', 'fixtures/import/open-interview/questions.csv'],
+    ['certifications', 'fixtures/import/open-interview/certifications.csv'],
+  ],
+};
+
+/** The newcomer's tour: one embedded database per system, pushed, seeded, given a sample bank and inspected. */
 export async function runDemo(options: { dir: string; systems: SystemName[]; onStep?: (line: string) => void }): Promise<DemoReport> {
   mkdirSync(options.dir, { recursive: true });
   const report: DemoReport = { systems: [] };
@@ -22,8 +36,13 @@ export async function runDemo(options: { dir: string; systems: SystemName[]; onS
       const push = await pushSchema(database, system);
       options.onStep?.(`${system}: seeding fixtures`);
       const seed = await seedDatabase(database, system);
+      const imported: ImportSummary[] = [];
+      for (const [kind, file] of FIXTURE_BANKS[system]) {
+        options.onStep?.(`${system}: importing ${file}`);
+        imported.push(await importFile(database, { file, cwd: packageRoot(), system, kind }));
+      }
       const status = await databaseStatus(database, { source: 'demo', authToken: undefined, readOnlyCredentials: false }, system);
-      report.systems.push({ system, url, push, seeded: seed.tables.reduce((n, t) => n + t.rows, 0), status });
+      report.systems.push({ system, url, push, seeded: seed.tables.reduce((n, t) => n + t.rows, 0), imported, status });
     } finally {
       database.close();
     }

@@ -1,0 +1,95 @@
+import type { InValue } from '@libsql/client';
+import type { Problem } from './problems.js';
+import type { ColumnMap, SourceRecord } from './records.js';
+
+/**
+ * The pure half of an import: turning records into validated rows and rows into SQL statements.
+ * Nothing here touches a database, so it runs in a worker thread beside the thread that writes.
+ */
+
+export type Statement = string | { sql: string; args: InValue[] };
+
+export interface Validated<Row> {
+  row: Row;
+  group: string;
+  /** Keys no two rows of a file may share, with what to say when two do. */
+  keys: Array<{ key: readonly string[]; field: string; message: (firstLine: number) => string }>;
+}
+
+/** Counts an encoder knows without the database (rows going straight into an empty table). */
+export type EncoderCounts = Array<{ group: string; outcome: 'created'; count: number }>;
+
+export interface RowEncoder<Row = unknown> {
+  readonly columns: ColumnMap;
+  validate(record: SourceRecord): Validated<Row> | Problem[];
+  /** The group a rejected record counts under. */
+  groupOfRejected(record: SourceRecord): string;
+  /** Statements to run for the row, or the row itself for targets that compare rows in JavaScript. */
+  encode(row: Row, record: SourceRecord): Statement[] | { row: Row };
+  /** Statements for what is still buffered. */
+  flush(): Statement[];
+  counts(): EncoderCounts;
+}
+
+/**
+ * Builds multi-row statements of one fixed tuple shape, `prefix` + tuples + `suffix`. Every full
+ * batch has the same text, which the `file:` runner prepares once; the shape stays below SQLite's
+ * limit of 32,766 bound values.
+ */
+export class RowPacker {
+  private args: InValue[] = [];
+  private rows = 0;
+  private bytes = 0;
+  private readonly fullSql: string;
+
+  constructor(
+    private readonly prefix: string,
+    private readonly tuple: string,
+    private readonly suffix = '',
+    private readonly maxRows = 500,
+    private readonly maxBytes = 2 << 20,
+  ) {
+    const perRow = tuple.split('?').length - 1;
+    this.maxRows = Math.max(1, Math.min(maxRows, Math.floor(32_000 / Math.max(1, perRow))));
+    this.fullSql = this.sqlFor(this.maxRows);
+  }
+
+  private sqlFor(rows: number): string {
+    return this.prefix + new Array(rows).fill(this.tuple).join(',') + this.suffix;
+  }
+
+  /** Adds one row's values; returns the statement to send when the batch is full. */
+  add(args: InValue[], bytes: number): Statement | undefined {
+    for (const arg of args) this.args.push(arg);
+    this.rows++;
+    this.bytes += bytes;
+    return this.rows >= this.maxRows || this.bytes >= this.maxBytes ? this.take() : undefined;
+  }
+
+  get size(): number {
+    return this.rows;
+  }
+
+  take(): Statement | undefined {
+    if (this.rows === 0) return undefined;
+    const statement = { sql: this.rows === this.maxRows ? this.fullSql : this.sqlFor(this.rows), args: this.args };
+    this.args = [];
+    this.rows = 0;
+    this.bytes = 0;
+    return statement;
+  }
+}
+
+/** Characters of text in statements: what a batch weighs on the wire. */
+export function statementBytes(statements: Statement[]): number {
+  let bytes = 0;
+  for (const statement of statements) {
+    if (typeof statement === 'string') {
+      bytes += statement.length;
+      continue;
+    }
+    bytes += statement.sql.length;
+    for (const arg of statement.args) bytes += typeof arg === 'string' ? arg.length : 8;
+  }
+  return bytes;
+}

@@ -1,0 +1,100 @@
+/**
+ * A set of 96-bit fingerprints of strings, each remembering the line it came from: finds duplicate
+ * ids and duplicate question texts in one pass over a file of any size for 16 bytes a key, where a
+ * `Map` of the strings themselves would hold every id and every question text in memory. With 96
+ * bits, two different keys among ten million share a fingerprint with a probability below 1e-14.
+ */
+export interface FingerprintProbe {
+  h1: number;
+  h2: number;
+  h3: number;
+  /** The line that recorded the key first, 0 if none did. */
+  line: number;
+}
+
+export class FingerprintSet {
+  private capacity = 1 << 12;
+  private size = 0;
+  /** Three hash words per slot; a slot is empty when its line is 0 (lines start at 1). */
+  private words = new Int32Array(this.capacity * 3);
+  private lines = new Uint32Array(this.capacity);
+
+  /**
+   * Looks a key up; the key is the sequence of `parts` (hashed in place: joining a question text
+   * into one key string would copy it for every row). `line` is the line that recorded it first,
+   * 0 when it is new.
+   */
+  probe(parts: readonly string[]): FingerprintProbe {
+    let h1 = 0x811c9dc5 ^ parts.length;
+    let h2 = 0x9747b28c ^ parts.length;
+    let h3 = 0x27d4eb2f;
+    let length = 0;
+    for (let p = 0; p < parts.length; p++) {
+      const part = parts[p];
+      length += part.length + 1;
+      // A separator that no text contains: ["ab", "c"] and ["a", "bc"] must differ.
+      for (let i = -1; i < part.length; i++) {
+        const c = i < 0 ? 0x110000 : part.charCodeAt(i);
+        h1 = Math.imul(h1 ^ c, 0x01000193);
+        let k = Math.imul(c, 0xcc9e2d51);
+        k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+        h2 ^= k;
+        h2 = (Math.imul((h2 << 13) | (h2 >>> 19), 5) + 0xe6546b64) | 0;
+        h3 = Math.imul(h3 + c, 0x165667b1);
+        h3 = (h3 << 17) | (h3 >>> 15);
+      }
+    }
+    h1 = mix(h1 ^ length);
+    h2 = mix(h2 ^ length);
+    h3 = mix(h3 ^ h1);
+    return { h1, h2, h3, line: this.lines[this.slotOf(h1, h2, h3)] };
+  }
+
+  /** Records a probed key as first seen on `line` (no-op when it is already recorded). */
+  add(probe: FingerprintProbe, line: number): void {
+    const slot = this.slotOf(probe.h1, probe.h2, probe.h3);
+    if (this.lines[slot] !== 0) return;
+    const at = slot * 3;
+    this.words[at] = probe.h1;
+    this.words[at + 1] = probe.h2;
+    this.words[at + 2] = probe.h3;
+    this.lines[slot] = line;
+    if (++this.size * 4 > this.capacity * 3) this.grow();
+  }
+
+  /** The slot holding the fingerprint, or the empty slot where it would go. */
+  private slotOf(h1: number, h2: number, h3: number): number {
+    const mask = this.capacity - 1;
+    let slot = h1 & mask;
+    while (this.lines[slot] !== 0) {
+      const at = slot * 3;
+      if (this.words[at] === h1 && this.words[at + 1] === h2 && this.words[at + 2] === h3) return slot;
+      slot = (slot + 1) & mask;
+    }
+    return slot;
+  }
+
+  private grow(): void {
+    const oldWords = this.words;
+    const oldLines = this.lines;
+    this.capacity *= 2;
+    this.words = new Int32Array(this.capacity * 3);
+    this.lines = new Uint32Array(this.capacity);
+    const mask = this.capacity - 1;
+    for (let old = 0; old < oldLines.length; old++) {
+      if (oldLines[old] === 0) continue;
+      let slot = oldWords[old * 3] & mask;
+      while (this.lines[slot] !== 0) slot = (slot + 1) & mask;
+      this.words.set(oldWords.subarray(old * 3, old * 3 + 3), slot * 3);
+      this.lines[slot] = oldLines[old];
+    }
+  }
+}
+
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}

@@ -1,0 +1,321 @@
+import type { InValue } from '@libsql/client';
+import { z } from 'zod';
+import { CERTIFICATION_DIFFICULTIES, PUBLICATION_STATUSES, QUESTION_DIFFICULTIES, QUESTION_STATUSES } from '../../../schema/open-interview.js';
+import { RowPacker, type RowEncoder, type Statement, type Validated } from './encoder.js';
+import { bool, id, int, jsonArray, jsonObject, list, oneOf, optionalText, text, timestamp, url, validateRecord } from './fields.js';
+import type { EncoderSettings } from './pingtopass-rows.js';
+import type { Problem } from './problems.js';
+import { ColumnMap, kindsOf, type ColumnSpec, type SourceRecord } from './records.js';
+
+/** open-interview import records: columns, validation, and the statements each valid row becomes. */
+
+/**
+ * Columns a record may leave out. When a file has such a column (or a JSON record has the key),
+ * its value is the truth, blank meaning NULL; when it does not, an update keeps what the question
+ * has — an import of the basic columns must not wipe what the system's bots added since.
+ * `sql` is the column in `questions`, `json` the key in the system's own JSON files.
+ */
+export const OPTIONAL_QUESTION_FIELDS = [
+  { name: 'tags', sql: 'tags', json: 'tags', kind: 'list' },
+  { name: 'companies', sql: 'companies', json: 'companies', kind: 'list' },
+  { name: 'diagram', sql: 'diagram', json: 'diagram', kind: 'text' },
+  { name: 'source_url', sql: 'source_url', json: 'sourceUrl', kind: 'text' },
+  { name: 'eli5', sql: 'eli5', json: 'eli5', kind: 'text' },
+  { name: 'tldr', sql: 'tldr', json: 'tldr', kind: 'text' },
+  { name: 'videos', sql: 'videos', json: 'videos', kind: 'json' },
+  { name: 'relevance_score', sql: 'relevance_score', json: 'relevanceScore', kind: 'int' },
+  { name: 'relevance_details', sql: 'relevance_details', json: 'relevanceDetails', kind: 'json' },
+  { name: 'job_title_relevance', sql: 'job_title_relevance', json: 'jobTitleRelevance', kind: 'json' },
+  { name: 'experience_level_tags', sql: 'experience_level_tags', json: 'experienceLevelTags', kind: 'list' },
+  { name: 'voice_keywords', sql: 'voice_keywords', json: 'voiceKeywords', kind: 'list' },
+  { name: 'voice_suitable', sql: 'voice_suitable', json: 'voiceSuitable', kind: 'bool' },
+] as const;
+type OptionalField = (typeof OPTIONAL_QUESTION_FIELDS)[number]['name'];
+
+export const REQUIRED_QUESTION_FIELDS = [
+  { sql: 'question', json: 'question' },
+  { sql: 'answer', json: 'answer' },
+  { sql: 'explanation', json: 'explanation' },
+  { sql: 'difficulty', json: 'difficulty' },
+  { sql: 'channel', json: 'channel' },
+  { sql: 'sub_channel', json: 'subChannel' },
+] as const;
+
+export const OPEN_INTERVIEW_QUESTION_COLUMNS: ColumnSpec[] = [
+  { name: 'id', kind: 'text' },
+  { name: 'question', required: true, kind: 'text' },
+  { name: 'answer', required: true, kind: 'text' },
+  { name: 'explanation', required: true, kind: 'text' },
+  { name: 'difficulty', required: true, kind: 'enum' },
+  { name: 'channel', required: true, kind: 'text' },
+  { name: 'sub_channel', required: true, kind: 'text' },
+  ...OPTIONAL_QUESTION_FIELDS.map((field) => ({ name: field.name, kind: field.kind })),
+  { name: 'status', kind: 'enum' },
+  { name: 'is_new', kind: 'bool' },
+  { name: 'last_updated', kind: 'timestamp' },
+  { name: 'created_at', kind: 'timestamp' },
+];
+
+export const OPEN_INTERVIEW_CERTIFICATION_COLUMNS: ColumnSpec[] = [
+  { name: 'id', required: true, kind: 'text' },
+  { name: 'name', required: true, kind: 'text' },
+  { name: 'provider', required: true, kind: 'text' },
+  { name: 'description', required: true, kind: 'text' },
+  { name: 'icon', kind: 'text' },
+  { name: 'color', kind: 'text' },
+  { name: 'difficulty', required: true, kind: 'enum' },
+  { name: 'category', required: true, kind: 'text' },
+  { name: 'estimated_hours', kind: 'int' },
+  { name: 'exam_code', kind: 'text' },
+  { name: 'official_url', kind: 'text' },
+  { name: 'domains', kind: 'json' },
+  { name: 'channel_mappings', kind: 'json' },
+  { name: 'tags', kind: 'list' },
+  { name: 'prerequisites', kind: 'list' },
+  { name: 'status', kind: 'enum' },
+  { name: 'question_count', kind: 'int' },
+  { name: 'passing_score', kind: 'int' },
+  { name: 'exam_duration', kind: 'int' },
+  { name: 'created_at', kind: 'timestamp' },
+  { name: 'last_updated', kind: 'timestamp' },
+];
+
+const QUESTION_KINDS = kindsOf(OPEN_INTERVIEW_QUESTION_COLUMNS);
+const CERTIFICATION_KINDS = kindsOf(OPEN_INTERVIEW_CERTIFICATION_COLUMNS);
+
+export interface OpenInterviewQuestion {
+  line: number;
+  givenId?: string;
+  question: string;
+  answer: string;
+  explanation: string;
+  difficulty: string;
+  channel: string;
+  subChannel: string;
+  /** Optional columns the record gives, as they are stored (JSON columns as JSON text). */
+  optional: Partial<Record<OptionalField, string | number | null>>;
+  /** Bit i set when OPTIONAL_QUESTION_FIELDS[i] was given. */
+  given: number;
+  status?: string;
+  isNew?: boolean;
+  createdAt?: string;
+  lastUpdated?: string;
+}
+
+const questionSchema = z
+  .object({
+    id: id().optional(),
+    question: text(),
+    answer: text(),
+    explanation: text(),
+    difficulty: oneOf(QUESTION_DIFFICULTIES),
+    channel: text(),
+    sub_channel: text(),
+    tags: list().optional(),
+    companies: list().optional(),
+    diagram: optionalText(),
+    source_url: url().optional(),
+    eli5: optionalText(),
+    tldr: optionalText(),
+    videos: jsonObject().optional(),
+    relevance_score: int(0, 100).optional(),
+    relevance_details: jsonObject().optional(),
+    job_title_relevance: jsonObject().optional(),
+    experience_level_tags: list().optional(),
+    voice_keywords: list().optional(),
+    voice_suitable: bool().optional(),
+    status: oneOf(QUESTION_STATUSES).optional(),
+    is_new: bool().optional(),
+    last_updated: timestamp().optional(),
+    created_at: timestamp().optional(),
+  })
+  .transform((input) => {
+    const optional: OpenInterviewQuestion['optional'] = {};
+    for (const { name } of OPTIONAL_QUESTION_FIELDS) {
+      const value = input[name];
+      optional[name] = value === undefined ? null : typeof value === 'object' ? JSON.stringify(value) : typeof value === 'boolean' ? (value ? 1 : 0) : value;
+    }
+    return {
+      givenId: input.id,
+      question: input.question,
+      answer: input.answer,
+      explanation: input.explanation,
+      difficulty: input.difficulty,
+      channel: input.channel,
+      subChannel: input.sub_channel,
+      optional,
+      given: 0,
+      status: input.status,
+      isNew: input.is_new,
+      createdAt: input.created_at?.toISOString(),
+      lastUpdated: input.last_updated?.toISOString(),
+    };
+  });
+
+export const STAGING_OI_QUESTIONS = 'temp.qbank_import_oi_questions';
+
+/** Every row is staged: the target matches, classifies and applies them with their mappings and history. */
+export class OpenInterviewQuestionEncoder implements RowEncoder<OpenInterviewQuestion> {
+  readonly columns = new ColumnMap(OPEN_INTERVIEW_QUESTION_COLUMNS);
+  private readonly packer: RowPacker;
+
+  constructor(private readonly settings: EncoderSettings) {
+    const S = STAGING_OI_QUESTIONS;
+    this.packer = new RowPacker(
+      `INSERT INTO ${S} (seq, line, given_id, new_id, question, answer, explanation, difficulty, channel, sub_channel, ${OPTIONAL_QUESTION_FIELDS.map((f) => f.sql).join(', ')}, given, status, is_new, created_at, last_updated) VALUES `,
+      `(${new Array(10 + OPTIONAL_QUESTION_FIELDS.length + 5).fill('?').join(',')})`,
+      '',
+      200,
+    );
+  }
+
+  validate(record: SourceRecord): Validated<OpenInterviewQuestion> | Problem[] {
+    const result = validateRecord(record, QUESTION_KINDS, questionSchema);
+    if (!result.ok) return result.problems;
+    const row = result.data as OpenInterviewQuestion;
+    row.line = record.line;
+    OPTIONAL_QUESTION_FIELDS.forEach((field, bit) => {
+      if (field.name in record.values) row.given |= 1 << bit;
+    });
+    const keys: Validated<OpenInterviewQuestion>['keys'] = [
+      { key: ['t', row.question], field: 'question', message: (first) => `the same question text is on line ${first}` },
+    ];
+    if (row.givenId !== undefined) keys.push({ key: ['i', row.givenId], field: 'id', message: (first) => `duplicate id "${row.givenId}": line ${first} has it too` });
+    return { row, group: row.channel, keys };
+  }
+
+  groupOfRejected(record: SourceRecord): string {
+    const channel = record.values.channel;
+    return typeof channel === 'string' && channel.trim() ? channel.trim() : '(no channel)';
+  }
+
+  encode(row: OpenInterviewQuestion, record: SourceRecord): Statement[] {
+    const args: InValue[] = [
+      record.index,
+      row.line,
+      row.givenId ?? null,
+      this.settings.newId(),
+      row.question,
+      row.answer,
+      row.explanation,
+      row.difficulty,
+      row.channel,
+      row.subChannel,
+      ...OPTIONAL_QUESTION_FIELDS.map((field) => row.optional[field.name] ?? null),
+      row.given,
+      row.status ?? null,
+      row.isNew === undefined ? null : row.isNew ? 1 : 0,
+      row.createdAt ?? null,
+      row.lastUpdated ?? null,
+    ];
+    let bytes = 200;
+    for (const arg of args) if (typeof arg === 'string') bytes += arg.length;
+    const full = this.packer.add(args, bytes);
+    return full ? [full] : [];
+  }
+
+  flush(): Statement[] {
+    const rest = this.packer.take();
+    return rest ? [rest] : [];
+  }
+
+  counts() {
+    return [];
+  }
+}
+
+// Certifications
+
+export interface OpenInterviewCertification {
+  line: number;
+  id: string;
+  /** Column name (SQL) to value, for the columns the record gives. */
+  values: Record<string, InValue>;
+}
+
+export const CERTIFICATION_SQL_COLUMNS = [
+  'name',
+  'provider',
+  'description',
+  'icon',
+  'color',
+  'difficulty',
+  'category',
+  'estimated_hours',
+  'exam_code',
+  'official_url',
+  'domains',
+  'channel_mappings',
+  'tags',
+  'prerequisites',
+  'status',
+  'question_count',
+  'passing_score',
+  'exam_duration',
+  'created_at',
+  'last_updated',
+] as const;
+
+const certificationSchema = z.object({
+  id: id(),
+  name: text(),
+  provider: text(),
+  description: text(),
+  icon: optionalText(),
+  color: optionalText(),
+  difficulty: oneOf(CERTIFICATION_DIFFICULTIES),
+  category: text(),
+  estimated_hours: int(0, 100_000).optional(),
+  exam_code: optionalText(),
+  official_url: url().optional(),
+  domains: jsonArray().optional(),
+  channel_mappings: jsonArray().optional(),
+  tags: list().optional(),
+  prerequisites: list().optional(),
+  status: oneOf(PUBLICATION_STATUSES).optional(),
+  question_count: int(0, 10_000_000).optional(),
+  passing_score: int(0, 100).optional(),
+  exam_duration: int(0, 100_000).optional(),
+  created_at: timestamp().optional(),
+  last_updated: timestamp().optional(),
+});
+
+/** Columns whose absence means "the column default" on insert, never NULL. */
+const CERTIFICATION_DEFAULTED = new Set(['icon', 'color', 'estimated_hours', 'status', 'question_count', 'passing_score', 'exam_duration', 'created_at', 'last_updated']);
+
+/** Certifications are compared with what exists in JavaScript, so valid rows pass through to the target. */
+export class OpenInterviewCertificationEncoder implements RowEncoder<OpenInterviewCertification> {
+  readonly columns = new ColumnMap(OPEN_INTERVIEW_CERTIFICATION_COLUMNS);
+
+  validate(record: SourceRecord): Validated<OpenInterviewCertification> | Problem[] {
+    const result = validateRecord(record, CERTIFICATION_KINDS, certificationSchema);
+    if (!result.ok) return result.problems;
+    const input = result.data as Record<string, unknown>;
+    const values: Record<string, InValue> = {};
+    for (const column of CERTIFICATION_SQL_COLUMNS) {
+      if (!(column in record.values)) continue;
+      const value = input[column];
+      if (value === undefined && CERTIFICATION_DEFAULTED.has(column)) continue;
+      values[column] = value === undefined ? null : value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : (value as InValue);
+    }
+    const row = { line: record.line, id: String(input.id), values };
+    return { row, group: String(input.provider), keys: [{ key: ['i', row.id], field: 'id', message: (first) => `duplicate id "${row.id}": line ${first} has it too` }] };
+  }
+
+  groupOfRejected(record: SourceRecord): string {
+    const provider = record.values.provider;
+    return typeof provider === 'string' && provider.trim() ? provider.trim() : '(no provider)';
+  }
+
+  encode(row: OpenInterviewCertification) {
+    return { row };
+  }
+
+  flush(): Statement[] {
+    return [];
+  }
+
+  counts() {
+    return [];
+  }
+}

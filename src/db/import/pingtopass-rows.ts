@@ -1,0 +1,443 @@
+import type { exams } from '../../../schema/pingtopass.js';
+import { z } from 'zod';
+import { RowPacker, type RowEncoder, type Statement, type Validated } from './encoder.js';
+import { bool, id, int, list, number, oneOf, optionalText, text, url, validateRecord } from './fields.js';
+import type { Problem } from './problems.js';
+import { ColumnMap, kindsOf, type ColumnSpec, type SourceRecord } from './records.js';
+
+/** PingToPass import records: columns, validation, and the statements each valid row becomes. */
+
+export const QUESTION_TYPES = ['single', 'multiple', 'drag-drop', 'hotspot', 'simulation'] as const;
+export const REVIEW_STATUSES = ['pending', 'approved', 'rejected'] as const;
+const LETTERS = ['a', 'b', 'c', 'd', 'e', 'f'] as const;
+const OPTION_FIELDS = LETTERS.map((letter) => `option_${letter}`);
+
+export const PINGTOPASS_QUESTION_COLUMNS: ColumnSpec[] = [
+  { name: 'id', kind: 'text' },
+  { name: 'exam_code', required: true, aliases: ['exam'], kind: 'text' },
+  { name: 'type', kind: 'enum' },
+  { name: 'text', required: true, aliases: ['question', 'question_text'], kind: 'text' },
+  ...OPTION_FIELDS.map((name) => ({ name, kind: 'text' as const })),
+  { name: 'options', kind: 'list' },
+  { name: 'correct', required: true, aliases: ['answer', 'answers', 'correct_answer', 'correct_answers'], kind: 'text' },
+  { name: 'explanation', kind: 'text' },
+  { name: 'difficulty', required: true, kind: 'int' },
+  { name: 'objective_id', aliases: ['objective'], kind: 'text' },
+  { name: 'tags', kind: 'list' },
+  { name: 'reference_url', kind: 'text' },
+  { name: 'exhibit_url', kind: 'text' },
+  { name: 'review_status', kind: 'enum' },
+  { name: 'is_active', kind: 'bool' },
+  { name: 'ai_generated', kind: 'bool' },
+  { name: 'ai_model', kind: 'text' },
+];
+
+export const PINGTOPASS_EXAM_COLUMNS: ColumnSpec[] = [
+  { name: 'id', kind: 'text' },
+  { name: 'code', required: true, aliases: ['exam_code'], kind: 'text' },
+  { name: 'name', required: true, kind: 'text' },
+  { name: 'vendor', required: true, kind: 'text' },
+  { name: 'category', required: true, kind: 'text' },
+  { name: 'passing_score', required: true, kind: 'int' },
+  { name: 'total_questions', required: true, kind: 'int' },
+  { name: 'time_limit', kind: 'int' },
+  { name: 'price', kind: 'number' },
+  { name: 'description', kind: 'text' },
+];
+
+export interface PingToPassQuestion {
+  line: number;
+  givenId?: string;
+  examId: string;
+  examCode: string;
+  type: (typeof QUESTION_TYPES)[number];
+  /** False when the file left the type to be derived from the number of correct letters. */
+  typeGiven: boolean;
+  text: string;
+  options: string[];
+  /** Bit k set when option k is correct. */
+  correctMask: number;
+  explanation: string | null;
+  difficulty: number;
+  objectiveId: string | null;
+  /** JSON text of the tag list. */
+  tags: string | null;
+  referenceUrl: string | null;
+  exhibitUrl: string | null;
+  /** Bit i set when the record has GIVEN_FIELDS[i] (even blank): only those are written on update. */
+  given: number;
+  /** Undefined when the file does not say: new rows get the column default, existing ones keep theirs. */
+  reviewStatus?: string;
+  isActive?: boolean;
+  aiGenerated?: boolean;
+  aiModel?: string;
+}
+
+const questionFields = z.object({
+  id: id().optional(),
+  exam_code: text(),
+  type: oneOf(QUESTION_TYPES).optional(),
+  text: text(),
+  option_a: optionalText(),
+  option_b: optionalText(),
+  option_c: optionalText(),
+  option_d: optionalText(),
+  option_e: optionalText(),
+  option_f: optionalText(),
+  options: list().max(6, 'has more than six options').optional(),
+  correct: z.union([z.string(), z.array(z.string())], { error: requiredLetters }),
+  explanation: optionalText(),
+  difficulty: int(1, 5),
+  objective_id: optionalText(),
+  tags: list().optional(),
+  reference_url: url().optional(),
+  exhibit_url: url().optional(),
+  review_status: oneOf(REVIEW_STATUSES).optional(),
+  is_active: bool().optional(),
+  ai_generated: bool().optional(),
+  ai_model: optionalText(),
+});
+
+type QuestionInput = z.output<typeof questionFields>;
+
+function requiredLetters(issue: { input?: unknown }): string {
+  return issue.input === undefined ? 'is required: option letters such as B or A;C' : 'must be option letters such as B or A;C';
+}
+
+const QUESTION_KINDS = kindsOf(PINGTOPASS_QUESTION_COLUMNS);
+const EXAM_KINDS = kindsOf(PINGTOPASS_EXAM_COLUMNS);
+
+/** Cross-field rules: contiguous options, correct letters naming options, the type agreeing with them. */
+function questionSchema(examIdOf: (code: string) => string | undefined, suggestExam: (code: string) => string | undefined) {
+  return questionFields.transform((input: QuestionInput, ctx): Omit<PingToPassQuestion, 'line'> => {
+    const examId = examIdOf(input.exam_code);
+    if (!examId) {
+      const suggestion = suggestExam(input.exam_code);
+      ctx.addIssue({
+        code: 'custom',
+        path: ['exam_code'],
+        message: `no exam with code "${input.exam_code}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; import exams first with \`qbank import exams FILE\``,
+      });
+    }
+    let options: string[] = [];
+    const lettered = OPTION_FIELDS.map((field) => input[field as keyof QuestionInput] as string | undefined);
+    if (input.options !== undefined) {
+      if (lettered.some((value) => value !== undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['options'], message: 'give the options either as option_a..option_f or as options, not both' });
+      }
+      options = input.options;
+    } else {
+      const firstEmpty = lettered.indexOf(undefined);
+      const count = firstEmpty === -1 ? lettered.length : firstEmpty;
+      const after = lettered.findIndex((value, index) => index > count && value !== undefined);
+      if (after !== -1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [OPTION_FIELDS[after]],
+          message: `${OPTION_FIELDS[count]} is empty but ${OPTION_FIELDS[after]} is not: options must be contiguous from option_a`,
+        });
+      }
+      options = lettered.slice(0, count) as string[];
+    }
+    if (options.length < 2) {
+      ctx.addIssue({ code: 'custom', path: [input.options !== undefined ? 'options' : OPTION_FIELDS[options.length]], message: 'a question needs at least two options' });
+    }
+    const letters = (Array.isArray(input.correct) ? input.correct : input.correct.split(/[\s,;|]+/)).map((letter) => letter.trim()).filter((letter) => letter.length > 0);
+    let correctMask = 0;
+    if (letters.length === 0) ctx.addIssue({ code: 'custom', path: ['correct'], message: 'is required: option letters such as B or A;C' });
+    for (const letter of letters) {
+      const index = /^[a-f]$/i.test(letter) ? letter.toLowerCase().charCodeAt(0) - 97 : -1;
+      if (index === -1) {
+        ctx.addIssue({ code: 'custom', path: ['correct'], message: `"${letter}" is not an option letter (A to F); separate several with , ; | or spaces` });
+      } else if (options.length >= 2 && index >= options.length) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['correct'],
+          message: `letter ${letter.toUpperCase()} names no option (this question has ${options.length}: A-${String.fromCharCode(64 + options.length)})`,
+        });
+      } else correctMask |= 1 << index;
+    }
+    const correctCount = bitCount(correctMask);
+    if (input.type === 'single' && correctCount > 1) {
+      ctx.addIssue({ code: 'custom', path: ['correct'], message: `a single-answer question has exactly one correct letter, not ${correctCount} (${input.correct}); use type multiple` });
+    }
+    return {
+      givenId: input.id,
+      examId: examId ?? '',
+      examCode: input.exam_code,
+      type: input.type ?? (correctCount > 1 ? 'multiple' : 'single'),
+      typeGiven: input.type !== undefined,
+      text: input.text,
+      options,
+      correctMask,
+      explanation: input.explanation ?? null,
+      difficulty: input.difficulty,
+      objectiveId: input.objective_id ?? null,
+      tags: input.tags ? JSON.stringify(input.tags) : null,
+      referenceUrl: input.reference_url ?? null,
+      exhibitUrl: input.exhibit_url ?? null,
+      given: 0,
+      reviewStatus: input.review_status,
+      isActive: input.is_active,
+      aiGenerated: input.ai_generated,
+      aiModel: input.ai_model,
+    };
+  });
+}
+
+function bitCount(mask: number): number {
+  let count = 0;
+  for (let m = mask; m; m &= m - 1) count++;
+  return count;
+}
+
+/**
+ * Optional columns a file may leave out. A file that has the column (or a JSON record that has the
+ * key) sets it, blank meaning NULL; one that does not leaves the values of existing questions alone.
+ */
+export const GIVEN_FIELDS = ['explanation', 'reference_url', 'objective_id', 'tags', 'exhibit_url'] as const;
+
+export const STAGING_QUESTIONS = 'temp.qbank_import_questions';
+const OPTION_TEXT_OF_K = 'CASE n.k WHEN 0 THEN a WHEN 1 THEN b WHEN 2 THEN c WHEN 3 THEN d WHEN 4 THEN e ELSE f END';
+
+function rowBytes(row: PingToPassQuestion): number {
+  let bytes = row.text.length + (row.explanation?.length ?? 0) + 100;
+  for (const option of row.options) bytes += option.length;
+  return bytes;
+}
+
+export interface PingToPassQuestionsPlan {
+  target: 'pingtopass-questions';
+  /** The questions table is empty: rows go straight in. Otherwise they are staged. */
+  direct: boolean;
+  /** Exam code to exam id. */
+  exams: Array<[string, string]>;
+}
+
+export interface EncoderSettings {
+  now: Date;
+  newId: () => string;
+  /** Nothing is written: rows going straight into an empty table need no statements at all. */
+  dryRun: boolean;
+}
+
+/**
+ * Into an empty `questions` table rows become multi-row INSERTs of questions and options, with
+ * ids ordered by time so every index is appended to. Otherwise they are copied into the staging
+ * tables that `PingToPassQuestionsTarget` matches and applies.
+ *
+ * The statements are SQL rather than Drizzle's builder: a bulk insert here is a multi-row
+ * statement of one fixed shape, prepared once and run per batch, where the builder would build
+ * (and the driver prepare) a new statement for every batch.
+ */
+export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion> {
+  readonly columns = new ColumnMap(PINGTOPASS_QUESTION_COLUMNS);
+  private readonly schema: ReturnType<typeof questionSchema>;
+  private readonly direct: boolean;
+  private readonly questionRows: RowPacker;
+  /** Into an empty table only: options are their own statements. */
+  private readonly optionRows?: RowPacker;
+  private readonly createdByExam = new Map<string, number>();
+
+  constructor(
+    plan: PingToPassQuestionsPlan,
+    private readonly settings: EncoderSettings,
+  ) {
+    const byCode = new Map(plan.exams);
+    const byLowerCode = new Map(plan.exams.map(([code]) => [code.toLowerCase(), code]));
+    this.schema = questionSchema(
+      (code) => byCode.get(code),
+      (code) => byLowerCode.get(code.toLowerCase()),
+    );
+    this.direct = plan.direct;
+    const now = Math.floor(settings.now.getTime() / 1000);
+    if (this.direct) {
+      this.questionRows = new RowPacker(
+        'INSERT INTO questions (id, exam_id, type, text, explanation, reference_url, difficulty, objective_id, tags, exhibit_url, is_active, ai_generated, ai_model, review_status, created_at, updated_at) VALUES ',
+        `(?,?,?,?,?,?,?,?,?,?,?,?,?,?,${now},${now})`,
+      );
+      // One tuple per question (id, correct mask, six option texts), unpivoted into option rows by
+      // SQL: eight bound values a question instead of six per option.
+      this.optionRows = new RowPacker(
+        'WITH v(q, m, a, b, c, d, e, f) AS (VALUES ',
+        '(?,?,?,?,?,?,?,?)',
+        `) INSERT INTO answer_options (id, question_id, text, is_correct, "order", created_at)
+           SELECT q || '_opt_' || char(97 + n.k), q, ${OPTION_TEXT_OF_K}, (m >> n.k) & 1, n.k, ${now}
+           FROM v, (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5) AS n
+           WHERE ${OPTION_TEXT_OF_K} IS NOT NULL ORDER BY q, n.k`,
+      );
+      return;
+    }
+    // Staged options are one JSON array a question, unpacked with json_each by the statements
+    // that compare and apply them: a fifth of the rows and bound values of one row per option.
+    this.questionRows = new RowPacker(
+      `INSERT INTO ${STAGING_QUESTIONS} (seq, line, given_id, new_id, exam_id, exam_code, type, type_given, text, explanation, reference_url, difficulty,
+        objective_id, tags, exhibit_url, review_status, is_active, ai_generated, ai_model, options, correct_mask, given) VALUES `,
+      '(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)',
+    );
+  }
+
+  validate(record: SourceRecord): Validated<PingToPassQuestion> | Problem[] {
+    const result = validateRecord(record, QUESTION_KINDS, this.schema);
+    if (!result.ok) return result.problems;
+    const row = result.data as PingToPassQuestion;
+    row.line = record.line;
+    for (let bit = 0; bit < GIVEN_FIELDS.length; bit++) if (GIVEN_FIELDS[bit] in record.values) row.given |= 1 << bit;
+    const keys: Validated<PingToPassQuestion>['keys'] = [
+      { key: ['t', row.examId, row.text], field: 'text', message: (first) => `the same question text for exam ${row.examCode} is on line ${first}` },
+    ];
+    if (row.givenId !== undefined) keys.push({ key: ['i', row.givenId], field: 'id', message: (first) => `duplicate id "${row.givenId}": line ${first} has it too` });
+    return { row, group: row.examCode, keys };
+  }
+
+  groupOfRejected(record: SourceRecord): string {
+    const code = record.values.exam_code;
+    return typeof code === 'string' && code.trim() ? code.trim() : '(no exam)';
+  }
+
+  encode(row: PingToPassQuestion, record: SourceRecord): Statement[] {
+    if (this.direct) {
+      this.createdByExam.set(row.examCode, (this.createdByExam.get(row.examCode) ?? 0) + 1);
+      // Into an empty table a dry run writes nothing at all: every row would be created.
+      return this.settings.dryRun ? [] : this.addDirect(row);
+    }
+    return this.addStaged(row, record);
+  }
+
+  flush(): Statement[] {
+    return [this.questionRows.take(), this.optionRows?.take()].filter((statement) => statement !== undefined);
+  }
+
+  counts() {
+    return [...this.createdByExam].map(([group, count]) => ({ group, outcome: 'created' as const, count }));
+  }
+
+  private addDirect(row: PingToPassQuestion): Statement[] {
+    const id = row.givenId ?? this.settings.newId();
+    const options = row.options;
+    const bytes = rowBytes(row);
+    const questions = this.questionRows.add(
+      [
+        id,
+        row.examId,
+        row.type,
+        row.text,
+        row.explanation,
+        row.referenceUrl,
+        row.difficulty,
+        row.objectiveId,
+        row.tags,
+        row.exhibitUrl,
+        row.isActive === false ? 0 : 1,
+        row.aiGenerated ? 1 : 0,
+        row.aiModel ?? null,
+        row.reviewStatus ?? 'pending',
+      ],
+      bytes,
+    );
+    const optionRows = this.optionRows!;
+    const optionsFull = optionRows.add([id, row.correctMask, options[0], options[1], options[2] ?? null, options[3] ?? null, options[4] ?? null, options[5] ?? null], bytes);
+    if (!questions && !optionsFull) return [];
+    // A question goes before its options, whose foreign key points at it.
+    return [questions ?? this.questionRows.take(), optionsFull ?? optionRows.take()].filter((statement) => statement !== undefined);
+  }
+
+  private addStaged(row: PingToPassQuestion, record: SourceRecord): Statement[] {
+    const questions = this.questionRows.add(
+      [
+        record.index,
+        row.line,
+        row.givenId ?? null,
+        this.settings.newId(),
+        row.examId,
+        row.examCode,
+        row.type,
+        row.typeGiven ? 1 : 0,
+        row.text,
+        row.explanation,
+        row.referenceUrl,
+        row.difficulty,
+        row.objectiveId,
+        row.tags,
+        row.exhibitUrl,
+        row.reviewStatus ?? null,
+        row.isActive === undefined ? null : row.isActive ? 1 : 0,
+        row.aiGenerated === undefined ? null : row.aiGenerated ? 1 : 0,
+        row.aiModel ?? null,
+        JSON.stringify(row.options),
+        row.correctMask,
+        row.given,
+      ],
+      rowBytes(row),
+    );
+    return questions ? [questions] : [];
+  }
+}
+
+export interface PingToPassExam {
+  line: number;
+  givenId?: string;
+  code: string;
+  /** Drizzle property name to value, for the columns the record gives. */
+  values: Partial<typeof exams.$inferInsert>;
+}
+
+const examSchema = z.object({
+  id: id().optional(),
+  code: text(),
+  name: text(),
+  vendor: text(),
+  category: text(),
+  passing_score: int(0, 100_000),
+  total_questions: int(1, 100_000),
+  time_limit: int(1, 100_000).optional(),
+  price: number(0).optional(),
+  description: optionalText(),
+});
+
+export const EXAM_FIELDS = {
+  name: 'name',
+  vendor: 'vendor',
+  category: 'category',
+  passing_score: 'passingScore',
+  total_questions: 'totalQuestions',
+  time_limit: 'timeLimit',
+  price: 'price',
+  description: 'description',
+} as const;
+
+/** Exams are compared with what exists in JavaScript, so valid rows pass through to the target. */
+export class PingToPassExamEncoder implements RowEncoder<PingToPassExam> {
+  readonly columns = new ColumnMap(PINGTOPASS_EXAM_COLUMNS);
+
+  validate(record: SourceRecord): Validated<PingToPassExam> | Problem[] {
+    const result = validateRecord(record, EXAM_KINDS, examSchema);
+    if (!result.ok) return result.problems;
+    const input = result.data;
+    const values: PingToPassExam['values'] = {};
+    for (const [column, property] of Object.entries(EXAM_FIELDS)) {
+      if (column in record.values) (values as Record<string, unknown>)[property] = input[column as keyof typeof input] ?? null;
+    }
+    const row: PingToPassExam = { line: record.line, givenId: input.id, code: input.code, values };
+    const keys: Validated<PingToPassExam>['keys'] = [{ key: ['c', row.code], field: 'code', message: (first) => `duplicate exam code "${row.code}": line ${first} has it too` }];
+    if (row.givenId) keys.push({ key: ['i', row.givenId], field: 'id', message: (first) => `duplicate id "${row.givenId}": line ${first} has it too` });
+    return { row, group: input.vendor, keys };
+  }
+
+  groupOfRejected(record: SourceRecord): string {
+    const vendor = record.values.vendor;
+    return typeof vendor === 'string' && vendor.trim() ? vendor.trim() : '(no vendor)';
+  }
+
+  encode(row: PingToPassExam) {
+    return { row };
+  }
+
+  flush(): Statement[] {
+    return [];
+  }
+
+  counts() {
+    return [];
+  }
+}

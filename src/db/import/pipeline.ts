@@ -1,0 +1,179 @@
+import type { EncoderCounts, RowEncoder, Statement } from './encoder.js';
+import { FingerprintSet, type FingerprintProbe } from './fingerprints.js';
+import { createIdGenerator } from './ids.js';
+import { OpenInterviewCertificationEncoder, OpenInterviewQuestionEncoder } from './open-interview-rows.js';
+import { PingToPassExamEncoder, PingToPassQuestionEncoder, type EncoderSettings, type PingToPassQuestionsPlan } from './pingtopass-rows.js';
+import type { Problem } from './problems.js';
+import { readRecords, type FileFormat, type RawRecord } from './records.js';
+import { openTextSource } from './text-source.js';
+
+/**
+ * The part of an import that needs no database: read the file, parse it, validate every record,
+ * find duplicates, and turn valid rows into statements. It runs in a worker thread for big files
+ * (see worker.ts), so parsing happens beside writing, or inline for small ones.
+ */
+
+export type EncoderPlan =
+  | PingToPassQuestionsPlan
+  | { target: 'pingtopass-exams' }
+  | { target: 'open-interview-questions' }
+  | { target: 'open-interview-certifications' };
+
+/** Everything the pipeline needs, as plain data (it crosses to a worker thread). */
+export interface PipelineOptions {
+  path: string;
+  format: FileFormat;
+  encoding?: string;
+  maxFieldChars: number;
+  ignoreUnknownColumns: boolean;
+  skipInvalid: boolean;
+  /** Send rejected records along, for the rejects file. */
+  keepRejected: boolean;
+  dryRun: boolean;
+  nowMs: number;
+  idPrefix: string;
+  plan: EncoderPlan;
+}
+
+export interface RejectedRecord {
+  group: string;
+  raw?: RawRecord;
+  error?: string;
+}
+
+export interface PipelineBatch {
+  /** CSV: the header row as written, in the first batch (the rejects file repeats it). */
+  header?: string[];
+  statements: Statement[];
+  /** Valid rows for targets that compare them in JavaScript. */
+  rows: unknown[];
+  /** Problems that make the import fail (without --skip-invalid); only the first few are sent. */
+  problems: Problem[];
+  problemsNotSent: number;
+  /** Rows left out by --skip-invalid. */
+  rejected: RejectedRecord[];
+  /** The first problems of rejected rows, for the summary. */
+  rejectedProblems: Problem[];
+  records: number;
+  bytes: number;
+  totalBytes: number;
+}
+
+export interface PipelineEnd {
+  header?: string[];
+  ignored: string[];
+  encoding: string;
+  counts: EncoderCounts;
+  records: number;
+}
+
+const PROBLEMS_SENT = 20;
+
+export function createEncoder(plan: EncoderPlan, settings: EncoderSettings): RowEncoder {
+  switch (plan.target) {
+    case 'pingtopass-questions':
+      return new PingToPassQuestionEncoder(plan, settings) as RowEncoder;
+    case 'pingtopass-exams':
+      return new PingToPassExamEncoder() as RowEncoder;
+    case 'open-interview-questions':
+      return new OpenInterviewQuestionEncoder(settings) as RowEncoder;
+    case 'open-interview-certifications':
+      return new OpenInterviewCertificationEncoder() as RowEncoder;
+  }
+}
+
+function describe(problems: Problem[]): string {
+  return problems.map((problem) => (problem.field ? `${problem.field}: ${problem.message}` : problem.message)).join('; ');
+}
+
+export async function* runPipeline(options: PipelineOptions): AsyncGenerator<PipelineBatch, PipelineEnd> {
+  const now = new Date(options.nowMs);
+  const encoder = createEncoder(options.plan, { now, newId: createIdGenerator(() => now, options.idPrefix), dryRun: options.dryRun });
+  const source = await openTextSource(options.path, { encoding: options.encoding });
+  try {
+    const stream = readRecords(source, {
+      format: options.format,
+      columns: encoder.columns,
+      ignoreUnknownColumns: options.ignoreUnknownColumns,
+      maxFieldChars: options.maxFieldChars,
+    });
+    const fingerprints = new FingerprintSet();
+    const probes: FingerprintProbe[] = [];
+    let records = 0;
+    let problemsSent = 0;
+    let rejectedProblemsSent = 0;
+    // After the first problem of an all-or-nothing import nothing will be written: only validate.
+    let encoding = true;
+    let headerSent = false;
+    for await (const batch of stream.batches) {
+      const out: PipelineBatch = {
+        statements: [],
+        rows: [],
+        problems: [],
+        problemsNotSent: 0,
+        rejected: [],
+        rejectedProblems: [],
+        records: 0,
+        bytes: 0,
+        totalBytes: source.totalBytes,
+      };
+      for (const record of batch) {
+        records++;
+        let found: Problem[] | undefined;
+        let valid;
+        if (record.problem) found = [record.problem];
+        else {
+          const validated = encoder.validate(record);
+          if (Array.isArray(validated)) found = validated;
+          else {
+            probes.length = 0;
+            for (const key of validated.keys) {
+              const probe = fingerprints.probe(key.key);
+              if (probe.line !== 0) {
+                const where = record.locate(key.field);
+                found = [{ line: where.line, column: where.column, field: key.field, message: key.message(probe.line) }];
+                break;
+              }
+              probes.push(probe);
+            }
+            if (!found) valid = validated;
+          }
+        }
+        if (!valid) {
+          const problems = found ?? [];
+          if (options.skipInvalid) {
+            out.rejected.push(options.keepRejected ? { group: encoder.groupOfRejected(record), raw: record.raw, error: describe(problems) } : { group: encoder.groupOfRejected(record) });
+            for (const problem of problems) if (rejectedProblemsSent++ < PROBLEMS_SENT) out.rejectedProblems.push(problem);
+          } else {
+            encoding = false;
+            for (const problem of problems) {
+              if (problemsSent++ < PROBLEMS_SENT) out.problems.push(problem);
+              else out.problemsNotSent++;
+            }
+          }
+          continue;
+        }
+        for (const probe of probes) fingerprints.add(probe, record.line);
+        if (!encoding) continue;
+        const encoded = encoder.encode(valid.row, record);
+        if (Array.isArray(encoded)) {
+          for (const statement of encoded) out.statements.push(statement);
+        } else out.rows.push(encoded.row);
+      }
+      out.records = records;
+      out.bytes = source.bytesRead();
+      if (!headerSent && stream.header) {
+        out.header = stream.header;
+        headerSent = true;
+      }
+      yield out;
+    }
+    const rest = encoding ? encoder.flush() : [];
+    if (rest.length > 0) {
+      yield { statements: rest, rows: [], problems: [], problemsNotSent: 0, rejected: [], rejectedProblems: [], records, bytes: source.bytesRead(), totalBytes: source.totalBytes };
+    }
+    return { header: stream.header, ignored: [...stream.ignored], encoding: source.encoding, counts: encoding ? encoder.counts() : [], records };
+  } finally {
+    await source.close();
+  }
+}

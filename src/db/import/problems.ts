@@ -1,0 +1,38 @@
+/**
+ * What is wrong with an import file, located so an editor can jump to it:
+ * `file:line:column field: reason`. The column is the CSV column (1 = the first), or for JSON the
+ * column where the record starts.
+ */
+export interface Problem {
+  line: number;
+  column?: number;
+  field?: string;
+  message: string;
+}
+
+export function formatProblem(file: string, problem: Problem): string {
+  const where = problem.column === undefined ? `${file}:${problem.line}` : `${file}:${problem.line}:${problem.column}`;
+  return `${where}${problem.field ? ' ' + problem.field : ''}: ${problem.message}`;
+}
+
+/** Keeps the first problems in full and counts the rest, so a broken million-row file costs no memory. */
+export class ProblemLog {
+  readonly kept: Problem[] = [];
+  count = 0;
+
+  constructor(private readonly keep = 20) {}
+
+  add(problem: Problem): void {
+    this.count++;
+    if (this.kept.length < this.keep) this.kept.push(problem);
+  }
+
+  get empty(): boolean {
+    return this.count === 0;
+  }
+
+  /** Problems in file order (checks at the end of a file can find problems on earlier lines). */
+  sorted(): Problem[] {
+    return [...this.kept].sort((a, b) => a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
+  }
+}

@@ -1,0 +1,278 @@
+import { CsvParser, CsvSyntaxError, type CsvRecord } from './csv.js';
+import { JsonArraySplitter, JsonLinesSplitter, JsonSyntaxError, type JsonElement } from './json.js';
+import type { FieldKind } from './fields.js';
+import type { Problem } from './problems.js';
+import { InvalidBytesError, type TextSource } from './text-source.js';
+
+export type FileFormat = 'csv' | 'json' | 'jsonl';
+
+export function formatFromPath(path: string): FileFormat | undefined {
+  const lower = path.toLowerCase();
+  if (lower.endsWith('.csv')) return 'csv';
+  if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return 'jsonl';
+  if (lower.endsWith('.json')) return 'json';
+  return undefined;
+}
+
+export interface ColumnSpec {
+  /** The canonical (snake_case) name, as in the README's format tables. */
+  name: string;
+  /** How a cell is read before validation (see fields.ts); `raw` when not given. */
+  kind?: FieldKind;
+  required?: boolean;
+  /** Other accepted names; camelCase and spacing variants of `name` are accepted anyway. */
+  aliases?: string[];
+}
+
+/** Field name to how its cells are read, for `coerceRecord`. */
+export function kindsOf(columns: ColumnSpec[]): Record<string, FieldKind> {
+  return Object.fromEntries(columns.map((column) => [column.name, column.kind ?? 'raw']));
+}
+
+/** How a header or key is compared: case, `_`, `-` and spaces do not matter (`examCode` = `EXAM_CODE`). */
+export function headerKey(name: string): string {
+  return name.toLowerCase().replace(/[\s_-]+/g, '');
+}
+
+export class ColumnMap {
+  private readonly byKey = new Map<string, string>();
+
+  constructor(readonly columns: ColumnSpec[]) {
+    for (const column of columns) {
+      this.byKey.set(headerKey(column.name), column.name);
+      for (const alias of column.aliases ?? []) this.byKey.set(headerKey(alias), column.name);
+    }
+  }
+
+  resolve(name: string): string | undefined {
+    return this.byKey.get(headerKey(name));
+  }
+}
+
+/** The original record, kept to write it to the rejects file unchanged. */
+export type RawRecord = { kind: 'csv'; fields: string[] } | { kind: 'json'; value: unknown; text: string };
+
+export interface SourceRecord {
+  /** The record's number in the file, from 1 (JSON records can share a line). */
+  index: number;
+  line: number;
+  /** CSV: 1; JSON: the column where the record starts. */
+  column: number;
+  /** Canonical field name to value: strings from CSV, any JSON value from JSON. */
+  values: Record<string, unknown>;
+  raw: RawRecord;
+  /** A problem with the record as a whole (bad JSON, wrong number of columns). */
+  problem?: Problem;
+  locate(field: string): { line: number; column: number };
+}
+
+/** The file cannot be read on (`syntax`), or its header does not fit the format (`header`): nothing from it may be written. */
+export class FileProblem extends Error {
+  constructor(
+    readonly problems: Problem[],
+    readonly where: 'header' | 'syntax' = 'syntax',
+  ) {
+    super(problems[0]?.message ?? 'the file cannot be read');
+  }
+}
+
+export interface RecordReaderOptions {
+  format: FileFormat;
+  columns: ColumnMap;
+  ignoreUnknownColumns: boolean;
+  maxFieldChars: number;
+  /** Called as text is consumed, for progress. */
+  onText?: () => void;
+}
+
+export interface RecordStream {
+  /** CSV: the header as written in the file (for the rejects file). */
+  header?: string[];
+  /** Unknown columns or keys that were ignored (--ignore-unknown-columns). */
+  ignored: Set<string>;
+  batches: AsyncGenerator<SourceRecord[]>;
+}
+
+function bytesProblem(error: InvalidBytesError, line: number): Problem {
+  return {
+    line,
+    message:
+      `${error.exact ? '' : 'at or after this line: '}bytes ${[...error.bytes].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(' ')} ` +
+      `(byte offset ${error.byteOffset}) are not valid ${error.encoding}` +
+      (error.encoding === 'utf-8' ? '; if the file was saved by Excel or Windows, try --encoding windows-1252' : ''),
+  };
+}
+
+export function readRecords(source: TextSource, options: RecordReaderOptions): RecordStream {
+  return options.format === 'csv' ? readCsv(source, options) : readJson(source, options);
+}
+
+function readCsv(source: TextSource, options: RecordReaderOptions): RecordStream {
+  const parser = new CsvParser(options.maxFieldChars);
+  const stream: RecordStream = { ignored: new Set(), batches: undefined as never };
+  let names: Array<string | null> = [];
+  let columnOfField = new Map<string, number>();
+  let index = 0;
+
+  const header = (record: CsvRecord): void => {
+    const problems: Problem[] = [];
+    const seen = new Map<string, number>();
+    stream.header = record.fields;
+    names = record.fields.map((title, index) => {
+      const name = options.columns.resolve(title.trim());
+      if (!name) {
+        if (options.ignoreUnknownColumns) stream.ignored.add(title);
+        else problems.push({ line: record.line, column: index + 1, field: title, message: 'unknown column (use --ignore-unknown-columns to skip it)' });
+        return null;
+      }
+      const before = seen.get(name);
+      if (before !== undefined) problems.push({ line: record.line, column: index + 1, field: title, message: `repeats column ${before + 1} (${name})` });
+      seen.set(name, index);
+      return name;
+    });
+    for (const column of options.columns.columns) {
+      if (column.required && !seen.has(column.name)) problems.push({ line: record.line, message: `missing column "${column.name}"` });
+    }
+    if (problems.length > 0) throw new FileProblem(problems, 'header');
+    columnOfField = new Map([...seen].map(([name, index]) => [name, index + 1]));
+  };
+
+  const toSource = (record: CsvRecord): SourceRecord | undefined => {
+    const { fields } = record;
+    let allEmpty = true;
+    for (const field of fields) if (field.length > 0) allEmpty = false;
+    // Rows of nothing but separators are what spreadsheets leave below the data.
+    if (allEmpty) return undefined;
+    const values: Record<string, unknown> = {};
+    const count = Math.min(fields.length, names.length);
+    for (let i = 0; i < count; i++) {
+      const name = names[i];
+      if (name !== null) values[name] = fields[i];
+    }
+    const located: SourceRecord = {
+      index: ++index,
+      line: record.line,
+      column: 1,
+      values,
+      raw: { kind: 'csv', fields },
+      locate: (field) => {
+        const column = columnOfField.get(field) ?? 1;
+        return { line: record.fieldLines?.[column - 1] ?? record.line, column };
+      },
+    };
+    if (record.problem) {
+      const column = record.problem.column;
+      located.problem = { line: record.fieldLines?.[column - 1] ?? record.line, column, field: stream.header?.[column - 1], message: record.problem.message };
+    } else if (fields.length !== names.length) {
+      const column = Math.min(fields.length, names.length) + 1;
+      located.problem = {
+        line: record.fieldLines?.[column - 1] ?? record.line,
+        column,
+        field: stream.header?.[column - 1],
+        message: `${fields.length > names.length ? 'too many' : 'too few'} columns: the header has ${names.length}, this row ${fields.length}`,
+      };
+    }
+    return located;
+  };
+
+  stream.batches = (async function* () {
+    let seenHeader = false;
+    const take = (records: CsvRecord[]): SourceRecord[] => {
+      const batch: SourceRecord[] = [];
+      for (const record of records) {
+        if (!seenHeader) {
+          seenHeader = true;
+          header(record);
+          continue;
+        }
+        const located = toSource(record);
+        if (located) batch.push(located);
+      }
+      return batch;
+    };
+    try {
+      let records: CsvRecord[] = [];
+      for await (const text of source.chunks()) {
+        parser.push(text, records);
+        options.onText?.();
+        if (records.length > 0) {
+          yield take(records);
+          records = [];
+        }
+      }
+      parser.end(records);
+      const last = take(records);
+      if (!seenHeader) throw new FileProblem([{ line: 1, message: 'the file is empty: expected a header row' }]);
+      if (last.length > 0) yield last;
+    } catch (error) {
+      if (error instanceof CsvSyntaxError) throw new FileProblem([{ line: error.line, message: error.message }]);
+      if (error instanceof InvalidBytesError) throw new FileProblem([bytesProblem(error, parser.lineAtEnd())]);
+      throw error;
+    }
+  })();
+  return stream;
+}
+
+function readJson(source: TextSource, options: RecordReaderOptions): RecordStream {
+  const splitter = options.format === 'json' ? new JsonArraySplitter(options.maxFieldChars * 8) : new JsonLinesSplitter(options.maxFieldChars * 8);
+  const stream: RecordStream = { ignored: new Set(), batches: undefined as never };
+  let index = 0;
+
+  const toSource = (element: JsonElement): SourceRecord => {
+    const locate = () => ({ line: element.line, column: element.column });
+    const base = { index: ++index, line: element.line, column: element.column, locate };
+    let value: unknown;
+    try {
+      value = JSON.parse(element.text);
+    } catch (error) {
+      return { ...base, values: {}, raw: { kind: 'json', value: undefined, text: element.text }, problem: { line: element.line, column: element.column, message: `not valid JSON: ${(error as Error).message}` } };
+    }
+    const raw: RawRecord = { kind: 'json', value, text: element.text };
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      return { ...base, values: {}, raw, problem: { line: element.line, column: element.column, message: 'expected an object' } };
+    }
+    const values: Record<string, unknown> = {};
+    const unknown: string[] = [];
+    for (const [key, field] of Object.entries(value)) {
+      const name = options.columns.resolve(key);
+      if (!name) {
+        if (options.ignoreUnknownColumns) stream.ignored.add(key);
+        else unknown.push(key);
+        continue;
+      }
+      values[name] = field;
+    }
+    const record: SourceRecord = { ...base, values, raw };
+    if (unknown.length > 0) {
+      record.problem = {
+        line: element.line,
+        column: element.column,
+        field: unknown[0],
+        message: `unknown field${unknown.length > 1 ? ` (and ${unknown.slice(1).map((k) => `"${k}"`).join(', ')})` : ''}; use --ignore-unknown-columns to skip it`,
+      };
+    }
+    return record;
+  };
+
+  stream.batches = (async function* () {
+    try {
+      let elements: JsonElement[] = [];
+      for await (const text of source.chunks()) {
+        splitter.push(text, elements);
+        options.onText?.();
+        if (elements.length > 0) {
+          yield elements.map(toSource);
+          elements = [];
+        }
+      }
+      if (splitter instanceof JsonLinesSplitter) splitter.end(elements);
+      else splitter.end();
+      if (elements.length > 0) yield elements.map(toSource);
+    } catch (error) {
+      if (error instanceof JsonSyntaxError) throw new FileProblem([{ line: error.line, column: error.column, message: error.message }]);
+      if (error instanceof InvalidBytesError) throw new FileProblem([bytesProblem(error, splitter.lineAtEnd())]);
+      throw error;
+    }
+  })();
+  return stream;
+}

@@ -1,0 +1,61 @@
+import type { Database } from '../client.js';
+import type { EncoderPlan } from './pipeline.js';
+import type { ProblemLog } from './problems.js';
+import type { ImportRunner } from './runner.js';
+
+export type ImportMode = 'upsert' | 'insert' | 'skip-existing';
+export const IMPORT_MODES: readonly ImportMode[] = ['upsert', 'insert', 'skip-existing'];
+
+export type Outcome = 'created' | 'updated' | 'unchanged' | 'skipped' | 'rejected';
+
+export interface GroupCounts {
+  group: string;
+  created: number;
+  updated: number;
+  unchanged: number;
+  skipped: number;
+  rejected: number;
+}
+
+export class Tally {
+  private readonly groups = new Map<string, GroupCounts>();
+
+  add(group: string, outcome: Outcome, count = 1): void {
+    let counts = this.groups.get(group);
+    if (!counts) {
+      counts = { group, created: 0, updated: 0, unchanged: 0, skipped: 0, rejected: 0 };
+      this.groups.set(group, counts);
+    }
+    counts[outcome] += count;
+  }
+
+  list(): GroupCounts[] {
+    return [...this.groups.values()].sort((a, b) => a.group.localeCompare(b.group));
+  }
+}
+
+/** What a target works with: the transaction's runner, the settings, where problems and counts go. */
+export interface ImportContext {
+  database: Database;
+  runner: ImportRunner;
+  /** The file as the user named it, for messages. */
+  file: string;
+  mode: ImportMode;
+  dryRun: boolean;
+  now: Date;
+  newId: () => string;
+  problems: ProblemLog;
+  tally: Tally;
+}
+
+/** The database half of one kind of import; the rows half is a `RowEncoder`. */
+export interface ImportTarget {
+  /** What the summary groups rows by: "exam", "channel", "vendor", "provider". */
+  readonly groupLabel: string;
+  /** Reads what the encoder needs (exam codes...), prepares the write, and says how to encode. */
+  begin(context: ImportContext): Promise<EncoderPlan>;
+  /** Valid rows the encoder passed through rather than turning into statements. */
+  accept(rows: unknown[]): Promise<void>;
+  /** Matches, classifies and (unless dry-run or problems) writes; counts outcomes into the tally. */
+  finish(): Promise<void>;
+}

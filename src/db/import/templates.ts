@@ -1,0 +1,139 @@
+/** The import formats, each with example rows: `qbank import template [name]` prints them. */
+export interface ImportTemplate {
+  name: string;
+  command: string;
+  columns: string[];
+  csv: string;
+}
+
+function csvLine(values: string[]): string {
+  return values.map((value) => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value)).join(',');
+}
+
+function template(name: string, command: string, columns: string[], rows: string[][]): ImportTemplate {
+  return { name, command, columns, csv: [columns, ...rows].map(csvLine).join('\r\n') + '\r\n' };
+}
+
+export const TEMPLATES: ImportTemplate[] = [
+  template(
+    'pingtopass-questions',
+    'qbank import FILE --schema pingtopass',
+    ['id', 'exam_code', 'type', 'text', 'option_a', 'option_b', 'option_c', 'option_d', 'option_e', 'option_f', 'correct', 'explanation', 'difficulty', 'objective_id', 'tags', 'reference_url', 'exhibit_url'],
+    [
+      [
+        '',
+        'CCNA-200-301',
+        '',
+        'Which protocol maps a known IPv4 address to a MAC address on the local network?',
+        'ARP',
+        'DNS',
+        'DHCP',
+        'ICMP',
+        '',
+        '',
+        'A',
+        'ARP broadcasts "who has 10.0.0.1?" and the owner answers with its MAC address.',
+        '2',
+        '1.0',
+        'arp;layer-2',
+        'https://www.rfc-editor.org/rfc/rfc826',
+        '',
+      ],
+      [
+        '',
+        'CCNA-200-301',
+        'multiple',
+        'Which two statements about OSPF areas are true? (Choose two.)',
+        'Area 0 is the backbone area.',
+        'Every area must connect to area 0.',
+        'Areas share one link-state database.',
+        'A router can be in only one area.',
+        '',
+        '',
+        'A;B',
+        'All areas attach to the backbone (area 0).\nEach area keeps its own link-state database; ABRs sit in several areas.',
+        '3',
+        '3.0',
+        '["ospf","routing"]',
+        '',
+        '',
+      ],
+    ],
+  ),
+  template(
+    'pingtopass-exams',
+    'qbank import exams FILE --schema pingtopass',
+    ['code', 'name', 'vendor', 'category', 'passing_score', 'total_questions', 'time_limit', 'price', 'description'],
+    [['CCNA-200-301', 'Cisco Certified Network Associate', 'Cisco', 'Networking', '825', '120', '120', '330', 'Network fundamentals, access, IP connectivity and services, security and automation.']],
+  ),
+  template(
+    'open-interview-questions',
+    'qbank import FILE --schema open-interview',
+    ['id', 'question', 'answer', 'explanation', 'difficulty', 'channel', 'sub_channel', 'tags', 'companies', 'diagram', 'source_url', 'eli5', 'tldr'],
+    [
+      [
+        '',
+        'What does a database index trade for faster reads?',
+        'Extra storage and slower writes: every insert, update and delete must also maintain the index.',
+        '## Why\n\nAn index is a second, sorted copy of some columns. Lookups become `O(log n)`, but each write now touches the table *and* every index on it.',
+        'intermediate',
+        'database',
+        'indexing',
+        'indexes;performance',
+        'Google;Stripe',
+        'flowchart LR\n  W[write] --> T[table]\n  W --> I[index]',
+        'https://use-the-index-luke.com/',
+        'An index is like the index at the back of a book: quick to look things up, but someone has to keep it up to date.',
+        'Indexes speed reads and cost writes and space.',
+      ],
+    ],
+  ),
+  template(
+    'open-interview-certifications',
+    'qbank import certifications FILE --schema open-interview',
+    [
+      'id',
+      'name',
+      'provider',
+      'description',
+      'icon',
+      'color',
+      'difficulty',
+      'category',
+      'estimated_hours',
+      'exam_code',
+      'official_url',
+      'domains',
+      'channel_mappings',
+      'tags',
+      'prerequisites',
+      'status',
+      'question_count',
+      'passing_score',
+      'exam_duration',
+    ],
+    [
+      [
+        'ckad',
+        'Certified Kubernetes Application Developer',
+        'CNCF',
+        'Design, build and run cloud-native applications on Kubernetes.',
+        'box',
+        'text-blue-500',
+        'intermediate',
+        'devops',
+        '50',
+        'CKAD',
+        'https://www.cncf.io/training/certification/ckad/',
+        '[{"name":"Application Design and Build","weight":20},{"name":"Application Deployment","weight":20}]',
+        '[{"channel":"kubernetes","subChannel":"troubleshooting","weight":60}]',
+        'kubernetes;cncf',
+        'cka',
+        'active',
+        '0',
+        '66',
+        '120',
+      ],
+    ],
+  ),
+];

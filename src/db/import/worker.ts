@@ -1,0 +1,38 @@
+/** Entry of the import's worker thread: runs the pipeline and posts its batches, a few ahead at most. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { runPipeline, type PipelineOptions } from './pipeline.js';
+import { FileProblem } from './records.js';
+
+const AHEAD = 4;
+
+async function work(): Promise<void> {
+  const port = parentPort!;
+  let credits = AHEAD;
+  let wake: (() => void) | undefined;
+  port.on('message', (message: unknown) => {
+    if (message === 'ack') {
+      credits++;
+      wake?.();
+    }
+  });
+  const batches = runPipeline(workerData as PipelineOptions);
+  try {
+    for (;;) {
+      const next = await batches.next();
+      if (next.done) {
+        port.postMessage({ type: 'end', end: next.value });
+        return;
+      }
+      while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
+      credits--;
+      port.postMessage({ type: 'batch', batch: next.value });
+    }
+  } catch (error) {
+    if (error instanceof FileProblem) port.postMessage({ type: 'fatal', problems: error.problems, where: error.where });
+    else port.postMessage({ type: 'error', message: (error as Error)?.message ?? String(error), code: (error as NodeJS.ErrnoException)?.code });
+  } finally {
+    port.close();
+  }
+}
+
+void work();
