@@ -23,7 +23,7 @@ const mb = (bytes: number) => `${(bytes / (1 << 20)).toFixed(0)} MB`;
 const ratio = (ours: number, theirs: number) => ours / theirs;
 
 /** Questions that look like the real thing: markdown with line breaks, quotes, non-ASCII, JSON columns. */
-export async function fill(path: string, questions: number): Promise<void> {
+async function fill(path: string, questions: number): Promise<void> {
   const client = createClient({ url: `file:${path}` });
   try {
     await client.executeMultiple(`
@@ -52,30 +52,11 @@ export async function fill(path: string, questions: number): Promise<void> {
   }
 }
 
-/** `qbank backup ...` as a user runs it; before src/cli.ts registers the group, through an equivalent entry point on dist. */
-function qbankEntry(dir: string, env: NodeJS.ProcessEnv): { args: string[]; via: string } {
+/** bin/qbank.js runs dist: build it from the current sources first (tsc still emits past type errors elsewhere). */
+function buildQbank(): string[] {
   const build = spawnSync('npm', ['run', 'build'], { cwd: root, encoding: 'utf8' });
   if (build.status !== 0 && !/error TS/.test(build.stdout)) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
-  const probe = timeCommand('node', [qbankBin, 'backup', 'verify', join(dir, 'no-such-dump.sql')], { env });
-  if (!/unknown command/.test(probe.stderr)) return { args: [qbankBin], via: 'bin/qbank.js' };
-  const entry = join(dir, 'qbank-with-backup.mjs');
-  const dist = (path: string) => JSON.stringify(pathToFileURL(join(root, 'dist', 'src', path)).href);
-  writeFileSync(
-    entry,
-    `import { CommandContext } from ${dist('commands/context.js')};
-import { buildProgram } from ${dist('cli.js')};
-import { registerBackupCommands } from ${dist('commands/backup.js')};
-import { processIO } from ${dist('output/io.js')};
-import { ExitCode, QbankError } from ${dist('errors.js')};
-const context = new CommandContext(processIO());
-const program = buildProgram(context);
-registerBackupCommands(program, context);
-try { await program.parseAsync(process.argv.slice(2), { from: 'user' }); process.exitCode = context.exitCode; }
-catch (error) { console.error(error instanceof QbankError ? error.message : error); process.exitCode = error instanceof QbankError ? error.exitCode : ExitCode.failure; }
-finally { context.closeAll(); }
-`,
-  );
-  return { args: [entry], via: 'dist entry point + registerBackupCommands (src/cli.ts does not register backup yet)' };
+  return [qbankBin];
 }
 
 /** A preload that reports the process's peak RSS when it exits. */
@@ -112,15 +93,23 @@ function mustSucceed(run: Timed, what: string): Timed {
 
 export async function run(): Promise<void> {
   const dir = benchDir('backup');
+  try {
+    await measure(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function measure(dir: string): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CI: '1' };
   delete env.TURSO_DATABASE_URL;
   delete env.TURSO_AUTH_TOKEN;
-  const qbank = qbankEntry(dir, env);
+  const qbank = { args: buildQbank() };
   const source = join(dir, 'source.db');
   const fileEnv = { ...env, TURSO_DATABASE_URL: `file:${source}` };
   mustSucceed(timeCommand('node', [...qbank.args, 'db', 'push', '--schema', 'pingtopass'], { env: fileEnv }), 'db push');
   await fill(source, QUESTIONS);
-  console.log(`(qbank run through ${qbank.via}; source ${mb(statSync(source).size)}, ${QUESTIONS.toLocaleString('en-US')} questions, ${(QUESTIONS * 4).toLocaleString('en-US')} options)`);
+  console.log(`(source ${mb(statSync(source).size)}, ${QUESTIONS.toLocaleString('en-US')} questions, ${(QUESTIONS * 4).toLocaleString('en-US')} options)`);
 
   const sqliteDumpFile = join(dir, 'sqlite3.sql');
   const qbankDumpFile = join(dir, 'qbank.sql');
@@ -160,7 +149,6 @@ export async function run(): Promise<void> {
     rows.push(...(await remote(dir, qbank.args, hook, env, label, questions, source)));
   }
   printTable(`remote database through the local libSQL server (peak RSS of the qbank process; limit ${RSS_LIMIT_MB} MB)`, rows);
-  rmSync(dir, { recursive: true, force: true });
 }
 
 async function remote(

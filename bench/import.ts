@@ -10,7 +10,7 @@
  * qbank runs as the CLI would (`bin/qbank.js`, from dist: run `npm run build` first).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -72,22 +72,11 @@ export async function generateBank(path: string, questions: number, seed = 42): 
 /** Prints the child's peak resident set size on exit (it covers the worker thread too). */
 const PEAK_RSS = `data:text/javascript,${encodeURIComponent("process.on('exit', () => process.stderr.write('\\npeak-rss-kb=' + process.resourceUsage().maxRSS + '\\n'));")}`;
 
-/** The CLI from dist, with the import commands registered if cli.ts does not yet. */
+/** The CLI as users run it: `bin/qbank.js`, from dist (`npm run bench` builds first). */
 function qbankCommand(): string[] {
   const help = spawnSync('node', [qbankBin, 'import', '--help'], { encoding: 'utf8' });
-  if (help.status === 0 && /bulk-import/.test(help.stdout)) return [qbankBin];
-  const dist = join(root, 'dist', 'src');
-  if (!existsSync(join(dist, 'commands', 'import.js'))) throw new Error('dist/ has no import command: run `npm run build` first');
-  const script = `
-    import { buildProgram } from ${JSON.stringify(pathToFileURL(join(dist, 'cli.js')).href)};
-    import { CommandContext } from ${JSON.stringify(pathToFileURL(join(dist, 'commands', 'context.js')).href)};
-    import { registerImportCommands } from ${JSON.stringify(pathToFileURL(join(dist, 'commands', 'import.js')).href)};
-    import { processIO } from ${JSON.stringify(pathToFileURL(join(dist, 'output', 'io.js')).href)};
-    const context = new CommandContext(processIO());
-    const program = buildProgram(context);
-    if (!program.commands.some((c) => c.name() === 'import')) registerImportCommands(program, context);
-    try { await program.parseAsync(process.argv.slice(1), { from: 'user' }); } catch (e) { console.error(e.message); process.exitCode = e.exitCode ?? 1; } finally { context.closeAll(); }`;
-  return ['--input-type=module', '-e', script];
+  if (help.status !== 0 || !/bulk-import/.test(help.stdout)) throw new Error('dist/ has no import command: run `npm run build` first');
+  return [qbankBin];
 }
 
 interface Run {
@@ -128,6 +117,21 @@ function freshDatabase(command: string[], path: string, exams: string): Record<s
   return env;
 }
 
+const SQLITE3_INTO_SCHEMA = (bank: string) => `
+.import --csv ${bank} staging
+BEGIN;
+INSERT INTO questions (id, exam_id, type, text, explanation, difficulty, objective_id, tags, is_active, ai_generated, review_status, created_at, updated_at)
+  SELECT printf('%024x', s.rowid), e.id, CASE WHEN length(s.correct) > 1 THEN 'multiple' ELSE 'single' END, s.text, s.explanation, s.difficulty,
+    s.objective_id, s.tags, 1, 0, 'pending', unixepoch(), unixepoch()
+  FROM staging AS s JOIN exams AS e ON e.code = s.exam_code ORDER BY s.rowid;
+INSERT INTO answer_options (id, question_id, text, is_correct, "order", created_at)
+  SELECT printf('%024x', s.rowid) || '_opt_' || char(97 + k.n), printf('%024x', s.rowid),
+    CASE k.n WHEN 0 THEN s.option_a WHEN 1 THEN s.option_b WHEN 2 THEN s.option_c ELSE s.option_d END, instr(s.correct, char(65 + k.n)) > 0, k.n, unixepoch()
+  FROM staging AS s, (SELECT 0 AS n UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) AS k ORDER BY s.rowid, k.n;
+DROP TABLE staging;
+COMMIT;
+`;
+
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
 const ratio = (value: number) => `${value.toFixed(2)}×`;
 
@@ -152,6 +156,14 @@ export async function run(): Promise<void> {
     if (result.status === 0) sqliteUtils = result.seconds;
   }
 
+  // What sqlite3 itself needs for the end state qbank produces: the same file into the PingToPass
+  // schema (questions and their options, every index), by .import into a staging table and two
+  // INSERT ... SELECT. It is the floor for this schema on this machine, without any validation.
+  const schemaReference = join(dir, 'schema-reference.db');
+  freshDatabase(command, schemaReference, exams);
+  const intoSchema = timeCommand('sqlite3', [schemaReference], { input: SQLITE3_INTO_SCHEMA(bank) });
+  if (intoSchema.status !== 0) throw new Error(`sqlite3 into the schema failed: ${intoSchema.stderr}`);
+
   const database = join(dir, 'bench.db');
   const env = freshDatabase(command, database, exams);
   const first = runQbank(command, ['import', bank], env);
@@ -162,6 +174,7 @@ export async function run(): Promise<void> {
   const rows: Array<[string, string, string, string]> = [
     ['sqlite3 .import --csv (flat table)', s(sqlite3.seconds), 'reference', ''],
     ['sqlite-utils insert --csv (flat table)', sqliteUtils === undefined ? 'not installed' : s(sqliteUtils), 'reference', sqliteUtils === undefined ? 'apt-get install sqlite-utils' : ''],
+    ['sqlite3 into the PingToPass schema (no checks)', s(intoSchema.seconds), 'reference: this schema\'s floor', `${ratio(intoSchema.seconds / sqlite3.seconds)} sqlite3 .import`],
     [
       'qbank import, 200k questions (file:)',
       s(first.seconds),
@@ -174,6 +187,7 @@ export async function run(): Promise<void> {
       '≥ 1.5× faster',
       sqliteUtils === undefined ? 'skipped' : sqliteUtils / first.seconds >= 1.5 ? 'met' : 'MISSED',
     ],
+    ['qbank against sqlite3 into the same schema', `${ratio(first.seconds / intoSchema.seconds)}`, 'for comparison', ''],
     ['qbank import, one thread (QBANK_IMPORT_PARALLEL=never)', s(single.seconds), 'for comparison', `${ratio(single.seconds / sqlite3.seconds)} sqlite3`],
     ['qbank import again (200k unchanged)', s(again.seconds), 'no-op', again.summary.unchanged === 200_000 ? 'unchanged: 200,000' : `WRONG: ${JSON.stringify(again.summary)}`],
     ['peak RSS, 200k questions', `${first.peakMb.toFixed(0)} MB`, '≤ 200 MB', first.peakMb <= 200 ? 'met' : 'MISSED'],

@@ -4,25 +4,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { createClient, type Client } from '@libsql/client';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SYSTEMS } from '../src/config.js';
 import { runCli } from './support/cli.js';
 import { startLibsqlServer } from './support/libsql-server.js';
 import { createTestDatabase, MODES, type Mode, type TestDatabase } from './support/modes.js';
-
-// Until src/cli.ts registers the backup group, add it to the program main() builds.
-vi.mock('../src/cli.js', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../src/cli.js')>();
-  const { registerBackupCommands } = await import('../src/commands/backup.js');
-  return {
-    ...original,
-    buildProgram: (context: Parameters<typeof original.buildProgram>[0]) => {
-      const program = original.buildProgram(context);
-      if (!program.commands.some((command) => command.name() === 'backup')) registerBackupCommands(program, context);
-      return program;
-    },
-  };
-});
 
 const ROOT = join(import.meta.dirname, '..');
 const HAVE_SQLITE3 = spawnSync('sqlite3', ['-version']).status === 0;
@@ -171,14 +157,8 @@ function partialFiles(dir: string): string[] {
 /** The CLI in a child process, so it can be killed mid-way like an operator's Ctrl-C or an OOM kill. */
 function spawnCli(args: string[], t: TestDatabase) {
   const code = `
-    const { CommandContext } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'src/commands/context.ts')).href)});
-    const { buildProgram } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'src/cli.ts')).href)});
-    const { registerBackupCommands } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'src/commands/backup.ts')).href)});
-    const { processIO } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'src/output/io.ts')).href)});
-    const context = new CommandContext(processIO());
-    const program = buildProgram(context);
-    if (!program.commands.some((c) => c.name() === 'backup')) registerBackupCommands(program, context);
-    await program.parseAsync(process.argv.slice(1), { from: 'user' });
+    const { main } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'src/main.ts')).href)});
+    process.exitCode = await main(process.argv.slice(1));
   `;
   const tsx = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
   return spawn(process.execPath, ['--import', tsx, '--input-type=module', '-e', code, '--', ...args], {
@@ -267,6 +247,17 @@ describe.each(MODES)('backup (%s)', (mode) => {
     expect(await contents(target)).toEqual(await contents(source));
     const total = await withFile(target, (c) => c.execute(`SELECT sum(total) FROM "it's ""odd"" 100%"`));
     expect(Number(total.rows[0]![0])).toBe(6);
+  });
+
+  it('shows progress on stderr at a terminal only', async () => {
+    const source = await database(() => prepareSource(mode));
+    const atTerminal = await cli(source, ['backup', 'dump', 'tty.sql'], { tty: true });
+    expect(atTerminal.code, atTerminal.stderr).toBe(0);
+    expect(atTerminal.stderr).toMatch(/dump questions.*rows/);
+    const restore = await cli(await database(() => createTestDatabase(mode)), ['backup', 'restore', join(source.dir, 'tty.sql')], { tty: true });
+    expect(restore.stderr).toMatch(/\r\x1b\[2K(\x1b\[\d+m)?restore/);
+    const piped = await cli(source, ['backup', 'dump', 'piped.sql']);
+    expect(piped.stderr).not.toMatch(/\r/);
   });
 
   it('verify accepts a whole dump and reports its header and counts', async () => {
@@ -548,6 +539,24 @@ describe('backup against a failing remote server', () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/incomplete \(it has no checksum line\)/);
     expect(result.stdout).not.toMatch(/qbank-checksum/);
+  });
+
+  it('a response lost on the switch itself is settled by looking at the staging tables', async () => {
+    expect((await runCli(['backup', 'dump', 'b.sql'], { env: source.env, cwd: source.dir })).code).toBe(0);
+    const probe = await prepareSource('remote');
+    try {
+      const rehearsal = await runCli(['backup', 'restore', join(source.dir, 'b.sql'), '--clean', '--yes', '--json'], { env: probe.env, cwd: probe.dir });
+      expect(rehearsal.code, rehearsal.stderr).toBe(0);
+      // the switch is the request before the final count: lose its answer after it ran
+      target.server!.knobs.dropMidResponse = rehearsal.json().roundTrips - 1;
+      const result = await runCli(['backup', 'restore', join(source.dir, 'b.sql'), '--clean', '--yes'], { env: target.env, cwd: target.dir });
+      expect(result.code, result.stderr).toBe(0);
+      expect(target.server!.knobs.dropMidResponse).toBe(0);
+      expect(await contents(target)).toEqual(await contents(source));
+      expect((await objectNames(target)).some((n) => n.includes('__qbank_restore_'))).toBe(false);
+    } finally {
+      await probe.close();
+    }
   });
 
   for (const knob of ['dropOnRequest', 'failOnRequest'] as const) {

@@ -2,40 +2,21 @@ import { createClient } from '@libsql/client';
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
 import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
-
-// Until src/cli.ts registers the import commands, tests register them the way cli.ts will.
-vi.mock('../src/cli.js', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../src/cli.js')>();
-  const { registerImportCommands } = await import('../src/commands/import.js');
-  return {
-    ...original,
-    buildProgram: (context: Parameters<typeof original.buildProgram>[0]) => {
-      const program = original.buildProgram(context);
-      if (!program.commands.some((command) => command.name() === 'import')) registerImportCommands(program, context);
-      return program;
-    },
-  };
-});
 
 const ROOT = join(import.meta.dirname, '..');
 const QUESTIONS = 20_000;
 
 /**
- * The CLI in a process of its own, so it can be killed: the same program as `bin/qbank.js`, from
- * the sources, with stderr taken for a terminal so it draws its progress (rows read so far).
+ * The CLI in a process of its own, so it can be killed: `main` as `bin/qbank.js` runs it, from the
+ * sources, with stderr taken for a terminal so it draws its progress (rows read so far).
  */
 const CHILD = `
-import { buildProgram } from ${JSON.stringify(join(ROOT, 'src', 'cli.ts'))};
-import { CommandContext } from ${JSON.stringify(join(ROOT, 'src', 'commands', 'context.ts'))};
-import { registerImportCommands } from ${JSON.stringify(join(ROOT, 'src', 'commands', 'import.ts'))};
+import { main } from ${JSON.stringify(join(ROOT, 'src', 'main.ts'))};
 import { processIO } from ${JSON.stringify(join(ROOT, 'src', 'output', 'io.ts'))};
-const context = new CommandContext({ ...processIO(), stderrIsTTY: true });
-const program = buildProgram(context);
-if (!program.commands.some((command) => command.name() === 'import')) registerImportCommands(program, context);
-try { await program.parseAsync(process.argv.slice(1), { from: 'user' }); } finally { context.closeAll(); }
+process.exitCode = await main(process.argv.slice(1), { ...processIO(), stderrIsTTY: true });
 `;
 
 function bank(path: string): void {

@@ -1,23 +1,9 @@
 import { createClient } from '@libsql/client';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
 import { createTestDatabase, type Mode, type TestDatabase } from './support/modes.js';
-
-// Until src/cli.ts registers the import commands, tests register them the way cli.ts will.
-vi.mock('../src/cli.js', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../src/cli.js')>();
-  const { registerImportCommands } = await import('../src/commands/import.js');
-  return {
-    ...original,
-    buildProgram: (context: Parameters<typeof original.buildProgram>[0]) => {
-      const program = original.buildProgram(context);
-      if (!program.commands.some((command) => command.name() === 'import')) registerImportCommands(program, context);
-      return program;
-    },
-  };
-});
 
 const EXAMS_CSV = join(import.meta.dirname, '..', 'fixtures', 'pingtopass', 'exams.csv');
 const EXAM_CODES = ['CCNA-200-301', 'SAA-C03', 'SC-900', 'AZ-104', 'SY0-701'];

@@ -1,23 +1,9 @@
 import { createClient } from '@libsql/client';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
 import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
-
-// Until src/cli.ts registers the import commands, tests register them the way cli.ts will.
-vi.mock('../src/cli.js', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../src/cli.js')>();
-  const { registerImportCommands } = await import('../src/commands/import.js');
-  return {
-    ...original,
-    buildProgram: (context: Parameters<typeof original.buildProgram>[0]) => {
-      const program = original.buildProgram(context);
-      if (!program.commands.some((command) => command.name() === 'import')) registerImportCommands(program, context);
-      return program;
-    },
-  };
-});
 
 const ROOT = join(import.meta.dirname, '..');
 const PTP_QUESTIONS = join(ROOT, 'fixtures', 'pingtopass', 'questions.csv');
@@ -377,5 +363,34 @@ describe.each(MODES)('qbank import (%s)', (mode) => {
     const imported = await cli(['import', file('questions.csv', questions.stdout), '--json']);
     expect(imported.code, imported.stderr).toBe(0);
     expect(imported.json()).toMatchObject({ created: 2 });
+  });
+});
+
+describe('qbank import over the network', () => {
+  it('packs a 10,000-question import into a few dozen round trips, and an unchanged one too', async () => {
+    const t = await createTestDatabase('remote');
+    try {
+      const cli = (args: string[]) => runCli(args, { env: t.env, cwd: t.dir });
+      expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
+      expect((await cli(['import', 'exams', PTP_EXAMS])).code).toBe(0);
+      const lines = ['exam_code,text,option_a,option_b,option_c,option_d,correct,explanation,difficulty'];
+      for (let i = 0; i < 10_000; i++) {
+        lines.push(`${['CCNA-200-301', 'SAA-C03', 'SC-900'][i % 3]},"Question ${i}: ${'which option fits best, and why? '.repeat(10)}",a${i},b${i},c${i},d${i},${'ABCD'[i % 4]},"Because ${i}.",${1 + (i % 5)}`);
+      }
+      writeFileSync(join(t.dir, 'bank.csv'), lines.join('\n'));
+      const requestsBefore = t.server!.stats.requests;
+      const first = await cli(['import', 'bank.csv', '--json']);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.json()).toMatchObject({ created: 10_000 });
+      // Counted by the server: every HTTP request of the command, the system's detection included.
+      expect(t.server!.stats.requests - requestsBefore).toBeLessThanOrEqual(40);
+      expect(first.json().roundTrips).toBeGreaterThan(2);
+      const beforeAgain = t.server!.stats.requests;
+      const again = await cli(['import', 'bank.csv', '--json']);
+      expect(again.json()).toMatchObject({ unchanged: 10_000 });
+      expect(t.server!.stats.requests - beforeAgain).toBeLessThanOrEqual(40);
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import type { InValue, Transaction } from '@libsql/client';
+import type { InValue } from '@libsql/client';
 import { QbankError, UsageError } from '../../errors.js';
 import { describeDatabaseError, openDatabase, quoteIdent, type Database, type OpenDatabaseOptions } from '../client.js';
 import type { DatabaseConfig } from '../../config.js';
@@ -8,6 +8,7 @@ import { checksumLine, DUMP_FORMAT, formatHeader, STAGING_PREFIX, type DumpConte
 import type { DumpSink } from './dump-sink.js';
 import { garbageBudget } from './memory.js';
 import { InlinePipeline, PagePipeline, type DumpPipeline } from './page-pipeline.js';
+import { openSnapshot, type Snapshot } from './snapshot.js';
 import { classifyStatement, quoteName, replaceSpan } from './statements.js';
 
 /**
@@ -208,7 +209,7 @@ interface PageReader {
   (table: TablePlan, after: InValue[] | undefined, limit: number, form: 'fast' | 'exact' | 'hex-text'): Promise<{ rows: number; rendered: number; last: InValue[]; text: Buffer; prefixBytes: number }>;
 }
 
-function pageReader(tx: Transaction, sqliteVersion: string): PageReader {
+function pageReader(snapshot: Snapshot, sqliteVersion: string): PageReader {
   const cache = new Map<string, { sql: string; prefixBytes: number }>();
   return async (table, after, limit, form) => {
     const cacheKey = `${table.name}\u0000${form}\u0000${after ? 'next' : 'first'}`;
@@ -228,8 +229,7 @@ function pageReader(tx: Transaction, sqliteVersion: string): PageReader {
       query = { sql, prefixBytes: Buffer.byteLength(lines.prefix) };
       cache.set(cacheKey, query);
     }
-    const result = await tx.execute({ sql: query.sql, args: [...(after ?? []), limit] });
-    const row = result.rows[0]!;
+    const row = await snapshot.one(query.sql, [...(after ?? []), limit]);
     const rows = Number(row[0] as bigint);
     const rendered = Number(row[1] as bigint);
     const last = table.rowid ? [row[2] as InValue] : table.key.map((_, i) => row[3 + i] as InValue);
@@ -238,7 +238,7 @@ function pageReader(tx: Transaction, sqliteVersion: string): PageReader {
 }
 
 /**
- * Writes a consistent dump of the database to `sink`: one read transaction, every page read by
+ * Writes a consistent dump of the database to `sink`: one read snapshot, every page read by
  * keyset (rowid or primary key, never OFFSET), pages sized by bytes so memory stays flat. The seal
  * line is written last; a failure anywhere aborts the sink, so no complete-looking file is left.
  */
@@ -265,20 +265,20 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
     while (inFlight.length > 3) await inFlight.shift();
   };
 
-  let tx: Transaction | undefined;
+  let snapshot: Snapshot | undefined;
   try {
-    tx = await database.client.transaction('read');
-    const [versionResult, schemaResult] = await tx.batch([
+    snapshot = await openSnapshot(database);
+    const [versionRows, schemaRows] = await snapshot.batch([
       'SELECT sqlite_version()',
       'SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY rowid',
     ]);
-    const sqliteVersion = String(versionResult!.rows[0]![0]);
-    const objects: SchemaObject[] = schemaResult!.rows
+    const sqliteVersion = String(versionRows![0]![0]);
+    const objects: SchemaObject[] = schemaRows!
       .map((r) => ({ type: String(r[0]), name: String(r[1]), table: String(r[2]), sql: String(r[3]) }))
       .filter((o) => !isInternal(o.name) && !isInternal(o.table));
     const allTables = objects.filter((o) => o.type === 'table');
     const allViews = objects.filter((o) => o.type === 'view');
-    const sequenceExists = schemaResult!.rows.some((r) => String(r[1]) === 'sqlite_sequence');
+    const sequenceExists = schemaRows!.some((r) => String(r[1]) === 'sqlite_sequence');
 
     const relations = [...allTables, ...allViews].map((o) => o.name);
     const wanted = options.tables?.length ? new Set(resolveNames(options.tables, relations, '--tables')) : undefined;
@@ -297,13 +297,13 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
     }
 
     const content: DumpContent = options.schemaOnly ? 'schema only' : options.dataOnly ? 'data only' : 'schema and data';
-    const detail = await tx.batch([
+    const detail = await snapshot.batch([
       ...tables.map((t) => ({ sql: 'SELECT name, type, hidden, pk FROM pragma_table_xinfo(?) ORDER BY cid', args: [t.name] })),
       ...(options.schemaOnly ? [] : tables.map((t) => `SELECT count(*) FROM ${quoteIdent(t.name)}`)),
       ...(sequenceExists && !options.schemaOnly ? ['SELECT name, seq FROM sqlite_sequence ORDER BY rowid'] : []),
     ]);
     const plans: TablePlan[] = tables.map((t, i) => {
-      const columns = detail[i]!.rows.map((r) => ({ name: String(r[0]), type: String(r[1] ?? ''), hidden: Number(r[2]), pk: Number(r[3]) }));
+      const columns = detail[i]!.map((r) => ({ name: String(r[0]), type: String(r[1] ?? ''), hidden: Number(r[2]), pk: Number(r[3]) }));
       const withoutRowid = /\)\s*WITHOUT\s+ROWID\s*$/i.test(t.sql.trim()) || /\bWITHOUT\s+ROWID\b/i.test(t.sql.slice(t.sql.lastIndexOf(')')));
       const names = new Set(columns.map((c) => c.name.toLowerCase()));
       const alias = ['rowid', '_rowid_', 'oid'].find((a) => !names.has(a));
@@ -314,12 +314,12 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
         if (pk.length === 0) throw new QbankError(`table ${t.name}: cannot page through it (no rowid alias free and no primary key)`);
         key = pk.map((c) => quoteIdent(c.name));
       }
-      const rows = options.schemaOnly ? 0 : Number(detail[tables.length + i]!.rows[0]![0] as bigint);
+      const rows = options.schemaOnly ? 0 : Number(detail[tables.length + i]![0]![0] as bigint);
       return { name: t.name, createSql: t.sql, columns, key, rowid: !withoutRowid && alias !== undefined, rows };
     });
     const sequences =
       sequenceExists && !options.schemaOnly
-        ? detail[detail.length - 1]!.rows
+        ? detail[detail.length - 1]!
             .map((r) => ({ table: String(r[0]), seq: r[1] as bigint }))
             .filter((s) => plans.some((p) => p.name === s.table))
         : [];
@@ -344,7 +344,7 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
 
     let pages = 0;
     if (!options.schemaOnly) {
-      const readPage = pageReader(tx, sqliteVersion);
+      const readPage = pageReader(snapshot, sqliteVersion);
       const pageBytes = options.pageBytes ?? (database.kind === 'remote' ? 2 << 20 : 4 << 20);
       const maxRows = database.kind === 'remote' ? 20_000 : 100_000;
       const memory = garbageBudget(database.kind === 'remote' ? 4 << 20 : 32 << 20);
@@ -401,8 +401,8 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
       for (const trigger of triggers) await emit(trigger.sql + ';\n');
     }
     await emit('COMMIT;\n');
-    await tx.commit().catch(() => undefined);
-    tx = undefined;
+    await snapshot.close();
+    snapshot = undefined;
 
     await written;
     const checksum = await pipeline.digest();
@@ -433,7 +433,7 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
     described.message = `the dump failed and ${outcome}: ${described.message}`;
     throw described;
   } finally {
-    tx?.close();
+    await snapshot?.close().catch(() => undefined);
     await pipeline.close();
   }
 }

@@ -133,7 +133,7 @@ export function coerceRecord(
 }
 
 /** zod's error option: "is required" when the field is absent, else `message`. */
-export const requiredOr = (message: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : message);
+const requiredOr = (message: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : message);
 
 export const text = () => z.string({ error: requiredOr('must be text') });
 export const optionalText = () => z.string({ error: 'must be text' }).optional();

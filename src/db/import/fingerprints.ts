@@ -50,6 +50,16 @@ export class FingerprintSet {
     return { h1, h2, h3, line: this.lines[this.slotOf(h1, h2, h3)] };
   }
 
+  /**
+   * Makes room for `keys` keys at once: growing step by step holds the old and the new tables
+   * together each time, and the last step of a million-row file is the biggest.
+   */
+  reserve(keys: number): void {
+    let capacity = this.capacity;
+    while (keys * 4 > capacity * 3) capacity *= 2;
+    if (capacity > this.capacity) this.grow(capacity);
+  }
+
   /** Records a probed key as first seen on `line` (no-op when it is already recorded). */
   add(probe: FingerprintProbe, line: number): void {
     const slot = this.slotOf(probe.h1, probe.h2, probe.h3);
@@ -59,7 +69,7 @@ export class FingerprintSet {
     this.words[at + 1] = probe.h2;
     this.words[at + 2] = probe.h3;
     this.lines[slot] = line;
-    if (++this.size * 4 > this.capacity * 3) this.grow();
+    if (++this.size * 4 > this.capacity * 3) this.grow(this.capacity * 2);
   }
 
   /** The slot holding the fingerprint, or the empty slot where it would go. */
@@ -74,10 +84,10 @@ export class FingerprintSet {
     return slot;
   }
 
-  private grow(): void {
+  private grow(capacity: number): void {
     const oldWords = this.words;
     const oldLines = this.lines;
-    this.capacity *= 2;
+    this.capacity = capacity;
     this.words = new Int32Array(this.capacity * 3);
     this.lines = new Uint32Array(this.capacity);
     const mask = this.capacity - 1;

@@ -17,7 +17,7 @@ import { openRunner, type ImportRunner } from './runner.js';
 import { Tally, type GroupCounts, type ImportContext, type ImportMode, type ImportTarget } from './session.js';
 import { normalizeEncoding, UnknownEncodingError } from './text-source.js';
 
-export { IMPORT_MODES, type ImportMode, type GroupCounts } from './session.js';
+export type { ImportMode, GroupCounts } from './session.js';
 export type { FileFormat } from './records.js';
 
 export type ImportKind = 'questions' | 'exams' | 'certifications';

@@ -233,7 +233,7 @@ export interface OpenInterviewCertification {
   values: Record<string, InValue>;
 }
 
-export const CERTIFICATION_SQL_COLUMNS = [
+const CERTIFICATION_SQL_COLUMNS = [
   'name',
   'provider',
   'description',

@@ -11,12 +11,12 @@ import type { ImportContext, ImportTarget } from './session.js';
 
 /** JSON snapshot of a question row in the system's own (camelCase) record shape. */
 function snapshotOf(alias: string): string {
+  // Lists and objects are stored as JSON text; in the snapshot they are JSON again.
   const json = (column: string) => `CASE WHEN json_valid(${alias}.${column}) THEN json(${alias}.${column}) ELSE ${alias}.${column} END`;
-  const jsonColumns = new Set(['tags', 'companies', 'videos', 'relevance_details', 'job_title_relevance', 'experience_level_tags', 'voice_keywords']);
   const pairs = [
     `'id', ${alias}.id`,
     ...REQUIRED_QUESTION_FIELDS.map((field) => `'${field.json}', ${alias}.${field.sql}`),
-    ...OPTIONAL_QUESTION_FIELDS.map((field) => `'${field.json}', ${jsonColumns.has(field.sql) ? json(field.sql) : `${alias}.${field.sql}`}`),
+    ...OPTIONAL_QUESTION_FIELDS.map((field) => `'${field.json}', ${field.kind === 'list' || field.kind === 'json' ? json(field.sql) : `${alias}.${field.sql}`}`),
     `'status', ${alias}.status`,
     `'isNew', ${alias}.is_new`,
     `'lastUpdated', ${alias}.last_updated`,

@@ -395,7 +395,7 @@ const examSchema = z.object({
   description: optionalText(),
 });
 
-export const EXAM_FIELDS = {
+const EXAM_FIELDS = {
   name: 'name',
   vendor: 'vendor',
   category: 'category',

@@ -1,4 +1,4 @@
-import type { EncoderCounts, RowEncoder, Statement } from './encoder.js';
+import type { EncoderCounts, RowEncoder, Statement, Validated } from './encoder.js';
 import { FingerprintSet, type FingerprintProbe } from './fingerprints.js';
 import { createIdGenerator } from './ids.js';
 import { OpenInterviewCertificationEncoder, OpenInterviewQuestionEncoder } from './open-interview-rows.js';
@@ -69,7 +69,7 @@ export interface PipelineEnd {
 
 const PROBLEMS_SENT = 20;
 
-export function createEncoder(plan: EncoderPlan, settings: EncoderSettings): RowEncoder {
+function createEncoder(plan: EncoderPlan, settings: EncoderSettings): RowEncoder {
   switch (plan.target) {
     case 'pingtopass-questions':
       return new PingToPassQuestionEncoder(plan, settings) as RowEncoder;
@@ -105,6 +105,8 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
     // After the first problem of an all-or-nothing import nothing will be written: only validate.
     let encoding = true;
     let headerSent = false;
+    let reserved = false;
+    let fingerprintKeys = 0;
     for await (const batch of stream.batches) {
       const out: PipelineBatch = {
         statements: [],
@@ -120,7 +122,7 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
       for (const record of batch) {
         records++;
         let found: Problem[] | undefined;
-        let valid;
+        let valid: Validated<unknown> | undefined;
         if (record.problem) found = [record.problem];
         else {
           const validated = encoder.validate(record);
@@ -154,6 +156,7 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
           continue;
         }
         for (const probe of probes) fingerprints.add(probe, record.line);
+        fingerprintKeys += probes.length;
         if (!encoding) continue;
         const encoded = encoder.encode(valid.row, record);
         if (Array.isArray(encoded)) {
@@ -162,6 +165,11 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
       }
       out.records = records;
       out.bytes = source.bytesRead();
+      if (!reserved && fingerprintKeys > 0 && out.bytes > 0) {
+        // Keys per byte so far: room for the whole file's keys in one step.
+        reserved = true;
+        fingerprints.reserve(Math.ceil((fingerprintKeys * source.totalBytes) / out.bytes));
+      }
       if (!headerSent && stream.header) {
         out.header = stream.header;
         headerSent = true;

@@ -30,7 +30,7 @@ export function kindsOf(columns: ColumnSpec[]): Record<string, FieldKind> {
 }
 
 /** How a header or key is compared: case, `_`, `-` and spaces do not matter (`examCode` = `EXAM_CODE`). */
-export function headerKey(name: string): string {
+function headerKey(name: string): string {
   return name.toLowerCase().replace(/[\s_-]+/g, '');
 }
 

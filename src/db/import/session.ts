@@ -4,7 +4,6 @@ import type { ProblemLog } from './problems.js';
 import type { ImportRunner } from './runner.js';
 
 export type ImportMode = 'upsert' | 'insert' | 'skip-existing';
-export const IMPORT_MODES: readonly ImportMode[] = ['upsert', 'insert', 'skip-existing'];
 
 export type Outcome = 'created' | 'updated' | 'unchanged' | 'skipped' | 'rejected';
 
