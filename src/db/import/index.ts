@@ -1,4 +1,5 @@
 import { stat, unlink } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { SystemName } from '../../config.js';
 import { InvalidInputError, QbankError, UsageError } from '../../errors.js';
@@ -139,7 +140,8 @@ export async function importFile(database: Database, options: ImportOptions): Pr
   const rejectedLog = new ProblemLog(20);
   const tally = new Tally();
   const now = options.now?.() ?? new Date();
-  const parallel = options.parallel === 'always' || (options.parallel !== 'never' && size >= WORKER_THRESHOLD_BYTES);
+  // A worker pays for itself from a few megabytes on, and only with a second core to run on.
+  const parallel = options.parallel === 'always' || (options.parallel !== 'never' && size >= WORKER_THRESHOLD_BYTES && availableParallelism() > 1);
   let rejects: RejectsWriter | undefined;
   let runner: ImportRunner | undefined;
   let committed = false;
