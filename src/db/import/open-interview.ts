@@ -7,7 +7,7 @@ import {
   STAGING_OI_QUESTIONS as S,
   type OpenInterviewCertification,
 } from './open-interview-rows.js';
-import type { ImportContext, ImportTarget } from './session.js';
+import { BatchedRowsTarget, type ImportContext, type ImportTarget } from './session.js';
 
 /** JSON snapshot of a question row in the system's own (camelCase) record shape. */
 function snapshotOf(alias: string): string {
@@ -171,29 +171,14 @@ const HISTORY_ARGS: Array<((source: string, nowIso: string) => InValue[]) | unde
  * Certifications: a small table matched by `id`. Existing rows are read per batch and compared in
  * JavaScript; only the columns the file gives are written.
  */
-export class OpenInterviewCertificationsTarget implements ImportTarget {
+export class OpenInterviewCertificationsTarget extends BatchedRowsTarget<OpenInterviewCertification> {
   readonly groupLabel = 'provider';
-  private context!: ImportContext;
-  private pending: OpenInterviewCertification[] = [];
 
-  async begin(context: ImportContext) {
-    this.context = context;
-    return { target: 'open-interview-certifications' as const };
+  constructor() {
+    super('open-interview-certifications');
   }
 
-  async accept(rows: unknown[]): Promise<void> {
-    for (const row of rows) this.pending.push(row as OpenInterviewCertification);
-    if (this.pending.length >= 200) await this.flush();
-  }
-
-  async finish(): Promise<void> {
-    await this.flush();
-  }
-
-  private async flush(): Promise<void> {
-    const rows = this.pending;
-    this.pending = [];
-    if (rows.length === 0) return;
+  protected async flush(rows: OpenInterviewCertification[]): Promise<void> {
     const { runner, tally, mode, dryRun, problems, now } = this.context;
     const nowIso = now.toISOString();
     const [existing] = await runner.query([{ sql: `SELECT * FROM certifications WHERE id IN (${rows.map(() => '?').join(',')})`, args: rows.map((row) => row.id) }]);

@@ -5,7 +5,7 @@ import { exams } from '../../../schema/pingtopass.js';
 import { quoteIdent } from '../client.js';
 import { statementBytes, type Statement } from './encoder.js';
 import { GIVEN_FIELDS, STAGING_QUESTIONS, type PingToPassExam, type PingToPassQuestionsPlan } from './pingtopass-rows.js';
-import type { ImportContext, ImportTarget } from './session.js';
+import { BatchedRowsTarget, type ImportContext, type ImportTarget } from './session.js';
 
 const OUTCOME_OF_ACTION: Record<string, 'created' | 'updated' | 'unchanged' | 'skipped'> = {
   create: 'created',
@@ -179,29 +179,14 @@ export class PingToPassQuestionsTarget implements ImportTarget {
  * Exams: a small table (tens of rows a file), matched by `code`. Existing rows are read per batch
  * and compared in JavaScript; the writes are built with Drizzle's query builder from the schema.
  */
-export class PingToPassExamsTarget implements ImportTarget {
+export class PingToPassExamsTarget extends BatchedRowsTarget<PingToPassExam> {
   readonly groupLabel = 'vendor';
-  private context!: ImportContext;
-  private pending: PingToPassExam[] = [];
 
-  async begin(context: ImportContext) {
-    this.context = context;
-    return { target: 'pingtopass-exams' as const };
+  constructor() {
+    super('pingtopass-exams');
   }
 
-  async accept(rows: unknown[]): Promise<void> {
-    for (const row of rows) this.pending.push(row as PingToPassExam);
-    if (this.pending.length >= 200) await this.flush();
-  }
-
-  async finish(): Promise<void> {
-    await this.flush();
-  }
-
-  private async flush(): Promise<void> {
-    const rows = this.pending;
-    this.pending = [];
-    if (rows.length === 0) return;
+  protected async flush(rows: PingToPassExam[]): Promise<void> {
     const { runner, tally, mode, dryRun, problems, database, now } = this.context;
     // The builder only writes SQL here; statements run in the import's transaction.
     const db = drizzle(database.client);

@@ -58,3 +58,37 @@ export interface ImportTarget {
   /** Matches, classifies and (unless dry-run or problems) writes; counts outcomes into the tally. */
   finish(): Promise<void>;
 }
+
+/**
+ * A target for small tables (exams, certifications): valid rows are gathered into batches of 200,
+ * and each batch is matched and written by `flush`.
+ */
+export abstract class BatchedRowsTarget<Row> implements ImportTarget {
+  abstract readonly groupLabel: string;
+  protected context!: ImportContext;
+  private pending: Row[] = [];
+
+  constructor(private readonly targetName: 'pingtopass-exams' | 'open-interview-certifications') {}
+
+  async begin(context: ImportContext): Promise<EncoderPlan> {
+    this.context = context;
+    return { target: this.targetName };
+  }
+
+  async accept(rows: unknown[]): Promise<void> {
+    for (const row of rows) this.pending.push(row as Row);
+    if (this.pending.length >= 200) await this.drain();
+  }
+
+  async finish(): Promise<void> {
+    await this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    const rows = this.pending;
+    this.pending = [];
+    if (rows.length > 0) await this.flush(rows);
+  }
+
+  protected abstract flush(rows: Row[]): Promise<void>;
+}
