@@ -252,6 +252,9 @@ describe.each(MODES)('qbank import (%s)', (mode) => {
       expect([...ids].sort()).toEqual(ids);
       const status = await cli(['db', 'status', '--json']);
       expect(status.json().drift.upToDate).toBe(true);
+      // written without per-row foreign key lookups on file: databases: every reference must hold
+      expect(await sqlite(t, 'SELECT * FROM pragma_foreign_key_check')).toEqual([]);
+      expect(await sqlite(t, 'SELECT count(*) AS n FROM answer_options AS o JOIN questions AS q ON q.id = o.question_id JOIN exams AS e ON e.id = q.exam_id')).toEqual([{ n: 24 * 4 + 2 }]);
       const second = await cli(['import', PTP_QUESTIONS, '--json']);
       expect(second.json()).toMatchObject({ created: 0, unchanged: 24 });
     });
@@ -391,6 +394,47 @@ describe('qbank import over the network', () => {
       expect(t.server!.stats.requests - beforeAgain).toBeLessThanOrEqual(40);
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe('the import runner of file: databases', () => {
+  let t: TestDatabase;
+  beforeEach(async () => {
+    t = await createTestDatabase('file');
+    expect((await runCli(['db', 'push', '--schema', 'pingtopass'], { env: t.env, cwd: t.dir })).code).toBe(0);
+    expect((await runCli(['db', 'seed'], { env: t.env, cwd: t.dir })).code).toBe(0);
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  const dangling = { sql: 'INSERT INTO answer_options (id, question_id, text, is_correct, "order", created_at) VALUES (?, ?, ?, 0, 0, 0)', args: ['o-dangling', 'no-such-question', 'x'] };
+
+  it('enforces foreign keys unless every bulk table is empty', async () => {
+    const { openDatabase } = await import('../src/db/client.js');
+    const { openRunner } = await import('../src/db/import/runner.js');
+    const url = `file:${t.dbPath}`;
+    const database = openDatabase({ url, displayUrl: url, kind: 'file', source: 'test', readOnlyCredentials: false });
+    try {
+      // seeded: questions has rows, so the load is not a bulk one
+      const checked = await openRunner(database, false, undefined, ['questions', 'answer_options']);
+      expect(checked.foreignKeysChecked).toBe(true);
+      await expect(checked.send([dangling], 0)).rejects.toThrow(/FOREIGN KEY/);
+      await checked.rollback();
+      checked.close();
+
+      for (const table of ['user_answers', 'bookmarks', 'feedback', 'answer_options', 'questions']) await sqlite(t, `DELETE FROM ${table}`);
+      const bulk = await openRunner(database, false, undefined, ['questions', 'answer_options']);
+      expect(bulk.foreignKeysChecked).toBe(false);
+      await bulk.rollback();
+      bulk.close();
+
+      const dryRun = await openRunner(database, true, undefined, ['questions', 'answer_options']);
+      expect(dryRun.foreignKeysChecked).toBe(true);
+      dryRun.close();
+    } finally {
+      database.close();
     }
   });
 });

@@ -2,6 +2,7 @@ import type { InValue } from '@libsql/client';
 import { eq, getTableColumns } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/libsql';
 import { exams } from '../../../schema/pingtopass.js';
+import { QbankError } from '../../errors.js';
 import { quoteIdent } from '../client.js';
 import { statementBytes, type Statement } from './encoder.js';
 import { GIVEN_FIELDS, STAGING_QUESTIONS, type PingToPassExam, type PingToPassQuestionsPlan } from './pingtopass-rows.js';
@@ -24,6 +25,8 @@ const OUTCOME_OF_ACTION: Record<string, 'created' | 'updated' | 'unchanged' | 's
  */
 export class PingToPassQuestionsTarget implements ImportTarget {
   readonly groupLabel = 'exam';
+  /** Into empty tables every option refers to a question of the same statement batch, every question to an exam read in this transaction. */
+  readonly bulkTables = ['questions', 'answer_options'];
   private context!: ImportContext;
   private direct = false;
   private nowSeconds = 0;
@@ -38,6 +41,7 @@ export class PingToPassQuestionsTarget implements ImportTarget {
       "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('questions', 'answer_options') AND sql IS NOT NULL ORDER BY name",
     ]);
     this.direct = Number(existing.rows[0].any) === 0;
+    if (!this.direct && !context.runner.foreignKeysChecked) throw new QbankError('the import opened without foreign key checks but the questions table is not empty');
     if (this.direct && !context.dryRun) {
       // Both tables are empty: their secondary indexes are dropped here and built again from
       // their own definitions at the end, in this same transaction. Building an index once, by

@@ -51,6 +51,11 @@ export interface ImportContext {
 export interface ImportTarget {
   /** What the summary groups rows by: "exam", "channel", "vendor", "provider". */
   readonly groupLabel: string;
+  /**
+   * Tables the target fills with plain inserts when they are all empty; on a `file:` database the
+   * import then runs without foreign key enforcement (see `ImportRunner.foreignKeysChecked`).
+   */
+  readonly bulkTables?: string[];
   /** Reads what the encoder needs (exam codes...), prepares the write, and says how to encode. */
   begin(context: ImportContext): Promise<EncoderPlan>;
   /** Valid rows the encoder passed through rather than turning into statements. */
