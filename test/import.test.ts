@@ -415,7 +415,7 @@ describe('the import runner of file: databases', () => {
     const { openDatabase } = await import('../src/db/client.js');
     const { openRunner } = await import('../src/db/import/runner.js');
     const url = `file:${t.dbPath}`;
-    const database = openDatabase({ url, displayUrl: url, kind: 'file', source: 'test', readOnlyCredentials: false });
+    const database = openDatabase({ url, displayUrl: url, kind: 'file', source: 'test', readOnlyCredentials: false, notices: [] });
     try {
       // seeded: questions has rows, so the load is not a bulk one
       const checked = await openRunner(database, false, undefined, ['questions', 'answer_options']);

@@ -184,6 +184,12 @@ export function quoteIdent(name: string): string {
   return '"' + name.replace(/"/g, '""') + '"';
 }
 
+/** The path of a `file:` database, as the driver opens it. */
+export function fileDatabasePath(database: Database): string {
+  if (database.kind !== 'file') throw new QbankError(`${database.displayUrl} is not a file: database`);
+  return database.url.slice('file:'.length).split('?')[0]!;
+}
+
 /** A connection of the `libsql` driver itself, under the client: see `openNativeFileConnection`. */
 export type NativeConnection = import('libsql').Database;
 
@@ -193,8 +199,7 @@ export type NativeConnection = import('libsql').Database;
  * its 10 s there), while a driver statement can be prepared once and run for every batch.
  */
 export async function openNativeFileConnection(database: Database, options: { busyTimeoutMs?: number } = {}): Promise<NativeConnection> {
-  if (database.kind !== 'file') throw new QbankError(`${database.displayUrl} is not a file: database`);
-  const path = database.url.slice('file:'.length).split('?')[0];
+  const path = fileDatabasePath(database);
   const { default: Libsql } = await import('libsql');
   try {
     const connection = new Libsql(path, { timeout: options.busyTimeoutMs ?? 5_000 });

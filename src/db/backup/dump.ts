@@ -1,13 +1,15 @@
 import { isUtf8 } from 'node:buffer';
+import { availableParallelism } from 'node:os';
 import type { InValue } from '@libsql/client';
 import { QbankError, UsageError } from '../../errors.js';
-import { describeDatabaseError, openDatabase, quoteIdent, type Database, type OpenDatabaseOptions } from '../client.js';
+import { describeDatabaseError, fileDatabasePath, openDatabase, quoteIdent, type Database, type OpenDatabaseOptions } from '../client.js';
 import type { DatabaseConfig } from '../../config.js';
 import { systemFromTableNames } from '../systems.js';
 import { checksumLine, DUMP_FORMAT, formatHeader, STAGING_PREFIX, type DumpContent } from './dump-format.js';
 import type { DumpSink } from './dump-sink.js';
 import { garbageBudget } from './memory.js';
 import { InlinePipeline, PagePipeline, type DumpPipeline } from './page-pipeline.js';
+import { PageRenderer, type RenderedPage } from './renderer.js';
 import { openSnapshot, type Snapshot } from './snapshot.js';
 import { classifyStatement, quoteName, replaceSpan } from './statements.js';
 
@@ -32,6 +34,8 @@ export interface DumpOptions {
   onProgress?: (progress: DumpProgress) => void;
   /** Target size of one page of rows; remote pages must stay well under the server's 10 MB response cap. */
   pageBytes?: number;
+  /** `file:` tables with this many rows or more are rendered by two renderer threads (default 20,000). */
+  parallelMinRows?: number;
 }
 
 export interface DumpProgress {
@@ -55,6 +59,8 @@ export interface DumpResult {
   triggers: number;
   /** Queries that read rows (one per page). */
   pages: number;
+  /** Threads with their own connections that rendered pages beside this one (0 or 2). */
+  renderers: number;
   roundTrips: number;
   elapsedMs: number;
 }
@@ -187,9 +193,9 @@ function rowSql(table: string, columns: ColumnInfo[], sqliteVersion: string): { 
 
 const SPECIAL_REAL_MARKS = [',Inf', '(Inf', '-Inf', 'e+308'];
 
-function pageNeedsSlowForm(page: Buffer): 'hex-text' | 'exact' | undefined {
-  if (!isUtf8(page)) return 'hex-text';
-  for (const mark of SPECIAL_REAL_MARKS) if (page.includes(mark)) return 'exact';
+function pageNeedsSlowForm(page: Page): 'hex-text' | 'exact' | undefined {
+  if (!isUtf8(page.text)) return 'hex-text';
+  for (const mark of SPECIAL_REAL_MARKS) if (page.text.includes(mark)) return 'exact';
   return undefined;
 }
 
@@ -205,21 +211,33 @@ function toBuffer(value: unknown): Buffer {
   return Buffer.from(String(value), 'utf8');
 }
 
-interface PageReader {
-  (table: TablePlan, after: InValue[] | undefined, limit: number, form: 'fast' | 'exact' | 'hex-text'): Promise<{ rows: number; rendered: number; last: InValue[]; text: Buffer; prefixBytes: number }>;
+interface Page {
+  rows: number;
+  rendered: number;
+  last: InValue[];
+  text: Buffer;
+  prefixBytes: number;
 }
 
-function pageReader(snapshot: Snapshot, sqliteVersion: string): PageReader {
-  const cache = new Map<string, { sql: string; prefixBytes: number }>();
-  return async (table, after, limit, form) => {
-    const cacheKey = `${table.name}\u0000${form}\u0000${after ? 'next' : 'first'}`;
+interface PageQuery {
+  sql: string;
+  prefixBytes: number;
+}
+
+/** The query that renders up to `limit` rows of a table after a key (or from the start) as one NUL-joined blob. */
+function pageQueries(sqliteVersion: string): (table: TablePlan, form: 'fast' | 'exact' | 'hex-text', hasAfter: boolean, upTo?: boolean) => PageQuery {
+  const cache = new Map<string, PageQuery>();
+  return (table, form, hasAfter, upTo = false) => {
+    const cacheKey = `${table.name}\u0000${form}\u0000${hasAfter ? 'next' : 'first'}\u0000${upTo ? 'range' : 'open'}`;
     let query = cache.get(cacheKey);
     if (!query) {
       const lines = rowSql(table.name, table.columns, sqliteVersion);
       const line = form === 'fast' ? lines.fast : lines.slow(form === 'hex-text');
       const from = quoteIdent(table.name);
       const order = table.key.join(', ');
-      const where = after ? `WHERE ${table.key.length === 1 ? table.key[0] : `(${order})`} > ${table.key.length === 1 ? '?' : `(${table.key.map(() => '?').join(', ')})`} ` : '';
+      const lower = hasAfter ? `${table.key.length === 1 ? table.key[0] : `(${order})`} > ${table.key.length === 1 ? '?' : `(${table.key.map(() => '?').join(', ')})`}` : '';
+      // a range of rowids (rowid tables only): `> ? AND <= ?`
+      const where = lower ? `WHERE ${lower}${upTo ? ` AND ${table.key[0]} <= ?` : ''} ` : '';
       // aliases no column can have: ORDER BY would take a result alias before a column of the same name
       const keys = table.key.map((k, i) => `${k} AS __qbank_k${i}`).join(', ');
       // rows are joined by NUL, which no rendered row contains, so line breaks inside values stay recognisable
@@ -229,12 +247,31 @@ function pageReader(snapshot: Snapshot, sqliteVersion: string): PageReader {
       query = { sql, prefixBytes: Buffer.byteLength(lines.prefix) };
       cache.set(cacheKey, query);
     }
-    const row = await snapshot.one(query.sql, [...(after ?? []), limit]);
-    const rows = Number(row[0] as bigint);
-    const rendered = Number(row[1] as bigint);
-    const last = table.rowid ? [row[2] as InValue] : table.key.map((_, i) => row[3 + i] as InValue);
-    return { rows, rendered, last, text: toBuffer(row[row.length - 1]), prefixBytes: query.prefixBytes };
+    return query;
   };
+}
+
+function parsePage(table: TablePlan, row: unknown[], prefixBytes: number): Page {
+  return {
+    rows: Number(row[0] as bigint),
+    rendered: Number(row[1] as bigint),
+    last: table.rowid ? [row[2] as InValue] : table.key.map((_, i) => row[3 + i] as InValue),
+    text: toBuffer(row[row.length - 1]),
+    prefixBytes,
+  };
+}
+
+/** Tables smaller than this are read on one connection: renderers cost more to start than they save. */
+const PARALLEL_MIN_ROWS = 20_000;
+/** Pages a renderer has queued or in hand: one to render while the last one travels. */
+const PAGES_AHEAD = 2;
+
+/** Two renderers, or none when either cannot start its read transaction at once. */
+async function openRenderers(path: string): Promise<PageRenderer[]> {
+  const opened = await Promise.all([PageRenderer.open(path, SPECIAL_REAL_MARKS), PageRenderer.open(path, SPECIAL_REAL_MARKS)]);
+  if (opened.every((renderer) => renderer !== undefined)) return opened as PageRenderer[];
+  await Promise.all(opened.map((renderer) => renderer?.close()));
+  return [];
 }
 
 /**
@@ -266,12 +303,16 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
   };
 
   let snapshot: Snapshot | undefined;
+  let renderers: PageRenderer[] = [];
+  let rendererCount = 0;
   try {
     snapshot = await openSnapshot(database);
-    const [versionRows, schemaRows] = await snapshot.batch([
+    const [versionRows, schemaRows, journalRows] = await snapshot.batch([
       'SELECT sqlite_version()',
       'SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY rowid',
+      ...(database.kind === 'file' ? ['PRAGMA journal_mode'] : []),
     ]);
+    const journalMode = String(journalRows?.[0]?.[0] ?? '').toLowerCase();
     const sqliteVersion = String(versionRows![0]![0]);
     const objects: SchemaObject[] = schemaRows!
       .map((r) => ({ type: String(r[0]), name: String(r[1]), table: String(r[2]), sql: String(r[3]) }))
@@ -344,12 +385,43 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
 
     let pages = 0;
     if (!options.schemaOnly) {
-      const readPage = pageReader(snapshot, sqliteVersion);
-      const pageBytes = options.pageBytes ?? (database.kind === 'remote' ? 2 << 20 : 4 << 20);
+      const open = snapshot;
+      const query = pageQueries(sqliteVersion);
+      const readPage = async (plan: TablePlan, after: InValue[] | undefined, limit: number, form: 'fast' | 'exact' | 'hex-text'): Promise<Page> => {
+        const { sql, prefixBytes } = query(plan, form, after !== undefined);
+        return parsePage(plan, await open.one(sql, [...(after ?? []), limit]), prefixBytes);
+      };
+      // same keyset bounds in the same transaction give the same rows: read them again, exactly
+      const exactPage = async (plan: TablePlan, after: InValue[] | undefined, page: Page): Promise<Page> => {
+        let form = page.rendered < page.rows ? 'exact' : pageNeedsSlowForm(page);
+        while (form) {
+          const exact = await readPage(plan, after, page.rows, form);
+          pages++;
+          if (exact.rows !== page.rows || exact.rendered !== exact.rows) throw new QbankError(`table ${plan.name}: a page read twice in one transaction changed`);
+          page = exact;
+          form = form === 'exact' && !isUtf8(page.text) ? 'hex-text' : undefined;
+        }
+        return page;
+      };
+      const pageBytes = options.pageBytes ?? (database.kind === 'remote' ? 2 << 20 : 1 << 20);
+      const parallelMinRows = options.parallelMinRows ?? PARALLEL_MIN_ROWS;
       const maxRows = database.kind === 'remote' ? 20_000 : 100_000;
       const memory = garbageBudget(database.kind === 'remote' ? 4 << 20 : 32 << 20);
+      // the shared lock this snapshot holds keeps writers from committing while renderers start
+      if (database.kind === 'file' && journalMode !== 'wal' && availableParallelism() > 1 && plans.some((p) => p.rowid && p.rows >= parallelMinRows)) {
+        renderers = await openRenderers(fileDatabasePath(database));
+        rendererCount = renderers.length;
+      }
       for (const plan of plans) {
         let done = 0;
+        const emitLines = async (text: Buffer, rows: number, prefixBytes = -1) => {
+          memory.add(text.length);
+          await emit(text, prefixBytes);
+          await emit('\n');
+          done += rows;
+          options.onProgress?.({ table: plan.name, rowsDone: done, rowsTotal: plan.rows, bytes });
+        };
+        const emitPage = (page: Page) => emitLines(page.text, page.rows, page.prefixBytes);
         let after: InValue[] | undefined;
         let limit = database.kind === 'remote' ? 100 : 1_000;
         options.onProgress?.({ table: plan.name, rowsDone: 0, rowsTotal: plan.rows, bytes });
@@ -367,28 +439,81 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
           }
           pages++;
           if (page.rows === 0) break;
-          // same keyset bounds in the same transaction give the same rows: read them again, exactly
-          let form = page.rendered < page.rows ? 'exact' : pageNeedsSlowForm(page.text);
-          while (form) {
-            const exact = await readPage(plan, after, page.rows, form);
-            pages++;
-            if (exact.rows !== page.rows || exact.rendered !== exact.rows) throw new QbankError(`table ${plan.name}: a page read twice in one transaction changed`);
-            page = exact;
-            form = form === 'exact' && !isUtf8(page.text) ? 'hex-text' : undefined;
-          }
+          page = await exactPage(plan, after, page);
           const average = Math.max(1, page.text.length / page.rows);
-          memory.add(page.text.length);
-          await emit(page.text, page.prefixBytes);
-          await emit('\n');
-          done += page.rows;
+          await emitPage(page);
           after = page.last;
-          options.onProgress?.({ table: plan.name, rowsDone: done, rowsTotal: plan.rows, bytes });
           if (page.rows < limit) break;
           limit = Math.max(1, Math.min(maxRows, Math.floor(pageBytes / average)));
+          if (renderers.length > 0 && plan.rowid && plan.rows >= parallelMinRows && plan.rows - done >= 2 * limit) {
+            pages += await readByRenderers(plan, after, limit, plan.rows - done, emitPage, emitLines);
+            break;
+          }
         }
         if (done !== plan.rows) {
           throw new QbankError(`table ${plan.name}: counted ${plan.rows} rows but read ${done} in the same transaction; the dump is not consistent`);
         }
+      }
+
+      /**
+       * The rest of a table after `start`, rendered by the renderers, page after page in turn, while
+       * this thread only writes what they send back, in order. Pages are ranges of `step` rowids
+       * when rowids are dense (the common case: nothing to scan first), else runs of `step` rows
+       * whose bounds a scan of the keys finds.
+       */
+      async function readByRenderers(
+        plan: TablePlan,
+        start: InValue[],
+        step: number,
+        remaining: number,
+        emitPage: (page: Page) => Promise<void>,
+        emitLines: (text: Buffer, rows: number) => Promise<void>,
+      ): Promise<number> {
+        const key = plan.key[0]!;
+        const table = quoteIdent(plan.name);
+        const [maxRows] = await open.batch([`SELECT max(${key}) FROM ${table}`]);
+        const from = BigInt(start[0] as bigint);
+        const to = BigInt(maxRows![0]![0] as bigint);
+        const width = BigInt(step);
+        const ranged = to - from <= BigInt(remaining) * 2n;
+        let bounds: InValue[];
+        if (ranged) {
+          bounds = [];
+          for (let k = from + width; k < to; k += width) bounds.push(k);
+        } else {
+          const [rows] = await open.batch([
+            { sql: `SELECT k FROM (SELECT ${key} AS k, row_number() OVER (ORDER BY ${key}) AS n FROM ${table} WHERE ${key} > ?) WHERE n % ? = 0`, args: [from, step] },
+          ]);
+          bounds = rows!.map((row) => row[0] as InValue);
+        }
+        const starts: InValue[] = [from, ...bounds];
+        const { sql, prefixBytes } = query(plan, 'fast', true, ranged);
+        const args = (j: number) => (ranged ? [starts[j]!, j + 1 < starts.length ? starts[j + 1]! : to, step] : [starts[j]!, step]);
+        const inFlight = new Map<number, Promise<RenderedPage>>();
+        const schedule = (j: number) => {
+          if (j >= starts.length) return;
+          const promise = renderers[j % renderers.length]!.render(sql, args(j), prefixBytes);
+          promise.catch(() => undefined);
+          inFlight.set(j, promise);
+        };
+        for (let j = 0; j < PAGES_AHEAD * renderers.length; j++) schedule(j);
+        for (let j = 0; j < starts.length; j++) {
+          const result = await inFlight.get(j)!;
+          inFlight.delete(j);
+          schedule(j + PAGES_AHEAD * renderers.length);
+          const last = j === starts.length - 1;
+          if (ranged || last ? result.rows > step : result.rows !== step) {
+            throw new QbankError(`table ${plan.name}: the dump's connections read different rows; the dump is not consistent`);
+          }
+          if (result.rows === 0) continue;
+          if (result.lines) await emitLines(result.lines, result.rows);
+          else {
+            // the fast form fell short on this page: this connection reads it again, exactly
+            const page = await readPage(plan, [starts[j]!], result.rows, 'fast');
+            await emitPage(await exactPage(plan, [starts[j]!], page));
+          }
+        }
+        return starts.length;
       }
       if (sequences.length > 0) {
         await emit(`DELETE FROM sqlite_sequence WHERE name IN (${sequences.map((s) => sqlLiteral(s.table)).join(',')});\n`);
@@ -401,6 +526,8 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
       for (const trigger of triggers) await emit(trigger.sql + ';\n');
     }
     await emit('COMMIT;\n');
+    await Promise.all(renderers.map((renderer) => renderer.close()));
+    renderers = [];
     await snapshot.close();
     snapshot = undefined;
 
@@ -422,6 +549,7 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
       views: options.dataOnly ? 0 : views.length,
       triggers: options.dataOnly ? 0 : triggers.length,
       pages,
+      renderers: rendererCount,
       roundTrips: database.roundTrips() - roundTripsBefore,
       elapsedMs: Date.now() - started,
     };
@@ -433,6 +561,7 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
     described.message = `the dump failed and ${outcome}: ${described.message}`;
     throw described;
   } finally {
+    await Promise.all(renderers.map((renderer) => renderer.close().catch(() => undefined)));
     await snapshot?.close().catch(() => undefined);
     await pipeline.close();
   }
