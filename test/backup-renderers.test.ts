@@ -95,6 +95,41 @@ describe('backup dump with renderer threads (file:)', () => {
     }
   });
 
+  it('holds writers off until the last renderer is done, so every connection reads the same rows', async () => {
+    const { default: Libsql } = await import('libsql');
+    const before = await dump(t, 'before.sql', Number.POSITIVE_INFINITY);
+    const database = openBackupDatabase(config(t.dbPath));
+    const writeErrors: string[] = [];
+    try {
+      const path = join(t.dir, 'during.sql');
+      const result = await dumpDatabase(database, fileSink(path, { overwrite: true }), {
+        qbankVersion: 'test',
+        now: () => new Date(0),
+        parallelMinRows: 1_000,
+        pageBytes: 16 << 10,
+        onProgress: (progress) => {
+          if (progress.table !== 'dense' || progress.rowsDone < 2_000 || writeErrors.length > 0) return;
+          // a writer in the middle of the dump: it cannot commit while the dump's readers hold the file
+          const writer = new Libsql(t.dbPath, { timeout: 0 });
+          try {
+            writer.exec(`INSERT INTO dense VALUES (${ROWS + 1}, 'late', NULL, 0); DELETE FROM sparse`);
+            writeErrors.push('committed');
+          } catch (error) {
+            writeErrors.push(String((error as { code?: string }).code ?? (error as Error).message));
+          } finally {
+            writer.close();
+          }
+        },
+      });
+      expect(result.renderers).toBe(2);
+    } finally {
+      database.close();
+    }
+    expect(writeErrors).toEqual([expect.stringMatching(/BUSY/)]);
+    const during = readFileSync(join(t.dir, 'during.sql'), 'utf8').split('\n').filter((line) => !line.startsWith('-- qbank-checksum:')).join('\n');
+    expect(during).toEqual(before.text);
+  });
+
   it('keeps to one connection in WAL mode, where a second reader could see a later commit', async () => {
     const client = createClient({ url: `file:${t.dbPath}` });
     await client.execute('PRAGMA journal_mode = WAL');
