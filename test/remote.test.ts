@@ -45,6 +45,17 @@ describe('remote mode against the local libSQL server', () => {
     expect((await cli(['db', 'status', '--json'])).json().drift.upToDate).toBe(true);
   });
 
+  it('a push with nothing to do costs one round trip, even when the system is detected from the tables', async () => {
+    expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
+    for (const args of [['db', 'push', '--json'], ['db', 'push', '--schema', 'pingtopass', '--json']]) {
+      const before = t.server!.stats.requests;
+      const result = await cli(args);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.json()).toMatchObject({ system: 'pingtopass', upToDate: true });
+      expect(t.server!.stats.requests - before, args.join(' ')).toBe(1);
+    }
+  });
+
   it('reports a timeout clearly', async () => {
     t.server!.knobs.latencyMs = 1500;
     const result = await cli(['db', 'status'], { QBANK_TIMEOUT_MS: '200' });

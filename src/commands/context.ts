@@ -45,9 +45,9 @@ export class CommandContext {
   }
 
   /** The system to work on: flag, env or target first, else detected from the database's tables. */
-  async system(database: Database, config: DatabaseConfig): Promise<SystemName> {
+  async system(database: Database, config: DatabaseConfig, tableNames?: Iterable<string>): Promise<SystemName> {
     const { resolveSystem } = await import('../db/systems.js');
-    return resolveSystem(database, config.system);
+    return resolveSystem(database, config.system, tableNames);
   }
 
   /** The database the failing command was talking to, so its errors can name it. */

@@ -35,9 +35,12 @@ export function registerDbCommands(program: Command, context: CommandContext): v
     .action(async (options: { dryRun?: boolean; allowDataLoss?: boolean; yes?: boolean }, command: Command) => {
       const out = context.output(command);
       const { database, config } = await context.database(command, options.dryRun ? 'read' : 'write', out);
-      const system = await context.system(database, config);
-      const { pushSchema } = await import('../db/schema-sync.js');
+      const { introspect, pushSchema } = await import('../db/schema-sync.js');
+      // one catalogue read serves both: which system the tables belong to, and what to change
+      const live = await introspect(database);
+      const system = await context.system(database, config, live.keys());
       const result = await pushSchema(database, system, {
+        live,
         dryRun: options.dryRun,
         allowDataLoss: options.allowDataLoss,
         confirmDataLoss: async (plan) => {

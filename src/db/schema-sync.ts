@@ -147,9 +147,10 @@ export function diffSchemas(system: SystemName, expected: SchemaModel, live: Sch
   return { system, steps, unmanagedTables, unmanagedIndexes: unmanagedIndexes.sort() };
 }
 
-export async function planPush(database: Database, system: SystemName): Promise<SchemaPlan> {
-  const [expected, live] = await Promise.all([expectedModel(system), introspect(database)]);
-  const plan = diffSchemas(system, expected, live);
+/** `live`: the database's schema when the caller has read it already. */
+export async function planPush(database: Database, system: SystemName, live?: SchemaModel): Promise<SchemaPlan> {
+  const [expected, current] = await Promise.all([expectedModel(system), live ?? introspect(database)]);
+  const plan = diffSchemas(system, expected, current);
   await describeDataLoss(database, plan);
   return plan;
 }
@@ -169,6 +170,8 @@ export interface PushOptions {
   allowDataLoss?: boolean;
   /** Asked only when the plan loses data and --allow-data-loss was given; returns the user's answer. */
   confirmDataLoss?: (plan: SchemaPlan) => Promise<boolean>;
+  /** The database's schema as `introspect` read it just before, so the plan needs no read of its own. */
+  live?: SchemaModel;
 }
 
 export interface PushResult {
@@ -190,7 +193,7 @@ export function planStatements(plan: SchemaPlan): string[] {
 
 /** Brings the database to the built-in schema in one transaction: all of the plan or none of it. */
 export async function pushSchema(database: Database, system: SystemName, options: PushOptions = {}): Promise<PushResult> {
-  const plan = await planPush(database, system);
+  const plan = await planPush(database, system, options.live);
   const result: PushResult = {
     system,
     upToDate: plan.steps.length === 0,

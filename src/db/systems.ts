@@ -34,9 +34,10 @@ export function systemFromTableNames(tableNames: Iterable<string>): SystemName |
   return found[0];
 }
 
-export async function detectSystem(database: Database): Promise<SystemName | undefined> {
-  const result = await readQuery(database, "SELECT name FROM sqlite_master WHERE type = 'table'");
-  const detected = systemFromTableNames(result.rows.map((r) => String(r.name)));
+/** `tableNames`: the database's tables when the caller has read them already (saves a round trip). */
+export async function detectSystem(database: Database, tableNames?: Iterable<string>): Promise<SystemName | undefined> {
+  const names = tableNames ?? (await readQuery(database, "SELECT name FROM sqlite_master WHERE type = 'table'")).rows.map((r) => String(r.name));
+  const detected = systemFromTableNames(names);
   if (detected === 'both') {
     throw new UsageError(`${database.displayUrl} holds tables of both systems; say which one with --schema pingtopass|open-interview`);
   }
@@ -44,9 +45,9 @@ export async function detectSystem(database: Database): Promise<SystemName | und
 }
 
 /** The explicit choice wins; otherwise the database's tables decide; an empty database needs a choice. */
-export async function resolveSystem(database: Database, explicit: SystemName | undefined): Promise<SystemName> {
+export async function resolveSystem(database: Database, explicit: SystemName | undefined, tableNames?: Iterable<string>): Promise<SystemName> {
   if (explicit) return explicit;
-  const detected = await detectSystem(database);
+  const detected = await detectSystem(database, tableNames);
   if (detected) return detected;
   throw new UsageError(`cannot tell which system ${database.displayUrl} is for: it has none of either system's tables`, {
     hint: 'pass --schema pingtopass or --schema open-interview (or set QBANK_SCHEMA)',

@@ -233,28 +233,8 @@ export interface OpenInterviewCertification {
   values: Record<string, InValue>;
 }
 
-const CERTIFICATION_SQL_COLUMNS = [
-  'name',
-  'provider',
-  'description',
-  'icon',
-  'color',
-  'difficulty',
-  'category',
-  'estimated_hours',
-  'exam_code',
-  'official_url',
-  'domains',
-  'channel_mappings',
-  'tags',
-  'prerequisites',
-  'status',
-  'question_count',
-  'passing_score',
-  'exam_duration',
-  'created_at',
-  'last_updated',
-] as const;
+/** Every certification column but the id, which matches rows instead of being written. */
+const CERTIFICATION_SQL_COLUMNS = OPEN_INTERVIEW_CERTIFICATION_COLUMNS.map((column) => column.name).filter((name) => name !== 'id');
 
 const certificationSchema = z.object({
   id: id(),

@@ -1,3 +1,5 @@
+import { OPEN_INTERVIEW_CERTIFICATION_COLUMNS } from './open-interview-rows.js';
+
 /** The import formats, each with example rows: `qbank import template [name]` prints them. */
 export interface ImportTemplate {
   name: string;
@@ -91,27 +93,8 @@ export const TEMPLATES: ImportTemplate[] = [
   template(
     'open-interview-certifications',
     'qbank import certifications FILE --schema open-interview',
-    [
-      'id',
-      'name',
-      'provider',
-      'description',
-      'icon',
-      'color',
-      'difficulty',
-      'category',
-      'estimated_hours',
-      'exam_code',
-      'official_url',
-      'domains',
-      'channel_mappings',
-      'tags',
-      'prerequisites',
-      'status',
-      'question_count',
-      'passing_score',
-      'exam_duration',
-    ],
+    // the timestamps are left to the database
+    OPEN_INTERVIEW_CERTIFICATION_COLUMNS.map((column) => column.name).filter((name) => name !== 'created_at' && name !== 'last_updated'),
     [
       [
         'ckad',
