@@ -21,16 +21,16 @@ function config(path: string): DatabaseConfig {
 }
 
 /** Dumps with renderers from `parallelMinRows` rows on (Infinity: one connection); returns the text without its moment. */
-async function dump(t: TestDatabase, name: string, parallelMinRows: number): Promise<{ text: string; pages: number; renderers: number }> {
+async function dump(t: TestDatabase, name: string, parallelMinRows: number, tables?: string[]): Promise<{ text: string; pages: number; renderers: number; rendererPages: number }> {
   const database = openBackupDatabase(config(t.dbPath));
   try {
     const path = join(t.dir, name);
-    const result = await dumpDatabase(database, fileSink(path, { overwrite: true }), { qbankVersion: 'test', now: () => new Date(0), parallelMinRows, pageBytes: 16 << 10 });
+    const result = await dumpDatabase(database, fileSink(path, { overwrite: true }), { qbankVersion: 'test', now: () => new Date(0), parallelMinRows, pageBytes: 16 << 10, tables });
     const text = readFileSync(path, 'utf8')
       .split('\n')
       .filter((line) => !line.startsWith('-- qbank-checksum:'))
       .join('\n');
-    return { text, pages: result.pages, renderers: result.renderers };
+    return { text, pages: result.pages, renderers: result.renderers, rendererPages: result.rendererPages };
   } finally {
     database.close();
   }
@@ -42,14 +42,14 @@ describe('backup dump with renderer threads (file:)', () => {
     t = await createTestDatabase('file');
     const client = createClient({ url: `file:${t.dbPath}` });
     try {
-      // every 97th row carries a value the fast form cannot write (a NUL, a blob in a TEXT column,
+      // a few rows in every 997 carry a value the fast form cannot write (a NUL, a blob in a TEXT column,
       // an infinity); others carry line breaks, quotes and non-ASCII text
       await client.executeMultiple(`
         CREATE TABLE dense (id INTEGER PRIMARY KEY, label TEXT, anything, n INTEGER);
         WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ${ROWS})
         INSERT INTO dense SELECT i,
-          CASE i % 97 WHEN 0 THEN 'nul' || char(0) || i WHEN 1 THEN CAST('blob' || i AS BLOB) ELSE 'row ' || i || ' it''s' || CASE WHEN i % 5 = 0 THEN char(10) || 'ünïcödé' || char(13) ELSE '' END END,
-          CASE i % 97 WHEN 2 THEN 9e999 WHEN 3 THEN -9e999 WHEN 4 THEN 1.7976931348623157e308 ELSE i * 0.5 END,
+          CASE i % 997 WHEN 0 THEN 'nul' || char(0) || i WHEN 1 THEN CAST('blob' || i AS BLOB) ELSE 'row ' || i || ' it''s' || CASE WHEN i % 5 = 0 THEN char(10) || 'ünïcödé' || char(13) ELSE '' END END,
+          CASE i % 997 WHEN 2 THEN 9e999 WHEN 3 THEN -9e999 WHEN 4 THEN 1.7976931348623157e308 ELSE i * 0.5 END,
           i * 1000003 FROM k;
         CREATE TABLE sparse (id INTEGER PRIMARY KEY, v TEXT);
         WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ${ROWS})
@@ -72,6 +72,13 @@ describe('backup dump with renderer threads (file:)', () => {
     expect(parallel.text).toContain("'row 5 it''s\\nünïcödé\\r'");
     expect(parallel.renderers).toBe(2);
     expect(single.renderers).toBe(0);
+    // each table went through the renderers, whether its rowids are dense or far apart
+    for (const table of ['dense', 'sparse']) {
+      const alone = await dump(t, `${table}.sql`, 1_000, [table]);
+      // pages keep to the page size (16 KB here): about 15 a table, not a few big ones
+      expect(alone.rendererPages, table).toBeGreaterThanOrEqual(12);
+      expect(alone.text).toEqual((await dump(t, `${table}-single.sql`, Number.POSITIVE_INFINITY, [table])).text);
+    }
     // many pages went through the renderers: the page size is small
     expect(parallel.pages).toBeGreaterThan(20);
 

@@ -34,7 +34,7 @@ export interface DumpOptions {
   onProgress?: (progress: DumpProgress) => void;
   /** Target size of one page of rows; remote pages must stay well under the server's 10 MB response cap. */
   pageBytes?: number;
-  /** `file:` tables with this many rows or more are rendered by two renderer threads (default 20,000). */
+  /** `file:` tables with this many rows or more are rendered by two renderer threads (default 20,000 with two cores or more; none with one). */
   parallelMinRows?: number;
 }
 
@@ -61,6 +61,8 @@ export interface DumpResult {
   pages: number;
   /** Threads with their own connections that rendered pages beside this one (0 or 2). */
   renderers: number;
+  /** Pages those threads rendered. */
+  rendererPages: number;
   roundTrips: number;
   elapsedMs: number;
 }
@@ -225,19 +227,17 @@ interface PageQuery {
 }
 
 /** The query that renders up to `limit` rows of a table after a key (or from the start) as one NUL-joined blob. */
-function pageQueries(sqliteVersion: string): (table: TablePlan, form: 'fast' | 'exact' | 'hex-text', hasAfter: boolean, upTo?: boolean) => PageQuery {
+function pageQueries(sqliteVersion: string): (table: TablePlan, form: 'fast' | 'exact' | 'hex-text', hasAfter: boolean) => PageQuery {
   const cache = new Map<string, PageQuery>();
-  return (table, form, hasAfter, upTo = false) => {
-    const cacheKey = `${table.name}\u0000${form}\u0000${hasAfter ? 'next' : 'first'}\u0000${upTo ? 'range' : 'open'}`;
+  return (table, form, hasAfter) => {
+    const cacheKey = `${table.name}\u0000${form}\u0000${hasAfter ? 'next' : 'first'}`;
     let query = cache.get(cacheKey);
     if (!query) {
       const lines = rowSql(table.name, table.columns, sqliteVersion);
       const line = form === 'fast' ? lines.fast : lines.slow(form === 'hex-text');
       const from = quoteIdent(table.name);
       const order = table.key.join(', ');
-      const lower = hasAfter ? `${table.key.length === 1 ? table.key[0] : `(${order})`} > ${table.key.length === 1 ? '?' : `(${table.key.map(() => '?').join(', ')})`}` : '';
-      // a range of rowids (rowid tables only): `> ? AND <= ?`
-      const where = lower ? `WHERE ${lower}${upTo ? ` AND ${table.key[0]} <= ?` : ''} ` : '';
+      const where = hasAfter ? `WHERE ${table.key.length === 1 ? table.key[0] : `(${order})`} > ${table.key.length === 1 ? '?' : `(${table.key.map(() => '?').join(', ')})`} ` : '';
       // aliases no column can have: ORDER BY would take a result alias before a column of the same name
       const keys = table.key.map((k, i) => `${k} AS __qbank_k${i}`).join(', ');
       // rows are joined by NUL, which no rendered row contains, so line breaks inside values stay recognisable
@@ -266,11 +266,12 @@ const PARALLEL_MIN_ROWS = 20_000;
 /** Pages a renderer has queued or in hand: one to render while the last one travels. */
 const PAGES_AHEAD = 2;
 
-/** Two renderers, or none when either cannot start its read transaction at once. */
+/** Two renderers, or none when either cannot start (its read transaction, its thread): the dump then reads on one connection. */
 async function openRenderers(path: string): Promise<PageRenderer[]> {
-  const opened = await Promise.all([PageRenderer.open(path, SPECIAL_REAL_MARKS), PageRenderer.open(path, SPECIAL_REAL_MARKS)]);
-  if (opened.every((renderer) => renderer !== undefined)) return opened as PageRenderer[];
-  await Promise.all(opened.map((renderer) => renderer?.close()));
+  const settled = await Promise.allSettled([PageRenderer.open(path, SPECIAL_REAL_MARKS), PageRenderer.open(path, SPECIAL_REAL_MARKS)]);
+  const opened = settled.flatMap((outcome) => (outcome.status === 'fulfilled' && outcome.value ? [outcome.value] : []));
+  if (opened.length === settled.length) return opened;
+  await Promise.all(opened.map((renderer) => renderer.close().catch(() => undefined)));
   return [];
 }
 
@@ -305,6 +306,7 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
   let snapshot: Snapshot | undefined;
   let renderers: PageRenderer[] = [];
   let rendererCount = 0;
+  let rendererPages = 0;
   try {
     snapshot = await openSnapshot(database);
     const [versionRows, schemaRows, journalRows] = await snapshot.batch([
@@ -404,11 +406,14 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
         return page;
       };
       const pageBytes = options.pageBytes ?? (database.kind === 'remote' ? 2 << 20 : 1 << 20);
-      const parallelMinRows = options.parallelMinRows ?? PARALLEL_MIN_ROWS;
+      // with one core, renderers would only take turns with this thread
+      const parallelMinRows = options.parallelMinRows ?? (availableParallelism() > 1 ? PARALLEL_MIN_ROWS : Number.POSITIVE_INFINITY);
       const maxRows = database.kind === 'remote' ? 20_000 : 100_000;
       const memory = garbageBudget(database.kind === 'remote' ? 4 << 20 : 32 << 20);
       // the shared lock this snapshot holds keeps writers from committing while renderers start
-      if (database.kind === 'file' && journalMode !== 'wal' && availableParallelism() > 1 && plans.some((p) => p.rowid && p.rows >= parallelMinRows)) {
+      // not when the URL carries options (nolock, immutable, a VFS...) that could change how the file is locked
+      const rollbackJournal = ['delete', 'truncate', 'persist', 'memory', 'off'].includes(journalMode);
+      if (database.kind === 'file' && rollbackJournal && !database.url.includes('?') && plans.some((p) => p.rowid && p.rows >= parallelMinRows)) {
         renderers = await openRenderers(fileDatabasePath(database));
         rendererCount = renderers.length;
       }
@@ -446,7 +451,7 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
           if (page.rows < limit) break;
           limit = Math.max(1, Math.min(maxRows, Math.floor(pageBytes / average)));
           if (renderers.length > 0 && plan.rowid && plan.rows >= parallelMinRows && plan.rows - done >= 2 * limit) {
-            pages += await readByRenderers(plan, after, limit, plan.rows - done, emitPage, emitLines);
+            pages += await readByRenderers(plan, after, limit, emitPage, emitLines);
             break;
           }
         }
@@ -456,64 +461,102 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
       }
 
       /**
-       * The rest of a table after `start`, rendered by the renderers, page after page in turn, while
-       * this thread only writes what they send back, in order. Pages are ranges of `step` rowids
-       * when rowids are dense (the common case: nothing to scan first), else runs of `step` rows
-       * whose bounds a scan of the keys finds.
+       * The rest of a table after `start`, rendered by the renderers in turn while this thread
+       * only writes what they send back, in order. Each page is the next `width` rows after a key;
+       * this connection finds the key that ends it (a short walk over the keys) before the page is
+       * handed out, so every page's row count is known here and checked against the renderer's.
+       * The width follows the size of the rows, as on one connection. A page a renderer cannot
+       * write exactly, or that is too big for it, is read again here.
        */
       async function readByRenderers(
         plan: TablePlan,
         start: InValue[],
-        step: number,
-        remaining: number,
+        firstWidth: number,
         emitPage: (page: Page) => Promise<void>,
         emitLines: (text: Buffer, rows: number) => Promise<void>,
       ): Promise<number> {
         const key = plan.key[0]!;
-        const table = quoteIdent(plan.name);
-        const [maxRows] = await open.batch([`SELECT max(${key}) FROM ${table}`]);
-        const from = BigInt(start[0] as bigint);
-        const to = BigInt(maxRows![0]![0] as bigint);
-        const width = BigInt(step);
-        const ranged = to - from <= BigInt(remaining) * 2n;
-        let bounds: InValue[];
-        if (ranged) {
-          bounds = [];
-          for (let k = from + width; k < to; k += width) bounds.push(k);
-        } else {
-          const [rows] = await open.batch([
-            { sql: `SELECT k FROM (SELECT ${key} AS k, row_number() OVER (ORDER BY ${key}) AS n FROM ${table} WHERE ${key} > ?) WHERE n % ? = 0`, args: [from, step] },
-          ]);
-          bounds = rows!.map((row) => row[0] as InValue);
+        const endOfPage = `SELECT ${key} FROM ${quoteIdent(plan.name)} WHERE ${key} > ? ORDER BY ${key} LIMIT 1 OFFSET ?`;
+        const { sql, prefixBytes } = query(plan, 'fast', true);
+        interface Scheduled {
+          after: InValue;
+          width: number;
+          /** `width` when a key ends the page; undefined for the table's last page, which has fewer rows. */
+          rows: number | undefined;
+          result: Promise<RenderedPage>;
         }
-        const starts: InValue[] = [from, ...bounds];
-        const { sql, prefixBytes } = query(plan, 'fast', true, ranged);
-        const args = (j: number) => (ranged ? [starts[j]!, j + 1 < starts.length ? starts[j + 1]! : to, step] : [starts[j]!, step]);
-        const inFlight = new Map<number, Promise<RenderedPage>>();
-        const schedule = (j: number) => {
-          if (j >= starts.length) return;
-          const promise = renderers[j % renderers.length]!.render(sql, args(j), prefixBytes);
-          promise.catch(() => undefined);
-          inFlight.set(j, promise);
+        const queue: Scheduled[] = [];
+        let next: InValue | undefined = start[0];
+        let width = firstWidth;
+        let turn = 0;
+        let reads = 0;
+        const schedule = async () => {
+          if (next === undefined) return;
+          const after = next;
+          const [ends] = await open.batch([{ sql: endOfPage, args: [after, width - 1] }]);
+          const end = ends![0]?.[0] as InValue | undefined;
+          const result = renderers[turn++ % renderers.length]!.render(sql, [after, width], prefixBytes);
+          result.catch(() => undefined);
+          queue.push({ after, width, rows: end === undefined ? undefined : width, result });
+          next = end;
         };
-        for (let j = 0; j < PAGES_AHEAD * renderers.length; j++) schedule(j);
-        for (let j = 0; j < starts.length; j++) {
-          const result = await inFlight.get(j)!;
-          inFlight.delete(j);
-          schedule(j + PAGES_AHEAD * renderers.length);
-          const last = j === starts.length - 1;
-          if (ranged || last ? result.rows > step : result.rows !== step) {
+        for (let i = 0; i < PAGES_AHEAD * renderers.length; i++) await schedule();
+        while (queue.length > 0) {
+          const page = queue.shift()!;
+          let rendered: RenderedPage | undefined;
+          try {
+            rendered = await page.result;
+          } catch (error) {
+            if (!isTooBig(error)) throw error;
+          }
+          reads++;
+          if (rendered && (page.rows === undefined ? rendered.rows >= page.width : rendered.rows !== page.rows)) {
             throw new QbankError(`table ${plan.name}: the dump's connections read different rows; the dump is not consistent`);
           }
-          if (result.rows === 0) continue;
-          if (result.lines) await emitLines(result.lines, result.rows);
-          else {
-            // the fast form fell short on this page: this connection reads it again, exactly
-            const page = await readPage(plan, [starts[j]!], result.rows, 'fast');
-            await emitPage(await exactPage(plan, [starts[j]!], page));
+          if (rendered?.lines) {
+            rendererPages++;
+            // sized before the lines move on to the pipeline, which takes their memory
+            if (rendered.rows > 0) width = Math.max(1, Math.min(maxRows, Math.floor(pageBytes / Math.max(1, rendered.lines.length / rendered.rows))));
+            await emitLines(rendered.lines, rendered.rows);
+          } else if (!rendered || rendered.rows > 0) {
+            if (!rendered) width = Math.max(1, width >> 2);
+            reads += await readRowsHere(plan, page.after, rendered?.rows ?? page.rows, emitPage);
           }
+          await schedule();
         }
-        return starts.length;
+        return reads;
+      }
+
+      /** `rows` rows after `after` (all that are left when undefined), read on this connection in pages that shrink when one is too big. */
+      async function readRowsHere(plan: TablePlan, after: InValue, rows: number | undefined, emitPage: (page: Page) => Promise<void>): Promise<number> {
+        let cursor: InValue[] = [after];
+        let left = rows ?? Number.POSITIVE_INFINITY;
+        let limit = Math.min(left, 1_000);
+        let reads = 0;
+        while (left > 0) {
+          const want = Math.min(limit, left);
+          let page;
+          try {
+            page = await readPage(plan, cursor, want, 'fast');
+          } catch (error) {
+            if (isTooBig(error) && limit > 1) {
+              limit = Math.max(1, limit >> 2);
+              continue;
+            }
+            if (isTooBig(error)) throw new QbankError(`table ${plan.name}: a single row is too large to read in one response`, { cause: error });
+            throw error;
+          }
+          reads++;
+          if (page.rows > 0) {
+            page = await exactPage(plan, cursor, page);
+            await emitPage(page);
+            left -= page.rows;
+            cursor = page.last;
+          }
+          if (page.rows < want) break;
+        }
+        if (rows !== undefined && left !== 0) throw new QbankError(`table ${plan.name}: a page read twice in one transaction changed`);
+        return reads;
       }
       if (sequences.length > 0) {
         await emit(`DELETE FROM sqlite_sequence WHERE name IN (${sequences.map((s) => sqlLiteral(s.table)).join(',')});\n`);
@@ -550,6 +593,7 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
       triggers: options.dataOnly ? 0 : triggers.length,
       pages,
       renderers: rendererCount,
+      rendererPages,
       roundTrips: database.roundTrips() - roundTripsBefore,
       elapsedMs: Date.now() - started,
     };

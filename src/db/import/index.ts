@@ -147,7 +147,7 @@ export async function importFile(database: Database, options: ImportOptions): Pr
   let committed = false;
   let records = 0;
   try {
-    runner = await openRunner(database, dryRun, options.onWait, target.bulkTables);
+    runner = await openRunner(database, dryRun, options.onWait, target.bulkLoad);
     const context: ImportContext = {
       database,
       runner,

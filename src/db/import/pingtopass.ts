@@ -26,7 +26,7 @@ const OUTCOME_OF_ACTION: Record<string, 'created' | 'updated' | 'unchanged' | 's
 export class PingToPassQuestionsTarget implements ImportTarget {
   readonly groupLabel = 'exam';
   /** Into empty tables every option refers to a question of the same statement batch, every question to an exam read in this transaction. */
-  readonly bulkTables = ['questions', 'answer_options'];
+  readonly bulkLoad = { tables: ['questions', 'answer_options'], references: ['questions.exam_id', 'answer_options.question_id'] };
   private context!: ImportContext;
   private direct = false;
   private nowSeconds = 0;

@@ -1,7 +1,7 @@
 import type { Database } from '../client.js';
 import type { EncoderPlan } from './pipeline.js';
 import type { ProblemLog } from './problems.js';
-import type { ImportRunner } from './runner.js';
+import type { BulkLoad, ImportRunner } from './runner.js';
 
 export type ImportMode = 'upsert' | 'insert' | 'skip-existing';
 
@@ -52,10 +52,10 @@ export interface ImportTarget {
   /** What the summary groups rows by: "exam", "channel", "vendor", "provider". */
   readonly groupLabel: string;
   /**
-   * Tables the target fills with plain inserts when they are all empty; on a `file:` database the
-   * import then runs without foreign key enforcement (see `ImportRunner.foreignKeysChecked`).
+   * What the target fills with plain inserts into empty tables; on a `file:` database such an
+   * import runs without foreign key enforcement (see `BulkLoad`, `ImportRunner.foreignKeysChecked`).
    */
-  readonly bulkTables?: string[];
+  readonly bulkLoad?: BulkLoad;
   /** Reads what the encoder needs (exam codes...), prepares the write, and says how to encode. */
   begin(context: ImportContext): Promise<EncoderPlan>;
   /** Valid rows the encoder passed through rather than turning into statements. */
