@@ -393,6 +393,18 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
         const { sql, prefixBytes } = query(plan, form, after !== undefined);
         return parsePage(plan, await open.one(sql, [...(after ?? []), limit]), prefixBytes);
       };
+      /** A page of at most `limit` rows; one too big for a single response is asked again with a quarter of the rows. */
+      const readFitting = async (plan: TablePlan, after: InValue[] | undefined, limit: number): Promise<{ page: Page; limit: number }> => {
+        for (;;) {
+          try {
+            return { page: await readPage(plan, after, limit, 'fast'), limit };
+          } catch (error) {
+            if (!isTooBig(error)) throw error;
+            if (limit <= 1) throw new QbankError(`table ${plan.name}: a single row is too large to read in one response`, { cause: error });
+            limit = Math.max(1, limit >> 2);
+          }
+        }
+      };
       // same keyset bounds in the same transaction give the same rows: read them again, exactly
       const exactPage = async (plan: TablePlan, after: InValue[] | undefined, page: Page): Promise<Page> => {
         let form = page.rendered < page.rows ? 'exact' : pageNeedsSlowForm(page);
@@ -432,16 +444,7 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
         options.onProgress?.({ table: plan.name, rowsDone: 0, rowsTotal: plan.rows, bytes });
         for (;;) {
           let page;
-          try {
-            page = await readPage(plan, after, limit, 'fast');
-          } catch (error) {
-            if (isTooBig(error) && limit > 1) {
-              limit = Math.max(1, limit >> 2);
-              continue;
-            }
-            if (isTooBig(error)) throw new QbankError(`table ${plan.name}: a single row is too large to read in one response`, { cause: error });
-            throw error;
-          }
+          ({ page, limit } = await readFitting(plan, after, limit));
           pages++;
           if (page.rows === 0) break;
           page = await exactPage(plan, after, page);
@@ -534,26 +537,17 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
         let limit = Math.min(left, 1_000);
         let reads = 0;
         while (left > 0) {
-          const want = Math.min(limit, left);
           let page;
-          try {
-            page = await readPage(plan, cursor, want, 'fast');
-          } catch (error) {
-            if (isTooBig(error) && limit > 1) {
-              limit = Math.max(1, limit >> 2);
-              continue;
-            }
-            if (isTooBig(error)) throw new QbankError(`table ${plan.name}: a single row is too large to read in one response`, { cause: error });
-            throw error;
-          }
+          ({ page, limit } = await readFitting(plan, cursor, Math.min(limit, left)));
           reads++;
+          const full = page.rows === limit;
           if (page.rows > 0) {
             page = await exactPage(plan, cursor, page);
             await emitPage(page);
             left -= page.rows;
             cursor = page.last;
           }
-          if (page.rows < want) break;
+          if (!full) break;
         }
         if (rows !== undefined && left !== 0) throw new QbankError(`table ${plan.name}: a page read twice in one transaction changed`);
         return reads;
