@@ -44,7 +44,7 @@ export class PageRenderer {
       this.waiting.clear();
     };
     worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`the dump's second reader stopped (exit code ${code})`)));
+    worker.on('exit', (code) => fail(new Error(`a dump renderer thread stopped (exit code ${code})`)));
   }
 
   /**
@@ -81,7 +81,7 @@ export class PageRenderer {
   }
 
   async close(): Promise<void> {
-    this.failure ??= new Error('the second reader is closed');
+    this.failure ??= new Error('the dump renderer is closed');
     await this.worker.terminate();
   }
 }
