@@ -56,6 +56,18 @@ describe('remote mode against the local libSQL server', () => {
     }
   });
 
+  it('db status reads the catalogue, then the row counts with the migrations, in two round trips', async () => {
+    for (const args of [['db', 'push', '--schema', 'pingtopass'], ['db', 'migrate']]) expect((await cli(args)).code).toBe(0);
+    const before = t.server!.stats.byPath['/v2/pipeline'] ?? 0;
+    const result = await cli(['db', 'status', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const status = result.json();
+    expect(status.migrations.pending).toEqual([]);
+    expect(status.migrations.applied.length).toBeGreaterThan(0);
+    expect(status.tables.find((table: { table: string }) => table.table === '__drizzle_migrations').rows).toBe(status.migrations.applied.length);
+    expect((t.server!.stats.byPath['/v2/pipeline'] ?? 0) - before).toBe(2);
+  });
+
   it('reports a timeout clearly', async () => {
     t.server!.knobs.latencyMs = 1500;
     const result = await cli(['db', 'status'], { QBANK_TIMEOUT_MS: '200' });

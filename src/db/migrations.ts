@@ -63,11 +63,17 @@ export function readMigrations(folder: string): Migration[] {
   });
 }
 
+/** Reads the bookkeeping table's rows, as `appliedFromRows` wants them. */
+export const APPLIED_MIGRATIONS_QUERY = `SELECT hash, created_at FROM "${MIGRATIONS_TABLE}" ORDER BY created_at`;
+
+export function appliedFromRows(rows: ArrayLike<Record<string, unknown>>): AppliedMigration[] {
+  return Array.from(rows, (row) => ({ hash: String(row.hash), createdAt: Number(row.created_at) }));
+}
+
 export async function readAppliedMigrations(database: Database): Promise<AppliedMigration[] | undefined> {
   const [exists] = await readBatch(database, [{ sql: "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", args: [MIGRATIONS_TABLE] }]);
   if (exists.rows.length === 0) return undefined;
-  const result = await readQuery(database, `SELECT hash, created_at FROM "${MIGRATIONS_TABLE}" ORDER BY created_at`);
-  return result.rows.map((row) => ({ hash: String(row.hash), createdAt: Number(row.created_at) }));
+  return appliedFromRows((await readQuery(database, APPLIED_MIGRATIONS_QUERY)).rows);
 }
 
 function isApplied(migration: Migration, applied: AppliedMigration[]): boolean {
@@ -83,15 +89,16 @@ export interface MigrationStatus {
   tracked: boolean;
 }
 
-export async function migrationStatus(database: Database, system: SystemName, folder = migrationsFolder(system)): Promise<MigrationStatus> {
+/** `applied`: the bookkeeping table's rows when the caller has read them already (absent table: `[]`). */
+export async function migrationStatus(database: Database, system: SystemName, folder = migrationsFolder(system), applied?: AppliedMigration[]): Promise<MigrationStatus> {
   const migrations = readMigrations(folder);
-  const applied = (await readAppliedMigrations(database)) ?? [];
+  const recorded = applied ?? (await readAppliedMigrations(database)) ?? [];
   return {
     system,
-    applied: migrations.filter((m) => isApplied(m, applied)).map((m) => m.tag),
-    pending: migrations.filter((m) => !isApplied(m, applied)).map((m) => m.tag),
-    unknown: applied.filter((a) => !migrations.some((m) => m.createdAt === a.createdAt || m.hash === a.hash)).length,
-    tracked: applied.length > 0,
+    applied: migrations.filter((m) => isApplied(m, recorded)).map((m) => m.tag),
+    pending: migrations.filter((m) => !isApplied(m, recorded)).map((m) => m.tag),
+    unknown: recorded.filter((a) => !migrations.some((m) => m.createdAt === a.createdAt || m.hash === a.hash)).length,
+    tracked: recorded.length > 0,
   };
 }
 

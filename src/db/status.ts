@@ -1,6 +1,6 @@
 import type { DatabaseConfig, SystemName } from '../config.js';
-import { quoteIdent, readBatch, withReadRetry, type Database } from './client.js';
-import { migrationStatus, type MigrationStatus } from './migrations.js';
+import { quoteIdent, readBatch, type Database } from './client.js';
+import { APPLIED_MIGRATIONS_QUERY, appliedFromRows, MIGRATIONS_TABLE, migrationStatus, type MigrationStatus } from './migrations.js';
 import { diffSchemas, introspect, type PlanStep } from './schema-sync.js';
 import { expectedModel, systemFromTableNames } from './systems.js';
 
@@ -55,10 +55,13 @@ export async function databaseStatus(
     tables: [],
   };
   const tableNames = [...live.keys()].filter((n) => !n.startsWith('sqlite_')).sort();
+  // the row counts and the migrations' bookkeeping in one round trip
+  const readsMigrations = system !== undefined && live.has(MIGRATIONS_TABLE);
+  const results =
+    tableNames.length > 0 ? await readBatch(database, [...tableNames.map((name) => `SELECT count(*) AS n FROM ${quoteIdent(name)}`), ...(readsMigrations ? [APPLIED_MIGRATIONS_QUERY] : [])]) : [];
   if (tableNames.length > 0) {
-    const counts = await readBatch(database, tableNames.map((name) => `SELECT count(*) AS n FROM ${quoteIdent(name)}`));
     const expected = system ? await expectedModel(system) : undefined;
-    status.tables = tableNames.map((table, i) => ({ table, rows: Number(counts[i].rows[0].n), inSchema: Boolean(expected?.has(table)) }));
+    status.tables = tableNames.map((table, i) => ({ table, rows: Number(results[i].rows[0].n), inSchema: Boolean(expected?.has(table)) }));
   }
   if (system) {
     const plan = diffSchemas(system, await expectedModel(system), live);
@@ -67,7 +70,8 @@ export async function databaseStatus(
       steps: plan.steps.map(({ kind, description, dataLoss }) => ({ kind, description, dataLoss })),
       unmanagedTables: plan.unmanagedTables,
     };
-    status.migrations = await withReadRetry(() => migrationStatus(database, system));
+    const applied = readsMigrations ? appliedFromRows(results[tableNames.length]!.rows) : [];
+    status.migrations = await migrationStatus(database, system, undefined, applied);
   }
   return status;
 }
