@@ -102,7 +102,7 @@ describe('backup dump with renderer threads (file:)', () => {
     }
   });
 
-  it('holds writers off until the last renderer is done, so every connection reads the same rows', async () => {
+  it('a writer cannot commit during a dump with renderers, and the dump holds the rows from before it', async () => {
     const { default: Libsql } = await import('libsql');
     const before = await dump(t, 'before.sql', Number.POSITIVE_INFINITY);
     const database = openBackupDatabase(config(t.dbPath));
