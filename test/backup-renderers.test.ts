@@ -102,48 +102,105 @@ describe('backup dump with renderer threads (file:)', () => {
     }
   });
 
-  it('a writer cannot commit during a dump with renderers, and the dump holds the rows from before it', async () => {
+  /** Dumps with renderers while a writer, half-way through the table `dense`, inserts a row and empties `sparse`. */
+  async function dumpBesideWriter(name: string): Promise<{ text: string; renderers: number; writer: string }> {
     const { default: Libsql } = await import('libsql');
-    const before = await dump(t, 'before.sql', Number.POSITIVE_INFINITY);
     const database = openBackupDatabase(config(t.dbPath));
-    const writeErrors: string[] = [];
+    let writer = '';
     try {
-      const path = join(t.dir, 'during.sql');
+      const path = join(t.dir, name);
       const result = await dumpDatabase(database, fileSink(path, { overwrite: true }), {
         qbankVersion: 'test',
         now: () => new Date(0),
         parallelMinRows: 1_000,
         pageBytes: 16 << 10,
         onProgress: (progress) => {
-          if (progress.table !== 'dense' || progress.rowsDone < 2_000 || writeErrors.length > 0) return;
-          // a writer in the middle of the dump: it cannot commit while the dump's readers hold the file
-          const writer = new Libsql(t.dbPath, { timeout: 0 });
+          if (progress.table !== 'dense' || progress.rowsDone < 2_000 || writer) return;
+          const connection = new Libsql(t.dbPath, { timeout: 0 });
           try {
-            writer.exec(`INSERT INTO dense VALUES (${ROWS + 1}, 'late', NULL, 0); DELETE FROM sparse`);
-            writeErrors.push('committed');
+            connection.exec(`INSERT INTO dense VALUES (${ROWS + 1}, 'late', NULL, 0); DELETE FROM sparse`);
+            writer = 'committed';
           } catch (error) {
-            writeErrors.push(String((error as { code?: string }).code ?? (error as Error).message));
+            writer = String((error as { code?: string }).code ?? (error as Error).message);
           } finally {
-            writer.close();
+            connection.close();
           }
         },
       });
-      expect(result.renderers).toBe(2);
+      const text = readFileSync(path, 'utf8').split('\n').filter((line) => !line.startsWith('-- qbank-checksum:')).join('\n');
+      return { text, renderers: result.renderers, writer };
     } finally {
       database.close();
     }
-    expect(writeErrors).toEqual([expect.stringMatching(/BUSY/)]);
-    const during = readFileSync(join(t.dir, 'during.sql'), 'utf8').split('\n').filter((line) => !line.startsWith('-- qbank-checksum:')).join('\n');
-    expect(during).toEqual(before.text);
+  }
+
+  it('rollback journal: a writer cannot commit during the dump, which holds the rows from before it', async () => {
+    const before = await dump(t, 'before.sql', Number.POSITIVE_INFINITY);
+    const during = await dumpBesideWriter('during.sql');
+    expect(during.renderers).toBe(2);
+    expect(during.writer).toMatch(/BUSY/);
+    expect(during.text).toEqual(before.text);
   });
 
-  it('keeps to one connection in WAL mode, where a second reader could see a later commit', async () => {
+  it('WAL: a writer commits during the dump, and every connection of the dump still reads the rows from before it', async () => {
+    const client = createClient({ url: `file:${t.dbPath}` });
+    await client.execute('PRAGMA journal_mode = WAL');
+    client.close();
+    const before = await dump(t, 'before.sql', Number.POSITIVE_INFINITY);
+    const during = await dumpBesideWriter('during.sql');
+    expect(during.renderers).toBe(2);
+    expect(during.writer).toBe('committed');
+    // the renderers read `sparse` after the commit emptied it: they must see it as it was
+    expect(during.text).toEqual(before.text);
+    expect(during.text).toContain(`INSERT INTO "sparse" VALUES(${ROWS * 1000000007},'v${ROWS}');`);
+  });
+
+  it('WAL: the fence holds writers off until it is lifted, and is not raised in rollback-journal mode', async () => {
+    const { WriteFence } = await import('../src/db/backup/renderer.js');
+    const { openDatabase } = await import('../src/db/client.js');
+    const { default: Libsql } = await import('libsql');
+    const database = openDatabase(config(t.dbPath));
+    const write = () => {
+      const writer = new Libsql(t.dbPath, { timeout: 0 });
+      try {
+        writer.exec("INSERT INTO tiny VALUES (NULL, 'w')");
+        return 'committed';
+      } catch (error) {
+        return String((error as { code?: string }).code);
+      } finally {
+        writer.close();
+      }
+    };
+    try {
+      expect(await WriteFence.open(database)).toBeUndefined();
+      const client = createClient({ url: `file:${t.dbPath}` });
+      await client.execute('PRAGMA journal_mode = WAL');
+      client.close();
+      const fence = await WriteFence.open(database);
+      expect(fence).toBeDefined();
+      expect(write()).toMatch(/BUSY/);
+      fence!.lift();
+      expect(write()).toBe('committed');
+    } finally {
+      database.close();
+    }
+  });
+
+  it('WAL: while another writer holds the lock, the dump reads on one connection', async () => {
     const client = createClient({ url: `file:${t.dbPath}` });
     await client.execute('PRAGMA journal_mode = WAL');
     client.close();
     const single = await dump(t, 'single.sql', Number.POSITIVE_INFINITY);
-    const wal = await dump(t, 'wal.sql', 1_000);
-    expect(wal.text).toEqual(single.text);
-    expect(wal.renderers).toBe(0);
+    const { default: Libsql } = await import('libsql');
+    const writer = new Libsql(t.dbPath, { timeout: 0 });
+    writer.exec('BEGIN IMMEDIATE');
+    try {
+      const wal = await dump(t, 'wal.sql', 1_000);
+      expect(wal.renderers).toBe(0);
+      expect(wal.text).toEqual(single.text);
+    } finally {
+      writer.exec('ROLLBACK');
+      writer.close();
+    }
   });
 });

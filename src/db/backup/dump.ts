@@ -9,7 +9,7 @@ import { checksumLine, DUMP_FORMAT, formatHeader, STAGING_PREFIX, type DumpConte
 import type { DumpSink } from './dump-sink.js';
 import { garbageBudget } from './memory.js';
 import { InlinePipeline, PagePipeline, type DumpPipeline } from './page-pipeline.js';
-import { PageRenderer, type RenderedPage } from './renderer.js';
+import { PageRenderer, WriteFence, type RenderedPage } from './renderer.js';
 import { openSnapshot, type Snapshot } from './snapshot.js';
 import { classifyStatement, quoteName, replaceSpan } from './statements.js';
 
@@ -307,7 +307,12 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
   let renderers: PageRenderer[] = [];
   let rendererCount = 0;
   let rendererPages = 0;
+  let fence: WriteFence | undefined;
   try {
+    const parallelMinRows = options.parallelMinRows ?? (availableParallelism() > 1 ? PARALLEL_MIN_ROWS : Number.POSITIVE_INFINITY);
+    // not when the URL carries options (nolock, immutable, a VFS...) that could change how the file is locked
+    const mayRender = database.kind === 'file' && !options.schemaOnly && !database.url.includes('?') && Number.isFinite(parallelMinRows);
+    if (mayRender) fence = await WriteFence.open(database);
     snapshot = await openSnapshot(database);
     const [versionRows, schemaRows, journalRows] = await snapshot.batch([
       'SELECT sqlite_version()',
@@ -418,17 +423,16 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
         return page;
       };
       const pageBytes = options.pageBytes ?? (database.kind === 'remote' ? 2 << 20 : 1 << 20);
-      // with one core, renderers would only take turns with this thread
-      const parallelMinRows = options.parallelMinRows ?? (availableParallelism() > 1 ? PARALLEL_MIN_ROWS : Number.POSITIVE_INFINITY);
       const maxRows = database.kind === 'remote' ? 20_000 : 100_000;
       const memory = garbageBudget(database.kind === 'remote' ? 4 << 20 : 32 << 20);
-      // the shared lock this snapshot holds keeps writers from committing while renderers start
-      // not when the URL carries options (nolock, immutable, a VFS...) that could change how the file is locked
+      // writers cannot commit while renderers start: the shared lock this snapshot holds keeps them
+      // off in the rollback-journal modes, the fence in WAL mode
       const rollbackJournal = ['delete', 'truncate', 'persist', 'memory', 'off'].includes(journalMode);
-      if (database.kind === 'file' && rollbackJournal && !database.url.includes('?') && plans.some((p) => p.rowid && p.rows >= parallelMinRows)) {
+      if (mayRender && (rollbackJournal || fence) && plans.some((p) => p.rowid && p.rows >= parallelMinRows)) {
         renderers = await openRenderers(fileDatabasePath(database));
         rendererCount = renderers.length;
       }
+      fence?.lift();
       for (const plan of plans) {
         let done = 0;
         const emitLines = async (text: Buffer, rows: number, prefixBytes = -1) => {
@@ -599,6 +603,7 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
     described.message = `the dump failed and ${outcome}: ${described.message}`;
     throw described;
   } finally {
+    fence?.lift();
     await Promise.all(renderers.map((renderer) => renderer.close().catch(() => undefined)));
     await snapshot?.close().catch(() => undefined);
     await pipeline.close();

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { InValue } from '@libsql/client';
+import { openNativeFileConnection, type Database, type NativeConnection } from '../client.js';
 import { createLineBreakEscaper } from './line-breaks.js';
 
 /** A page rendered by a renderer: its rows as dump lines, or what must be done to write them exactly. */
@@ -19,8 +20,8 @@ export interface RenderedPage {
  *
  * Every connection must read the same snapshot. The caller opens renderers while its own read
  * transaction holds the database's shared lock in rollback-journal mode, where no writer can
- * commit until every reader is done: whatever a renderer reads is what the caller reads. (In WAL
- * mode a commit could land between the two, so the caller does not use renderers there.)
+ * commit until every reader is done: whatever a renderer reads is what the caller reads. In WAL
+ * mode, where readers do not hold writers off, a `WriteFence` does it while the snapshots start.
  */
 export class PageRenderer {
   private readonly waiting = new Map<number, { resolve: (page: RenderedPage) => void; reject: (error: Error) => void }>();
@@ -132,3 +133,40 @@ parentPort.on('message', ({ id, sql, args, prefixBytes }) => {
   }
 });
 `;
+
+/**
+ * In WAL mode readers do not hold writers off, so connections that start reading one after the
+ * other may see different commits. A fence holds the write lock while the dump's connections take
+ * their snapshots, so none can land in between; it is lifted as soon as they have (writers wait a
+ * moment, nothing more). `open` gives undefined when the database is not in WAL mode, or when a
+ * writer holds the lock right now (the dump then reads on one connection).
+ */
+export class WriteFence {
+  private constructor(private readonly connection: NativeConnection) {}
+
+  static async open(database: Database): Promise<WriteFence | undefined> {
+    let connection: NativeConnection | undefined;
+    try {
+      connection = await openNativeFileConnection(database, { busyTimeoutMs: 0 });
+      const mode = connection.prepare('PRAGMA journal_mode').raw().get() as unknown[];
+      if (String(mode[0]).toLowerCase() !== 'wal') {
+        connection.close();
+        return undefined;
+      }
+      connection.exec('BEGIN IMMEDIATE');
+      return new WriteFence(connection);
+    } catch {
+      connection?.close();
+      return undefined;
+    }
+  }
+
+  lift(): void {
+    if (!this.connection.open) return;
+    try {
+      if (this.connection.inTransaction) this.connection.exec('ROLLBACK');
+    } finally {
+      this.connection.close();
+    }
+  }
+}
