@@ -5,7 +5,8 @@ import { STAGING_PREFIX } from './dump-format.js';
 import { scanDump } from './dump-reader.js';
 import { collectGarbage, garbageBudget } from './memory.js';
 import { inspectDump, type DumpInspection, type TableInDump } from './inspect.js';
-import { classifyStatement, quoteName, replaceSpan, type DumpStatement } from './statements.js';
+import { loadChunks } from './load-chunks.js';
+import { classifyStatement, isSelected, quoteName, replaceSpan, type DumpStatement } from './statements.js';
 
 export interface RestoreOptions {
   /** Drop (or, for a data-only dump, empty) what the dump contains before restoring it. */
@@ -251,18 +252,7 @@ interface LoadContext {
 
 /** Whether a dump statement belongs to what is being restored. */
 function selected(plan: RestorePlan, statement: DumpStatement): boolean {
-  switch (statement.kind) {
-    case 'create-table':
-    case 'insert':
-      return plan.tableNames.has(lower(statement.kind === 'insert' ? statement.table : statement.name));
-    case 'create-index':
-    case 'create-trigger':
-      return plan.tableNames.has(lower(statement.table)) || plan.viewNames.has(lower(statement.table));
-    case 'create-view':
-      return plan.viewNames.has(lower(statement.name));
-    default:
-      return false;
-  }
+  return isSelected(statement, plan.tableNames, plan.viewNames);
 }
 
 function sequenceStatements(plan: RestorePlan, tableName: (table: string) => string): string[] {
@@ -305,29 +295,24 @@ async function restoreInOneTransaction(context: LoadContext): Promise<void> {
     for (const sql of before) await tx.execute(sql);
     context.statements += before.length;
 
-    let chunk = '';
     const memory = garbageBudget(GARBAGE_EVERY_CHARS * 4);
-    const flush = async () => {
-      if (chunk.length === 0) return;
-      const text = chunk;
-      chunk = '';
-      await tx.executeMultiple(text);
-      context.batches++;
-      memory.add(text.length);
-    };
-    const scan = await scanDump(
-      path,
-      async ({ text }) => {
-        const statement = classifyStatement(text);
-        if (!selected(plan, statement)) return;
-        chunk += text + '\n';
-        context.statements++;
-        if (chunk.length >= EXEC_CHUNK_CHARS) await flush();
-      },
-      { onRead: (read, total) => options.onProgress?.({ phase: 'load', fileBytesRead: read, fileBytes: total }) },
-    );
-    await flush();
-    checkSameFile(plan, scan.checksum.computed);
+    const chunks = loadChunks({ path, tableNames: [...plan.tableNames], viewNames: [...plan.viewNames], chunkChars: EXEC_CHUNK_CHARS });
+    try {
+      let next;
+      while (!(next = await chunks.next()).done) {
+        const read = next.value;
+        for (const text of read.chunks) {
+          await tx.executeMultiple(text);
+          context.batches++;
+          memory.add(text.length);
+        }
+        context.statements += read.statements;
+        options.onProgress?.({ phase: 'load', fileBytesRead: read.fileBytesRead, fileBytes: read.fileBytes });
+      }
+      checkSameFile(plan, next.value);
+    } finally {
+      await chunks.return('');
+    }
     const after = [...sequenceStatements(plan, (t) => t), ...clean.liveTriggers.map((t) => t.sql!)];
     for (const sql of after) await tx.execute(sql);
 

@@ -216,3 +216,19 @@ export function quoteName(name: string): string {
 export function replaceSpan(text: string, span: Span, replacement: string): string {
   return text.slice(0, span.start) + replacement + text.slice(span.end);
 }
+
+/** Whether a restore loads `statement`, given the lower-case names of the tables and views it restores. */
+export function isSelected(statement: DumpStatement, tableNames: ReadonlySet<string>, viewNames: ReadonlySet<string>): boolean {
+  switch (statement.kind) {
+    case 'create-table':
+    case 'insert':
+      return tableNames.has((statement.kind === 'insert' ? statement.table : statement.name).toLowerCase());
+    case 'create-index':
+    case 'create-trigger':
+      return tableNames.has(statement.table.toLowerCase()) || viewNames.has(statement.table.toLowerCase());
+    case 'create-view':
+      return viewNames.has(statement.name.toLowerCase());
+    default:
+      return false;
+  }
+}

@@ -1,6 +1,5 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../worker-thread.js';
 import type { PipelineBatch, PipelineEnd, PipelineOptions } from './pipeline.js';
 import { FileProblem } from './records.js';
 
@@ -11,23 +10,11 @@ type WorkerMessage =
   | { type: 'error'; message: string; code?: string }
   | { type: 'crash'; error: Error };
 
-/**
- * Starts the worker beside this module: worker.js when built; from the TypeScript sources (tsx,
- * vitest) a small bootstrap first registers tsx in the new thread, which does not inherit loaders.
- */
 function startWorker(options: PipelineOptions): Worker {
-  const here = import.meta.url;
   // The worker's live data is a few batches and the duplicate-key fingerprints (typed arrays,
   // outside these limits); small generations make V8 collect instead of growing the heap, which
   // keeps a 200,000-question import under 200 MB (measured: 175 MB, against 230 MB without).
-  const resourceLimits = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 8 };
-  // The worker needs none of this process's flags (-e and --input-type would even stop it).
-  const settings = { workerData: options, resourceLimits, execArgv: [] };
-  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here), settings);
-  const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const entry = new URL('./worker.ts', here).href;
-  const bootstrap = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry)});`;
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), settings);
+  return startModuleWorker(import.meta.url, 'worker', options, { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 8 });
 }
 
 /**

@@ -1,0 +1,74 @@
+/**
+ * Entry of a `file:` restore's reading thread: reads the dump, splits it, keeps the statements the
+ * restore loads and joins them into chunks for the writing thread, a few messages ahead at most.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { scanDump } from './dump-reader.js';
+import type { LoadChunksOptions, LoadMessage } from './load-chunks.js';
+import { classifyStatement, isSelected } from './statements.js';
+
+const AHEAD = 4;
+const CHUNKS_PER_MESSAGE = 32;
+
+async function work(): Promise<void> {
+  const port = parentPort!;
+  const options = workerData as LoadChunksOptions;
+  const tableNames = new Set(options.tableNames);
+  const viewNames = new Set(options.viewNames);
+  let credits = AHEAD;
+  let wake: (() => void) | undefined;
+  port.on('message', (message: unknown) => {
+    if (message === 'ack') {
+      credits++;
+      wake?.();
+    }
+  });
+  const send = async (message: LoadMessage) => {
+    while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
+    credits--;
+    port.postMessage(message);
+  };
+
+  let chunk = '';
+  let chunks: string[] = [];
+  let statements = 0;
+  let fileBytesRead = 0;
+  let fileBytes = 0;
+  const flush = async () => {
+    if (chunk.length > 0) chunks.push(chunk);
+    chunk = '';
+    if (chunks.length === 0) return;
+    const message: LoadMessage = { type: 'chunks', chunks, statements, fileBytesRead, fileBytes };
+    chunks = [];
+    statements = 0;
+    await send(message);
+  };
+  try {
+    const scan = await scanDump(
+      options.path,
+      async ({ text }) => {
+        if (!isSelected(classifyStatement(text), tableNames, viewNames)) return;
+        chunk += text + '\n';
+        statements++;
+        if (chunk.length < options.chunkChars) return;
+        chunks.push(chunk);
+        chunk = '';
+        if (chunks.length >= CHUNKS_PER_MESSAGE) await flush();
+      },
+      {
+        onRead: (read, total) => {
+          fileBytesRead = read;
+          fileBytes = total;
+        },
+      },
+    );
+    await flush();
+    port.postMessage({ type: 'end', checksum: scan.checksum.computed } satisfies LoadMessage);
+  } catch (error) {
+    port.postMessage({ type: 'error', message: (error as Error)?.message ?? String(error) } satisfies LoadMessage);
+  } finally {
+    port.close();
+  }
+}
+
+void work();
