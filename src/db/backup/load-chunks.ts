@@ -1,4 +1,4 @@
-import { startModuleWorker } from '../../worker-thread.js';
+import { startModuleWorker, workerMessages } from '../../worker-thread.js';
 
 export interface LoadChunksOptions {
   path: string;
@@ -31,21 +31,10 @@ export async function* loadChunks(options: LoadChunksOptions): AsyncGenerator<Lo
   const worker = startModuleWorker(import.meta.url, 'load-worker', options, { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 });
   // a caller that stops early must not be kept alive by the thread
   worker.unref();
-  const queue: Array<LoadMessage | { type: 'crash'; error: Error }> = [];
-  let wake: (() => void) | undefined;
-  const push = (message: LoadMessage | { type: 'crash'; error: Error }) => {
-    queue.push(message);
-    wake?.();
-  };
-  worker.on('message', push);
-  worker.on('error', (error) => push({ type: 'crash', error }));
-  worker.on('exit', (code) => {
-    if (code !== 0) push({ type: 'crash', error: new Error(`the restore's reading thread stopped (exit code ${code})`) });
-  });
+  const messages = workerMessages<LoadMessage>(worker, "the restore's reading thread");
   try {
     for (;;) {
-      while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-      const message = queue.shift()!;
+      const message = await messages.next();
       switch (message.type) {
         case 'chunks':
           worker.postMessage('ack');

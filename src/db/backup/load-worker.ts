@@ -3,6 +3,7 @@
  * restore loads and joins them into chunks for the writing thread, a few messages ahead at most.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { creditedSender } from '../../worker-thread.js';
 import { scanDump } from './dump-reader.js';
 import type { LoadChunksOptions, LoadMessage } from './load-chunks.js';
 import { classifyStatement, isSelected } from './statements.js';
@@ -15,19 +16,7 @@ async function work(): Promise<void> {
   const options = workerData as LoadChunksOptions;
   const tableNames = new Set(options.tableNames);
   const viewNames = new Set(options.viewNames);
-  let credits = AHEAD;
-  let wake: (() => void) | undefined;
-  port.on('message', (message: unknown) => {
-    if (message === 'ack') {
-      credits++;
-      wake?.();
-    }
-  });
-  const send = async (message: LoadMessage) => {
-    while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
-    credits--;
-    port.postMessage(message);
-  };
+  const send = creditedSender(port, AHEAD);
 
   let chunk = '';
   let chunks: string[] = [];

@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { startModuleWorker } from '../../worker-thread.js';
+import { startModuleWorker, workerMessages } from '../../worker-thread.js';
 import type { PipelineBatch, PipelineEnd, PipelineOptions } from './pipeline.js';
 import { FileProblem } from './records.js';
 
@@ -7,8 +7,7 @@ type WorkerMessage =
   | { type: 'batch'; batch: PipelineBatch }
   | { type: 'end'; end: PipelineEnd }
   | { type: 'fatal'; problems: FileProblem['problems']; where: FileProblem['where'] }
-  | { type: 'error'; message: string; code?: string }
-  | { type: 'crash'; error: Error };
+  | { type: 'error'; message: string; code?: string };
 
 function startWorker(options: PipelineOptions): Worker {
   // The worker's live data is a few batches and the duplicate-key fingerprints (typed arrays,
@@ -24,21 +23,10 @@ function startWorker(options: PipelineOptions): Worker {
  */
 export async function* runPipelineInWorker(options: PipelineOptions): AsyncGenerator<PipelineBatch, PipelineEnd> {
   const worker = startWorker(options);
-  const queue: WorkerMessage[] = [];
-  let wake: (() => void) | undefined;
-  const push = (message: WorkerMessage) => {
-    queue.push(message);
-    wake?.();
-  };
-  worker.on('message', push);
-  worker.on('error', (error) => push({ type: 'crash', error }));
-  worker.on('exit', (code) => {
-    if (code !== 0) push({ type: 'crash', error: new Error(`the import worker stopped (exit code ${code})`) });
-  });
+  const messages = workerMessages<WorkerMessage>(worker, 'the import worker');
   try {
     for (;;) {
-      while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-      const message = queue.shift()!;
+      const message = await messages.next();
       switch (message.type) {
         case 'batch':
           yield message.batch;

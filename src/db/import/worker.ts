@@ -1,5 +1,6 @@
 /** Entry of the import's worker thread: runs the pipeline and posts its batches, a few ahead at most. */
 import { parentPort, workerData } from 'node:worker_threads';
+import { creditedSender } from '../../worker-thread.js';
 import { runPipeline, type PipelineOptions } from './pipeline.js';
 import { FileProblem } from './records.js';
 
@@ -7,14 +8,7 @@ const AHEAD = 4;
 
 async function work(): Promise<void> {
   const port = parentPort!;
-  let credits = AHEAD;
-  let wake: (() => void) | undefined;
-  port.on('message', (message: unknown) => {
-    if (message === 'ack') {
-      credits++;
-      wake?.();
-    }
-  });
+  const send = creditedSender(port, AHEAD);
   const batches = runPipeline(workerData as PipelineOptions);
   try {
     for (;;) {
@@ -23,9 +17,7 @@ async function work(): Promise<void> {
         port.postMessage({ type: 'end', end: next.value });
         return;
       }
-      while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
-      credits--;
-      port.postMessage({ type: 'batch', batch: next.value });
+      await send({ type: 'batch', batch: next.value });
     }
   } catch (error) {
     if (error instanceof FileProblem) port.postMessage({ type: 'fatal', problems: error.problems, where: error.where });
