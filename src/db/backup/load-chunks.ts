@@ -28,7 +28,8 @@ export interface LoadChunks {
  * since it was verified.
  */
 export async function* loadChunks(options: LoadChunksOptions): AsyncGenerator<LoadChunks, string> {
-  const worker = startModuleWorker(import.meta.url, 'load-worker', options, { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 });
+  // no cap on the old generation: one statement (a row with a big blob) may be large
+  const worker = startModuleWorker(import.meta.url, 'load-worker', options, { maxYoungGenerationSizeMb: 8 });
   // a caller that stops early must not be kept alive by the thread
   worker.unref();
   const messages = workerMessages<LoadMessage>(worker, "the restore's reading thread");
