@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { generateEd25519KeyPair, signToken } from '../src/auth/jwt.js';
 import { startLibsqlServer } from '../test/support/libsql-server.js';
 import { benchDir, printTable, qbankBin, root, s, timeCommand } from './support.js';
+import { random } from '../test/support/random.js';
 
 const EXAMS = ['CCNA-200-301', 'SAA-C03', 'SC-900'];
 const WORDS =
@@ -24,15 +25,6 @@ const WORDS =
     ' ',
   );
 
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A PingToPass bank as editors export it: no ids, question text of 200-600 characters, four

@@ -7,16 +7,8 @@ import { FingerprintSet } from '../src/db/import/fingerprints.js';
 import { JsonArraySplitter, JsonLinesSplitter, JsonSyntaxError, type JsonElement } from '../src/db/import/json.js';
 import { CHUNK_BYTES, InvalidBytesError, openTextSource } from '../src/db/import/text-source.js';
 import { tempDir } from './support/cli.js';
+import { random } from './support/random.js';
 
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Parses `text` fed in random pieces, as chunks of a file arrive. */
 function parseInPieces(text: string, rnd: () => number, maxField?: number): CsvRecord[] {

@@ -4,19 +4,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
 import { createTestDatabase, type Mode, type TestDatabase } from './support/modes.js';
+import { random } from './support/random.js';
 
 const EXAMS_CSV = join(import.meta.dirname, '..', 'fixtures', 'pingtopass', 'exams.csv');
 const EXAM_CODES = ['CCNA-200-301', 'SAA-C03', 'SC-900', 'AZ-104', 'SY0-701'];
 
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Question {
   exam: string;

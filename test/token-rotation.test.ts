@@ -8,6 +8,7 @@ import { runCli, tempDir, type CliResult } from './support/cli.js';
 import { startLibsqlServer } from './support/libsql-server.js';
 import { startPlatformServer } from './support/platform-server.js';
 import { startTestbed, type Testbed } from './support/testbed.js';
+import { attempt } from './support/attempt.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -26,20 +27,6 @@ async function testbed(replicas = 1): Promise<Testbed> {
   return bed;
 }
 
-/** What the server does with a token: 'ok', or the HTTP status it refused with. */
-async function attempt(url: string, token: string, sql: string): Promise<'ok' | number> {
-  const client = createClient({ url, authToken: token });
-  try {
-    await client.execute(sql);
-    return 'ok';
-  } catch (error) {
-    const match = /HTTP status (\d{3})/.exec(String((error as Error).message));
-    if (!match) throw error;
-    return Number(match[1]);
-  } finally {
-    client.close();
-  }
-}
 
 /** A .env as an operator keeps it: comments, blank lines, other keys, an export prefix. */
 function writeEnvFile(dir: string, bed: Testbed, mode = 0o644): string {

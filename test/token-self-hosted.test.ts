@@ -1,4 +1,3 @@
-import { createClient } from '@libsql/client';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,6 +5,7 @@ import { decodeToken } from '../src/auth/jwt.js';
 import { parseDotenv } from '../src/config.js';
 import { runCli, tempDir, type CliResult } from './support/cli.js';
 import { startLibsqlServer, type LibsqlServer } from './support/libsql-server.js';
+import { attempt } from './support/attempt.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -18,19 +18,6 @@ function workDir(): string {
   return dir.path;
 }
 
-async function attempt(url: string, token: string, sql: string): Promise<'ok' | number> {
-  const client = createClient({ url, authToken: token });
-  try {
-    await client.execute(sql);
-    return 'ok';
-  } catch (error) {
-    const match = /HTTP status (\d{3})/.exec(String((error as Error).message));
-    if (!match) throw error;
-    return Number(match[1]);
-  } finally {
-    client.close();
-  }
-}
 
 function expectNoJwt(result: CliResult): void {
   const jwt = /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/;

@@ -7,6 +7,7 @@ import { parseDotenv } from '../src/config.js';
 import { runCli, tempDir, type CliResult } from './support/cli.js';
 import { startLibsqlServer } from './support/libsql-server.js';
 import { startTestbed, type Testbed } from './support/testbed.js';
+import { attempt } from './support/attempt.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -25,19 +26,6 @@ async function testbed(): Promise<Testbed> {
   return bed;
 }
 
-async function attempt(url: string, token: string, sql: string): Promise<'ok' | number> {
-  const client = createClient({ url, authToken: token });
-  try {
-    await client.execute(sql);
-    return 'ok';
-  } catch (error) {
-    const match = /HTTP status (\d{3})/.exec(String((error as Error).message));
-    if (!match) throw error;
-    return Number(match[1]);
-  } finally {
-    client.close();
-  }
-}
 
 const JWT = /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/;
 

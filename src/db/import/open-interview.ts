@@ -7,7 +7,7 @@ import {
   STAGING_OI_QUESTIONS as S,
   type OpenInterviewCertification,
 } from './open-interview-rows.js';
-import { BatchedRowsTarget, type ImportContext, type ImportTarget } from './session.js';
+import { BatchedRowsTarget, reportSharedMatches, type ImportContext, type ImportTarget } from './session.js';
 
 /** JSON snapshot of a question row in the system's own (camelCase) record shape. */
 function snapshotOf(alias: string): string {
@@ -68,17 +68,7 @@ export class OpenInterviewQuestionsTarget implements ImportTarget {
       ],
       0,
     );
-    const [conflicts] = await runner.query([
-      `SELECT target_id, group_concat(line, ',' ORDER BY seq) AS lines, group_concat(matched_by, ',' ORDER BY seq) AS how FROM ${S}
-       WHERE target_id IS NOT NULL GROUP BY target_id HAVING count(*) > 1 ORDER BY min(seq) LIMIT 50`,
-    ]);
-    for (const conflict of conflicts.rows) {
-      const lines = String(conflict.lines).split(',').map(Number);
-      problems.add({
-        line: lines[1],
-        message: `this row and line ${lines[0]} both match existing question "${conflict.target_id}" (by ${String(conflict.how).split(',').join(' and by ')}); merge them or give distinct ids`,
-      });
-    }
+    await reportSharedMatches(runner, problems, S);
     const differs = (column: string) => `iif(q.${column} IS NOT s.${column}, '"${column}",', '')`;
     const differsIfGiven = (column: string, bit: number) => `iif((s.given & ${1 << bit}) AND q.${column} IS NOT s.${column}, '"${column}",', '')`;
     const changedFields = [

@@ -6,7 +6,7 @@ import { QbankError } from '../../errors.js';
 import { quoteIdent } from '../client.js';
 import { statementBytes, type Statement } from './encoder.js';
 import { GIVEN_FIELDS, STAGING_QUESTIONS, type PingToPassExam, type PingToPassQuestionsPlan } from './pingtopass-rows.js';
-import { BatchedRowsTarget, type ImportContext, type ImportTarget } from './session.js';
+import { BatchedRowsTarget, reportSharedMatches, type ImportContext, type ImportTarget } from './session.js';
 
 const OUTCOME_OF_ACTION: Record<string, 'created' | 'updated' | 'unchanged' | 'skipped'> = {
   create: 'created',
@@ -95,17 +95,7 @@ export class PingToPassQuestionsTarget implements ImportTarget {
       ],
       0,
     );
-    const [conflicts] = await runner.query([
-      `SELECT target_id, group_concat(line, ',' ORDER BY seq) AS lines, group_concat(matched_by, ',' ORDER BY seq) AS how FROM ${S}
-       WHERE target_id IS NOT NULL GROUP BY target_id HAVING count(*) > 1 ORDER BY min(seq) LIMIT 50`,
-    ]);
-    for (const conflict of conflicts.rows) {
-      const lines = String(conflict.lines).split(',').map(Number);
-      problems.add({
-        line: lines[1],
-        message: `this row and line ${lines[0]} both match existing question "${conflict.target_id}" (by ${String(conflict.how).split(',').join(' and by ')}); merge them or give distinct ids`,
-      });
-    }
+    await reportSharedMatches(runner, problems, S);
     // A type left to the number of correct letters does not turn a drag-drop question into a single one.
     const typeFor = (existing: string) => `CASE WHEN s.type_given OR ${existing} IN ('single', 'multiple') THEN s.type ELSE ${existing} END`;
     const givenDiffers = GIVEN_FIELDS.map((field, bit) => `(s.given & ${1 << bit} AND q.${field} IS NOT s.${field})`).join(' OR ');

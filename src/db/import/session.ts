@@ -97,3 +97,21 @@ export abstract class BatchedRowsTarget<Row> implements ImportTarget {
 
   protected abstract flush(rows: Row[]): Promise<void>;
 }
+
+/**
+ * Rows of a staging table (`seq`, `line`, `target_id`, `matched_by`) that matched the same existing
+ * question, by id or by text: each pair becomes a problem on the later line.
+ */
+export async function reportSharedMatches(runner: ImportRunner, problems: ProblemLog, staging: string): Promise<void> {
+  const [conflicts] = await runner.query([
+    `SELECT target_id, group_concat(line, ',' ORDER BY seq) AS lines, group_concat(matched_by, ',' ORDER BY seq) AS how FROM ${staging}
+     WHERE target_id IS NOT NULL GROUP BY target_id HAVING count(*) > 1 ORDER BY min(seq) LIMIT 50`,
+  ]);
+  for (const conflict of conflicts.rows) {
+    const lines = String(conflict.lines).split(',').map(Number);
+    problems.add({
+      line: lines[1],
+      message: `this row and line ${lines[0]} both match existing question "${conflict.target_id}" (by ${String(conflict.how).split(',').join(' and by ')}); merge them or give distinct ids`,
+    });
+  }
+}
