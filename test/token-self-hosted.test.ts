@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeToken } from '../src/auth/jwt.js';
@@ -132,5 +132,58 @@ describe('self-hosted libSQL tokens', () => {
     expect(result.stderr).toContain('put the *.previous files back to undo');
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(before);
     expectNoJwt(result);
+  });
+});
+
+describe('self-hosted key files are never lost', () => {
+  it('keygen refuses one path for both keys, also when two paths name the same file', async () => {
+    const dir = workDir();
+    const same = await runCli(['token', 'keygen', '--key', 'k.pem', '--public-key', 'k.pem'], { env: {}, cwd: dir });
+    expect(same.code).toBe(2);
+    expect(same.stderr).toContain('the private key and the public key would be written to the same file');
+    expect(existsSync(join(dir, 'k.pem'))).toBe(false);
+
+    // Options before the subcommand, and a path that reaches the key file through a symlinked directory.
+    mkdirSync(join(dir, 'keys'));
+    symlinkSync('keys', join(dir, 'alias'));
+    const aliased = await runCli(['token', '--json', 'keygen', '--key', 'keys/jwt.pem', '--public-key', 'alias/jwt.pem'], { env: {}, cwd: dir });
+    expect(aliased.code).toBe(2);
+    expect(aliased.json().error.message).toContain('the same file');
+    expect(readdirSync(join(dir, 'keys'))).toEqual([]);
+
+    // A hard link to an existing private key, with --force: refused, the key stays as it was.
+    expect((await runCli(['token', 'keygen', '--key', 'keys/jwt.pem'], { env: {}, cwd: dir })).code).toBe(0);
+    const privateKey = readFileSync(join(dir, 'keys/jwt.pem'), 'utf8');
+    linkSync(join(dir, 'keys/jwt.pem'), join(dir, 'linked.pem'));
+    const linked = await runCli(['token', 'keygen', '--key', 'keys/jwt.pem', '--public-key', 'linked.pem', '--force'], { env: {}, cwd: dir });
+    expect(linked.code).toBe(2);
+    expect(readFileSync(join(dir, 'keys/jwt.pem'), 'utf8')).toBe(privateKey);
+
+    const rotate = await runCli(['token', 'rotate', '--self-hosted', '--yes', '--key', 'keys/jwt.pem', '--public-key', 'keys/jwt.pem', '--url', 'http://127.0.0.1:9'], { env: {}, cwd: dir });
+    expect(rotate.code).toBe(2);
+    expect(rotate.stderr).toContain('the same file');
+    expect(readFileSync(join(dir, 'keys/jwt.pem'), 'utf8')).toBe(privateKey);
+  });
+
+  it('rotate --self-hosted run again after a failure keeps the original key: previous files are numbered, never overwritten', async () => {
+    const dir = workDir();
+    await runCli(['token', 'keygen'], { env: {}, cwd: dir });
+    const original = { pem: readFileSync(join(dir, 'qbank-jwt.pem'), 'utf8'), pub: readFileSync(join(dir, 'qbank-jwt.pub'), 'utf8') };
+    const server = await serverWithKeyFile(dir, join(dir, 'qbank-jwt.pub'));
+    await runCli(['token', 'mint', '--key', 'qbank-jwt.pem', '--env-file', '.env'], { env: {}, cwd: dir });
+    writeFileSync(join(dir, '.env'), `TURSO_DATABASE_URL=${server.url}\n` + readFileSync(join(dir, '.env'), 'utf8'));
+
+    // Nobody restarts the server: both attempts fail verification.
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const failed = await runCli(['token', 'rotate', '--self-hosted', '--yes', '--wait', '0.2'], { env: {}, cwd: dir });
+      expect(failed.code).toBe(6);
+    }
+    expect(readFileSync(join(dir, 'qbank-jwt.pem.previous'), 'utf8')).toBe(original.pem);
+    expect(readFileSync(join(dir, 'qbank-jwt.pub.previous'), 'utf8')).toBe(original.pub);
+    const firstAttempt = readFileSync(join(dir, 'qbank-jwt.pem.previous.1'), 'utf8');
+    expect(firstAttempt).not.toBe(original.pem);
+    expect(readFileSync(join(dir, 'qbank-jwt.pem'), 'utf8')).not.toBe(firstAttempt);
+    expect(existsSync(join(dir, 'qbank-jwt.pub.previous.1'))).toBe(true);
+    expect(existsSync(join(dir, 'qbank-jwt.pem.previous.2'))).toBe(false);
   });
 });

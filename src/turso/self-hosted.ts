@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import {
   generateEd25519KeyPair,
   mintLibsqlToken,
@@ -66,7 +66,58 @@ export interface KeygenReport extends KeyFiles {
   publicKey: string;
 }
 
+/** The real file a path names, existing or about to be created (through symlinked directories too). */
+async function canonicalPath(path: string): Promise<string> {
+  try {
+    return await fs.realpath(path);
+  } catch {
+    try {
+      return join(await fs.realpath(dirname(path)), basename(path));
+    } catch {
+      return resolve(path);
+    }
+  }
+}
+
+/** Refuses key paths that name one file: writing the public key would replace the private one. */
+async function assertDistinctKeyFiles(files: KeyFiles): Promise<void> {
+  const [privateReal, publicReal] = await Promise.all([canonicalPath(files.privateKeyPath), canonicalPath(files.publicKeyPath)]);
+  let same = privateReal === publicReal;
+  if (!same) {
+    const [a, b] = await Promise.all([fs.stat(files.privateKeyPath).catch(() => null), fs.stat(files.publicKeyPath).catch(() => null)]);
+    same = Boolean(a && b && a.dev === b.dev && a.ino === b.ino);
+  }
+  if (same) {
+    throw new UsageError(`the private key and the public key would be written to the same file (${files.privateKeyPath} and ${files.publicKeyPath})`, {
+      hint: 'give the public key a file of its own (by default the private key path with .pub)',
+    });
+  }
+}
+
+/**
+ * Where the current key files are kept before a rotation replaces them: `*.previous`, or the first
+ * `*.previous.N` free for both files when an earlier rotation (perhaps one that failed) already kept one.
+ */
+async function previousKeyPaths(files: KeyFiles): Promise<{ privateKeyPath: string; publicKeyPath: string; suffix: string }> {
+  for (let n = 0; ; n++) {
+    const suffix = n === 0 ? '.previous' : `.previous.${n}`;
+    const candidate = { privateKeyPath: files.privateKeyPath + suffix, publicKeyPath: files.publicKeyPath + suffix };
+    if (!(await exists(candidate.privateKeyPath)) && !(await exists(candidate.publicKeyPath))) return { ...candidate, suffix };
+  }
+}
+
+/** Copies the current key files aside; COPYFILE_EXCL: a kept key is never overwritten. */
+async function keepPreviousKeys(files: KeyFiles, previous: KeyFiles): Promise<void> {
+  for (const [from, to] of [
+    [files.privateKeyPath, previous.privateKeyPath],
+    [files.publicKeyPath, previous.publicKeyPath],
+  ] as const) {
+    if (await exists(from)) await fs.copyFile(from, to, constants.COPYFILE_EXCL);
+  }
+}
+
 export async function generateKeyFiles(files: KeyFiles, options: { force?: boolean } = {}): Promise<KeygenReport> {
+  await assertDistinctKeyFiles(files);
   for (const path of [files.privateKeyPath, files.publicKeyPath]) {
     if (!options.force && (await exists(path))) {
       throw new RefusedError(`${path} already exists; a new key would invalidate every token signed with the old one`, {
@@ -138,13 +189,16 @@ export interface SelfHostedRotationOptions extends KeyFiles {
 }
 
 /**
- * Replaces the key pair (the old files are kept as `*.previous`), mints new tokens, waits until the
+ * Replaces the key pair (the old files are kept as `*.previous`, or `*.previous.N` when that exists),
+ * mints new tokens, waits until the
  * server runs with the new public key, verifies the tokens and stores them.
  */
 export async function rotateSelfHosted(options: SelfHostedRotationOptions): Promise<RotationResult> {
   const progress = options.onProgress ?? (() => undefined);
+  await assertDistinctKeyFiles(options);
+  const previous = await previousKeyPaths(options);
   const explanation = [
-    `A new Ed25519 key pair replaces ${options.privateKeyPath} and ${options.publicKeyPath} (the current files are kept as *.previous).`,
+    `A new Ed25519 key pair replaces ${options.privateKeyPath} and ${options.publicKeyPath} (the current files are kept as *${previous.suffix}).`,
     `Once the server runs with the new public key (sqld --auth-jwt-key-file ${options.publicKeyPath}), every token signed with the old key stops working.`,
     `qbank mints a read-write and a read-only token, waits up to ${Math.round(options.verify.timeoutMs / 1000)} s for ${options.server} to accept them, verifies both` +
       (options.envFile ? `, and writes them to ${options.envFile.displayPath} as ${options.envFile.tokenKey} and ${options.envFile.readOnlyTokenKey}.` : '.'),
@@ -169,13 +223,11 @@ export async function rotateSelfHosted(options: SelfHostedRotationOptions): Prom
   const oldCheck = oldToken ? await waitUntilAccepted(options.server, oldToken.token, { waitMs: 0, intervalMs: 0, probe: options.verify.probe, clock }) : undefined;
 
   const done: string[] = [];
-  for (const path of [options.privateKeyPath, options.publicKeyPath]) {
-    if (await exists(path)) await fs.copyFile(path, `${path}.previous`);
-  }
+  await keepPreviousKeys(options, previous);
   const pair = generateEd25519KeyPair();
   await writeKeyPair(options, pair);
   const rotatedAt = options.now().toISOString();
-  done.push(`✔ wrote a new key pair to ${options.privateKeyPath} and ${options.publicKeyPath} (previous ones: *.previous)`);
+  done.push(`✔ wrote a new key pair to ${options.privateKeyPath} and ${options.publicKeyPath} (previous ones: *${previous.suffix})`);
   const nowMs = options.now().getTime();
   const secrets = {
     readWrite: mintLibsqlToken(pair.privateKey, { readOnly: false, expiresInSeconds: options.expiration.seconds, nowMs }),
@@ -187,7 +239,7 @@ export async function rotateSelfHosted(options: SelfHostedRotationOptions): Prom
     `restart the server with --auth-jwt-key-file ${options.publicKeyPath}, then ` +
     `\`qbank token mint --key ${options.privateKeyPath}${options.envFile ? ` --env-file ${options.envFile.displayPath}` : ' --show'}\` and ` +
     `\`qbank token mint --key ${options.privateKeyPath} --read-only${options.envFile ? ` --env-file ${options.envFile.displayPath}` : ' --show'}\`` +
-    ` (or put the *.previous files back to undo)`;
+    ` (or put the *${previous.suffix} files back to undo)`;
   return finishRotation({
     kind: 'self-hosted',
     scope: `key pair ${options.privateKeyPath}`,
@@ -209,7 +261,7 @@ export async function rotateSelfHosted(options: SelfHostedRotationOptions): Prom
         ? [`Give the deployed application the new tokens (read from ${options.envFile.displayPath}, never shown), e.g.:`, ...secretCommands(options.envFile).map((c) => `  ${c}`)]
         : ['Give the deployed application the new tokens (shown above because of --show).']),
       'Redeploy or restart every service that uses them: the old tokens no longer work.',
-      `Keep ${options.privateKeyPath} secret (mode 0600); once all is well, delete the *.previous key files.`,
+      `Keep ${options.privateKeyPath} secret (mode 0600); once all is well, delete the *${previous.suffix} key files.`,
       'Check the result with `qbank token verify`.',
     ],
     stepCount: 4,
