@@ -43,6 +43,7 @@ export function buildProgram(context: CommandContext): Command {
     const names: string[] = [];
     for (let command: Command | null = action; command && command !== program; command = command.parent) names.unshift(command.name());
     context.commandName = names.join(' ');
+    adoptRedeclaredOptions(action);
   });
   registerDbCommands(program, context);
   registerImportCommands(program, context);
@@ -52,4 +53,24 @@ export function buildProgram(context: CommandContext): Command {
   registerReplicaCommands(program, context);
   registerTokenCommands(program, context);
   return program;
+}
+
+/**
+ * Commander gives an option to the first command on the path that declares it, wherever it was
+ * typed: with `import` and `import exams` both declaring `--dry-run`, `import exams F --dry-run`
+ * sets it on `import` and the action of `exams` never sees it. The command that runs takes every
+ * value an ancestor received for an option it declares too, unless it was given one itself.
+ */
+function adoptRedeclaredOptions(action: Command): void {
+  for (let ancestor = action.parent; ancestor; ancestor = ancestor.parent) {
+    for (const option of action.options) {
+      const key = option.attributeName();
+      const ancestorSource = ancestor.getOptionValueSource(key);
+      if (ancestorSource === undefined || ancestorSource === 'default' || ancestorSource === 'implied') continue;
+      if (!ancestor.options.some((declared) => declared.attributeName() === key)) continue;
+      const ownSource = action.getOptionValueSource(key);
+      if (ownSource !== undefined && ownSource !== 'default' && ownSource !== 'implied') continue;
+      action.setOptionValueWithSource(key, ancestor.getOptionValue(key), ancestorSource);
+    }
+  }
 }
