@@ -307,7 +307,7 @@ describe.each(MODES)('interactive review (%s)', (mode) => {
     it('gives back every claim it took, even for items skipped before their claim landed', async () => {
       const database = open(t);
       try {
-        const { WorkQueue } = await import('../src/db/review/open-interview.js');
+        const { WorkQueue } = await import('../src/db/review/work-queue.js');
         const viewer = () => ({ reviewer: 'carol', now: new Date() });
         const session = await ReviewSession.start({ database, queue: new WorkQueue({}, viewer), reviewer: 'carol', clock: () => new Date(), leaseMs: 60_000 });
         await session.skip();
@@ -329,7 +329,7 @@ describe.each(MODES)('interactive review (%s)', (mode) => {
       const [original] = await sqlite(t, "SELECT * FROM questions WHERE id = 'q-fx-0009'");
       const database = open(t);
       try {
-        const { FlaggedQuestionQueue } = await import('../src/db/review/open-interview.js');
+        const { FlaggedQuestionQueue } = await import('../src/db/review/flagged-queue.js');
         const session = await ReviewSession.start({ database, queue: new FlaggedQuestionQueue({}), reviewer: 'alice', clock: () => new Date(), leaseMs: 0 });
         expect((await session.decide({ kind: 'reject', reason: 'duplicate of q-fx-0002' })).ok).toBe(true);
         expect((await sqlite(t, "SELECT status FROM questions WHERE id = 'q-fx-0009'"))[0].status).toBe('deleted');
@@ -355,7 +355,7 @@ describe.each(MODES)('interactive review (%s)', (mode) => {
     it('undoes a completed work item back to the reviewer\'s claim', async () => {
       const database = open(t);
       try {
-        const { WorkQueue } = await import('../src/db/review/open-interview.js');
+        const { WorkQueue } = await import('../src/db/review/work-queue.js');
         const viewer = () => ({ reviewer: 'carol', now: new Date() });
         const session = await ReviewSession.start({ database, queue: new WorkQueue({}, viewer), reviewer: 'carol', clock: () => new Date(), leaseMs: 60_000 });
         expect((await session.decide({ kind: 'complete', result: '{"done":true}' })).ok).toBe(true);

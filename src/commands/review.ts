@@ -219,7 +219,7 @@ export function registerReviewCommands(program: Command, context: CommandContext
   const workCommand = async (command: Command, out: Output) => {
     const setup = await prepare(context, command, 'write', out, { reviewer: true });
     if (setup.system !== 'open-interview') throw new UsageError('the work queue is open-interview\'s; PingToPass has none');
-    const { WorkQueue } = await import('../db/review/open-interview.js');
+    const { WorkQueue } = await import('../db/review/work-queue.js');
     const queue = (await setup.openQueue('work')) as InstanceType<typeof WorkQueue>;
     return { setup, queue };
   };

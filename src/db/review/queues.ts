@@ -1,7 +1,8 @@
 import type { SystemName } from '../../config.js';
 import { UsageError } from '../../errors.js';
 import type { Database } from '../client.js';
-import { FlaggedQuestionQueue, WorkQueue } from './open-interview.js';
+import { FlaggedQuestionQueue } from './flagged-queue.js';
+import { WorkQueue } from './work-queue.js';
 import { PingToPassPendingQueue, resolveExamQuery } from './pingtopass.js';
 import { runRead } from './sql.js';
 import { QUEUES, type QueueName, type ReviewFilters, type ReviewQueue } from './types.js';

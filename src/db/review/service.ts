@@ -1,7 +1,8 @@
 import type { SystemName } from '../../config.js';
 import { InvalidInputError, RefusedError } from '../../errors.js';
 import { requireWriteAccess, type Database } from '../client.js';
-import { FlaggedQuestionQueue, WorkQueue } from './open-interview.js';
+import { FlaggedQuestionQueue } from './flagged-queue.js';
+import { WorkQueue } from './work-queue.js';
 import { feedbackQuery, PingToPassPendingQueue, resolveFeedbackQuery, reviewerUserQuery } from './pingtopass.js';
 import { combineAll, query, runRead, runWrite } from './sql.js';
 import type { ActionContext, Conflict, Decision, ReviewItem, ReviewQueue, WorkItem } from './types.js';

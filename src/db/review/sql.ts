@@ -17,6 +17,17 @@ export interface Query<T> {
   parse: (results: ResultSet[]) => T;
 }
 
+/** A piece of SQL with its arguments: a filter, a window, a whole statement. */
+export interface SqlPart {
+  sql: string;
+  args: InValue[];
+}
+
+export type Statement = SqlPart;
+
+/** ` AND a AND b`: conditions appended to a WHERE that already has one. */
+export const and = (parts: string[]): string => parts.map((p) => ` AND ${p}`).join('');
+
 export function query<T>(statements: InStatement[], parse: (results: ResultSet[]) => T): Query<T> {
   return { statements, parse };
 }
