@@ -156,6 +156,7 @@ export function registerReviewCommands(program: Command, context: CommandContext
     .description('one question or work item in full: options, explanation, feedback or history')
     .argument('<id>', 'question id (open-interview: or work item number)')
     .configureHelp({ showGlobalOptions: true })
+    .addHelpText('after', examples([['qbank review show q_123', 'the question, its options, explanation and feedback'], ['qbank review show 42 --queue work --json', 'open-interview: a work item, for scripts']]))
     .action(async (id: string, _options: unknown, command: Command) => {
       const out = context.output(command);
       const setup = await prepare(context, command, 'read', out, { reviewer: false });
@@ -176,7 +177,13 @@ export function registerReviewCommands(program: Command, context: CommandContext
       .argument('[ids...]', 'question ids or work item numbers')
       .option('--all-matching', 'every item the filters match (asks first at a terminal)')
       .option('-y, --yes', 'confirm --all-matching without a prompt')
-      .configureHelp({ showGlobalOptions: true });
+      .configureHelp({ showGlobalOptions: true })
+      .addHelpText(
+        'after',
+        verb === 'approve'
+          ? examples([['qbank review approve q_1 q_2', 'approve two questions'], ['qbank review approve --all-matching --tag osi --yes', 'everything tagged osi, in CI']])
+          : examples([['qbank review reject q_3 --reason "two correct options"', 'reject with a reason'], ['qbank review reject --all-matching --exam OLD-100 --reason retired --yes', 'a whole exam, in CI']]),
+      );
     if (verb === 'reject') decide.option('--reason <text>', 'why (required): PingToPass keeps it as a feedback row, open-interview in the audit rows');
     decide.action(async (ids: string[], options: { allMatching?: boolean; yes?: boolean; reason?: string }, command: Command) => {
         const out = context.output(command);
@@ -206,6 +213,7 @@ export function registerReviewCommands(program: Command, context: CommandContext
   review
     .command('stats')
     .description('counts by status, and by exam (PingToPass) or channel and work-queue status (open-interview)')
+    .addHelpText('after', examples([['qbank review stats', 'how much is waiting, per exam or channel'], ['qbank review stats --json', 'the same, for dashboards']]))
     .action(async (_options: unknown, command: Command) => {
       const out = context.output(command);
       const setup = await prepare(context, command, 'read', out, { reviewer: false });
@@ -265,6 +273,7 @@ export function registerReviewCommands(program: Command, context: CommandContext
       .configureHelp({ showGlobalOptions: true });
 
   settle('complete', 'open-interview: mark a work item completed with a JSON result')
+    .addHelpText('after', examples([['qbank review complete 12 --result \'{"improved":true}\'', 'close a claimed work item with its result']]))
     .requiredOption('--result <json>', 'the result, as JSON')
     .action(async (id: string, options: { result: string }, command: Command) => {
       const out = context.output(command);
@@ -278,6 +287,7 @@ export function registerReviewCommands(program: Command, context: CommandContext
     });
 
   settle('fail', 'open-interview: mark a work item failed, with why')
+    .addHelpText('after', examples([['qbank review fail 12 --result "source page is gone"', 'close a claimed work item as failed']]))
     .requiredOption('--result <text>', 'what went wrong (stored as {"error": TEXT}, as the bots do)')
     .action(async (id: string, options: { result: string }, command: Command) => {
       const out = context.output(command);
@@ -285,7 +295,9 @@ export function registerReviewCommands(program: Command, context: CommandContext
       await settleAndRender(id, { kind: 'fail', reason: options.result.trim() }, command, out, 'failed');
     });
 
-  settle('release', 'open-interview: give a claimed work item back to the queue').action(async (id: string, _options: unknown, command: Command) => {
+  settle('release', 'open-interview: give a claimed work item back to the queue')
+    .addHelpText('after', examples([['qbank review release 12', 'give work item 12 back to the queue before its lease ends']]))
+    .action(async (id: string, _options: unknown, command: Command) => {
     const out = context.output(command);
     await settleAndRender(id, { kind: 'release' }, command, out, 'released');
   });
@@ -295,6 +307,7 @@ export function registerReviewCommands(program: Command, context: CommandContext
     .description('PingToPass: answer a user\'s feedback about a question and mark it resolved')
     .argument('<feedback-id>', 'feedback id (review show ID lists them)')
     .requiredOption('--response <text>', 'the answer the user will see')
+    .addHelpText('after', examples([['qbank review resolve fb_7 --response "fixed: option B is now correct"', 'answer the feedback and close it']]))
     .action(async (feedbackId: string, options: { response: string }, command: Command) => {
       const out = context.output(command);
       const setup = await prepare(context, command, 'write', out, { reviewer: false });
