@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createClient } from '@libsql/client';
+import Database from 'libsql';
 import { describe, expect, it } from 'vitest';
 import { SealedHash } from '../src/db/backup/dump-reader.js';
 import { escapeLiteral, pageToLines } from '../src/db/backup/line-breaks.js';
@@ -54,16 +55,42 @@ describe('SqlSplitter', () => {
     for (const size of [1, 2, 3, 7, 64]) expect(split(TRICKY, size), `chunks of ${size}`).toEqual(EXPECTED);
   });
 
-  it('agrees with SQLite on what the statements are', async () => {
-    const client = createClient({ url: ':memory:' });
+  it('agrees with SQLite on what the statements are', () => {
+    // SQLite itself runs the whole text; the splitter's statements, each of which SQLite must
+    // accept as exactly one statement, are run one by one: both databases end the same
+    const state = (db: Database.Database) => ({
+      schema: db.prepare("SELECT type, name, sql FROM sqlite_schema ORDER BY name").raw(true).all(),
+      temp: db.prepare("SELECT type, name, sql FROM sqlite_temp_schema ORDER BY name").raw(true).all(),
+      rows: db.prepare('SELECT * FROM t ORDER BY rowid').raw(true).all(),
+      quoted: db.prepare('SELECT * FROM "t;1" ORDER BY rowid').raw(true).all(),
+    });
+    const script = TRICKY.replace('BEGIN TRANSACTION;', 'BEGIN TRANSACTION;\nCREATE TABLE t (a, b, c);');
+    const whole = new Database(':memory:');
+    const oneByOne = new Database(':memory:');
     try {
-      await client.executeMultiple('CREATE TABLE t (a, b, c)');
-      for (const statement of EXPECTED.slice(2, -1)) await client.execute(statement);
-      const rows = await client.execute('SELECT a, b FROM t');
-      expect(rows.rows.map((r) => [r[0], r[1]])).toEqual([['line 1\nline 2;\nline 3', -2]]);
+      whole.exec(script);
+      for (const statement of split(script, 5)) oneByOne.prepare(statement).run();
+      expect(state(oneByOne)).toEqual(state(whole));
+      expect(state(whole).rows).toEqual([['line 1\nline 2;\nline 3', -2, null]]);
     } finally {
-      client.close();
+      whole.close();
+      oneByOne.close();
     }
+  });
+
+  it('copies each character a bounded number of times, however long a statement is', () => {
+    const statements: string[] = [];
+    const splitter = new SqlSplitter((s) => statements.push(s.text));
+    const value = 'ab;'.repeat((8 << 20) / 3);
+    const row = `INSERT INTO t VALUES('${value}',X'${'0f'.repeat(1 << 20)}');`;
+    const trigger = `CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT '${value}'; END;`;
+    const input = `${row}\n${trigger}\nSELECT 1;\n`;
+    for (let i = 0; i < input.length; i += 64 << 10) splitter.push(input.slice(i, i + (64 << 10)));
+    splitter.end();
+    expect(statements.map((s) => s.length)).toEqual([row.length, trigger.length, 'SELECT 1;'.length]);
+    expect(statements[0]).toBe(row);
+    expect(statements[1]).toBe(trigger);
+    expect(splitter.charsCopied).toBeLessThan(4 * input.length);
   });
 
   it('reports text that stops inside a statement, a string or a trigger', () => {

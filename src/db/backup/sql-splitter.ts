@@ -42,30 +42,52 @@ function isSpace(c: number): boolean {
 
 export class IncompleteSqlError extends Error {}
 
+/**
+ * Text reaches the splitter in chunks; a statement may span thousands of them (a row with a big
+ * blob). Each chunk is scanned once, with the scanner's state carried over, and the pieces of an
+ * unfinished statement are kept apart and joined once when it ends: the work is linear in the
+ * input, however long a statement is.
+ */
 export class SqlSplitter {
+  /** The text being scanned: a character or two held back from the previous chunk, then the latest chunk. */
   private buffer = '';
   /** Where scanning resumes in `buffer`. */
   private pos = 0;
-  /** Start of the current statement's first token in `buffer`, or -1 while only blanks and comments were seen. */
+  /** Start in `buffer` of the current statement (0 when it began in an earlier chunk), or -1 while only blanks and comments were seen. */
   private start = -1;
+  /** The current statement's text from earlier chunks. */
+  private pieces: string[] = [];
+  private piecesChars = 0;
   private state: State = State.Normal;
   /** Undefined until the current statement's first semicolon shows whether it is a CREATE TRIGGER. */
   private isTrigger: boolean | undefined;
+  /** A trigger whose `; END ;` was not found yet: its length at the last search, which runs again once it has doubled. */
+  private triggerSearchedAt = -1;
   private count = 0;
+  private copied = 0;
 
   constructor(private readonly onStatement: (statement: SplitStatement) => void) {}
 
   push(chunk: string): void {
-    this.buffer = this.buffer.length === 0 ? chunk : this.buffer + chunk;
+    if (this.triggerSearchedAt >= 0) {
+      this.keepPiece(chunk);
+      if (this.piecesChars >= 2 * this.triggerSearchedAt) this.searchTriggerEnd(false);
+      return;
+    }
+    const held = this.buffer.slice(this.pos);
+    this.copied += held.length > 0 ? held.length + chunk.length : 0;
+    this.buffer = held.length > 0 ? held + chunk : chunk;
+    this.pos = 0;
     this.scan(false);
-    this.compact();
+    this.holdRest();
   }
 
   /** Ends the input: anything but blanks and comments left over is an unfinished statement. */
   end(): void {
-    this.scan(true);
-    if (this.start >= 0) {
-      const tail = this.buffer.slice(this.start, this.start + 80).replace(/\s+/g, ' ');
+    if (this.triggerSearchedAt >= 0) this.searchTriggerEnd(true);
+    else this.scan(true);
+    if (this.start >= 0 || this.pieces.length > 0) {
+      const tail = (this.pieces[0] ?? this.buffer.slice(this.start)).slice(0, 80).replace(/\s+/g, ' ');
       throw new IncompleteSqlError(`the text ends inside statement #${this.count + 1} ("${tail}…"), which has no terminating semicolon`);
     }
     if (this.state === State.SingleQuote || this.state === State.DoubleQuote || this.state === State.Backtick || this.state === State.Bracket) {
@@ -79,24 +101,94 @@ export class SqlSplitter {
     return this.count;
   }
 
-  private compact(): void {
-    const keep = this.start >= 0 ? this.start : this.pos;
-    if (keep === 0) return;
-    this.buffer = this.buffer.slice(keep);
-    this.pos -= keep;
-    if (this.start >= 0) this.start -= keep;
+  /** Characters copied between strings or scanned again so far: the work that must stay linear in the input. */
+  get charsCopied(): number {
+    return this.copied;
   }
 
-  private emit(endExclusive: number): void {
+  private keepPiece(text: string): void {
+    if (text.length === 0) return;
+    this.pieces.push(text);
+    this.piecesChars += text.length;
+  }
+
+  /** After a chunk: the unfinished statement's part of it becomes a piece; what was not scanned yet waits for the next chunk. */
+  private holdRest(): void {
+    if (this.start >= 0) {
+      this.keepPiece(this.buffer.slice(this.start, this.pos));
+      this.start = 0;
+    }
+    this.buffer = this.buffer.slice(this.pos);
+    this.pos = 0;
+  }
+
+  /** The current statement's text from its start through `endExclusive` in `buffer`. */
+  private statementText(endExclusive: number): string {
+    const last = this.buffer.slice(this.start, endExclusive);
+    if (this.pieces.length === 0) return last;
+    this.pieces.push(last);
+    const text = this.pieces.join('');
+    this.copied += text.length;
+    this.pieces = [];
+    this.piecesChars = 0;
+    return text;
+  }
+
+  private emit(text: string): void {
     this.count++;
-    this.onStatement({ text: this.buffer.slice(this.start, endExclusive), index: this.count });
+    this.onStatement({ text, index: this.count });
     this.start = -1;
     this.isTrigger = undefined;
   }
 
+  /**
+   * The trigger in `pieces` (its whole text so far) is searched for its end; found, it is emitted
+   * and the text after it scanned as usual. Searching again only when the text has doubled keeps
+   * a long trigger linear.
+   */
+  private searchTriggerEnd(atEnd: boolean): void {
+    const text = this.pieces.join('');
+    this.copied += text.length * 2;
+    this.pieces = [];
+    this.piecesChars = 0;
+    const end = findTriggerEnd(text, 0);
+    if (end < 0) {
+      this.keepPiece(text);
+      this.triggerSearchedAt = text.length;
+      if (atEnd) this.start = 0;
+      return;
+    }
+    this.triggerSearchedAt = -1;
+    this.emit(text.slice(0, end));
+    this.buffer = text.slice(end);
+    this.pos = 0;
+    this.state = State.Normal;
+    this.scan(atEnd);
+    if (!atEnd) this.holdRest();
+  }
+
+  /** A CREATE TRIGGER's first semicolon was reached: finds its end in the text so far, or waits for more. Returns where scanning goes on in the new buffer, or -1 to stop. */
+  private triggerFrom(): number {
+    const head = this.statementText(this.buffer.length);
+    const end = findTriggerEnd(head, 0);
+    this.copied += head.length;
+    if (end >= 0) {
+      const rest = head.slice(end);
+      this.emit(head.slice(0, end));
+      this.buffer = rest;
+      return 0;
+    }
+    this.keepPiece(head);
+    this.triggerSearchedAt = head.length;
+    this.buffer = '';
+    this.pos = 0;
+    this.start = -1;
+    return -1;
+  }
+
   private scan(atEnd: boolean): void {
-    const s = this.buffer;
-    const n = s.length;
+    let s = this.buffer;
+    let n = s.length;
     let i = this.pos;
     while (i < n) {
       switch (this.state) {
@@ -109,22 +201,16 @@ export class SqlSplitter {
             }
             if (c === SEMICOLON) {
               if (this.start < 0) continue;
-              if (this.isTrigger === undefined) this.isTrigger = startsTrigger(s, this.start);
+              if (this.isTrigger === undefined) this.isTrigger = startsTrigger(this.statementHead(i), 0);
               if (!this.isTrigger) {
-                this.emit(i + 1);
+                this.emit(this.statementText(i + 1));
                 continue;
               }
-              const end = findTriggerEnd(s, this.start);
-              if (end < 0) {
-                // the trigger's `; END ;` is not in the buffer yet: rescan it when more text comes
-                this.pos = atEnd ? n : this.start;
-                this.state = State.Normal;
-                if (!atEnd) return;
-                i = n;
-                break;
-              }
-              this.emit(end);
-              i = end - 1;
+              const next = this.triggerFrom();
+              if (next < 0) return;
+              s = this.buffer;
+              n = s.length;
+              i = next - 1;
               continue;
             }
             if (c === DASH || c === SLASH) {
@@ -186,10 +272,9 @@ export class SqlSplitter {
           const j = s.indexOf('*/', i);
           if (j < 0) {
             // keep the last character: it may be the `*` of a `*/` split across chunks
-            i = Math.max(i, n - 1);
             if (atEnd) i = n;
             else {
-              this.pos = i;
+              this.pos = Math.max(i, n - 1);
               return;
             }
             break;
@@ -201,6 +286,25 @@ export class SqlSplitter {
       }
     }
     this.pos = i;
+  }
+
+  /**
+   * Enough of the current statement to see whether it is a CREATE [TEMP] TRIGGER. Comments may sit
+   * between those words, so a statement that starts with CREATE is looked at whole; any other
+   * statement (a long INSERT) by its first characters.
+   */
+  private statementHead(upTo: number): string {
+    if (this.pieces.length === 0) return this.buffer.slice(this.start, upTo);
+    let prefix = '';
+    for (const piece of this.pieces) {
+      prefix += piece.slice(0, 6 - prefix.length);
+      if (prefix.length >= 6) break;
+    }
+    if (prefix.length < 6) prefix += this.buffer.slice(this.start, this.start + 6 - prefix.length);
+    if (!/^create/i.test(prefix)) return prefix;
+    const head = this.pieces.join('') + this.buffer.slice(this.start, upTo);
+    this.copied += head.length;
+    return head;
   }
 }
 
