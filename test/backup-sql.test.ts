@@ -51,6 +51,17 @@ describe('SqlSplitter', () => {
     expect(split(TRICKY)).toEqual(EXPECTED);
   });
 
+  it('says on which line each statement starts, whatever the chunk boundaries', () => {
+    const expected = [2, 3, 4, 5, 6, 9, 14, 15, 16];
+    for (const size of [1, 3, 64, TRICKY.length]) {
+      const lines: number[] = [];
+      const splitter = new SqlSplitter((s) => lines.push(s.line));
+      for (let i = 0; i < TRICKY.length; i += size) splitter.push(TRICKY.slice(i, i + size));
+      splitter.end();
+      expect(lines, `chunks of ${size}`).toEqual(expected);
+    }
+  });
+
   it('gives the same statements whatever the chunk boundaries', () => {
     for (const size of [1, 2, 3, 7, 64]) expect(split(TRICKY, size), `chunks of ${size}`).toEqual(EXPECTED);
   });

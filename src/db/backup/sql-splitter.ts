@@ -11,6 +11,14 @@ export interface SplitStatement {
   text: string;
   /** 1-based position of the statement in the input. */
   index: number;
+  /** 1-based line of the input on which the statement starts. */
+  line: number;
+}
+
+function countNewlines(text: string, from = 0, to = text.length): number {
+  let lines = 0;
+  for (let i = text.indexOf('\n', from); i >= 0 && i < to; i = text.indexOf('\n', i + 1)) lines++;
+  return lines;
 }
 
 const enum State {
@@ -65,12 +73,18 @@ export class SqlSplitter {
   private triggerSearchedAt = -1;
   private count = 0;
   private copied = 0;
+  /** Newlines before `buffer[counted]`. */
+  private newlines = 0;
+  private counted = 0;
+  /** Line on which the current statement starts, once its start has been passed over. */
+  private startLine = 0;
 
   constructor(private readonly onStatement: (statement: SplitStatement) => void) {}
 
   push(chunk: string): void {
     if (this.triggerSearchedAt >= 0) {
       this.keepPiece(chunk);
+      this.newlines += countNewlines(chunk);
       if (this.piecesChars >= 2 * this.triggerSearchedAt) this.searchTriggerEnd(false);
       return;
     }
@@ -115,11 +129,35 @@ export class SqlSplitter {
   /** After a chunk: the unfinished statement's part of it becomes a piece; what was not scanned yet waits for the next chunk. */
   private holdRest(): void {
     if (this.start >= 0) {
+      this.markStartLine();
       this.keepPiece(this.buffer.slice(this.start, this.pos));
       this.start = 0;
     }
+    this.countLinesTo(this.pos);
     this.buffer = this.buffer.slice(this.pos);
     this.pos = 0;
+    this.counted = 0;
+  }
+
+  private countLinesTo(position: number): void {
+    if (position <= this.counted) return;
+    this.newlines += countNewlines(this.buffer, this.counted, position);
+    this.counted = position;
+  }
+
+  /** Notes the line of the current statement's start while it is still in `buffer` (or already noted). */
+  private markStartLine(): void {
+    if (this.startLine > 0) return;
+    this.countLinesTo(this.start);
+    this.startLine = this.newlines + 1;
+  }
+
+  /** Text already counted comes back to be scanned again (after a trigger): its newlines are taken off. */
+  private rescan(text: string): void {
+    this.newlines -= countNewlines(text);
+    this.buffer = text;
+    this.pos = 0;
+    this.counted = 0;
   }
 
   /** The current statement's text from its start through `endExclusive` in `buffer`. */
@@ -136,8 +174,9 @@ export class SqlSplitter {
 
   private emit(text: string): void {
     this.count++;
-    this.onStatement({ text, index: this.count });
+    this.onStatement({ text, index: this.count, line: this.startLine });
     this.start = -1;
+    this.startLine = 0;
     this.isTrigger = undefined;
   }
 
@@ -160,8 +199,7 @@ export class SqlSplitter {
     }
     this.triggerSearchedAt = -1;
     this.emit(text.slice(0, end));
-    this.buffer = text.slice(end);
-    this.pos = 0;
+    this.rescan(text.slice(end));
     this.state = State.Normal;
     this.scan(atEnd);
     if (!atEnd) this.holdRest();
@@ -169,19 +207,20 @@ export class SqlSplitter {
 
   /** A CREATE TRIGGER's first semicolon was reached: finds its end in the text so far, or waits for more. Returns where scanning goes on in the new buffer, or -1 to stop. */
   private triggerFrom(): number {
+    this.countLinesTo(this.buffer.length);
     const head = this.statementText(this.buffer.length);
     const end = findTriggerEnd(head, 0);
     this.copied += head.length;
     if (end >= 0) {
-      const rest = head.slice(end);
       this.emit(head.slice(0, end));
-      this.buffer = rest;
+      this.rescan(head.slice(end));
       return 0;
     }
     this.keepPiece(head);
     this.triggerSearchedAt = head.length;
     this.buffer = '';
     this.pos = 0;
+    this.counted = 0;
     this.start = -1;
     return -1;
   }
@@ -202,6 +241,7 @@ export class SqlSplitter {
             if (c === SEMICOLON) {
               if (this.start < 0) continue;
               if (this.isTrigger === undefined) this.isTrigger = startsTrigger(this.statementHead(i), 0);
+              this.markStartLine();
               if (!this.isTrigger) {
                 this.emit(this.statementText(i + 1));
                 continue;
