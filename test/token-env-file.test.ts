@@ -2,7 +2,7 @@ import { lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileS
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseDotenv } from '../src/config.js';
-import { applyEnvUpdates, checkEnvFileWritable, updateEnvFile } from '../src/turso/env-file.js';
+import { applyEnvUpdates, checkEnvFileWritable, updateEnvFile, writeRecoveryFile } from '../src/turso/env-file.js';
 import { tempDir } from './support/cli.js';
 
 const cleanups: Array<() => void> = [];
@@ -58,6 +58,24 @@ describe('applyEnvUpdates', () => {
     expect(parseDotenv(text)).toEqual({ KEY: 'v', NEXT: '1' });
   });
 
+  it('never edits lines inside another variable\'s quoted multi-line value', () => {
+    const note = 'NOTE="how to rotate:\nTURSO_AUTH_TOKEN=x\nexport TURSO_AUTH_TOKEN_RO=y\n"';
+    const single = "SQL='first\nTURSO_AUTH_TOKEN=inside single quotes'";
+    const escaped = 'ESCAPED="a \\" quote\nTURSO_AUTH_TOKEN=still inside"';
+    const original = `${note}\n${single}\n${escaped}\nTURSO_AUTH_TOKEN=old\n`;
+    const { text, replaced, added } = applyEnvUpdates(original, { TURSO_AUTH_TOKEN: 'new', TURSO_AUTH_TOKEN_RO: 'ro' });
+    expect(text).toBe(`${note}\n${single}\n${escaped}\nTURSO_AUTH_TOKEN=new\nTURSO_AUTH_TOKEN_RO=ro\n`);
+    expect(replaced).toEqual(['TURSO_AUTH_TOKEN']);
+    expect(added).toEqual(['TURSO_AUTH_TOKEN_RO']);
+    expect(parseDotenv(text).NOTE).toBe('how to rotate:\nTURSO_AUTH_TOKEN=x\nexport TURSO_AUTH_TOKEN_RO=y\n');
+  });
+
+  it('refuses to guess where a quoted value that is never closed ends', () => {
+    expect(() => applyEnvUpdates('A=1\nNOTE="open\nTURSO_AUTH_TOKEN=x\n', { TURSO_AUTH_TOKEN: 'new' })).toThrow(
+      /line 2: the quoted value of NOTE is never closed/,
+    );
+  });
+
   it('quotes values that need it so dotenv reads back the same value', () => {
     const { text } = applyEnvUpdates('', { A: 'has space', B: 'quote"and\\slash' });
     expect(parseDotenv(text).A).toBe('has space');
@@ -93,9 +111,27 @@ describe('updateEnvFile', () => {
     expect(readFileSync(join(dir, 'real.env'), 'utf8')).toBe('K=new\n');
   });
 
-  it('is checked for writability before anything irreversible happens', async () => {
+  it('is checked for real before anything irreversible happens: a probe is written and synced beside it', async () => {
     const dir = workDir();
     await expect(checkEnvFileWritable(join(dir, '.env'))).resolves.toBeUndefined();
-    await expect(checkEnvFileWritable(join(dir, 'no-such-dir', '.env'))).rejects.toThrow(/cannot write the env file .*: ENOENT/);
+    expect(readdirSync(dir)).toEqual([]);
+    await expect(checkEnvFileWritable(join(dir, 'no-such-dir', '.env'))).rejects.toThrow(/the directory .*no-such-dir does not exist/);
+    await expect(checkEnvFileWritable(dir)).rejects.toThrow(/is a directory/);
+    writeFileSync(join(dir, 'locked.env'), 'A=1\n', { mode: 0o444 });
+    await expect(checkEnvFileWritable(join(dir, 'locked.env'))).rejects.toThrow(/locked\.env: it is read-only \(mode 0444\)/);
+    writeFileSync(join(dir, 'open.env'), 'NOTE="never closed\n');
+    await expect(checkEnvFileWritable(join(dir, 'open.env'))).rejects.toThrow(/line 1: the quoted value of NOTE is never closed/);
+    expect(readdirSync(dir).sort()).toEqual(['locked.env', 'open.env']);
+  });
+
+  it('keeps tokens it could not write recoverable: a new 0600 file beside the target, never an existing one', async () => {
+    const dir = workDir();
+    const first = await writeRecoveryFile(join(dir, '.env'), { TURSO_AUTH_TOKEN: 'a.b.c' }, new Date('2026-01-02T03:04:05Z'));
+    const second = await writeRecoveryFile(join(dir, '.env'), { TURSO_AUTH_TOKEN: 'd.e.f' }, new Date('2026-01-02T03:04:05Z'));
+    expect(first).toBe(join(dir, '.env.qbank-unsaved-20260102T030405Z'));
+    expect(second).not.toBe(first);
+    expect(statSync(first).mode & 0o777).toBe(0o600);
+    expect(parseDotenv(readFileSync(first, 'utf8'))).toEqual({ TURSO_AUTH_TOKEN: 'a.b.c' });
+    expect(parseDotenv(readFileSync(second, 'utf8'))).toEqual({ TURSO_AUTH_TOKEN: 'd.e.f' });
   });
 });

@@ -1,5 +1,5 @@
 import { createClient } from '@libsql/client';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeToken, generateEd25519KeyPair } from '../src/auth/jwt.js';
@@ -264,5 +264,67 @@ describe('qbank token rotate against servers that misbehave', () => {
     expect(result.stderr).toContain('nothing was written to the env file: unverified tokens are not stored');
     expect(result.stderr).toContain('`qbank token create --env-file app.env`');
     expect(readFileSync(envPath, 'utf8')).toBe(before);
+  });
+});
+
+describe('qbank token rotate: the env file is checked for real before rotating', () => {
+  const cases: Array<[string, (dir: string) => string, number, RegExp]> = [
+    ['a directory', (dir) => (mkdirSync(join(dir, 'secrets')), 'secrets'), 2, /cannot write the env file secrets: it is a directory/],
+    ['a missing directory', () => 'missing/app.env', 2, /cannot write the env file missing\/app\.env: the directory .*missing does not exist/],
+    ['a read-only file', (dir) => (writeFileSync(join(dir, 'app.env'), 'A=1\n', { mode: 0o444 }), 'app.env'), 5, /app\.env: it is read-only \(mode 0444\)/],
+    ['a quoted value never closed', (dir) => (writeFileSync(join(dir, 'app.env'), 'NOTE="open\nTURSO_AUTH_TOKEN=x\n'), 'app.env'), 3, /line 1: the quoted value of NOTE is never closed/],
+  ];
+  for (const [what, make, code, message] of cases) {
+    it(`refuses ${what} and rotates nothing`, async () => {
+      const bed = await testbed(0);
+      const dir = workDir();
+      const envFile = make(dir);
+      const result = await runCli(['token', 'rotate', '--yes', '--env-file', envFile], { env: bed.env, cwd: dir });
+      expect(result.code, result.stderr).toBe(code);
+      expect(result.stderr).toMatch(message);
+      expect(bed.platform.requests.some((r) => r.path.endsWith('/auth/rotate'))).toBe(false);
+      expect(await attempt(bed.primary.url, bed.authToken, 'SELECT 1')).toBe('ok');
+      // Global flags before the subcommand: the same refusal, as one JSON error.
+      const json = await runCli(['--json', 'token', 'rotate', '--env-file', envFile, '--yes'], { env: bed.env, cwd: dir });
+      expect(json.code).toBe(code);
+      expect(json.json().error.message).toMatch(message);
+      expect(bed.platform.requests.some((r) => r.path.endsWith('/auth/rotate'))).toBe(false);
+    });
+  }
+
+  it('keeps the new tokens recoverable when the final write fails after the rotation: a 0600 file beside it, named in the error', async () => {
+    const dir = workDir();
+    const keys = generateEd25519KeyPair();
+    const server = await startLibsqlServer({ dbPath: join(dir, 'db.sqlite'), publicKeys: [keys.publicKey] });
+    cleanups.push(() => server.close());
+    const envPath = join(dir, 'app.env');
+    const platform = await startPlatformServer({
+      org: 'acme',
+      apiToken: 'platform-token-for-tests',
+      databases: [{ name: 'quiz', group: 'default', primaryRegion: 'aws-us-east-1', instances: [{ name: 'aws-us-east-1', type: 'primary', region: 'aws-us-east-1', url: server.url }] }],
+      initialKeys: { databases: { quiz: keys } },
+      // While the keys rotate, something replaces the env file with a directory: the final rename fails.
+      onKeysRotated: (_scope, publicKeys) => {
+        server.setPublicKeys(publicKeys);
+        rmSync(envPath);
+        mkdirSync(envPath);
+      },
+    });
+    cleanups.push(() => platform.close());
+    const oldToken = platform.mintToken('quiz');
+    writeFileSync(envPath, `TURSO_AUTH_TOKEN=${oldToken}\n`);
+    const env = { TURSO_DATABASE_URL: server.url, TURSO_API_URL: platform.baseUrl, TURSO_ORG: 'acme', TURSO_API_TOKEN: 'platform-token-for-tests' };
+
+    const result = await runCli(['token', 'rotate', '--yes', '--env-file', 'app.env', '--auth-token', oldToken], { env, cwd: dir });
+    expect(result.code).toBe(1);
+    const saved = /the new tokens are saved in (\S+) \(mode 0600\)/.exec(result.stderr)?.[1];
+    expect(saved, result.stderr).toBe(join(dir, `app.env.qbank-unsaved-${/qbank-unsaved-(\S+) \(mode/.exec(result.stderr)![1]}`));
+    expect(statSync(saved!).mode & 0o777).toBe(0o600);
+    const values = parseDotenv(readFileSync(saved!, 'utf8'));
+    expect(await attempt(server.url, values.TURSO_AUTH_TOKEN!, 'CREATE TABLE t (x)')).toBe('ok');
+    expect(await attempt(server.url, values.TURSO_AUTH_TOKEN_RO!, 'SELECT 1')).toBe('ok');
+    expect(await attempt(server.url, oldToken, 'SELECT 1')).toBe(401);
+    expect(result.stderr).toContain('token rotation stopped at step 4 of 4 (write app.env)');
+    expectNoSecrets(result, [values.TURSO_AUTH_TOKEN!, values.TURSO_AUTH_TOKEN_RO!, oldToken]);
   });
 });

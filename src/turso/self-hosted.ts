@@ -190,8 +190,7 @@ export interface SelfHostedRotationOptions extends KeyFiles {
 
 /**
  * Replaces the key pair (the old files are kept as `*.previous`, or `*.previous.N` when that exists),
- * mints new tokens, waits until the
- * server runs with the new public key, verifies the tokens and stores them.
+ * mints new tokens, waits until the server runs with the new public key, verifies the tokens and stores them.
  */
 export async function rotateSelfHosted(options: SelfHostedRotationOptions): Promise<RotationResult> {
   const progress = options.onProgress ?? (() => undefined);
@@ -203,7 +202,7 @@ export async function rotateSelfHosted(options: SelfHostedRotationOptions): Prom
     `qbank mints a read-write and a read-only token, waits up to ${Math.round(options.verify.timeoutMs / 1000)} s for ${options.server} to accept them, verifies both` +
       (options.envFile ? `, and writes them to ${options.envFile.displayPath} as ${options.envFile.tokenKey} and ${options.envFile.readOnlyTokenKey}.` : '.'),
   ];
-  if (options.envFile) await checkEnvFileWritable(options.envFile.path);
+  if (options.envFile) await checkEnvFileWritable(options.envFile.path, options.envFile.displayPath);
   for (const path of [options.privateKeyPath, options.publicKeyPath]) {
     await fs.access(dirname(path), constants.W_OK).catch((error: NodeJS.ErrnoException) => {
       throw new RefusedError(`cannot write ${path}: ${error.code ?? error.message}`, { hint: 'nothing was changed', cause: error });

@@ -1,5 +1,6 @@
+import { homedir, tmpdir } from 'node:os';
 import { ExitCode, QbankError, type ExitCodeValue } from '../errors.js';
-import { checkEnvFileWritable, updateEnvFile, type EnvFileUpdate } from './env-file.js';
+import { checkEnvFileWritable, updateEnvFile, writeRecoveryFile, type EnvFileUpdate } from './env-file.js';
 import type { Expiration } from './expiration.js';
 import { probeInstance, type ProbeOptions } from './hrana-probe.js';
 import type { Database as PlatformDatabase, PlatformApi } from './platform-api.js';
@@ -106,7 +107,7 @@ const failed = (text: string) => `✗ ${text}`;
 
 /** Everything that can be checked before the irreversible call. */
 async function preflight(server: string, envFile: RotationEnvFile | null, probe: ProbeOptions | undefined): Promise<void> {
-  if (envFile) await checkEnvFileWritable(envFile.path);
+  if (envFile) await checkEnvFileWritable(envFile.path, envFile.displayPath);
   const health = await probeInstance(server, { ...probe, samples: 1 });
   if (!health.reachable) {
     throw new RotationError('preflight', `refusing to rotate: the database server ${server} does not answer (${health.error})`, {
@@ -303,11 +304,7 @@ export async function finishRotation(options: FinishOptions): Promise<RotationRe
       envFile = { ...(await updateEnvFile(options.envFile.path, toWrite)), keys: Object.keys(toWrite) };
       done.push(step(`wrote ${Object.keys(toWrite).join(' and ')} to ${options.envFile.displayPath} (mode 0600, other lines kept)`));
     } catch (error) {
-      throw new RotationError('write', `token rotation stopped at step ${n} of ${n} (write ${options.envFile.displayPath}): ${(error as Error).message}`, {
-        done,
-        todo: `the new tokens work but were not stored (and are never printed without --show): fix the file, then ${options.recovery}`,
-        cause: error,
-      });
+      throw await unsavedTokensError(options, toWrite, error);
     }
   }
 
@@ -361,6 +358,30 @@ export async function finishRotation(options: FinishOptions): Promise<RotationRe
     nextSteps: options.nextSteps,
   };
   return { report, secrets };
+}
+
+/**
+ * The env file could not be written after the rotation made the new tokens the only ones that work:
+ * they go to a new 0600 file beside it (or in the home or temp directory), named in the error.
+ */
+async function unsavedTokensError(options: FinishOptions, toWrite: Record<string, string>, error: unknown): Promise<RotationError> {
+  const envFile = options.envFile!;
+  const n = options.stepCount;
+  const keys = Object.keys(toWrite).join(' and ');
+  const saved = await writeRecoveryFile(envFile.path, toWrite, new Date(options.nowMs), [homedir(), tmpdir()]).catch(() => null);
+  const headline = `token rotation stopped at step ${n} of ${n} (write ${envFile.displayPath}): ${(error as Error).message}`;
+  if (saved) {
+    return new RotationError('write', `${headline}; the new tokens are saved in ${saved} (mode 0600)`, {
+      done: [...options.done, step(`wrote ${keys} to ${saved} instead (mode 0600; the tokens are never printed)`)],
+      todo: `move ${keys} from ${saved} into the env file the application reads (or fix ${envFile.displayPath} and copy them there), then delete ${saved}`,
+      cause: error,
+    });
+  }
+  return new RotationError('write', `${headline}; the new tokens could not be saved anywhere else either`, {
+    done: [...options.done, failed('the new tokens work but are stored nowhere, and are never printed')],
+    todo: `fix the file, then ${options.recovery}`,
+    cause: error,
+  });
 }
 
 async function waitWatchingOldToken(

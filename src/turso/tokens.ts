@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { updateEnvFile, type EnvFileUpdate } from './env-file.js';
+import { checkEnvFileWritable, updateEnvFile, type EnvFileUpdate } from './env-file.js';
 import type { Expiration } from './expiration.js';
 import { serverBaseUrl, type ProbeOptions } from './hrana-probe.js';
 import type { Database as PlatformDatabase, PlatformApi } from './platform-api.js';
@@ -51,6 +51,7 @@ export async function createPlatformToken(options: {
   envFile?: { path: string; key: string };
   nowMs: number;
 }): Promise<{ report: CreatedToken; token: string }> {
+  if (options.envFile) await checkEnvFileWritable(options.envFile.path);
   const token = await mintPlatformToken(options.api, options.scope, options);
   const report: CreatedToken = {
     scope: options.scope,
