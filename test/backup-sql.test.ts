@@ -117,7 +117,9 @@ describe('classifyStatement', () => {
   it('recognises the statements of qbank, sqlite3 and sqld dumps', () => {
     expect(classifyStatement(`INSERT INTO "a""b" VALUES(1,'x');`)).toMatchObject({ kind: 'insert', table: 'a"b', tableToken: { start: 12, end: 18 }, valuesAt: 25 });
     expect(classifyStatement('INSERT INTO plain VALUES(1);')).toMatchObject({ kind: 'insert', table: 'plain', valuesAt: 24 });
-    expect(classifyStatement('INSERT INTO main.t(a,b) VALUES(1,2);')).toMatchObject({ kind: 'insert', table: 't', valuesAt: 30 });
+    expect(classifyStatement('INSERT INTO t("a",b) VALUES(1,2),(3,4);')).toMatchObject({ kind: 'insert', table: 't', valuesAt: 27, rows: 2 });
+    expect(classifyStatement(`INSERT INTO t VALUES(replace(replace('a\\r\\nb','\\r',char(13)),'\\n',char(10)),1e999,-9.0e+999,(8.9e+307*2),CAST(X'6100' AS TEXT),unistr('\\u000a'),NULL,X'',-0.5,.5);`)).toMatchObject({ kind: 'insert', rows: 1 });
+    expect(classifyStatement('INSERT INTO main.t(a,b) VALUES(1,2);')).toMatchObject({ kind: 'other' });
     expect(classifyStatement(`INSERT INTO sqlite_sequence VALUES('it''s',42);`)).toEqual({ kind: 'sequence', table: "it's", seq: 42n });
     expect(classifyStatement(`INSERT INTO "sqlite_sequence" VALUES('t',7);`)).toEqual({ kind: 'sequence', table: 't', seq: 7n });
     expect(classifyStatement('DELETE FROM sqlite_sequence;')).toEqual({ kind: 'sequence-reset' });
@@ -127,6 +129,9 @@ describe('classifyStatement', () => {
     expect(classifyStatement('CREATE TRIGGER tr BEFORE UPDATE OF a ON t BEGIN SELECT 1; END;')).toMatchObject({ kind: 'create-trigger', name: 'tr', table: 't' });
     expect(classifyStatement('CREATE VIRTUAL TABLE f USING fts5(x);')).toMatchObject({ kind: 'create-table', virtual: true });
     expect(classifyStatement('PRAGMA writable_schema=ON;')).toMatchObject({ kind: 'pragma', name: 'writable_schema' });
+    expect(classifyStatement("DELETE FROM sqlite_sequence WHERE name IN ('a','it''s');")).toEqual({ kind: 'sequence-reset' });
+    expect(classifyStatement('CREATE TEMP TRIGGER x AFTER INSERT ON t BEGIN SELECT 1; END;')).toMatchObject({ kind: 'other' });
+    expect(classifyStatement('CREATE TABLE t AS SELECT 1;')).toMatchObject({ kind: 'other' });
     expect(classifyStatement('BEGIN TRANSACTION;').kind).toBe('begin');
     expect(classifyStatement('COMMIT;').kind).toBe('commit');
     expect(classifyStatement('UPDATE t SET a = 1;').kind).toBe('other');

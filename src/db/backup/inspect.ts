@@ -67,7 +67,7 @@ export async function inspectDump(path: string, options: DumpScanOptions = {}): 
   let afterCommit = 0;
   let rolledBack = false;
 
-  const onStatement = ({ text, index }: { text: string; index: number }) => {
+  const onStatement = ({ text, line }: { text: string; line: number }) => {
     const statement = classifyStatement(text);
     if (last?.kind === 'commit') afterCommit++;
     last = statement;
@@ -81,16 +81,16 @@ export async function inspectDump(path: string, options: DumpScanOptions = {}): 
       case 'commit':
         break;
       case 'pragma':
-        if (statement.name === 'writable_schema') unknown.push(`statement #${index}: PRAGMA writable_schema (virtual tables are not supported by qbank restore)`);
-        else if (statement.name !== 'foreign_keys') unknown.push(`statement #${index}: PRAGMA ${statement.name}`);
+        if (statement.name === 'writable_schema') unknown.push(`line ${line}: PRAGMA writable_schema (virtual tables are not supported by qbank restore)`);
+        else if (statement.name !== 'foreign_keys') unknown.push(`line ${line}: PRAGMA ${statement.name}`);
         break;
       case 'create-table':
-        if (statement.virtual) unknown.push(`statement #${index}: CREATE VIRTUAL TABLE ${statement.name} (virtual tables are not supported)`);
-        else if (statement.name.startsWith(STAGING_PREFIX)) unknown.push(`statement #${index}: ${statement.name} is a name qbank reserves for restores`);
+        if (statement.virtual) unknown.push(`line ${line}: CREATE VIRTUAL TABLE ${statement.name} (virtual tables are not supported)`);
+        else if (statement.name.startsWith(STAGING_PREFIX)) unknown.push(`line ${line}: ${statement.name} is a name qbank reserves for restores`);
         else {
           inspection.hasSchema = true;
           const entry = tableFor(statement.name);
-          if (entry.createSql !== undefined) unknown.push(`statement #${index}: table ${statement.name} is created twice`);
+          if (entry.createSql !== undefined) unknown.push(`line ${line}: table ${statement.name} is created twice`);
           entry.createSql = text;
         }
         break;
@@ -107,8 +107,7 @@ export async function inspectDump(path: string, options: DumpScanOptions = {}): 
         inspection.triggers.push({ name: statement.name, table: statement.table, sql: text });
         break;
       case 'insert':
-        tableFor(statement.table).rows++;
-        if (statement.valuesAt < 0) unknown.push(`statement #${index}: an INSERT into ${statement.table} that is not INSERT ... VALUES(...)`);
+        tableFor(statement.table).rows += statement.rows;
         break;
       case 'sequence':
         inspection.sequences.push({ table: statement.table, seq: statement.seq });
@@ -119,7 +118,7 @@ export async function inspectDump(path: string, options: DumpScanOptions = {}): 
         skipped.add('sqlite_stat1 statistics (run ANALYZE after the restore to rebuild them)');
         break;
       case 'other':
-        unknown.push(`statement #${index}: ${statement.head}…`);
+        unknown.push(`line ${line}: ${statement.head}${statement.reason ? `: ${statement.reason}` : '…'}`);
         break;
     }
   };
@@ -149,7 +148,7 @@ export async function inspectDump(path: string, options: DumpScanOptions = {}): 
     );
   }
   if (unknown.length > 0) {
-    problems.push(`${unknown.length} statement(s) a restore does not handle:`);
+    problems.push(`${unknown.length} statement(s) a restore does not accept (a dump holds tables, indexes, views, triggers and rows of literal values only):`);
     problems.push(...unknown.slice(0, 10).map((line) => '  ' + line));
   }
 
@@ -178,6 +177,12 @@ export async function inspectDump(path: string, options: DumpScanOptions = {}): 
   }
   for (const index of inspection.indexes) {
     if (inspection.hasSchema && !tables.get(index.table)?.createSql) problems.push(`index ${index.name} is on ${index.table}, which the dump does not create`);
+  }
+  const viewNames = new Set(inspection.views.map((v) => v.name.toLowerCase()));
+  for (const trigger of inspection.triggers) {
+    if (!tables.get(trigger.table)?.createSql && !viewNames.has(trigger.table.toLowerCase())) {
+      problems.push(`trigger ${trigger.name} is on ${trigger.table}, which the dump does not create`);
+    }
   }
 
   return {

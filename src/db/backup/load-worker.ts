@@ -1,6 +1,7 @@
 /**
  * Entry of a `file:` restore's reading thread: reads the dump, splits it, keeps the statements the
- * restore loads and joins them into chunks for the writing thread, a few messages ahead at most.
+ * restore loads (never one outside a dump's vocabulary: see statements.ts) and joins them into
+ * chunks for the writing thread, a few messages ahead at most; triggers last.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { creditedSender } from '../../worker-thread.js';
@@ -23,6 +24,8 @@ async function work(): Promise<void> {
   let statements = 0;
   let fileBytesRead = 0;
   let fileBytes = 0;
+  // triggers are created after every row, so none fires while the rows go in
+  const triggers: string[] = [];
   const flush = async () => {
     if (chunk.length > 0) chunks.push(chunk);
     chunk = '';
@@ -36,7 +39,12 @@ async function work(): Promise<void> {
     const scan = await scanDump(
       options.path,
       async ({ text }) => {
-        if (!isSelected(classifyStatement(text), tableNames, viewNames)) return;
+        const statement = classifyStatement(text);
+        if (!isSelected(statement, tableNames, viewNames)) return;
+        if (statement.kind === 'create-trigger') {
+          triggers.push(text);
+          return;
+        }
         chunk += text + '\n';
         statements++;
         if (chunk.length < options.chunkChars) return;
@@ -51,6 +59,10 @@ async function work(): Promise<void> {
         },
       },
     );
+    for (const trigger of triggers) {
+      chunk += trigger + '\n';
+      statements++;
+    }
     await flush();
     port.postMessage({ type: 'end', checksum: scan.checksum.computed } satisfies LoadMessage);
   } catch (error) {
