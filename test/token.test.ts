@@ -70,7 +70,7 @@ describe('qbank token create', () => {
     expect(shown.code).toBe(0);
     const token = shown.stdout.trim();
     expect(shown.stdout).toBe(`${token}\n`);
-    expect(await attempt(bed.primary.url, token, 'CREATE TABLE t (x)')).toBe('ok');
+    expect(await attempt(bed.primary.url, token, 'CREATE TABLE t (x)'), shown.stdout + shown.stderr).toBe('ok');
     expect(shown.stderr).not.toContain(token);
 
     const json = await runCli(['token', 'create', '--json', '--env-file', '.env'], { env: bed.env, cwd: workDir() });

@@ -229,6 +229,11 @@ export async function rotateTokens(context: OperationsContext, options: RotateOp
 
 export async function verifyConfiguredTokens(context: OperationsContext): Promise<VerifyReport[]> {
   const readWrite = databaseConfig(context, 'write');
+  if (readWrite.kind === 'file') {
+    throw new UsageError('token verify needs a remote database: a file: URL takes no token', {
+      hint: 'set TURSO_DATABASE_URL to the libsql:// or https:// URL of the database',
+    });
+  }
   const readOnly = databaseConfig(context, 'read');
   const keys = credentialKeys({ env: context.env, cwd: context.cwd }, context.flags.target);
   const nowMs = context.now().getTime();
