@@ -225,7 +225,7 @@ export function createPlatformApi(options: PlatformApiOptions): PlatformApi {
 
     for (let attempt = 1; ; attempt++) {
       const canRetry = attempt < attempts;
-      log?.(`platform-api → ${call.method} ${url.href} (attempt ${attempt}/${attempts}) authorization: Bearer [REDACTED]`);
+      log?.(`platform-api → ${call.method} ${url.href} (attempt ${attempt}/${attempts})`);
       const started = Date.now();
       let response: Response;
       try {
