@@ -1,3 +1,4 @@
+import { createClient } from '@libsql/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
 import { createTestDatabase, type TestDatabase } from './support/modes.js';
@@ -30,19 +31,61 @@ describe('remote mode against the local libSQL server', () => {
     expect(result.code, result.stderr).toBe(0);
   });
 
-  it('never repeats a write whose answer was lost, and a rerun converges', async () => {
+  async function sqliteRows(sql: string): Promise<Record<string, unknown>[]> {
+    const client = createClient({ url: `file:${t.dbPath}` });
+    try {
+      return (await client.execute(sql)).rows as unknown as Record<string, unknown>[];
+    } finally {
+      client.close();
+    }
+  }
+  const tableNames = async () => (await sqliteRows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).map((r) => String(r.name));
+
+  it('a push whose answer was lost after the commit reports it applied (exit 0), and never repeats it', async () => {
     // Request 1 reads the catalogue, request 2 is the push's one transaction: it runs, then the answer is cut.
     t.server!.knobs.dropMidResponse = 2;
-    const pipelineBefore = t.server!.stats.byRequestType.batch ?? 0;
-    const failed = await cli(['db', 'push', '--schema', 'pingtopass']);
-    expect(failed.code).not.toBe(0);
-    expect(failed.stderr).toMatch(/error: /);
-    const batches = (t.server!.stats.byRequestType.batch ?? 0) - pipelineBefore;
-    expect(batches).toBe(2);
+    const result = await cli(['db', 'push', '--schema', 'pingtopass']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/connection was lost while the push was committing; a reconnection found run \S+: applied/);
+    expect(result.stderr).not.toMatch(/cannot reach|unexpected error/);
+    const runs = await sqliteRows('SELECT id, command, system, counts FROM __qbank_audit');
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ command: 'db push', system: 'pingtopass' });
+    expect(result.stderr).toContain(String(runs[0]!.id));
     const rerun = await cli(['db', 'push', '--json']);
     expect(rerun.code, rerun.stderr).toBe(0);
-    expect(rerun.stderr + rerun.stdout).not.toMatch(/already exists/i);
-    expect((await cli(['db', 'status', '--json'])).json().drift.upToDate).toBe(true);
+    expect(rerun.json().upToDate).toBe(true);
+  });
+
+  it('a push whose answer was lost reports it in --json, with the run id', async () => {
+    t.server!.knobs.dropMidResponse = 2;
+    const result = await cli(['--json', 'db', 'push', '--schema', 'open-interview']);
+    expect(result.code, result.stderr).toBe(0);
+    const document = result.json();
+    expect(document).toMatchObject({ applied: true, lostConnection: { outcome: 'applied' } });
+    expect((await sqliteRows('SELECT id FROM __qbank_audit'))[0]!.id).toBe(document.runId);
+  });
+
+  it('a push whose request never arrived reports "not applied" (exit 4) and changed nothing', async () => {
+    t.server!.knobs.dropOnRequest = 2;
+    const result = await cli(['db', 'push', '--schema', 'pingtopass']);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/lost before the push was answered; a reconnection found no run \S+: the push was not applied, nothing was changed/);
+    expect(result.stderr).not.toMatch(/unexpected error/);
+    expect(await tableNames()).toEqual([]);
+  });
+
+  it('a push whose answer was lost and whose reconnection fails reports "unknown" (exit 4)', async () => {
+    t.server!.knobs.dropMidResponse = 2;
+    t.server!.knobs.failOnRequest = 3;
+    const result = await runCli(['db', 'push', '--schema', 'pingtopass', '--json'], { env: t.env, cwd: t.dir });
+    expect(result.code).toBe(4);
+    const { error } = result.json();
+    expect(error.message).toMatch(/could not tell whether it was applied: unknown, check with `qbank db status`/);
+    expect(error.hint).toMatch(/recorded as run \S+ in __qbank_audit/);
+    // it was in fact applied: db status says so, and lists qbank's own table as such
+    const status = await cli(['db', 'status', '--json']);
+    expect(status.json().drift.upToDate).toBe(true);
   });
 
   it('a push with nothing to do costs one round trip, even when the system is detected from the tables', async () => {

@@ -5,6 +5,9 @@ import { CheckFailedError } from '../errors.js';
 import type { Output } from '../output/output.js';
 import { type CommandContext, examples } from './context.js';
 
+/** How long a push whose answer was lost may spend reconnecting to find out whether it committed. */
+const CONFIRM_TIMEOUT_MS = 5000;
+
 export function registerDbCommands(program: Command, context: CommandContext): void {
   const db = program
     .command('db')
@@ -39,10 +42,16 @@ export function registerDbCommands(program: Command, context: CommandContext): v
       // one catalogue read serves both: which system the tables belong to, and what to change
       const live = await introspect(database);
       const system = await context.system(database, config, live.keys());
+      const { resolveActor } = await import('../db/run-record.js');
+      const { openDatabase } = await import('../db/client.js');
+      const actor = resolveActor({ env: context.io.env, cwd: context.io.cwd });
       const result = await pushSchema(database, system, {
         live,
         dryRun: options.dryRun,
         allowDataLoss: options.allowDataLoss,
+        run: { ...actor, command: 'db push', arguments: { schema: system, allowDataLoss: Boolean(options.allowDataLoss) }, target: database.displayUrl },
+        reopen: () => openDatabase(config, { timeoutMs: CONFIRM_TIMEOUT_MS }),
+        confirmTimeoutMs: CONFIRM_TIMEOUT_MS,
         confirmDataLoss: async (plan) => {
           if (options.yes) return true;
           renderPlan(out, plan);
@@ -131,6 +140,9 @@ export function renderPush(out: Output, result: PushResult, displayUrl: string):
   } else {
     renderPlan(out, result);
     out.success(`applied ${result.statementCount} statement(s) to ${displayUrl} in one transaction`);
+    if (result.lostConnection) {
+      out.notice(`note: the connection was lost while the push was committing; a reconnection found run ${result.runId}: applied`);
+    }
   }
   if (result.unmanagedTables.length > 0) {
     out.notice(`left alone (not in the ${result.system} schema): ${result.unmanagedTables.join(', ')}`);

@@ -1,6 +1,8 @@
+import type { InStatement } from '@libsql/client';
 import type { SystemName } from '../config.js';
-import { QbankError, RefusedError } from '../errors.js';
+import { ConnectionError, QbankError, RefusedError } from '../errors.js';
 import { describeDatabaseError, quoteIdent, readBatch, readQuery, requireWriteAccess, type Database } from './client.js';
+import { AUDIT_TABLE, confirmAfterLostConnection, runEntry, runRecordStatements, type RunContext, type RunOutcome } from './run-record.js';
 import {
   createIndexSql,
   createTableSql,
@@ -172,6 +174,12 @@ export interface PushOptions {
   confirmDataLoss?: (plan: SchemaPlan) => Promise<boolean>;
   /** The database's schema as `introspect` read it just before, so the plan needs no read of its own. */
   live?: SchemaModel;
+  /** Who runs the push and how, for the run entry written in the push's transaction. */
+  run?: RunContext;
+  /** A fresh connection to the same database, to find out whether a push whose answer was lost committed. */
+  reopen?: () => Database | Promise<Database>;
+  /** How long that confirmation may take; default 5 s. */
+  confirmTimeoutMs?: number;
 }
 
 export interface PushResult {
@@ -183,10 +191,15 @@ export interface PushResult {
   unmanagedTables: string[];
   unmanagedIndexes: string[];
   statementCount: number;
+  /** The run entry written with the change (`__qbank_audit`); set when the push applied something. */
+  runId?: string;
+  /** Set when the connection dropped while the push was being committed and a reconnection settled it. */
+  lostConnection?: { outcome: RunOutcome; cause: string };
 }
 
-export function planStatements(plan: SchemaPlan): string[] {
-  const statements = plan.steps.flatMap((step) => step.statements);
+/** The plan's statements, then `extra` (e.g. the run entry), then the foreign key guard when the plan rebuilds tables. */
+export function planStatements(plan: SchemaPlan, extra: InStatement[] = []): InStatement[] {
+  const statements = [...plan.steps.flatMap((step) => step.statements), ...extra];
   const touchesExisting = plan.steps.some((s) => s.kind === 'rebuild-table' || s.kind === 'drop-column');
   return touchesExisting ? [...statements, FK_GUARD] : statements;
 }
@@ -219,7 +232,17 @@ export async function pushSchema(database: Database, system: SystemName, options
   }
 
   requireWriteAccess(database, 'db push');
-  await applyStatements(database, planStatements(plan), 'db push');
+  const entry = runEntry(options.run ?? { actor: 'unknown', command: 'db push', target: database.displayUrl }, {
+    system,
+    counts: { steps: plan.steps.length, statements: result.statementCount },
+  });
+  result.runId = entry.id;
+  try {
+    await applyStatements(database, planStatements(plan, runRecordStatements(entry)), 'db push');
+  } catch (error) {
+    if (!(error instanceof ConnectionError) || database.kind !== 'remote' || wasAnsweredWithRefusal(error)) throw error;
+    result.lostConnection = await settleLostPush(database, entry.id, error, options);
+  }
   const after = diffSchemas(system, await expectedModel(system), await introspect(database));
   if (after.steps.length > 0) {
     throw new QbankError(`the push was applied but the database still differs from the schema: ${after.steps.map((s) => s.description).join('; ')}`);
@@ -228,8 +251,41 @@ export async function pushSchema(database: Database, system: SystemName, options
   return result;
 }
 
+/** An HTTP 4xx (a rejected token, say) is an answer: the server refused, nothing to settle. */
+function wasAnsweredWithRefusal(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 6; depth++) {
+    const status = (current as { status?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) return true;
+    if (/HTTP status 4\d\d/.test(String((current as Error).message ?? ''))) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
+ * The push's answer was lost: reconnect once and look for its run entry. Applied: the push goes on
+ * (and is verified like any other); not applied or unknown: a connection error that says which.
+ */
+async function settleLostPush(database: Database, runId: string, lost: ConnectionError, options: PushOptions): Promise<{ outcome: RunOutcome; cause: string }> {
+  const sameClient = () => ({ ...database, close: () => {} });
+  const outcome = await confirmAfterLostConnection({ reopen: options.reopen ?? sameClient, runId, timeoutMs: options.confirmTimeoutMs });
+  const where = database.displayUrl;
+  if (outcome === 'applied') return { outcome, cause: lost.message };
+  if (outcome === 'not-applied') {
+    throw new ConnectionError(`the connection to ${where} was lost before the push was answered; a reconnection found no run ${runId}: the push was not applied, nothing was changed`, {
+      hint: `${lost.message}; rerun the push when the server answers again`,
+      cause: lost,
+    });
+  }
+  throw new ConnectionError(`the connection to ${where} was lost before the push was answered, and a reconnection could not tell whether it was applied: unknown, check with \`qbank db status\``, {
+    hint: `${lost.message}; a push that committed is recorded as run ${runId} in ${AUDIT_TABLE}`,
+    cause: lost,
+  });
+}
+
 /** Runs DDL with foreign keys off inside one transaction (libSQL's migrate), mapping failures to readable errors. */
-export async function applyStatements(database: Database, statements: string[], command: string): Promise<void> {
+export async function applyStatements(database: Database, statements: InStatement[], command: string): Promise<void> {
   try {
     await database.client.migrate(statements);
   } catch (error) {
