@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { CommandContext, examples } from './commands/context.js';
+import { withoutFlagValues } from './commands/flags.js';
 import { registerBackupCommands } from './commands/backup.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerDemoCommand } from './commands/demo.js';
@@ -22,11 +23,13 @@ export function buildProgram(context: CommandContext): Command {
     .option('--json', 'print machine-readable JSON on stdout')
     .option('--no-color', 'no colours (also: NO_COLOR=1)')
     .option('--debug', 'log each request to the database on stderr (tokens redacted)')
+    .option('-q, --quiet', 'no notices and no progress on stderr (errors and warnings still; stdout unchanged)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => context.io.stdout.write(text),
       writeErr: (text) => context.io.stderr.write(text),
+      outputError: (text, write) => write(withoutFlagValues(text)),
     })
     .addHelpText(
       'after',
@@ -44,6 +47,9 @@ export function buildProgram(context: CommandContext): Command {
     for (let command: Command | null = action; command && command !== program; command = command.parent) names.unshift(command.name());
     context.commandName = names.join(' ');
     adoptRedeclaredOptions(action);
+    const globals = action.optsWithGlobals() as { json?: boolean; quiet?: boolean };
+    const session = context.io.session;
+    if (session) Object.assign(session, { json: Boolean(globals.json), quiet: Boolean(globals.quiet) });
   });
   registerDbCommands(program, context);
   registerImportCommands(program, context);

@@ -1,62 +1,135 @@
 import { CommanderError } from 'commander';
 import { ExitCode, QbankError } from './errors.js';
-import { processIO, type IO } from './output/io.js';
-import { Output } from './output/output.js';
+import { isOutputClosed, OUTPUT_CLOSED_EXIT, OutputSession, processIO, type IO } from './output/io.js';
+import { describeConnection, Output } from './output/output.js';
+import { collectSecrets } from './output/redact.js';
 import { CommandContext } from './commands/context.js';
-
-const JWT_PATTERN = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}/g;
-
-/** Secrets must not reach a terminal or a CI log through an error message. */
-export function redactSecrets(text: string, secrets: Array<string | undefined> = []): string {
-  let result = text.replace(JWT_PATTERN, '***');
-  for (const secret of secrets) if (secret && secret.length >= 8) result = result.split(secret).join('***');
-  return result;
-}
+import { withoutFlagValues } from './commands/flags.js';
+import { VERSION } from './version.js';
 
 /** The only place that turns errors into messages and exit codes. Returns the exit code; never exits. */
-export async function main(argv: string[], io: IO = processIO()): Promise<number> {
+export async function main(argv: string[], rawIO: IO = processIO()): Promise<number> {
+  const session = new OutputSession(collectSecrets({ argv, env: rawIO.env, cwd: rawIO.cwd }));
+  const io = session.guard(rawIO);
+  if (rawIO.stdout === process.stdout) endQuietlyWhenOutputCloses();
+  const ownArgs = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  session.json = ownArgs.includes('--json');
+  session.quiet = ownArgs.includes('--quiet') || ownArgs.includes('-q');
+  session.announce = (connection) => {
+    if (io.stderrIsTTY) new Output(io, { json: session.json }).notice(describeConnection(connection));
+  };
+  if (session.json && (ownArgs.includes('--version') || ownArgs.includes('-V'))) {
+    new Output(io, { json: true }).data({ version: VERSION });
+    return ExitCode.ok;
+  }
   const context = new CommandContext(io);
   const { buildProgram } = await import('./cli.js');
   const program = buildProgram(context);
-  const wantsJson = argv.includes('--json');
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return context.exitCode;
+    await outputSettled(io);
+    return session.stdoutClosed ? OUTPUT_CLOSED_EXIT : context.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
-      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+      if (error.exitCode === 0) return ExitCode.ok;
+      return reportUsageError(error, io);
     }
+    if (session.stdoutClosed || isOutputClosed(error)) return OUTPUT_CLOSED_EXIT;
     let reported = error;
     if (!(error instanceof QbankError) && context.lastDatabase) {
       const { describeDatabaseError } = await import('./db/client.js');
       reported = describeDatabaseError(error, context.lastDatabase, context.commandName);
     }
-    return reportError(reported, io, wantsJson);
+    return reportError(reported, io);
   } finally {
     context.closeAll();
   }
 }
 
-function reportError(error: unknown, io: IO, json: boolean): number {
-  const secrets = [io.env.TURSO_AUTH_TOKEN, io.env.TURSO_AUTH_TOKEN_RO, io.env.TURSO_API_TOKEN];
-  const out = new Output(io, {});
+/** Commander already printed the message on stderr; with --json the same error is the document on stdout. */
+function reportUsageError(error: CommanderError, io: IO): number {
+  const session = io.session!;
+  if (session.json && session.documents === 0 && !session.stdoutClosed) {
+    const message = usageMessage(error.message);
+    writeErrorDocument(io, { message, kind: 'UsageError', exitCode: ExitCode.usage, hint: 'run with --help for usage' });
+  }
+  return ExitCode.usage;
+}
+
+/** Commander's text without its `error: ` prefix, and never the value of a mistyped flag (`--auth-tokn=SECRET`). */
+function usageMessage(text: string): string {
+  return withoutFlagValues(text.replace(/^error: /, '').trim());
+}
+
+function reportError(error: unknown, io: IO): number {
+  const session = io.session!;
+  const out = new Output(io, { quiet: false });
   const known = error instanceof QbankError ? error : undefined;
   const exitCode = known?.exitCode ?? ExitCode.failure;
-  const message = redactSecrets(known ? known.message : describeUnexpected(error), secrets);
+  const message = session.redactMessage(known ? known.message : describeUnexpected(error));
+  const details = known?.details?.map((detail) => session.redactMessage(detail));
+  const hint = known?.hint === undefined ? undefined : session.redactMessage(known.hint);
   out.error(message);
-  for (const detail of known?.details?.slice(0, 20) ?? []) out.info('  ' + redactSecrets(detail, secrets));
-  if (known?.details && known.details.length > 20) out.info(`  … and ${known.details.length - 20} more`);
-  if (known?.hint) out.info(out.ce.dim('hint: ' + redactSecrets(known.hint, secrets)));
-  if (!known && io.env.QBANK_DEBUG) out.info(redactSecrets(String((error as Error)?.stack ?? ''), secrets));
-  if (json) {
-    const payload = { error: { message, kind: known?.name ?? 'Error', exitCode, details: known?.details, hint: known?.hint } };
-    io.stdout.write(redactSecrets(JSON.stringify(payload, null, 2), secrets) + '\n');
-  }
+  for (const detail of details?.slice(0, 20) ?? []) out.detail('  ' + detail);
+  if (details && details.length > 20) out.detail(`  … and ${details.length - 20} more`);
+  if (hint) out.detail(out.ce.dim('hint: ' + hint));
+  if (!known && io.env.QBANK_DEBUG) out.detail(session.redactMessage(String((error as Error)?.stack ?? '')));
+  // a command that already wrote its document put the outcome in it: stdout holds one document
+  if (session.json && session.documents === 0) writeErrorDocument(io, { message, kind: known?.name ?? 'Error', exitCode, details, hint });
   return exitCode;
+}
+
+interface ErrorDocument {
+  message: string;
+  kind: string;
+  exitCode: number;
+  details?: string[];
+  hint?: string;
+}
+
+function writeErrorDocument(io: IO, error: ErrorDocument): void {
+  const session = io.session!;
+  const document = { error: { ...error, details: error.details ?? [] }, ...(session.connection ? { database: session.connection } : {}) };
+  io.stdout.write(session.redactMessage(JSON.stringify(document, null, 2)) + '\n');
+  session.documents++;
 }
 
 function describeUnexpected(error: unknown): string {
   if (error instanceof Error) return `unexpected error: ${error.message}`;
   return `unexpected error: ${String(error)}`;
+}
+
+/**
+ * A write to a pipe whose reader left fails after the write call returned: wait for what is queued
+ * to be flushed (or to fail) so the exit status can say the output was cut short.
+ */
+async function outputSettled(io: IO): Promise<void> {
+  if (io.session?.stdoutClosed) return;
+  await new Promise<void>((resolve) => {
+    try {
+      io.stdout.write('', () => resolve());
+    } catch {
+      resolve();
+    }
+  });
+  await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+let processGuardInstalled = false;
+
+/**
+ * A write that fails after its caller moved on (a stream piped to stdout, a callback) surfaces as an
+ * uncaught error: when it is the closed pipe, end the process quietly instead of with a stack trace.
+ */
+function endQuietlyWhenOutputCloses(): void {
+  if (processGuardInstalled) return;
+  processGuardInstalled = true;
+  const onUncaught = (error: unknown) => {
+    if (isOutputClosed(error)) process.exit(OUTPUT_CLOSED_EXIT);
+    process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+    process.exit(ExitCode.failure);
+  };
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onUncaught);
 }

@@ -1,13 +1,15 @@
 import Table from 'cli-table3';
 import pc from 'picocolors';
 import { RefusedError } from '../errors.js';
-import type { IO } from './io.js';
+import type { ConnectionInfo, IO } from './io.js';
 
 type Colors = ReturnType<typeof pc.createColors>;
 
 export interface OutputOptions {
   json?: boolean;
   color?: boolean;
+  /** No notices, no success lines, no progress; warnings, errors and data unchanged (default: the run's --quiet). */
+  quiet?: boolean;
 }
 
 function colorWanted(io: IO, isTTY: boolean, requested: boolean | undefined): boolean {
@@ -17,10 +19,23 @@ function colorWanted(io: IO, isTTY: boolean, requested: boolean | undefined): bo
   return isTTY && io.env.TERM !== 'dumb';
 }
 
+/**
+ * A long command's progress: `update` as often as convenient (it is throttled), `finish` once at the
+ * end (also on failure). At a terminal a line redrawn in place; elsewhere (CI logs) one plain line
+ * every `intervalMs`, timed by the run's clock (`io.now`), and a last line when it took that long.
+ */
 export interface Progress {
   update(done: number, detail?: string): void;
   finish(): void;
 }
+
+export interface ProgressOptions {
+  /** Without a terminal: at most one line per this many milliseconds (default 5000). */
+  intervalMs?: number;
+}
+
+const PROGRESS_LINE_INTERVAL_MS = 5_000;
+const PROGRESS_REDRAW_MS = 100;
 
 /**
  * The only writer to the terminal. Data goes to stdout (JSON with --json), everything about the
@@ -28,6 +43,7 @@ export interface Progress {
  */
 export class Output {
   readonly json: boolean;
+  readonly quiet: boolean;
   readonly c: Colors;
   readonly ce: Colors;
 
@@ -36,6 +52,7 @@ export class Output {
     options: OutputOptions = {},
   ) {
     this.json = Boolean(options.json);
+    this.quiet = options.quiet ?? Boolean(io.session?.quiet);
     this.c = pc.createColors(!this.json && colorWanted(io, io.stdoutIsTTY, options.color));
     this.ce = pc.createColors(colorWanted(io, io.stderrIsTTY, options.color));
   }
@@ -46,8 +63,22 @@ export class Output {
     return this.io.stdinIsTTY && this.io.stderrIsTTY && !this.json && !(ci && ci !== 'false' && ci !== '0');
   }
 
+  /**
+   * Writes the run's one JSON document. A document of a command that talked to a database says which
+   * (`database`: URL without secrets, where it came from, which credential). A command that fails
+   * after writing its document puts the failure inside it (e.g. `check`) and then throws: `main`
+   * writes no second document.
+   */
   data(value: unknown): void {
-    this.io.stdout.write(JSON.stringify(value, jsonReplacer, 2) + '\n');
+    const session = this.io.session;
+    const document = session?.connection && isPlainObject(value) && !('database' in value) ? { ...value, database: session.connection } : value;
+    this.io.stdout.write(JSON.stringify(document, jsonReplacer, 2) + '\n');
+    if (session) session.documents++;
+  }
+
+  /** True once this run wrote its JSON document. */
+  get documentWritten(): boolean {
+    return (this.io.session?.documents ?? 0) > 0;
   }
 
   line(text = ''): void {
@@ -55,15 +86,23 @@ export class Output {
   }
 
   info(text: string): void {
+    if (this.quiet) return;
     this.io.stderr.write(text + '\n');
   }
 
   notice(text: string): void {
+    if (this.quiet) return;
     this.io.stderr.write(this.ce.dim(text) + '\n');
   }
 
   success(text: string): void {
+    if (this.quiet) return;
     this.io.stderr.write(this.ce.green('✔ ') + text + '\n');
+  }
+
+  /** A line that belongs to an error or a warning (its details, its hint): printed even with --quiet. */
+  detail(text: string): void {
+    this.io.stderr.write(text + '\n');
   }
 
   warn(text: string): void {
@@ -96,28 +135,71 @@ export class Output {
     return answer === true;
   }
 
-  /** A progress line on stderr at a TTY; silent elsewhere so logs stay clean. */
-  progress(label: string, total?: number, unit = ''): Progress {
-    if (!this.io.stderrIsTTY || this.json) return { update() {}, finish() {} };
-    const stream = this.io.stderr;
-    let last = 0;
-    const draw = (done: number, detail?: string) => {
+  /** Progress of a long command on stderr; see `Progress`. Nothing with --quiet. */
+  progress(label: string, total?: number, unit = '', options: ProgressOptions = {}): Progress {
+    if (this.quiet) return { update() {}, finish() {} };
+    const describe = (done: number, detail?: string) => {
       const pct = total ? ` ${Math.min(100, Math.floor((done / total) * 100))}%` : '';
       const count = total ? `${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')}${unit}` : `${done.toLocaleString('en-US')}${unit}`;
-      stream.write(`\r\x1b[2K${this.ce.cyan(label)}${pct} ${count}${detail ? ' ' + this.ce.dim(detail) : ''}`);
+      return `${this.ce.cyan(label)}${pct} ${count}${detail ? ' ' + this.ce.dim(detail) : ''}`;
     };
+    if (this.io.stderrIsTTY && !this.json) return this.redrawnProgress(describe, total);
+    return this.loggedProgress(describe, options.intervalMs ?? PROGRESS_LINE_INTERVAL_MS);
+  }
+
+  private redrawnProgress(describe: (done: number, detail?: string) => string, total?: number): Progress {
+    const stream = this.io.stderr;
+    const now = () => this.io.now().getTime();
+    let last = -Infinity;
     return {
       update(done, detail) {
-        const now = Date.now();
-        if (now - last < 100 && (!total || done < total)) return;
-        last = now;
-        draw(done, detail);
+        if (now() - last < PROGRESS_REDRAW_MS && (!total || done < total)) return;
+        last = now();
+        stream.write(`\r\x1b[2K${describe(done, detail)}`);
       },
       finish() {
         stream.write('\r\x1b[2K');
       },
     };
   }
+
+  private loggedProgress(describe: (done: number, detail?: string) => string, intervalMs: number): Progress {
+    const stream = this.io.stderr;
+    const now = () => this.io.now().getTime();
+    const started = now();
+    let lastLine = started;
+    let latest: { done: number; detail?: string } | undefined;
+    let printed = false;
+    return {
+      update(done, detail) {
+        latest = { done, detail };
+        if (now() - lastLine < intervalMs) return;
+        lastLine = now();
+        printed = true;
+        stream.write(describe(done, detail) + '\n');
+      },
+      finish() {
+        // a run long enough to have logged progress also logs where it ended
+        if (printed && latest) stream.write(`${describe(latest.done, latest.detail)} (done in ${((now() - started) / 1000).toFixed(1)} s)\n`);
+        latest = undefined;
+        printed = false;
+      },
+    };
+  }
+}
+
+/** One dim line on stderr (at a terminal) saying which database a command talks to, and with which credential. */
+export function describeConnection(connection: ConnectionInfo): string {
+  const credential = connection.credential;
+  const token =
+    !credential || credential.kind === 'none' || !credential.source
+      ? 'no token'
+      : `${credential.kind ?? 'a'} token from ${credential.source}`;
+  return `database: ${connection.url}${connection.source ? ` (${connection.source})` : ''}, ${token}`;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;
 }
 
 function jsonReplacer(_key: string, value: unknown): unknown {
