@@ -9,6 +9,7 @@ interface ImportFlags {
   dryRun?: boolean;
   skipInvalid?: boolean;
   rejects?: string;
+  force?: boolean;
   encoding?: string;
   format?: 'csv' | 'json' | 'jsonl';
   ignoreUnknownColumns?: boolean;
@@ -20,7 +21,8 @@ function withImportOptions(command: Command): Command {
     .addOption(new Option('--mode <mode>', 'what to do with questions that already exist').choices(['upsert', 'insert', 'skip-existing']).default('upsert'))
     .option('--dry-run', 'validate and report what would change, without writing')
     .option('--skip-invalid', 'import the valid rows and leave out the others (default: all or nothing)')
-    .option('--rejects <file>', 'with --skip-invalid: write the rows left out, with an error column, to this file')
+    .option('--rejects <file>', 'with --skip-invalid: write the rows left out, with an error column, to this file (.csv, .json or .jsonl)')
+    .option('--force', 'replace the --rejects file if it exists')
     .option('--encoding <name>', 'text encoding when the file has no byte-order mark (default utf-8; e.g. windows-1252)')
     .addOption(new Option('--format <format>', 'file format (default: from the file name)').choices(['csv', 'json', 'jsonl']))
     .option('--ignore-unknown-columns', 'skip columns (or JSON keys) qbank does not know instead of failing')
@@ -39,6 +41,7 @@ export function registerImportCommands(program: Command, context: CommandContext
     let progress: Progress | undefined;
     try {
       const summary = await importFile(database, {
+        force: flags.force,
         file,
         cwd: context.io.cwd,
         system,
@@ -62,6 +65,8 @@ export function registerImportCommands(program: Command, context: CommandContext
       progress?.finish();
       progress = undefined;
       renderSummary(out, summary, database.displayUrl);
+    } catch (error) {
+      throw await withFlagHints(error);
     } finally {
       progress?.finish();
     }
@@ -90,14 +95,42 @@ export function registerImportCommands(program: Command, context: CommandContext
       await run('questions')(file, flags, command);
     });
 
-  withImportOptions(importCommand.command('questions').description('import questions (the same as `qbank import FILE`)').argument('<file>')).action(run('questions'));
+  withImportOptions(importCommand.command('questions').description('import questions (the same as `qbank import FILE`)').argument('<file>'))
+    .addHelpText(
+      'after',
+      examples([
+        ['qbank import questions bank.csv', 'create new questions, update changed ones'],
+        ['qbank import questions bank.csv --dry-run', 'validate and show what would change, write nothing'],
+        ['qbank import questions bank.csv --mode insert', 'fail if any question already exists'],
+        ['qbank import questions bank.csv --skip-invalid --rejects rejected.csv', 'import the good rows, set the others aside'],
+      ]),
+    )
+    .action(run('questions'));
   withImportOptions(
     importCommand
       .command('exams')
       .description('import PingToPass exams: code,name,vendor,category,passing_score,total_questions,time_limit,price,description')
       .argument('<file>'),
-  ).action(run('exams'));
-  withImportOptions(importCommand.command('certifications').description('import open-interview certifications').argument('<file>')).action(run('certifications'));
+  )
+    .addHelpText(
+      'after',
+      examples([
+        ['qbank import exams exams.csv --schema pingtopass', 'create or update exams, matched by code'],
+        ['qbank import exams exams.csv --dry-run', 'validate and show what would change, write nothing'],
+        ['qbank import template pingtopass-exams > exams.csv', 'the columns, with an example row'],
+      ]),
+    )
+    .action(run('exams'));
+  withImportOptions(importCommand.command('certifications').description('import open-interview certifications').argument('<file>'))
+    .addHelpText(
+      'after',
+      examples([
+        ['qbank import certifications certs.csv --schema open-interview', 'create or update certifications, matched by id'],
+        ['qbank import certifications certs.json --dry-run', 'validate and show what would change, write nothing'],
+        ['qbank import template open-interview-certifications > certs.csv', 'the columns, with an example row'],
+      ]),
+    )
+    .action(run('certifications'));
 
   importCommand
     .command('template')
@@ -116,6 +149,16 @@ export function registerImportCommands(program: Command, context: CommandContext
         context.io.stdout.write(template.csv + '\n');
       }
     });
+}
+
+/** The service states what went wrong; here it gets the flag that answers it. */
+async function withFlagHints(error: unknown): Promise<unknown> {
+  const { OutputFileExistsError } = await import('../output-file.js');
+  const { UnknownFormatError, RejectsWithoutSkipError } = await import('../db/import/index.js');
+  if (error instanceof OutputFileExistsError) return error.withHint('choose another name, or pass --force to replace it');
+  if (error instanceof UnknownFormatError) return new UsageError(error.message, { hint: 'name it .csv, .json or .jsonl, or pass --format csv|json|jsonl' });
+  if (error instanceof RejectsWithoutSkipError) return new UsageError('--rejects goes with --skip-invalid: without it, one invalid row stops the import');
+  return error;
 }
 
 /** QBANK_IMPORT_PARALLEL=always|never overrides when parsing moves to a worker thread (tests, benchmarks). */

@@ -1,8 +1,9 @@
-import { stat, unlink } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { SystemName } from '../../config.js';
 import { InvalidInputError, QbankError, UsageError } from '../../errors.js';
+import { prepareOutputFile, type OutputFile } from '../../output-file.js';
 import { describeDatabaseError, requireWriteAccess, type Database } from '../client.js';
 import { DEFAULT_MAX_FIELD_CHARS } from './csv.js';
 import { statementBytes } from './encoder.js';
@@ -13,7 +14,7 @@ import { PingToPassExamsTarget, PingToPassQuestionsTarget } from './pingtopass.j
 import { runPipeline, type PipelineBatch, type PipelineEnd, type PipelineOptions } from './pipeline.js';
 import { formatProblem, ProblemLog } from './problems.js';
 import { FileProblem, formatFromPath, type FileFormat } from './records.js';
-import { RejectsWriter } from './rejects.js';
+import { RejectsFormatError, RejectsWriter } from './rejects.js';
 import { openRunner, type ImportRunner } from './runner.js';
 import { Tally, type GroupCounts, type ImportContext, type ImportMode, type ImportTarget } from './session.js';
 import { normalizeEncoding, UnknownEncodingError } from './text-source.js';
@@ -33,8 +34,10 @@ export interface ImportOptions {
   mode?: ImportMode;
   dryRun?: boolean;
   skipInvalid?: boolean;
-  /** Where `--skip-invalid` writes the rows it leaves out. */
+  /** Where `skipInvalid` writes the rows it leaves out (see `RejectsWriter`), resolved against `cwd`. */
   rejects?: string;
+  /** Replace an existing rejects file. */
+  force?: boolean;
   encoding?: string;
   ignoreUnknownColumns?: boolean;
   maxFieldChars?: number;
@@ -88,6 +91,22 @@ const KINDS_OF_SYSTEM: Record<SystemName, ImportKind[]> = {
 
 const WORKER_THRESHOLD_BYTES = 4 << 20;
 
+/** The file's name does not say its format, and none was given. */
+export class UnknownFormatError extends UsageError {
+  constructor(readonly file: string) {
+    super(`cannot tell the format of ${file} from its name`, { hint: 'name it .csv, .json or .jsonl, or give its format' });
+  }
+}
+
+/** Rows set aside need somewhere to go only when invalid rows are skipped; otherwise one invalid row stops the import. */
+export class RejectsWithoutSkipError extends UsageError {
+  constructor() {
+    super('a rejects file is only written when invalid rows are skipped: without that, one invalid row stops the import');
+  }
+}
+
+export class UnknownEncodingNameError extends UsageError {}
+
 function createTarget(system: SystemName, kind: ImportKind): ImportTarget {
   if (!KINDS_OF_SYSTEM[system].includes(kind)) {
     const owner = system === 'pingtopass' ? 'open-interview' : 'pingtopass';
@@ -111,15 +130,15 @@ export async function importFile(database: Database, options: ImportOptions): Pr
   const path = resolve(options.cwd, options.file);
   const file = options.file;
   const format = options.format ?? formatFromPath(path);
-  if (!format) throw new UsageError(`cannot tell the format of ${file} from its name`, { hint: 'name it .csv, .json or .jsonl, or pass --format csv|json|jsonl' });
-  const rejectsPath = options.rejects ? resolve(options.cwd, options.rejects) : undefined;
-  if (rejectsPath && !options.skipInvalid) throw new UsageError('--rejects goes with --skip-invalid: without it, one invalid row stops the import');
-  if (rejectsPath === path) throw new UsageError('--rejects must name another file than the one imported');
+  if (!format) throw new UnknownFormatError(file);
+  if (options.rejects && !options.skipInvalid) throw new RejectsWithoutSkipError();
+  const rejectsFormat = options.rejects ? (formatFromPath(options.rejects) ?? format) : undefined;
+  if (options.rejects && rejectsFormat === 'csv' && format !== 'csv') throw new RejectsFormatError(options.rejects, file);
   if (options.encoding) {
     try {
       normalizeEncoding(options.encoding);
     } catch (error) {
-      throw new UsageError((error as UnknownEncodingError).message);
+      throw new UnknownEncodingNameError((error as UnknownEncodingError).message);
     }
   }
   const target = createTarget(options.system, options.kind);
@@ -142,11 +161,13 @@ export async function importFile(database: Database, options: ImportOptions): Pr
   const now = options.now?.() ?? new Date();
   // A worker pays for itself from a few megabytes on, and only with a second core to run on.
   const parallel = options.parallel === 'always' || (options.parallel !== 'never' && size >= WORKER_THRESHOLD_BYTES && availableParallelism() > 1);
+  let rejectsFile: OutputFile | undefined;
   let rejects: RejectsWriter | undefined;
   let runner: ImportRunner | undefined;
   let committed = false;
   let records = 0;
   try {
+    if (options.rejects) rejectsFile = await prepareOutputFile(options.rejects, { cwd: options.cwd, force: options.force, inputs: [file], what: 'rejects file' });
     runner = await openRunner(database, dryRun, options.onWait, target.bulkLoad);
     const context: ImportContext = {
       database,
@@ -167,7 +188,7 @@ export async function importFile(database: Database, options: ImportOptions): Pr
       maxFieldChars: options.maxFieldChars ?? DEFAULT_MAX_FIELD_CHARS,
       ignoreUnknownColumns: Boolean(options.ignoreUnknownColumns),
       skipInvalid: Boolean(options.skipInvalid),
-      keepRejected: Boolean(rejectsPath),
+      keepRejected: Boolean(rejectsFile),
       dryRun,
       nowMs: now.getTime(),
       idPrefix: options.system === 'open-interview' ? 'q-' : '',
@@ -193,8 +214,8 @@ export async function importFile(database: Database, options: ImportOptions): Pr
       }
       for (const rejected of batch.rejected) {
         tally.add(rejected.group, 'rejected');
-        if (rejectsPath && rejected.raw) {
-          rejects ??= new RejectsWriter(rejectsPath, format, header);
+        if (rejectsFile && rejected.raw) {
+          rejects ??= new RejectsWriter(rejectsFile, rejectsFormat!, header);
           await rejects.write(rejected.raw, rejected.error ?? '');
         }
       }
@@ -208,9 +229,9 @@ export async function importFile(database: Database, options: ImportOptions): Pr
     await target.finish();
     await runner.drain();
     if (!problems.empty) throw problemsError(file, problems, records);
-    if (rejectsPath) {
-      rejects ??= new RejectsWriter(rejectsPath, format, header);
-      await rejects.close();
+    if (rejectsFile) {
+      rejects ??= new RejectsWriter(rejectsFile, rejectsFormat!, header);
+      await rejects.commit();
     }
     if (dryRun) await runner.rollback();
     else await runner.commit();
@@ -233,7 +254,7 @@ export async function importFile(database: Database, options: ImportOptions): Pr
       rejected: total('rejected'),
       groupBy: target.groupLabel,
       groups,
-      rejectsFile: rejectsPath ? options.rejects : undefined,
+      rejectsFile: options.rejects,
       problems: rejectedLog.sorted().map((problem) => formatProblem(file, problem)),
       ignoredColumns: end.ignored,
       parallel,
@@ -248,10 +269,7 @@ export async function importFile(database: Database, options: ImportOptions): Pr
         // The transaction went with its connection; SQLite or the server rolls it back.
       }
     }
-    if (rejects) {
-      await rejects.close().catch(() => undefined);
-      await unlink(rejects.path).catch(() => undefined);
-    }
+    await rejectsFile?.abort();
     if (error instanceof FileProblem) {
       for (const problem of error.problems) problems.add(problem);
       throw problemsError(file, problems, records, { where: error.where, line: error.problems[0]?.line ?? 1 });

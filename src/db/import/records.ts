@@ -2,6 +2,7 @@ import { CsvParser, CsvSyntaxError, type CsvRecord } from './csv.js';
 import { JsonArraySplitter, JsonLinesSplitter, JsonSyntaxError, type JsonElement } from './json.js';
 import type { FieldKind } from './fields.js';
 import type { Problem } from './problems.js';
+import { REJECTS_ERROR_COLUMN } from './rejects.js';
 import { InvalidBytesError, type TextSource } from './text-source.js';
 
 export type FileFormat = 'csv' | 'json' | 'jsonl';
@@ -121,6 +122,7 @@ function readCsv(source: TextSource, options: RecordReaderOptions): RecordStream
     names = record.fields.map((title, index) => {
       const name = options.columns.resolve(title.trim());
       if (!name) {
+        if (title.trim() === REJECTS_ERROR_COLUMN) return null;
         if (options.ignoreUnknownColumns) stream.ignored.add(title);
         else problems.push({ line: record.line, column: index + 1, field: title, message: 'unknown column (use --ignore-unknown-columns to skip it)' });
         return null;
@@ -236,6 +238,7 @@ function readJson(source: TextSource, options: RecordReaderOptions): RecordStrea
     for (const [key, field] of Object.entries(value)) {
       const name = options.columns.resolve(key);
       if (!name) {
+        if (key === REJECTS_ERROR_COLUMN) continue;
         if (options.ignoreUnknownColumns) stream.ignored.add(key);
         else unknown.push(key);
         continue;

@@ -1,50 +1,87 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { UsageError } from '../../errors.js';
+import type { OutputFile } from '../../output-file.js';
 import type { FileFormat, RawRecord } from './records.js';
+
+/** The column (CSV) or key (JSON) a rejects file adds to each row; an import skips it, so the fixed file imports as it is. */
+export const REJECTS_ERROR_COLUMN = 'error';
 
 function csvField(value: string): string {
   return /[",\r\n]/.test(value) || /^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
+/** Rejected rows of a JSON file cannot be written as CSV: their values are lists and objects a CSV cell does not hold as they came. */
+export class RejectsFormatError extends UsageError {
+  constructor(
+    readonly rejectsFile: string,
+    readonly inputFile: string,
+  ) {
+    super(`${rejectsFile} would be a CSV file, but the records of ${inputFile} are JSON: name the rejects file .json or .jsonl`);
+  }
+}
+
 /**
- * The rows `--skip-invalid` leaves out, written as they came with an `error` column added: CSV
- * rows under the input's header, JSON records as JSON Lines. Fix the errors and import the file.
+ * The rows `--skip-invalid` leaves out, written as they came with an `error` field added, in the
+ * format the rejects file's name says (else the input's): CSV rows under the input's header; JSON
+ * records as a JSON array (`.json`) or one per line (`.jsonl`). CSV rows written as JSON are
+ * objects keyed by the header, an empty cell as `null` (what an empty cell means on import).
+ * Fix the errors and import the file as it is.
  */
 export class RejectsWriter {
-  private readonly stream: WriteStream;
   private started = false;
   count = 0;
 
   constructor(
-    readonly path: string,
+    private readonly file: OutputFile,
     private readonly format: FileFormat,
     private readonly header: string[] | undefined,
-  ) {
-    this.stream = createWriteStream(path, { encoding: 'utf8' });
+  ) {}
+
+  get path(): string {
+    return this.file.path;
+  }
+
+  private async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    if (this.format === 'csv') await this.file.write([...(this.header ?? []), REJECTS_ERROR_COLUMN].map(csvField).join(',') + '\r\n');
+    else if (this.format === 'json') await this.file.write('[');
   }
 
   async write(raw: RawRecord, error: string): Promise<void> {
-    let line: string;
-    if (raw.kind === 'csv') {
-      if (!this.started) {
-        this.started = true;
-        this.stream.write([...(this.header ?? []), 'error'].map(csvField).join(',') + '\r\n');
-      }
-      line = [...raw.fields, error].map(csvField).join(',') + '\r\n';
+    await this.start();
+    let text: string;
+    if (this.format === 'csv') {
+      // JSON input never reaches here: RejectsFormatError refuses it before the import starts
+      text = [...(raw.kind === 'csv' ? raw.fields : []), error].map(csvField).join(',') + '\r\n';
     } else {
-      const value = raw.value !== null && typeof raw.value === 'object' && !Array.isArray(raw.value) ? { ...raw.value, error } : { record: raw.value ?? raw.text, error };
-      line = JSON.stringify(value) + '\n';
+      const record = JSON.stringify(this.asObject(raw, error));
+      text = this.format === 'json' ? `${this.count === 0 ? '\n' : ',\n'}${record}` : record + '\n';
     }
     this.count++;
-    if (!this.stream.write(line)) await once(this.stream, 'drain');
+    await this.file.write(text);
   }
 
-  async close(): Promise<void> {
-    if (this.format === 'csv' && !this.started && this.header) {
-      this.started = true;
-      this.stream.write([...this.header, 'error'].map(csvField).join(',') + '\r\n');
+  private asObject(raw: RawRecord, error: string): Record<string, unknown> {
+    if (raw.kind === 'csv') {
+      const record: Record<string, unknown> = {};
+      (this.header ?? []).forEach((name, index) => {
+        const field = raw.fields[index];
+        record[name] = field === undefined || field === '' ? null : field;
+      });
+      return { ...record, [REJECTS_ERROR_COLUMN]: error };
     }
-    this.stream.end();
-    await once(this.stream, 'close');
+    if (raw.value !== null && typeof raw.value === 'object' && !Array.isArray(raw.value)) return { ...raw.value, [REJECTS_ERROR_COLUMN]: error };
+    return { record: raw.value ?? raw.text, [REJECTS_ERROR_COLUMN]: error };
+  }
+
+  /** Writes what a file with no rejected rows holds (a CSV header, an empty array) and gives the file its name. */
+  async commit(): Promise<void> {
+    await this.start();
+    if (this.format === 'json') await this.file.write(this.count === 0 ? ']\n' : '\n]\n');
+    await this.file.commit();
+  }
+
+  abort(): Promise<void> {
+    return this.file.abort();
   }
 }
