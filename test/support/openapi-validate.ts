@@ -1,11 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 
 /*
- * A small validator for the subset of OpenAPI 3.0 schemas the Turso Platform API description uses:
- * $ref (any JSON pointer into the document), type, nullable, enum, properties, required, items,
- * additionalProperties, oneOf/anyOf/allOf and format date-time. A validation keyword it does not know
- * is reported as an issue rather than skipped, so a schema it cannot check never passes silently.
+ * Checks JSON values against the schemas of an OpenAPI 3.0 description with Ajv in strict mode: a
+ * keyword Ajv does not know is an issue, never skipped, so a schema that cannot be checked never
+ * passes silently. OpenAPI 3.0 is not quite JSON Schema, so each schema is converted first:
+ * `nullable: true` becomes a type that admits null, keywords beside a `$ref` are dropped (3.0 ignores
+ * them), `x-` extensions are dropped, `example`/`xml`/`externalDocs` are annotations, and the 3.0
+ * data-type formats (int32 … date-time) are defined.
  */
 
 export type JsonSchema = { [keyword: string]: unknown };
@@ -122,27 +125,30 @@ export function responseSchemaFor(
   };
 }
 
-/** Every way `value` breaks `schema`; an empty list means it is valid. */
+/**
+ * Every way `value` breaks `schema`; an empty list means it is valid. `$ref`s point into `spec`. A
+ * schema Ajv cannot compile in strict mode (an unknown keyword or format, say) gives one issue at `$`.
+ */
 export function validateAgainstSchema(
   value: unknown,
   schema: JsonSchema,
   spec: OpenApiDocument = loadOpenApiSpec(),
 ): ValidationIssue[] {
-  const issues: ValidationIssue[] = [];
-  check(value, schema, '$', spec, issues, 0);
-  return issues;
+  let validate: ValidateFunction;
+  try {
+    validate = compiledValidator(schema, spec);
+  } catch (error) {
+    return [{ path: '$', message: `the schema cannot be checked: ${(error as Error).message}` }];
+  }
+  if (validate(value)) return [];
+  return describeErrors(validate.errors ?? [], value);
 }
 
 /** Resolves a local JSON pointer such as `#/components/schemas/Database/properties/DbId`. */
 export function resolvePointer(document: unknown, ref: string): unknown {
   if (!ref.startsWith('#')) throw new Error(`only local $ref values are supported, not ${ref}`);
-  const parts = ref
-    .slice(1)
-    .split('/')
-    .slice(1)
-    .map((part) => decodeURIComponent(part).replace(/~1/g, '/').replace(/~0/g, '~'));
   let node = document;
-  for (const part of parts) {
+  for (const part of pointerSegments(ref.slice(1)).map((segment) => decodeURIComponent(segment))) {
     if (!isObject(node) && !Array.isArray(node)) throw new Error(`$ref ${ref} does not resolve`);
     node = (node as Record<string, unknown>)[part];
     if (node === undefined) throw new Error(`$ref ${ref} does not resolve (no "${part}")`);
@@ -150,146 +156,172 @@ export function resolvePointer(document: unknown, ref: string): unknown {
   return node;
 }
 
-const ANNOTATIONS = new Set([
-  'description',
-  'example',
-  'examples',
-  'default',
-  'deprecated',
-  'title',
-  'readOnly',
-  'writeOnly',
-  'externalDocs',
-  'xml',
-]);
-const HANDLED = new Set([
-  '$ref',
-  'type',
-  'nullable',
-  'enum',
-  'properties',
-  'required',
-  'additionalProperties',
-  'items',
-  'oneOf',
-  'anyOf',
-  'allOf',
-  'format',
-]);
-const KNOWN_FORMATS = new Set(['int32', 'int64', 'float', 'double', 'byte', 'binary', 'password', 'uuid', 'email', 'uri']);
+// ---- Ajv over OpenAPI 3.0 ----
+
+/**
+ * Each schema of `components.schemas` is registered on its own under this base (the description's
+ * other fields are not JSON Schema, so strict mode would refuse the document as a whole), and every
+ * `#/components/schemas/NAME/…` ref is rewritten to point at it.
+ */
+const COMPONENT_SCHEMAS = 'https://qbank.test/openapi/components/schemas/';
+
+const validators = new WeakMap<OpenApiDocument, { ajv: Ajv; compiled: WeakMap<JsonSchema, ValidateFunction> }>();
+
+function compiledValidator(schema: JsonSchema, spec: OpenApiDocument): ValidateFunction {
+  let forSpec = validators.get(spec);
+  if (!forSpec) {
+    forSpec = { ajv: createAjv(spec), compiled: new WeakMap() };
+    validators.set(spec, forSpec);
+  }
+  let validate = forSpec.compiled.get(schema);
+  if (!validate) {
+    validate = forSpec.ajv.compile(toJsonSchema(schema));
+    forSpec.compiled.set(schema, validate);
+  }
+  return validate;
+}
+
+function componentRef(ref: string): string {
+  const match = /^#\/components\/schemas\/([^/]+)(\/.*)?$/.exec(ref);
+  if (!match) throw new Error(`only refs into #/components/schemas are supported, not ${ref}`);
+  return `${COMPONENT_SCHEMAS}${match[1]}#${match[2] ?? ''}`;
+}
+
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-function check(value: unknown, schema: JsonSchema, path: string, spec: OpenApiDocument, issues: ValidationIssue[], depth: number) {
-  if (depth > 64) throw new Error(`schema nesting deeper than 64 at ${path}; is there a $ref cycle?`);
-  const fail = (message: string) => issues.push({ path, message });
-
-  // In OpenAPI 3.0, keywords beside a $ref are ignored.
-  if (typeof schema.$ref === 'string') {
-    const target = resolvePointer(spec, schema.$ref);
-    if (!isObject(target)) throw new Error(`$ref ${schema.$ref} is not a schema`);
-    check(value, target as JsonSchema, path, spec, issues, depth + 1);
-    return;
+function createAjv(spec: OpenApiDocument): Ajv {
+  // strictTypes stays off: the description gives `properties` without `type: object` (the api-tokens
+  // responses), which JSON Schema allows. Unknown keywords and formats still fail (strictSchema).
+  const ajv = new Ajv({ strict: true, strictTypes: false, allErrors: true, verbose: true });
+  ajv.addVocabulary(['example', 'xml', 'externalDocs']);
+  ajv.addFormat('date-time', DATE_TIME);
+  ajv.addFormat('date', /^\d{4}-\d{2}-\d{2}$/);
+  ajv.addFormat('byte', BASE64);
+  ajv.addFormat('binary', true);
+  ajv.addFormat('password', true);
+  ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
+  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
+  ajv.addFormat('float', { type: 'number', validate: () => true });
+  ajv.addFormat('double', { type: 'number', validate: () => true });
+  for (const [name, schema] of Object.entries(spec.components?.schemas ?? {})) {
+    ajv.addSchema(toJsonSchema(schema as JsonSchema), `${COMPONENT_SCHEMAS}${name}`);
   }
-
-  for (const keyword of Object.keys(schema)) {
-    if (!HANDLED.has(keyword) && !ANNOTATIONS.has(keyword) && !keyword.startsWith('x-')) {
-      fail(`schema keyword "${keyword}" is not supported by this validator`);
-    }
-  }
-
-  if (value === null) {
-    // `nullable` applies to the schema's own type; a schema without type or composition accepts anything.
-    const constrained = 'type' in schema || 'enum' in schema || 'oneOf' in schema || 'anyOf' in schema || 'allOf' in schema;
-    if (schema.nullable === true || !constrained) return;
-    fail(`expected ${describeType(schema)}, got null`);
-    return;
-  }
-
-  if (typeof schema.type === 'string' && !hasType(value, schema.type)) {
-    fail(`expected ${schema.type}, got ${typeOf(value)}`);
-    return;
-  }
-
-  if (Array.isArray(schema.enum) && !schema.enum.some((allowed) => allowed === value)) {
-    fail(`expected one of ${schema.enum.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(value)}`);
-  }
-
-  if (typeof schema.format === 'string' && typeof value === 'string') {
-    if (schema.format === 'date-time' && !DATE_TIME.test(value)) fail(`expected a date-time, got ${JSON.stringify(value)}`);
-    else if (schema.format !== 'date-time' && !KNOWN_FORMATS.has(schema.format)) {
-      fail(`format "${schema.format}" is not supported by this validator`);
-    }
-  }
-
-  if (isObject(value) && !Array.isArray(value)) {
-    const properties = isObject(schema.properties) ? (schema.properties as Record<string, JsonSchema>) : {};
-    if (Array.isArray(schema.required)) {
-      for (const name of schema.required) {
-        if (typeof name === 'string' && !(name in value)) fail(`missing required property "${name}"`);
-      }
-    }
-    for (const [name, propertyValue] of Object.entries(value)) {
-      const childPath = `${path}.${name}`;
-      if (name in properties) {
-        check(propertyValue, properties[name], childPath, spec, issues, depth + 1);
-      } else if (schema.additionalProperties === false) {
-        issues.push({ path: childPath, message: 'property not allowed by the schema' });
-      } else if (isObject(schema.additionalProperties)) {
-        check(propertyValue, schema.additionalProperties as JsonSchema, childPath, spec, issues, depth + 1);
-      }
-    }
-  }
-
-  if (Array.isArray(value) && isObject(schema.items)) {
-    value.forEach((item, i) => check(item, schema.items as JsonSchema, `${path}[${i}]`, spec, issues, depth + 1));
-  }
-
-  if (Array.isArray(schema.allOf)) {
-    for (const part of schema.allOf) check(value, part as JsonSchema, path, spec, issues, depth + 1);
-  }
-
-  if (Array.isArray(schema.anyOf)) {
-    const results = schema.anyOf.map((part) => validateBranch(value, part as JsonSchema, path, spec, depth));
-    if (!results.some((r) => r.length === 0)) {
-      fail(`matches none of the anyOf schemas (${summarise(results)})`);
-    }
-  }
-
-  if (Array.isArray(schema.oneOf)) {
-    const results = schema.oneOf.map((part) => validateBranch(value, part as JsonSchema, path, spec, depth));
-    const passing = results.filter((r) => r.length === 0).length;
-    if (passing === 0) fail(`matches none of the oneOf schemas (${summarise(results)})`);
-    else if (passing > 1) fail(`matches ${passing} of the oneOf schemas, expected exactly one`);
-  }
+  return ajv;
 }
 
-function validateBranch(value: unknown, schema: JsonSchema, path: string, spec: OpenApiDocument, depth: number) {
-  const branchIssues: ValidationIssue[] = [];
-  check(value, schema, path, spec, branchIssues, depth + 1);
-  return branchIssues;
+/** One OpenAPI 3.0 schema as JSON Schema, its refs pointing at the registered component schemas. */
+function toJsonSchema(schema: JsonSchema): JsonSchema {
+  if (!isObject(schema)) return schema;
+  if (typeof schema.$ref === 'string') return { $ref: componentRef(schema.$ref) };
+  const sub = (child: unknown) => toJsonSchema(child as JsonSchema);
+  const converted: JsonSchema = {};
+  for (const [keyword, value] of Object.entries(schema)) {
+    if (keyword.startsWith('x-') || keyword === 'nullable') continue;
+    if (keyword === 'properties' && isObject(value)) {
+      converted.properties = Object.fromEntries(Object.entries(value).map(([name, child]) => [name, sub(child)]));
+    } else if ((keyword === 'items' || keyword === 'additionalProperties' || keyword === 'not') && isObject(value)) {
+      converted[keyword] = sub(value);
+    } else if ((keyword === 'allOf' || keyword === 'anyOf' || keyword === 'oneOf') && Array.isArray(value)) {
+      converted[keyword] = value.map(sub);
+    } else {
+      converted[keyword] = value;
+    }
+  }
+  if (schema.nullable !== true) return converted;
+  if (typeof converted.type === 'string') {
+    converted.type = [converted.type, 'null'];
+    if (Array.isArray(converted.enum)) converted.enum = [...converted.enum, null];
+    return converted;
+  }
+  return { anyOf: [converted, { type: 'null' }] };
 }
 
-function summarise(results: ValidationIssue[][]): string {
-  return results.map((r, i) => `#${i}: ${r[0] ? `${r[0].path} ${r[0].message}` : 'ok'}`).join('; ');
+// ---- Ajv's errors as issues ----
+
+/**
+ * Ajv's errors in this module's words. The errors of each branch of a failed `oneOf`/`anyOf` come
+ * just before it (their schema path lies under it): they are folded into its message, one issue.
+ */
+function describeErrors(errors: ErrorObject[], root: unknown): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const folded = new Set<ErrorObject>();
+  for (const [index, error] of errors.entries()) {
+    if (error.keyword !== 'oneOf' && error.keyword !== 'anyOf') continue;
+    const branches: ErrorObject[] = [];
+    for (let before = index - 1; before >= 0 && errors[before]!.schemaPath.startsWith(`${error.schemaPath}/`); before--) {
+      branches.unshift(errors[before]!);
+      folded.add(errors[before]!);
+    }
+    (error as ErrorObject & { branches?: ErrorObject[] }).branches = branches;
+  }
+  for (const error of errors) {
+    if (folded.has(error)) continue;
+    issues.push(describeError(error as ErrorObject & { branches?: ErrorObject[] }, root));
+  }
+  return issues;
 }
 
-function hasType(value: unknown, type: string): boolean {
-  switch (type) {
-    case 'string':
-      return typeof value === 'string';
-    case 'number':
-      return typeof value === 'number' && Number.isFinite(value);
-    case 'integer':
-      return typeof value === 'number' && Number.isInteger(value);
-    case 'boolean':
-      return typeof value === 'boolean';
-    case 'array':
-      return Array.isArray(value);
-    case 'object':
-      return isObject(value) && !Array.isArray(value);
+function describeError(error: ErrorObject & { branches?: ErrorObject[] }, root: unknown): ValidationIssue {
+  const path = jsonPath(root, error.instancePath);
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'type':
+      return { path, message: `expected ${[params.type].flat().join(' or ')}, got ${typeOf(error.data)}` };
+    case 'required':
+      return { path, message: `missing required property "${String(params.missingProperty)}"` };
+    case 'additionalProperties':
+      return { path: `${path}.${String(params.additionalProperty)}`, message: 'property not allowed by the schema' };
+    case 'enum':
+      return {
+        path,
+        message: `expected one of ${(error.schema as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(error.data)}`,
+      };
+    case 'format':
+      return { path, message: `expected a ${String(params.format)}, got ${JSON.stringify(error.data)}` };
+    case 'oneOf':
+    case 'anyOf': {
+      const passing = Array.isArray(params.passingSchemas) ? params.passingSchemas.length : 0;
+      if (passing > 1) return { path, message: `matches ${passing} of the oneOf schemas, expected exactly one` };
+      return { path, message: `matches none of the ${error.keyword} schemas (${summariseBranches(error, root)})` };
+    }
     default:
-      throw new Error(`unknown schema type "${type}"`);
+      return { path, message: error.message ?? error.keyword };
   }
+}
+
+function summariseBranches(error: ErrorObject & { branches?: ErrorObject[] }, root: unknown): string {
+  const firstByBranch = new Map<string, ErrorObject>();
+  for (const branchError of error.branches ?? []) {
+    const branch = branchError.schemaPath.slice(error.schemaPath.length + 1).split('/')[0]!;
+    if (!firstByBranch.has(branch)) firstByBranch.set(branch, branchError);
+  }
+  return [...firstByBranch]
+    .map(([branch, first]) => {
+      const issue = describeError(first, root);
+      return `#${branch}: ${issue.path} ${issue.message}`;
+    })
+    .join('; ');
+}
+
+/** `/instances/0/type` → `$.instances[0].type`: indexes of arrays in brackets, keys after dots. */
+function jsonPath(root: unknown, instancePath: string): string {
+  let path = '$';
+  let node = root;
+  for (const segment of pointerSegments(instancePath)) {
+    path += Array.isArray(node) ? `[${segment}]` : `.${segment}`;
+    node = isObject(node) ? (node as Record<string, unknown>)[segment] : undefined;
+  }
+  return path;
+}
+
+/** The keys of a JSON pointer (`/a~1b/0` → `a/b`, `0`); a `$ref` fragment is URI-decoded as well. */
+function pointerSegments(pointer: string): string[] {
+  if (pointer === '') return [];
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 function typeOf(value: unknown): string {
@@ -297,12 +329,6 @@ function typeOf(value: unknown): string {
   if (Array.isArray(value)) return 'array';
   if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
   return typeof value;
-}
-
-function describeType(schema: JsonSchema): string {
-  if (typeof schema.type === 'string') return schema.type;
-  if (Array.isArray(schema.enum)) return `one of ${schema.enum.map((v) => JSON.stringify(v)).join(', ')}`;
-  return 'a value';
 }
 
 function splitPath(path: string): string[] {
