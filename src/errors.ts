@@ -10,6 +10,7 @@ export const ExitCode = {
   connection: 4,
   refused: 5,
   checkFailed: 6,
+  busy: 7,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -60,5 +61,12 @@ export class RefusedError extends QbankError {
 export class CheckFailedError extends QbankError {
   constructor(message: string, options: { hint?: string; details?: string[] } = {}) {
     super(message, { ...options, exitCode: ExitCode.checkFailed });
+  }
+}
+
+/** Another writer holds the database's lock and did not let go within the busy timeout. */
+export class BusyError extends QbankError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { ...options, exitCode: ExitCode.busy });
   }
 }

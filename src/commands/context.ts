@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { resolveDatabaseConfig, type Access, type DatabaseConfig, type GlobalFlags, type SystemName } from '../config.js';
-import type { Database } from '../db/client.js';
+import { resolveDatabaseConfig, type Access, type ResolvedDatabaseConfig, type GlobalFlags, type SystemName } from '../config.js';
+import type { Database, OpenDatabaseOptions } from '../db/client.js';
+import { UsageError } from '../errors.js';
 import type { IO } from '../output/io.js';
 import { Output } from '../output/output.js';
 
@@ -9,6 +10,9 @@ export interface GlobalOptions extends GlobalFlags {
   color?: boolean;
   debug?: boolean;
 }
+
+/** What a command may ask of the database it opens, beyond the defaults (backup: exact integers, long timeouts). */
+export type DatabaseOpenOptions = Pick<OpenDatabaseOptions, 'intMode' | 'timeoutMs' | 'busyTimeoutMs'>;
 
 /** What every command action receives: the I/O streams and a way to reach the configured database. */
 export class CommandContext {
@@ -28,24 +32,61 @@ export class CommandContext {
     return new Output(this.io, { json: options.json ?? globals.json, color: globals.color });
   }
 
-  config(command: Command, access: Access): DatabaseConfig {
-    return resolveDatabaseConfig({ flags: this.globals(command), env: this.io.env, cwd: this.io.cwd, access });
+  config(command: Command, access: Access): ResolvedDatabaseConfig {
+    const config = resolveDatabaseConfig({ flags: this.globals(command), env: this.io.env, cwd: this.io.cwd, access });
+    this.io.session?.useConnection(config.connection);
+    return config;
   }
 
-  /** Resolves configuration, prints its notices, and opens the database (closed again by `closeAll`). */
-  async database(command: Command, access: Access, out: Output): Promise<{ database: Database; config: DatabaseConfig }> {
+  /**
+   * The one debug logger of a run: `--debug` lines on stderr, prefixed `debug:`; secrets are
+   * redacted by the output layer like every other line. Undefined without `--debug`.
+   */
+  debugLogger(command: Command, out: Output): ((line: string) => void) | undefined {
+    if (!this.globals(command).debug) return undefined;
+    return (line: string) => out.notice(`debug: ${line}`);
+  }
+
+  /**
+   * The one way a command opens its database: resolves configuration, prints its notices, and
+   * opens it (closed again by `closeAll`). A reading command never creates a database: with none
+   * configured, or a `file:` path that does not exist, it fails (exit 2) before opening anything.
+   */
+  async database(
+    command: Command,
+    access: Access,
+    out: Output,
+    options: DatabaseOpenOptions = {},
+  ): Promise<{ database: Database; config: ResolvedDatabaseConfig }> {
     const config = this.config(command, access);
+    const { openDatabase, filePathOfUrl } = await import('../db/client.js');
+    if (access === 'read' && config.source === 'default') await this.refuseDefaultForReading(config, filePathOfUrl);
     for (const notice of config.notices) out.notice(notice);
-    const { openDatabase } = await import('../db/client.js');
-    const debug = this.globals(command).debug ? (line: string) => out.notice(`debug: ${line}`) : undefined;
-    const timeoutMs = Number(this.io.env.QBANK_TIMEOUT_MS) || undefined;
-    const database = openDatabase(config, { debug, timeoutMs });
+    this.io.session?.addSecrets([config.authToken]);
+    this.io.session?.useConnection(config.connection);
+    const database = openDatabase(config, {
+      debug: this.debugLogger(command, out),
+      timeoutMs: options.timeoutMs ?? (Number(this.io.env.QBANK_TIMEOUT_MS) || undefined),
+      busyTimeoutMs: options.busyTimeoutMs ?? (Number(this.io.env.QBANK_BUSY_TIMEOUT_MS) || undefined),
+      intMode: options.intMode,
+      access,
+    });
     this.opened.push(database);
     return { database, config };
   }
 
+  /** The embedded default may be read when it exists; otherwise say how to name a database. */
+  private async refuseDefaultForReading(config: ResolvedDatabaseConfig, filePathOfUrl: (url: string) => string | undefined): Promise<void> {
+    const { existsSync } = await import('node:fs');
+    const path = filePathOfUrl(config.url);
+    if (path !== undefined && existsSync(path)) return;
+    throw new UsageError(`no database configured: ${this.commandName} reads a database and never creates one`, {
+      hint: 'name one with --url, TURSO_DATABASE_URL (environment, .env.local or .env) or --target NAME (qbank.config.json)',
+    });
+  }
+
   /** The system to work on: flag, env or target first, else detected from the database's tables. */
-  async system(database: Database, config: DatabaseConfig, tableNames?: Iterable<string>): Promise<SystemName> {
+  async system(database: Database, config: ResolvedDatabaseConfig, tableNames?: Iterable<string>): Promise<SystemName> {
     const { resolveSystem } = await import('../db/systems.js');
     return resolveSystem(database, config.system, tableNames);
   }
@@ -55,8 +96,9 @@ export class CommandContext {
     return this.opened[this.opened.length - 1];
   }
 
+  /** Closes every database; a `file:` database this run created and left empty (a failed command) is removed. */
   closeAll(): void {
-    for (const database of this.opened.splice(0)) database.close();
+    for (const database of this.opened.splice(0)) database.removeIfCreatedEmpty();
   }
 }
 
