@@ -1,0 +1,94 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './support/cli.js';
+import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
+
+/**
+ * `qbank … | head` as a shell runs it: real processes, a real pipe whose reader leaves early. The
+ * built CLI (`npm run build`) is what runs. A closed pipe is not an error: no stack trace, no
+ * message, status 0 for help and version, 141 (128 + SIGPIPE, as `yes | head` gives) elsewhere.
+ */
+
+const BIN = resolve(__dirname, '..', 'bin', 'qbank.js');
+
+interface PipeRun {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node bin/qbank.js ARGS | READER` in bash and reports qbank's own exit status. */
+function pipeInto(args: string[], reader: string, env: Record<string, string> = {}, cwd = process.cwd()): Promise<PipeRun> {
+  const quoted = args.map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
+  const script = `node '${BIN}' ${quoted} 2>"$QBANK_STDERR_FILE" | ${reader}; echo "qbank-status:\${PIPESTATUS[0]}" >&2; cat "$QBANK_STDERR_FILE" >&2`;
+  const stderrFile = join(cwd, `stderr-${Math.random().toString(36).slice(2)}.txt`);
+  return new Promise((done, fail) => {
+    const child = spawn('bash', ['-c', script], { cwd, env: { PATH: process.env.PATH, ...env, QBANK_STDERR_FILE: stderrFile } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', fail);
+    child.on('close', () => {
+      const match = /qbank-status:(\d+)\n/.exec(stderr);
+      if (!match) return fail(new Error(`no status in: ${stderr}`));
+      done({ status: Number(match[1]), stdout, stderr: stderr.slice(match.index + match[0].length) });
+    });
+  });
+}
+
+describe('a closed pipe ends quietly', () => {
+  it('help: status 0, no stack trace', async () => {
+    const run = await pipeInto(['review', '--help'], 'head -3');
+    expect(run.stdout.split('\n').slice(0, 1)).toEqual(['Usage: qbank review [options] [command]']);
+    expect(run.status).toBe(0);
+    expect(run.stderr).toBe('');
+  });
+
+  it('help of the program, reader gone before anything is written: status 0', async () => {
+    const run = await pipeInto(['--help'], 'true');
+    expect(run.status).toBe(0);
+    expect(run.stderr).toBe('');
+  });
+
+  it('--version, plain and --json: status 0', async () => {
+    for (const args of [['--version'], ['--version', '--json']]) {
+      const run = await pipeInto(args, 'head -c 1');
+      expect(run.status).toBe(0);
+      expect(run.stderr).toBe('');
+    }
+  });
+});
+
+describe.each(MODES)('a long listing cut short (%s)', (mode) => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase(mode);
+    expect((await runCli(['db', 'push', '--schema', 'pingtopass'], { env: t.env, cwd: t.dir })).code).toBe(0);
+    writeFileSync(join(t.dir, 'exams.csv'), 'code,name,vendor,category,passing_score,total_questions,time_limit,price,description\nPIPE-101,Pipes,Unix,Systems,700,10,60,0,Readers and writers\n');
+    const rows = Array.from({ length: 3000 }, (_, i) => `PIPE-101,Question ${i} about what a reader that leaves early does to a writer,Nothing,SIGPIPE,B,Because ${i},2`);
+    writeFileSync(join(t.dir, 'questions.csv'), ['exam_code,text,option_a,option_b,correct,explanation,difficulty', ...rows].join('\n') + '\n');
+    expect((await runCli(['import', 'exams', 'exams.csv'], { env: t.env, cwd: t.dir })).code).toBe(0);
+    expect((await runCli(['import', 'questions.csv'], { env: t.env, cwd: t.dir })).code).toBe(0);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('review list | head -1: status 141, nothing on stderr, no blame on the server', async () => {
+    const run = await pipeInto(['review', 'list', '--limit', '3000'], 'head -1', t.env, t.dir);
+    expect(run.stdout).toMatch(/^ID\s+EXAM/);
+    expect(run.stdout.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(141);
+  });
+
+  it('the whole listing read: status 0', async () => {
+    const run = await pipeInto(['review', 'list', '--limit', '3000'], 'wc -l', t.env, t.dir);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(Number(run.stdout.trim())).toBeGreaterThan(3000);
+  });
+});
