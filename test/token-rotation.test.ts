@@ -214,6 +214,55 @@ describe('qbank token rotate (Turso Platform API)', () => {
   });
 });
 
+describe('qbank token rotate: each token goes where the configuration reads it', () => {
+  it('writes both tokens to .env.local when it holds one of them, so .env cannot shadow them', async () => {
+    const bed = await testbed(0);
+    const dir = workDir();
+    writeFileSync(join(dir, '.env'), `TURSO_DATABASE_URL=${bed.primary.url}\nTURSO_AUTH_TOKEN=${bed.authToken}\nTURSO_API_URL=${bed.env.TURSO_API_URL}\nTURSO_ORG=${bed.org}\nTURSO_API_TOKEN=${bed.apiToken}\n`);
+    writeFileSync(join(dir, '.env.local'), `TURSO_AUTH_TOKEN_RO=${bed.readOnlyToken}\n`);
+    const result = await runCli(['token', 'rotate', '--yes'], { env: {}, cwd: dir });
+    expect(result.code, result.stderr).toBe(0);
+    const local = parseDotenv(readFileSync(join(dir, '.env.local'), 'utf8'));
+    expect(await attempt(bed.primary.url, local.TURSO_AUTH_TOKEN!, 'CREATE TABLE t (x)')).toBe('ok');
+    expect(await attempt(bed.primary.url, local.TURSO_AUTH_TOKEN_RO!, 'SELECT 1')).toBe('ok');
+    // What every command now reads: the new tokens.
+    const verify = await runCli(['token', 'verify'], { env: {}, cwd: dir });
+    expect(verify.code, verify.stderr).toBe(0);
+  });
+
+  it('refuses before rotating when a higher-precedence file or variable would shadow the new token, naming it', async () => {
+    const bed = await testbed(0);
+    const dir = workDir();
+    writeEnvFile(dir, bed);
+    writeFileSync(join(dir, '.env.local'), `TURSO_AUTH_TOKEN_RO=${bed.readOnlyToken}\n`);
+    const shadowedFile = await runCli(['token', 'rotate', '--yes', '--env-file', '.env'], { env: {}, cwd: dir });
+    expect(shadowedFile.code).toBe(5);
+    expect(shadowedFile.stderr).toContain('TURSO_AUTH_TOKEN_RO in .env.local takes precedence over .env');
+
+    const shadowedByEnvironment = await runCli(['token', 'rotate', '--yes'], { env: { TURSO_AUTH_TOKEN: bed.authToken }, cwd: dir });
+    expect(shadowedByEnvironment.code).toBe(5);
+    expect(shadowedByEnvironment.stderr).toContain('TURSO_AUTH_TOKEN is set in the process environment ($TURSO_AUTH_TOKEN), which takes precedence over .env.local');
+
+    expect(bed.platform.requests.some((r) => r.path.endsWith('/auth/rotate'))).toBe(false);
+    expect(await attempt(bed.primary.url, bed.authToken, 'SELECT 1')).toBe('ok');
+  });
+
+  it('with a group token configured, a database rotation says the group token is unaffected instead of failing', async () => {
+    const bed = await testbed(0);
+    const dir = workDir();
+    const created = await runCli(['token', 'create', '--group', '--show'], { env: bed.env, cwd: dir });
+    const groupToken = created.stdout.trim();
+    writeFileSync(join(dir, '.env'), [`TURSO_DATABASE_URL=${bed.primary.url}`, `TURSO_AUTH_TOKEN=${groupToken}`, `TURSO_API_URL=${bed.env.TURSO_API_URL}`, `TURSO_ORG=${bed.org}`, `TURSO_API_TOKEN=${bed.apiToken}`, ''].join('\n'));
+    const result = await runCli(['token', 'rotate', '--yes'], { env: {}, cwd: dir });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).not.toContain('STILL ACCEPTED');
+    expect(result.stdout).toContain('Old TURSO_AUTH_TOKEN: a group token, not affected by rotating database "qbank" (still accepted; --group rotates it)');
+    expect(await attempt(bed.primary.url, groupToken, 'SELECT 1')).toBe('ok');
+    const json = await runCli(['token', 'rotate', '--yes', '--json'], { env: { TURSO_AUTH_TOKEN: groupToken }, cwd: dir });
+    expect(json.code, json.stderr).toBe(5);
+  });
+});
+
 describe('qbank token rotate against servers that misbehave', () => {
   async function platformAndServer(options: { serverKeys: 'none' | 'stale' }) {
     const dir = workDir();

@@ -273,7 +273,7 @@ function renderRotation(out: Output, result: RotationResult, show: boolean): voi
   const where = (name: string | null) => (name && report.envFile?.keys.includes(name) ? `${name} in ${report.envFile.path}` : show ? 'shown below' : 'not stored');
   out.line(`Read-write token: reads and writes, verified → ${where(report.tokens.readWrite.writtenAs)}`);
   out.line(`Read-only token:  reads, writes refused, verified → ${where(report.tokens.readOnly.writtenAs)}`);
-  for (const old of report.oldTokens) out.line(`Old ${old.source}: ${old.rejected ? 'rejected by the server now' : out.c.red('STILL ACCEPTED')}`);
+  for (const old of report.oldTokens) out.line(`Old ${old.source}: ${oldTokenText(out, old, report.scope)}`);
   for (const warning of report.warnings) out.warn(warning);
   if (show) {
     out.line(`TURSO_AUTH_TOKEN=${secrets.readWrite}`);
@@ -283,6 +283,11 @@ function renderRotation(out: Output, result: RotationResult, show: boolean): voi
   out.heading('Next steps');
   let n = 0;
   for (const line of report.nextSteps) out.line(line.startsWith('  ') ? `  ${line}` : `${++n}. ${line}`);
+}
+
+function oldTokenText(out: Output, old: RotationResult['report']['oldTokens'][number], scope: string): string {
+  if (!old.affected) return `a group token, not affected by rotating ${scope} (still accepted; --group rotates it)`;
+  return old.rejected ? 'rejected by the server now' : out.c.red('STILL ACCEPTED');
 }
 
 function formatDuration(ms: number): string {

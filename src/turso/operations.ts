@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { loadEnvironment, parseDotenv, resolveDatabaseConfig, type DatabaseConfig, type GlobalFlags } from '../config.js';
-import { UsageError } from '../errors.js';
+import { RefusedError, UsageError } from '../errors.js';
 import type { Expiration } from './expiration.js';
 import { instanceBaseUrl, serverBaseUrl, type ProbeOptions } from './hrana-probe.js';
 import { findDatabaseByUrl, type PlatformApi } from './platform-api.js';
@@ -124,13 +124,59 @@ function resolvePath(context: OperationsContext, path: string): string {
   return isAbsolute(path) ? path : resolve(context.cwd, path);
 }
 
-/** The file the application's token already lives in (`.env.local` wins over `.env`, as when loading), else `.env`. */
-export function defaultEnvFile(context: OperationsContext, tokenKey: string): string {
-  for (const name of ['.env.local', '.env']) {
+type CredentialLayer = '.env.local' | '.env' | 'environment';
+const ENV_FILES = ['.env.local', '.env'] as const;
+
+/** The layers configuration reads variables from, highest precedence first (see config.ts). */
+function credentialLayers(context: OperationsContext): Array<{ name: CredentialLayer; values: Record<string, string | undefined> }> {
+  const layers: Array<{ name: CredentialLayer; values: Record<string, string | undefined> }> = [{ name: 'environment', values: context.env }];
+  for (const name of ENV_FILES) {
     const path = join(context.cwd, name);
-    if (existsSync(path) && parseDotenv(readFileSync(path, 'utf8'))[tokenKey] !== undefined) return name;
+    if (existsSync(path)) layers.push({ name, values: parseDotenv(readFileSync(path, 'utf8')) });
   }
-  return '.env';
+  return layers;
+}
+
+/**
+ * The file the configuration reads the tokens from: the highest-precedence env file that holds either
+ * of them (`.env.local` before `.env`), so that both new tokens land where they are read; else `.env`.
+ */
+function defaultEnvFile(context: OperationsContext, keys: string[]): string {
+  const files = credentialLayers(context).filter((layer) => layer.name !== 'environment');
+  return files.find((layer) => keys.some((key) => layer.values[key]))?.name ?? '.env';
+}
+
+/** `.env.local` or `.env` when `path` is one of the files configuration reads. */
+function envFileLayer(context: OperationsContext, path: string): CredentialLayer | undefined {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  return ENV_FILES.find((name) => real(join(context.cwd, name)) === real(path));
+}
+
+/**
+ * Refuses a destination whose new values would not be read: a variable set in the process
+ * environment, or in `.env.local` when writing `.env`, takes precedence over it.
+ */
+function assertNotShadowed(context: OperationsContext, layer: CredentialLayer, shownPath: string, keys: string[]): void {
+  const precedence: CredentialLayer[] = ['environment', ...ENV_FILES];
+  const higher = credentialLayers(context).filter((l) => precedence.indexOf(l.name) < precedence.indexOf(layer));
+  for (const key of keys) {
+    const shadow = higher.find((l) => l.values[key]);
+    if (!shadow) continue;
+    if (shadow.name === 'environment') {
+      throw new RefusedError(`${key} is set in the process environment ($${key}), which takes precedence over ${shownPath}: the new token written there would not be used`, {
+        hint: `unset ${key} in this shell (and wherever it is exported), then run the rotation again; nothing was changed`,
+      });
+    }
+    throw new RefusedError(`${key} in ${shadow.name} takes precedence over ${shownPath}: the new token written there would not be used`, {
+      hint: `write the tokens to ${shadow.name} instead, or remove ${key} from ${shadow.name}; nothing was changed`,
+    });
+  }
 }
 
 /** Keys set in the process environment win over any env file: say so, or the new tokens would seem ignored. */
@@ -138,11 +184,18 @@ export function shadowedKeys(context: OperationsContext, keys: string[]): string
   return keys.filter((key) => context.env[key] !== undefined);
 }
 
+/**
+ * Where a rotation writes the new tokens: the given file, else the file configuration reads them
+ * from. A file configuration reads must not be shadowed by a layer above it.
+ */
 function rotationEnvFile(context: OperationsContext, options: { envFile?: string; show?: boolean }): RotationEnvFile | null {
   const keys = credentialKeys({ env: context.env, cwd: context.cwd }, context.flags.target);
   if (!options.envFile && options.show) return null;
-  const path = options.envFile ?? defaultEnvFile(context, keys.tokenKey);
-  return { path: resolvePath(context, path), displayPath: path, tokenKey: keys.tokenKey, readOnlyTokenKey: keys.readOnlyTokenKey };
+  const path = options.envFile ?? defaultEnvFile(context, [keys.tokenKey, keys.readOnlyTokenKey]);
+  const absolute = resolvePath(context, path);
+  const layer = envFileLayer(context, absolute);
+  if (layer) assertNotShadowed(context, layer, path, [keys.tokenKey, keys.readOnlyTokenKey]);
+  return { path: absolute, displayPath: path, tokenKey: keys.tokenKey, readOnlyTokenKey: keys.readOnlyTokenKey };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -199,6 +252,7 @@ function configuredTokens(context: OperationsContext): Array<{ source: string; t
 }
 
 export async function rotateTokens(context: OperationsContext, options: RotateOptions): Promise<RotationResult> {
+  const envFile = rotationEnvFile(context, options);
   const config = tryDatabaseConfig(context, 'write');
   const platform = (await platformDatabase(context, [config], true))!;
   const { database } = platform.resolved;
@@ -210,7 +264,7 @@ export async function rotateTokens(context: OperationsContext, options: RotateOp
     scope: scopeFor(database, options.group),
     server,
     expiration: options.expiration,
-    envFile: rotationEnvFile(context, options),
+    envFile,
     oldTokens: configuredIsThisDatabase ? configuredTokens(context) : [],
     verify: {
       timeoutMs: options.verifyTimeoutMs,
@@ -279,6 +333,7 @@ export async function rotateSelfHostedTokens(
   context: OperationsContext,
   options: RotateOptions & { key?: string; publicKey?: string },
 ): Promise<RotationResult> {
+  const envFile = rotationEnvFile(context, options);
   const config = databaseConfig(context, 'write');
   if (config.kind !== 'remote') {
     throw new UsageError('token rotate --self-hosted needs the URL of the libSQL server', { hint: 'set TURSO_DATABASE_URL (e.g. http://127.0.0.1:8080) or pass --url' });
@@ -287,7 +342,7 @@ export async function rotateSelfHostedTokens(
     ...keyFiles(context, options),
     server: serverBaseUrl(config.url),
     expiration: options.expiration,
-    envFile: rotationEnvFile(context, options),
+    envFile,
     oldTokens: configuredTokens(context),
     verify: {
       timeoutMs: options.verifyTimeoutMs,

@@ -61,8 +61,11 @@ export interface RotationReport {
   downtimeMs: number | null;
   downtimeBasis: string;
   tokens: { readWrite: NewTokenCheck; readOnly: NewTokenCheck };
-  /** Tokens configured before the rotation and whether the server rejects them now. */
-  oldTokens: Array<{ source: string; rejected: boolean }>;
+  /**
+   * Tokens configured before the rotation and whether the server rejects them now. `affected: false`:
+   * the rotation could not change it (a group token when one database's keys rotate), so it was not checked.
+   */
+  oldTokens: Array<{ source: string; rejected: boolean; affected: boolean; reason?: 'group-token' }>;
   envFile: (EnvFileUpdate & { keys: string[] }) | null;
   warnings: string[];
   nextSteps: string[];
@@ -209,7 +212,7 @@ export async function rotatePlatformTokens(options: PlatformRotationOptions): Pr
     secrets,
     done,
     envFile: options.envFile,
-    oldTokens: options.oldTokens,
+    ...splitOldTokens(options.oldTokens, options.scope),
     verify: options.verify,
     progress,
     nowMs: options.now().getTime(),
@@ -219,6 +222,22 @@ export async function rotatePlatformTokens(options: PlatformRotationOptions): Pr
     nextSteps: platformNextSteps(options, plan),
     stepCount: 4,
   });
+}
+
+/**
+ * Rotating one database's keys leaves group tokens valid (they are signed with the group's key): those
+ * are reported as unaffected instead of being expected to stop working.
+ */
+function splitOldTokens(
+  oldTokens: Array<{ source: string; token: string }>,
+  scope: TokenScope,
+): Pick<FinishOptions, 'oldTokens' | 'unaffectedOldTokens'> {
+  if (scope.kind === 'group') return { oldTokens, unaffectedOldTokens: [] };
+  const isGroupToken = (token: string) => summariseClaims(token, 0).scope?.startsWith('group ') ?? false;
+  return {
+    oldTokens: oldTokens.filter((old) => !isGroupToken(old.token)),
+    unaffectedOldTokens: oldTokens.filter((old) => isGroupToken(old.token)).map((old) => ({ source: old.source, reason: 'group-token' as const })),
+  };
 }
 
 function mintCommands(envFile: RotationEnvFile | null, scope: TokenScope): string {
@@ -235,7 +254,10 @@ export interface FinishOptions {
   secrets: { readWrite: string; readOnly: string };
   done: string[];
   envFile: RotationEnvFile | null;
+  /** Old tokens the rotation should have invalidated: checked until rejected. */
   oldTokens: Array<{ source: string; token: string }>;
+  /** Old tokens the rotation cannot invalidate, reported as such. */
+  unaffectedOldTokens?: Array<{ source: string; reason: 'group-token' }>;
   verify: VerifyTiming;
   progress: (line: string) => void;
   nowMs: number;
@@ -330,9 +352,10 @@ export async function finishRotation(options: FinishOptions): Promise<RotationRe
   for (const old of options.oldTokens) {
     if (newTokens.has(old.token)) continue;
     const rejected = await waitUntilRejected(server, old.token, { ...wait, waitMs: Math.min(verify.timeoutMs, 15_000) });
-    oldTokens.push({ source: old.source, rejected });
+    oldTokens.push({ source: old.source, rejected, affected: true });
     if (!rejected) warnings.push(`the server still accepts the old token from ${old.source}: the rotation has not taken effect there yet`);
   }
+  for (const old of options.unaffectedOldTokens ?? []) oldTokens.push({ source: old.source, rejected: false, affected: false, reason: old.reason });
 
   const report: RotationReport = {
     kind: options.kind,
