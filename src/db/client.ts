@@ -112,7 +112,9 @@ async function describeRequest(request: Request): Promise<string> {
     const sql = statementsOf(body);
     const parts: string[] = [];
     if (sql.length > 0) {
-      const first = sql[0]!.trim().split('\n')[0]!;
+      // the transaction frame says little: show the first statement inside it
+      const main = sql.find((text) => !/^\s*(BEGIN|COMMIT|ROLLBACK|END)\b/i.test(text)) ?? sql[0]!;
+      const first = main.trim().split('\n')[0]!;
       parts.push(`${sql.length} statement${sql.length === 1 ? '' : 's'}, first "${first.length > 80 ? first.slice(0, 80) + '…' : first}"`);
     }
     parts.push(sizeText(text.length));
