@@ -79,7 +79,7 @@ describe('qbank token create', () => {
     expect(json.code).toBe(0);
     expect(json.json()).toMatchObject({ database: 'qbank', role: 'read-write', scope: { kind: 'database', name: 'qbank' }, claims: { access: 'read-write', expiresAt: null } });
     expectNoJwt(json);
-    const jsonShown = await runCli(['token', 'create', '--json', '--show'], { env: bed.env, cwd: workDir() });
+    const jsonShown = await runCli(['token', 'create', '--json', '--show'], { env: platformOnly, cwd: workDir() });
     expect(jsonShown.json().token).toMatch(JWT);
   });
 
@@ -181,6 +181,26 @@ describe('qbank token verify', () => {
     expect(swapped.code).toBe(6);
     expect(swapped.stderr).toContain('TURSO_AUTH_TOKEN: it cannot write');
     expect(swapped.stderr).toContain('its claims say read-only, but TURSO_AUTH_TOKEN should hold a read-write token');
+  });
+
+  it('says when an expired token is still accepted within the server\'s grace, and fails under --check', async () => {
+    const bed = await testbed();
+    const lapsed = bed.platform.mintToken('qbank', { expiresInSeconds: -10 });
+    const env = { ...bed.env, TURSO_AUTH_TOKEN: lapsed };
+    const plain = await runCli(['token', 'verify'], { env, cwd: workDir() });
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toMatch(/TURSO_AUTH_TOKEN\s+read-write\s+read-write, expired \d{4}-\S+\s+accepted\s+yes\s+yes\s+grace/);
+    expect(plain.stderr).toMatch(/TURSO_AUTH_TOKEN: expired at \d{4}-\d\d-\d\dT\S+Z, still accepted for (4\d|50) s/);
+    expect(plain.stderr).not.toContain('every configured token does what it should');
+
+    for (const args of [['token', 'verify', '--check'], ['--json', 'token', 'verify', '--check']]) {
+      const checked = await runCli(args, { env, cwd: workDir() });
+      expect(checked.code, checked.stderr).toBe(6);
+      expect(checked.stdout + checked.stderr).toMatch(/expired at \S+, still accepted for \d+ s/);
+    }
+    const json = await runCli(['token', 'verify', '--json'], { env, cwd: workDir() });
+    expect(json.json().tokens[0]).toMatchObject({ source: 'TURSO_AUTH_TOKEN', ok: true, grace: { expiredAt: expect.any(String), acceptedForSeconds: expect.any(Number) } });
+    expectNoJwt(json);
   });
 
   it('catches a server that lets a read-only token write', async () => {

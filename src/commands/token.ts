@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { OperationsContext } from '../turso/operations.js';
 import type { RotationResult } from '../turso/token-rotation.js';
 import type { ClaimsSummary, TokenCheck } from '../turso/token-checks.js';
-import { UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import type { Output } from '../output/output.js';
 import { type CommandContext, examples } from './context.js';
 
@@ -135,31 +135,42 @@ export function registerTokenCommands(program: Command, context: CommandContext)
         ? await rotateSelfHostedTokens(ops, { ...common, key: options.key, publicKey: options.publicKey })
         : await rotateTokens(ops, common);
       renderRotation(out, result, Boolean(options.show));
-      if (result.report.warnings.length > 0) context.exitCode = 6;
+      if (result.report.warnings.length > 0) context.exitCode = ExitCode.checkFailed;
       warnShadowed(out, result.report.envFile?.keys ?? [], context);
     });
 
   token
     .command('verify')
     .description("decode the configured tokens' claims (without trusting them) and check what each can really do")
+    .option('--check', 'also exit 6 when a token has expired but the server still accepts it (its grace period)')
     .addHelpText(
       'after',
       examples([
         ['qbank token verify', 'TURSO_AUTH_TOKEN and TURSO_AUTH_TOKEN_RO against TURSO_DATABASE_URL'],
         ['qbank token verify --json', 'for CI: exit 6 when a token is rejected or does more or less than it should'],
+        ['qbank token verify --check', 'also exit 6 for an expired token the server still accepts for a while'],
       ]),
     )
-    .action(async (_options: unknown, command: Command) => {
+    .action(async (options: { check?: boolean }, command: Command) => {
       const out = context.output(command);
       const { verifyConfiguredTokens } = await import('../turso/operations.js');
+      const { describeGrace } = await import('../turso/token-checks.js');
       const reports = await verifyConfiguredTokens(operations(command, out));
       if (out.json) out.data(reports.length === 1 ? reports[0] : reports);
       else for (const report of reports) renderVerify(out, report.server, report.tokens);
-      const failing = reports.flatMap((r) => r.tokens).filter((t) => !t.ok);
+      const checks = reports.flatMap((r) => r.tokens);
+      const failing = checks.filter((t) => !t.ok);
+      const lapsed = checks.filter((t) => t.ok && t.grace);
       for (const check of failing) for (const problem of check.problems) out.warn(`${check.source}: ${problem}`);
+      for (const check of lapsed) out.warn(`${check.source}: ${describeGrace(check.grace!)}`);
       if (failing.length > 0) {
-        context.exitCode = 6;
+        context.exitCode = ExitCode.checkFailed;
         out.error(`${failing.length} token(s) failed verification: exit code 6`);
+      } else if (lapsed.length > 0) {
+        if (options.check) {
+          context.exitCode = ExitCode.checkFailed;
+          out.error(`${lapsed.length} token(s) expired and work only until the server's grace ends: exit code 6 (--check)`);
+        } else out.info(`${lapsed.length} token(s) expired and work only until the server's grace ends (--check exits 6 for this)`);
       } else out.success('every configured token does what it should');
     });
 
@@ -256,7 +267,7 @@ function renderVerify(out: Output, server: string, checks: TokenCheck[]): void {
       !check.access.reachable ? out.c.red('unreachable') : check.access.accepted ? out.c.green('accepted') : out.c.red('rejected'),
       yesNo(out, check.access.canRead, true),
       yesNo(out, check.access.canWrite, check.role === 'read-write'),
-      check.ok ? out.c.green('ok') : out.c.red('FAIL'),
+      !check.ok ? out.c.red('FAIL') : check.grace ? out.c.yellow('grace') : out.c.green('ok'),
     ]),
   );
 }

@@ -72,6 +72,31 @@ export interface TokenCheck {
   access: TokenAccess;
   problems: string[];
   ok: boolean;
+  /** Set when `exp` has passed but the server still accepts the token (its grace for clock skew). */
+  grace: ExpiryGrace | null;
+}
+
+/**
+ * sqld checks `exp` with the jsonwebtoken crate's default leeway, 60 s: an expired token keeps
+ * working that long. Turso's servers are sqld.
+ */
+export const SERVER_EXPIRY_LEEWAY_SECONDS = 60;
+
+export interface ExpiryGrace {
+  expiredAt: string;
+  /** How much longer the server will accept it, by its leeway. */
+  acceptedForSeconds: number;
+}
+
+/** An expired token the server still accepted: when it expired and for how much longer it will work. */
+export function expiryGrace(claims: ClaimsSummary, access: TokenAccess, nowMs: number): ExpiryGrace | null {
+  if (!claims.expired || !claims.expiresAt || access.accepted !== true) return null;
+  const endsMs = Date.parse(claims.expiresAt) + SERVER_EXPIRY_LEEWAY_SECONDS * 1000;
+  return { expiredAt: claims.expiresAt, acceptedForSeconds: Math.max(0, Math.round((endsMs - nowMs) / 1000)) };
+}
+
+export function describeGrace(grace: ExpiryGrace): string {
+  return `expired at ${grace.expiredAt}, still accepted for ${grace.acceptedForSeconds} s (the server's grace for expired tokens); replace it before then`;
 }
 
 export async function checkToken(
@@ -86,7 +111,8 @@ export async function checkToken(
   if (claims.decodable && claims.access && claims.access !== expected.role && access.accepted) {
     problems.push(`its claims say ${claims.access}, but ${expected.source} should hold a ${expected.role} token`);
   }
-  return { source: expected.source, role: expected.role, claims, access, problems, ok: problems.length === 0 };
+  const grace = expiryGrace(claims, access, options.nowMs);
+  return { source: expected.source, role: expected.role, claims, access, problems, ok: problems.length === 0, grace };
 }
 
 export interface WaitOptions {
