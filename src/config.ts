@@ -486,8 +486,6 @@ export function resolveDatabaseConfig({ flags, env: processEnv, cwd, access }: R
   const { url, kind, tokenFromUrl } = parseDatabaseUrl(endpoint.url, endpoint.source);
   if (flags.authToken !== undefined && flags.authToken !== '') credential = { token: flags.authToken, source: '--auth-token', readOnlyVariable: false };
   else if (tokenFromUrl) credential = { token: tokenFromUrl, source: `authToken in ${endpoint.source}`, readOnlyVariable: false };
-  // An embedded file takes no token: none is sent or reported.
-  if (kind === 'file') credential = undefined;
   if (credential) assertUsableToken(credential.token, credential.source);
   if (!credential && kind === 'remote' && skipped.length > 0) {
     notices.push(`${skipped.join(', ')} ${skipped.length === 1 ? 'belongs' : 'belong'} to another database; not sent to ${redactUrl(url)}`);

@@ -288,10 +288,10 @@ describe('read-only credentials belong to the database in force', () => {
     expect(existsSync(join(dir.path, 'dev.db'))).toBe(false);
   });
 
-  it('an embedded file reports no credential even when a token is set', () => {
+  it('an embedded file keeps the token of its layer (an embedded replica syncs with it)', () => {
     const setup = emptySetup();
     setup.env.TURSO_DATABASE_URL = 'file:x.db';
-    setup.env.TURSO_AUTH_TOKEN = 'unused';
-    expect(resolveWith(setup).connection.credential).toEqual({ kind: 'none', source: null });
+    setup.env.TURSO_AUTH_TOKEN = 'sync-token';
+    expect(resolveWith(setup).connection.credential).toEqual({ kind: 'read-write', source: '$TURSO_AUTH_TOKEN' });
   });
 });
