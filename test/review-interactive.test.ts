@@ -204,7 +204,10 @@ describe.each(MODES)('interactive review (%s)', (mode) => {
         terminal.press('e');
         await terminal.waitFor('Edit which field of q_ccna_004?');
         terminal.press('\r');
-        await terminal.waitFor('✔ edited text of q_ccna_004', 'longest prefix)?');
+        // the new text keeps almost none of the old: shown as a diff and confirmed before it is saved
+        await terminal.waitFor('This edit removes', '- A router receives a packet', '+ Which route does the router use', 'Save Question of q_ccna_004');
+        terminal.press('y');
+        await terminal.waitFor('✔ edited Question of q_ccna_004', 'longest prefix)?');
         expect(edits).toEqual([expect.stringMatching(/^text: A router receives a packet/)]);
         const [edited] = await sqlite(t, "SELECT text, review_status FROM questions WHERE id = 'q_ccna_004'");
         expect(edited).toEqual({ text: 'Which route does the router use for 10.1.1.5 (longest prefix)?', review_status: 'pending' });
@@ -219,7 +222,7 @@ describe.each(MODES)('interactive review (%s)', (mode) => {
         await terminal.waitFor('✔ undid: resolved feedback fb_1', '[error · pending]');
         expect(await sqlite(t, "SELECT status, response FROM feedback WHERE id = 'fb_1'")).toEqual([{ status: 'pending', response: null }]);
         terminal.press('u');
-        await terminal.waitFor('✔ undid: edited text of q_ccna_004');
+        await terminal.waitFor('✔ undid: edited Question of q_ccna_004');
         expect(await sqlite(t, "SELECT * FROM questions WHERE id = 'q_ccna_004'")).toEqual([original]);
         terminal.press('u');
         await terminal.waitFor('✔ back to q_ccna_003');

@@ -49,16 +49,16 @@ describe.each(MODES)('review, PingToPass (%s)', (mode) => {
   it('lists the pending questions in queue order, with filters', async () => {
     const all = await cli(['review', 'list', '--json']);
     expect(all.code, all.stderr).toBe(0);
-    expect(all.json().map((item: { id: string }) => item.id)).toEqual(['q_ccna_003', 'q_ccna_004', 'q_saa_002', 'q_sc900_001']);
+    expect(all.json().items.map((item: { id: string }) => item.id)).toEqual(['q_ccna_003', 'q_ccna_004', 'q_saa_002', 'q_sc900_001']);
 
-    const ccna = (await cli(['review', 'list', '--exam', 'ccna-200-301', '--json'])).json();
+    const ccna = (await cli(['review', 'list', '--exam', 'ccna-200-301', '--json'])).json().items;
     expect(ccna.map((item: { id: string }) => item.id)).toEqual(['q_ccna_003', 'q_ccna_004']);
     expect(ccna[0]).toMatchObject({ exam: { code: 'CCNA-200-301' }, objective: { id: '3.0', domain: 'IP Connectivity' }, question: { aiModel: 'gpt-4o' } });
     expect(ccna[0].state).toBeUndefined();
 
-    const ai = (await cli(['review', 'list', '--ai-generated', '--tag', 'ha', '--json'])).json();
+    const ai = (await cli(['review', 'list', '--ai-generated', '--tag', 'ha', '--json'])).json().items;
     expect(ai.map((item: { id: string }) => item.id)).toEqual(['q_saa_002']);
-    expect((await cli(['review', 'list', '--difficulty', '1', '--limit', '1', '--json'])).json().map((i: { id: string }) => i.id)).toEqual(['q_sc900_001']);
+    expect((await cli(['review', 'list', '--difficulty', '1', '--limit', '1', '--json'])).json().items.map((i: { id: string }) => i.id)).toEqual(['q_sc900_001']);
 
     const table = await cli(['review', 'list']);
     expect(table.stdout).toMatch(/^ID\s+EXAM\s+DIFFICULTY/m);
@@ -116,10 +116,12 @@ describe.each(MODES)('review, PingToPass (%s)', (mode) => {
     expect(await sqlite(t, "SELECT id FROM feedback WHERE question_id = 'q_ccna_003'")).toEqual([]);
   });
 
-  it('reports unknown ids and decides the rest', async () => {
+  it('reports unknown ids with exit 3 and decides the rest', async () => {
     const result = await cli(['review', 'approve', 'q_ccna_003', 'q_missing', '--reviewer', 'r', '--json']);
-    expect(result.code).toBe(5);
-    expect(result.json()).toMatchObject({ decided: 1, notFound: 1, conflicts: 0 });
+    expect(result.code).toBe(3);
+    expect(result.json()).toMatchObject({ decided: 1, notFound: 1, conflicts: 0, error: { kind: 'InvalidInputError', exitCode: 3 } });
+    expect(result.json().error.message).toMatch(/no such item: q_missing/);
+    expect((await sqlite(t, "SELECT review_status FROM questions WHERE id = 'q_ccna_003'"))[0].review_status).toBe('approved');
   });
 
   it('rejects with a reason kept as a feedback row by the reviewer', async () => {
@@ -282,15 +284,15 @@ describe.each(MODES)('review, open-interview (%s)', (mode) => {
   it('lists flagged questions and the work queue by priority', async () => {
     const flagged = await cli(['review', 'list', '--json']);
     expect(flagged.code, flagged.stderr).toBe(0);
-    expect(flagged.json().map((i: { id: string }) => i.id)).toEqual(['q-fx-0009']);
-    expect(flagged.json()[0].history[0]).toMatchObject({ eventType: 'flagged', sourceName: 'verifier-bot' });
+    expect(flagged.json().items.map((i: { id: string }) => i.id)).toEqual(['q-fx-0009']);
+    expect(flagged.json().items[0].history[0]).toMatchObject({ eventType: 'flagged', sourceName: 'verifier-bot' });
     const work = await cli(['review', 'list', '--queue', 'work', '--reviewer', 'r', '--json']);
-    expect(work.json().map((i: { work: { id: number; priority: number } }) => [i.work.id, i.work.priority])).toEqual([
+    expect(work.json().items.map((i: { work: { id: number; priority: number } }) => [i.work.id, i.work.priority])).toEqual([
       [1, 1],
       [2, 3],
       [3, 7],
     ]);
-    expect((await cli(['review', 'list', '--queue', 'work', '--action', 'verify', '--reviewer', 'r', '--json'])).json()).toHaveLength(1);
+    expect((await cli(['review', 'list', '--queue', 'work', '--action', 'verify', '--reviewer', 'r', '--json'])).json().items).toHaveLength(1);
     expect((await cli(['review', 'list', '--queue', 'nope'])).code).toBe(2);
     expect((await cli(['review', 'list', '--exam', 'x'])).code).toBe(2);
   });
@@ -412,8 +414,8 @@ describe.each(MODES)('review, open-interview (%s)', (mode) => {
   });
 
   it('reads both queues the same with or without the indexes it recommends, and through them when present', async () => {
-    const workIds = async () => (await cli(['review', 'list', '--queue', 'work', '--reviewer', 'r', '--json'])).json().map((i: { id: string }) => i.id);
-    const flaggedIds = async () => (await cli(['review', 'list', '--json'])).json().map((i: { id: string }) => i.id);
+    const workIds = async () => (await cli(['review', 'list', '--queue', 'work', '--reviewer', 'r', '--json'])).json().items.map((i: { id: string }) => i.id);
+    const flaggedIds = async () => (await cli(['review', 'list', '--json'])).json().items.map((i: { id: string }) => i.id);
     const [work, flagged] = [await workIds(), await flaggedIds()];
     await sqlite(t, 'CREATE INDEX idx_work_queue_status_priority ON work_queue (status, priority, created_at)');
     await sqlite(t, 'CREATE INDEX idx_questions_status ON questions (status)');

@@ -107,15 +107,15 @@ function flaggedItem(row: Row, columns: string[], history: HistoryEvent[]): Flag
 }
 
 export const OPEN_INTERVIEW_EDITABLE_FIELDS: EditableField[] = [
-  { name: 'question', column: 'question', kind: 'multiline', nullable: false },
-  { name: 'answer', column: 'answer', kind: 'multiline', nullable: false },
-  { name: 'explanation', column: 'explanation', kind: 'multiline', nullable: false },
-  { name: 'difficulty', column: 'difficulty', kind: 'choice', choices: ['beginner', 'intermediate', 'advanced'], nullable: false },
-  { name: 'tags', column: 'tags', kind: 'tags', nullable: true },
-  { name: 'channel', column: 'channel', kind: 'text', nullable: false },
-  { name: 'subChannel', column: 'sub_channel', kind: 'text', nullable: false },
-  { name: 'tldr', column: 'tldr', kind: 'multiline', nullable: true },
-  { name: 'eli5', column: 'eli5', kind: 'multiline', nullable: true },
+  { name: 'question', label: 'Question', column: 'question', kind: 'multiline', nullable: false },
+  { name: 'answer', label: 'Answer', column: 'answer', kind: 'multiline', nullable: false },
+  { name: 'explanation', label: 'Explanation', column: 'explanation', kind: 'multiline', nullable: false },
+  { name: 'difficulty', label: 'Difficulty', column: 'difficulty', kind: 'choice', choices: ['beginner', 'intermediate', 'advanced'], nullable: false },
+  { name: 'tags', label: 'Tags', column: 'tags', kind: 'tags', nullable: true },
+  { name: 'channel', label: 'Channel', column: 'channel', kind: 'text', nullable: false },
+  { name: 'subChannel', label: 'Sub-channel', column: 'sub_channel', kind: 'text', nullable: false },
+  { name: 'tldr', label: 'TL;DR', column: 'tldr', kind: 'multiline', nullable: true },
+  { name: 'eli5', label: 'ELI5', column: 'eli5', kind: 'multiline', nullable: true },
 ];
 
 function storedValue(field: EditableField, value: string | null): SqlValue {
@@ -149,6 +149,10 @@ export class FlaggedQuestionQueue implements ReviewQueue<FlaggedQuestionItem> {
   readonly orderedByKey = true;
   readonly verbs = { approve: 'approve (back to active)', reject: 'reject (delete)' };
   readonly editableFields = OPEN_INTERVIEW_EDITABLE_FIELDS;
+
+  fieldsOf(): EditableField[] {
+    return this.editableFields;
+  }
 
   constructor(readonly filters: ReviewFilters) {}
 
@@ -276,13 +280,29 @@ export class FlaggedQuestionQueue implements ReviewQueue<FlaggedQuestionItem> {
     });
   }
 
+  /** A decided question back to flagged, with a `reverted` history event and a `flag` ledger entry. */
+  reopen(item: FlaggedQuestionItem, reason: string, context: ActionContext): Query<ActionResult<FlaggedQuestionItem>> {
+    return this.change(item, { status: 'flagged', last_updated: context.now.toISOString() }, context, {
+      eventType: 'reverted',
+      summary: `Status ${item.question.status ?? 'active'} → flagged (review reopened)`,
+      ledgerAction: 'flag',
+      reason,
+      description: `reopened ${item.id}`,
+    });
+  }
+
+  reopenBlocker(item: FlaggedQuestionItem): Conflict | undefined {
+    if (item.question.status !== 'flagged') return undefined;
+    return { id: item.id, kind: 'not-reviewable', current: { status: 'flagged', by: null, at: null }, message: `question ${item.id} is flagged already; nothing was changed` };
+  }
+
   edit(item: FlaggedQuestionItem, field: EditableField, value: string | null, context: ActionContext): Query<ActionResult<FlaggedQuestionItem>> {
     return this.change(item, { [field.column]: storedValue(field, value), last_updated: context.now.toISOString() }, context, {
       eventType: 'updated',
       summary: `Edited ${field.name} (review)`,
       ledgerAction: 'update',
       reason: null,
-      description: `edited ${field.name} of ${item.id}`,
+      description: `edited ${field.label} of ${item.id}`,
     });
   }
 

@@ -27,12 +27,14 @@ import type {
   PageWindow,
   PingToPassFeedback,
   PingToPassItem,
+  PingToPassOption,
   ReviewFilters,
   ReviewQueue,
   UndoRecord,
   UndoResult,
 } from './types.js';
-import { oneLine } from './types.js';
+import { oneLine, REASON_PREFIXES } from './types.js';
+import { editedOptions, optionFields, optionsOfStatement, optionsUnchanged, optionUpdates } from './pingtopass-options.js';
 
 /**
  * PingToPass review: `questions.review_status` pending → approved | rejected, with `reviewed_by`
@@ -140,14 +142,18 @@ interface Details {
 function parseDetails([exams, options, feedback]: ResultSet[]): Details {
   return {
     exams: new Map(exams.rows.map((row) => [String(row.id), row])),
-    options: groupBy(options.rows, 'question_id', (row) => ({
-      id: String(row.id),
-      text: String(row.text),
-      isCorrect: Number(row.is_correct) === 1,
-      explanation: text(row.explanation as SqlValue),
-      order: Number(row.order ?? 0),
-    })),
+    options: groupBy(options.rows, 'question_id', optionView),
     feedback: groupBy(feedback.rows, 'question_id', feedbackView),
+  };
+}
+
+function optionView(row: Row): PingToPassOption {
+  return {
+    id: String(row.id),
+    text: String(row.text),
+    isCorrect: Number(row.is_correct) === 1,
+    explanation: text(row.explanation as SqlValue),
+    order: Number(row.order ?? 0),
   };
 }
 
@@ -258,13 +264,17 @@ function conflictFrom(id: string, row: Row | undefined, columns: string[], shown
 
 const unixSeconds = (date: Date) => Math.floor(date.getTime() / 1000);
 
+/** In the order an editor reads the question: stem, explanation, options, key, then the rest. */
 export const PINGTOPASS_EDITABLE_FIELDS: EditableField[] = [
-  { name: 'text', column: 'text', kind: 'multiline', nullable: false },
-  { name: 'explanation', column: 'explanation', kind: 'multiline', nullable: true },
-  { name: 'difficulty', column: 'difficulty', kind: 'choice', choices: ['1', '2', '3', '4', '5'], nullable: false },
-  { name: 'objectiveId', column: 'objective_id', kind: 'text', nullable: true },
-  { name: 'tags', column: 'tags', kind: 'tags', nullable: true },
-  { name: 'referenceUrl', column: 'reference_url', kind: 'text', nullable: true },
+  { name: 'text', label: 'Question', column: 'text', kind: 'multiline', nullable: false },
+  { name: 'explanation', label: 'Explanation', column: 'explanation', kind: 'multiline', nullable: true },
+];
+
+const PINGTOPASS_DETAIL_FIELDS: EditableField[] = [
+  { name: 'difficulty', label: 'Difficulty', column: 'difficulty', kind: 'choice', choices: ['1', '2', '3', '4', '5'], nullable: false },
+  { name: 'objectiveId', label: 'Objective', column: 'objective_id', kind: 'text', nullable: true },
+  { name: 'tags', label: 'Tags', column: 'tags', kind: 'tags', nullable: true },
+  { name: 'referenceUrl', label: 'Reference URL', column: 'reference_url', kind: 'text', nullable: true },
 ];
 
 export class PingToPassPendingQueue implements ReviewQueue<PingToPassItem> {
@@ -273,9 +283,13 @@ export class PingToPassPendingQueue implements ReviewQueue<PingToPassItem> {
   readonly label = 'pending PingToPass questions';
   readonly orderedByKey = true;
   readonly verbs = { approve: 'approve', reject: 'reject' };
-  readonly editableFields = PINGTOPASS_EDITABLE_FIELDS;
+  readonly editableFields = [...PINGTOPASS_EDITABLE_FIELDS, ...PINGTOPASS_DETAIL_FIELDS];
 
   constructor(readonly filters: ReviewFilters) {}
+
+  fieldsOf(item: PingToPassItem): EditableField[] {
+    return [...PINGTOPASS_EDITABLE_FIELDS, ...optionFields(item.options), ...PINGTOPASS_DETAIL_FIELDS];
+  }
 
   page(window: PageWindow): Query<PingToPassItem[]> {
     const main = pendingPageSql(this.filters, window);
@@ -315,19 +329,31 @@ export class PingToPassPendingQueue implements ReviewQueue<PingToPassItem> {
     if (decision.kind !== 'approve' && decision.kind !== 'reject') {
       throw new Error(`PingToPass questions are approved or rejected, not "${decision.kind}"`);
     }
+    const status = decision.kind === 'approve' ? 'approved' : 'rejected';
+    return this.setReviewStatus(item, status, decision.kind === 'reject' ? decision.reason : null, context, `${status} ${item.id}`);
+  }
+
+  /** A decided question back to pending: who reopened it and when replace the decision, the reason is a feedback row. */
+  reopen(item: PingToPassItem, reason: string, context: ActionContext): Query<ActionResult<PingToPassItem>> {
+    return this.setReviewStatus(item, 'pending', reason, context, `reopened ${item.id}`);
+  }
+
+  reopenBlocker(item: PingToPassItem): Conflict | undefined {
+    if (item.question.reviewStatus !== 'pending') return undefined;
+    return { id: item.id, kind: 'not-reviewable', current: { status: 'pending', by: item.question.reviewedBy, at: item.question.reviewedAt }, message: `question ${item.id} is pending already; nothing was changed` };
+  }
+
+  /**
+   * Sets the review status with the reviewer and the time, only while the question is as shown. A
+   * reason needs a feedback row by the reviewer's user account, written in the same transaction.
+   */
+  private setReviewStatus(item: PingToPassItem, status: string, reason: string | null, context: ActionContext, description: string): Query<ActionResult<PingToPassItem>> {
     const at = unixSeconds(context.now);
-    const values: RowSnapshot = {
-      review_status: decision.kind === 'approve' ? 'approved' : 'rejected',
-      reviewed_by: context.reviewer,
-      reviewed_at: at,
-      updated_at: at,
-    };
-    const set = assignments(values);
+    const set = assignments({ review_status: status, reviewed_by: context.reviewer, reviewed_at: at, updated_at: at });
     const shown = unchangedSince(item.state);
     const statements: Array<{ sql: string; args: InValue[] }> = [];
-    let feedbackId: string | undefined;
-    if (decision.kind === 'reject') {
-      feedbackId = newCuidLikeId();
+    const feedbackId = reason === null ? undefined : newCuidLikeId();
+    if (feedbackId) {
       statements.push({
         sql: `UPDATE questions SET ${set.sql} WHERE id = ? AND ${shown.sql} AND EXISTS (SELECT 1 FROM users WHERE email = ? OR id = ?)`,
         args: [...set.args, item.id, ...shown.args, context.reviewer, context.reviewer],
@@ -337,32 +363,33 @@ export class PingToPassPendingQueue implements ReviewQueue<PingToPassItem> {
           `INSERT INTO feedback (id, user_id, question_id, type, message, status, response, created_at) ` +
           `SELECT ?, u.id, ?, 'general', ?, 'resolved', NULL, ? FROM users u WHERE (u.email = ? OR u.id = ?) AND changes() = 1 ` +
           `ORDER BY u.email = ? DESC LIMIT 1`,
-        args: [feedbackId, item.id, rejectionMessage(decision.reason), at, context.reviewer, context.reviewer, context.reviewer],
+        args: [feedbackId, item.id, `${REASON_PREFIXES[status]}${reason}`, at, context.reviewer, context.reviewer, context.reviewer],
       });
     } else {
       statements.push({ sql: `UPDATE questions SET ${set.sql} WHERE id = ? AND ${shown.sql}`, args: [...set.args, item.id, ...shown.args] });
     }
     statements.push(currentRowStatement(item.id));
-    if (feedbackId) statements.push({ sql: 'SELECT * FROM feedback WHERE id = ?', args: [feedbackId] });
+    if (feedbackId) statements.push({ sql: 'SELECT f.*, u.email AS user_email FROM feedback f LEFT JOIN users u ON u.id = f.user_id WHERE f.id = ?', args: [feedbackId] });
     return query(statements, (results) => {
       const current = results[statements.length - (feedbackId ? 2 : 1)];
       const row = current.rows[0];
       if (rowsAffected(results[0]) !== 1) return { ok: false, conflict: conflictFrom(item.id, row, current.columns, item.question.reviewStatus) };
       const after = snapshotOf(row, current.columns);
-      const feedbackRow = feedbackId ? results[statements.length - 1].rows[0] : undefined;
-      const feedbackState = feedbackRow ? snapshotOf(feedbackRow, results[statements.length - 1].columns) : undefined;
+      const feedbackResult = feedbackId ? results[statements.length - 1] : undefined;
+      const feedbackRow = feedbackResult?.rows[0];
+      const feedbackState = feedbackRow ? snapshotOf(feedbackRow, feedbackResult!.columns.filter((c) => c !== 'user_email')) : undefined;
       const decided = withState(item, row, current.columns);
-      const verb = decision.kind === 'approve' ? 'approved' : 'rejected';
       return {
         ok: true,
-        item: decided,
+        item: feedbackRow ? { ...decided, feedback: [...decided.feedback, feedbackView(feedbackRow)] } : decided,
         auditRows: feedbackState ? 1 : 0,
-        undo: this.restoreRecord(item, after, `${verb} ${item.id}`, feedbackState),
+        undo: this.restoreRecord(item, after, description, feedbackState),
       };
     });
   }
 
   edit(item: PingToPassItem, field: EditableField, value: string | null, context: ActionContext): Query<ActionResult<PingToPassItem>> {
+    if (field.kind === 'option' || field.kind === 'correct') return this.editOptions(item, field, editedOptions(item, field, value), context);
     const at = unixSeconds(context.now);
     const stored = storedValue(field, value);
     const set = assignments({ [field.column]: stored, updated_at: at });
@@ -375,7 +402,57 @@ export class PingToPassPendingQueue implements ReviewQueue<PingToPassItem> {
       const row = current.rows[0];
       if (rowsAffected(update) !== 1) return { ok: false, conflict: conflictFrom(item.id, row, current.columns, item.question.reviewStatus) };
       const after = snapshotOf(row, current.columns);
-      return { ok: true, item: withState(item, row, current.columns), auditRows: 0, undo: this.restoreRecord(item, after, `edited ${field.name} of ${item.id}`) };
+      return { ok: true, item: withState(item, row, current.columns), auditRows: 0, undo: this.restoreRecord(item, after, `edited ${field.label} of ${item.id}`) };
+    });
+  }
+
+  /** Options and the key: the question's updated_at moves, and the option rows change with it or not at all. */
+  private editOptions(item: PingToPassItem, field: EditableField, options: PingToPassOption[], context: ActionContext): Query<ActionResult<PingToPassItem>> {
+    const changed = this.optionsWrite(item.id, item.state, item.options, options, { updated_at: unixSeconds(context.now) });
+    return query(changed.statements, (results) => {
+      const outcome = changed.parse(results);
+      if (!outcome.ok) return { ok: false, conflict: conflictFrom(item.id, outcome.row, outcome.columns, item.question.reviewStatus) };
+      const edited = { ...withState(item, outcome.row, outcome.columns), options: outcome.options };
+      const description = `edited ${field.label} of ${item.id}`;
+      return {
+        ok: true,
+        item: edited,
+        auditRows: 0,
+        undo: {
+          itemId: item.id,
+          description,
+          build: (): Query<UndoResult> => {
+            const restore = this.optionsWrite(item.id, edited.state, edited.options, item.options, pick(item.state, ['updated_at']));
+            return query(restore.statements, (undoResults) => {
+              const undone = restore.parse(undoResults);
+              if (!undone.ok) {
+                const conflict = conflictFrom(item.id, undone.row, undone.columns, 'pending');
+                return { ok: false, conflict: { ...conflict, message: `cannot undo: ${conflict.message.replace(/; nothing was changed$/, '')} since your change; nothing was changed` } };
+              }
+              return { ok: true, item: { ...withState(item, undone.row, undone.columns), options: undone.options } };
+            });
+          },
+        },
+      };
+    });
+  }
+
+  /** Sets `values` on the question and the option rows from `from` to `to`, if the question and its options are still as shown. */
+  private optionsWrite(id: string, shownState: RowSnapshot, from: PingToPassOption[], to: PingToPassOption[], values: RowSnapshot) {
+    const set = assignments(values);
+    const shown = unchangedSince(shownState);
+    const guard = optionsUnchanged(id, from);
+    const updates = optionUpdates(from, to);
+    const statements = [
+      { sql: `UPDATE questions SET ${set.sql} WHERE id = ? AND ${shown.sql} AND ${guard.sql}`, args: [...set.args, id, ...shown.args, ...guard.args] },
+      ...updates,
+      currentRowStatement(id),
+      optionsOfStatement(id),
+    ];
+    return query(statements, (results) => {
+      const current = results[results.length - 2];
+      const written = results.slice(0, 1 + updates.length).every((r) => rowsAffected(r) === 1);
+      return { ok: written, row: current.rows[0], columns: current.columns, options: results[results.length - 1].rows.map(optionView) };
     });
   }
 
@@ -418,10 +495,6 @@ export class PingToPassPendingQueue implements ReviewQueue<PingToPassItem> {
   explainConflict(item: PingToPassItem): Query<Conflict> {
     return query([currentRowStatement(item.id)], ([current]) => conflictFrom(item.id, current.rows[0], current.columns, item.question.reviewStatus));
   }
-}
-
-export function rejectionMessage(reason: string): string {
-  return `Rejected in review: ${reason}`;
 }
 
 function storedValue(field: EditableField, value: string | null): SqlValue {

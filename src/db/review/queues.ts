@@ -1,6 +1,6 @@
 import type { SystemName } from '../../config.js';
-import { UsageError } from '../../errors.js';
 import type { Database } from '../client.js';
+import { FilterNotApplicableError, FilterValueError, UnknownExamError, UnknownQueueError } from './errors.js';
 import { FlaggedQuestionQueue } from './flagged-queue.js';
 import { WorkQueue } from './work-queue.js';
 import { PingToPassPendingQueue, resolveExamQuery } from './pingtopass.js';
@@ -17,22 +17,10 @@ const FILTERS_BY_QUEUE: Record<QueueName, Array<keyof ReviewFilters>> = {
   work: ['action'],
 };
 
-const FLAG_NAMES: Partial<Record<keyof ReviewFilters, string>> = {
-  exam: '--exam',
-  channel: '--channel',
-  objective: '--objective',
-  difficulty: '--difficulty',
-  aiGenerated: '--ai-generated',
-  tags: '--tag',
-  action: '--action',
-};
-
 export function queueNameFor(system: SystemName, requested: string | undefined): QueueName {
   const allowed = QUEUES[system];
   if (requested === undefined) return allowed[0];
-  if (!(allowed as string[]).includes(requested)) {
-    throw new UsageError(`--queue ${requested} does not exist for ${system}; its queues: ${allowed.join(', ')}`);
-  }
+  if (!(allowed as string[]).includes(requested)) throw new UnknownQueueError(requested, system, allowed);
   return requested as QueueName;
 }
 
@@ -40,20 +28,15 @@ export function validateFilters(system: SystemName, queue: QueueName, filters: R
   const allowed = FILTERS_BY_QUEUE[queue];
   for (const [key, value] of Object.entries(filters) as Array<[keyof ReviewFilters, unknown]>) {
     if (value === undefined || value === false || (Array.isArray(value) && value.length === 0) || key === 'examId') continue;
-    if (!allowed.includes(key)) {
-      const usable = allowed.map((k) => FLAG_NAMES[k]).join(', ');
-      throw new UsageError(`${FLAG_NAMES[key] ?? key} does not apply to the ${queue} queue of ${system}; it takes ${usable}`);
-    }
+    if (!allowed.includes(key)) throw new FilterNotApplicableError(key, queue, system, allowed);
   }
   if (filters.difficulty !== undefined) {
-    if (system === 'pingtopass' && !/^[1-5]$/.test(filters.difficulty)) throw new UsageError(`--difficulty takes 1 to 5 for PingToPass, not "${filters.difficulty}"`);
+    if (system === 'pingtopass' && !/^[1-5]$/.test(filters.difficulty)) throw new FilterValueError('difficulty', filters.difficulty, '1 to 5 for PingToPass');
     if (system === 'open-interview' && !OI_DIFFICULTIES.includes(filters.difficulty)) {
-      throw new UsageError(`--difficulty takes ${OI_DIFFICULTIES.join(', ')} for open-interview, not "${filters.difficulty}"`);
+      throw new FilterValueError('difficulty', filters.difficulty, `${OI_DIFFICULTIES.join(', ')} for open-interview`);
     }
   }
-  if (filters.action !== undefined && !WORK_ACTIONS.includes(filters.action)) {
-    throw new UsageError(`--action takes ${WORK_ACTIONS.join(', ')}, not "${filters.action}"`);
-  }
+  if (filters.action !== undefined && !WORK_ACTIONS.includes(filters.action)) throw new FilterValueError('action', filters.action, WORK_ACTIONS.join(', '));
   return filters;
 }
 
@@ -72,7 +55,7 @@ export async function openReviewQueue(database: Database, options: OpenQueueOpti
   if (name === 'pending') {
     if (filters.exam) {
       const { match, known } = await runRead(database, resolveExamQuery(filters.exam), 'review');
-      if (!match) throw new UsageError(`no exam has the code or id "${filters.exam}"`, { hint: known.length ? `exams: ${known.join(', ')}` : 'the exams table is empty' });
+      if (!match) throw new UnknownExamError(filters.exam, known);
       filters.examId = match.id;
     }
     return new PingToPassPendingQueue(filters);

@@ -1,16 +1,26 @@
 import type { SystemName } from '../../config.js';
 import { InvalidInputError, RefusedError } from '../../errors.js';
+import { ReviewerNotAUserError } from './errors.js';
 import { requireWriteAccess, type Database } from '../client.js';
 import { FlaggedQuestionQueue } from './flagged-queue.js';
 import { WorkQueue } from './work-queue.js';
 import { feedbackQuery, PingToPassPendingQueue, resolveFeedbackQuery, reviewerUserQuery } from './pingtopass.js';
-import { combineAll, query, runRead, runWrite } from './sql.js';
+import { combine, combineAll, query, runRead, runWrite } from './sql.js';
 import type { ActionContext, Conflict, Decision, ReviewItem, ReviewQueue, WorkItem } from './types.js';
 
 /** The scriptable side of `qbank review`: list, show, decide by id or by filter, stats, work-queue claims. */
 
-export async function listQueue(database: Database, queue: ReviewQueue, limit: number): Promise<ReviewItem[]> {
-  return runRead(database, queue.page({ limit }), 'review list');
+export interface ListedQueue {
+  items: ReviewItem[];
+  /** Every item the filters match; more than `items.length` when the list stopped at its limit. */
+  total: number;
+  limit: number;
+}
+
+/** The head of the queue and how many items it holds, in one round trip. */
+export async function listQueue(database: Database, queue: ReviewQueue, limit: number): Promise<ListedQueue> {
+  const [items, total] = await runRead(database, combine(queue.page({ limit }), queue.count()), 'review list');
+  return { items, total: Math.max(total, items.length), limit };
 }
 
 /**
@@ -41,7 +51,8 @@ export async function showItem(
 
 export interface DecisionOutcome {
   id: string;
-  outcome: 'decided' | 'conflict' | 'not-found';
+  /** unchanged: already where the verb would put it (reopening a pending question). */
+  outcome: 'decided' | 'conflict' | 'not-found' | 'unchanged';
   /** The item's status after the call. */
   status: string | null;
   message?: string;
@@ -49,8 +60,10 @@ export interface DecisionOutcome {
   auditRows?: number;
 }
 
+export type VerbKind = Decision['kind'] | 'reopen';
+
 export interface DecisionReport {
-  decision: Decision['kind'];
+  decision: VerbKind;
   reviewer: string;
   outcomes: DecisionOutcome[];
   decided: number;
@@ -67,15 +80,22 @@ export function statusOf(item: ReviewItem): string | null {
 /** Statements per transaction when deciding many items: bounded so a remote request stays small. */
 const DECISION_CHUNK = 100;
 
+/** Can this reviewer leave a reason on a PingToPass question (reject, reopen)? It takes a user with that email or id. */
+export async function reviewerIsUser(database: Database, reviewer: string): Promise<boolean> {
+  return (await runRead(database, reviewerUserQuery(reviewer), 'review')) !== undefined;
+}
+
 /** Fails before any write when the decision cannot be recorded at all. */
-export async function checkCanDecide(database: Database, queue: ReviewQueue, decision: Decision, reviewer: string, command: string): Promise<void> {
+export async function checkCanDecide(database: Database, queue: ReviewQueue, decision: { kind: VerbKind }, reviewer: string, command: string): Promise<void> {
   requireWriteAccess(database, command);
-  if (queue.system === 'pingtopass' && decision.kind === 'reject') {
+  if (queue.system === 'pingtopass' && (decision.kind === 'reject' || decision.kind === 'reopen')) {
     const user = await runRead(database, reviewerUserQuery(reviewer), command);
     if (!user) {
-      throw new RefusedError(`cannot reject as "${reviewer}": PingToPass keeps the rejection reason as a feedback row, which needs a user, and no user has that email or id`, {
-        hint: 'review as an existing user with --reviewer EMAIL (or add the reviewer to the users table)',
-      });
+      throw new ReviewerNotAUserError(
+        `cannot ${decision.kind} as "${reviewer}": PingToPass keeps the reason as a feedback row, which needs a user, and no user has that email or id`,
+        { hint: 'add the reviewer to the users table, or review as an existing user' },
+        reviewer,
+      );
     }
   }
 }
@@ -120,7 +140,7 @@ async function decideReady(database: Database, queue: ReviewQueue, items: Review
   });
 }
 
-function report(decision: Decision, reviewer: string, outcomes: DecisionOutcome[]): DecisionReport {
+function report(decision: { kind: VerbKind }, reviewer: string, outcomes: DecisionOutcome[]): DecisionReport {
   return {
     decision: decision.kind,
     reviewer,
@@ -131,32 +151,87 @@ function report(decision: Decision, reviewer: string, outcomes: DecisionOutcome[
   };
 }
 
+/** What a bulk decision is about to do, for its confirmation: the exact count and the first ids. */
+export interface BulkPlan {
+  /** Items that will be decided: the matching items, at most the limit. */
+  count: number;
+  /** Items the filters match. */
+  matching: number;
+  /** The first ids in queue order (at most FIRST_IDS_SHOWN). */
+  firstIds: string[];
+}
+
+export const FIRST_IDS_SHOWN = 5;
+
 export interface AllMatchingOptions {
-  /** Asked with the number of matching items before anything is written; false stops. */
-  confirm: (count: number) => Promise<boolean>;
+  /** Decide at most this many items, in queue order. */
+  limit?: number;
+  /** Asked with the plan before anything is written; false stops. */
+  confirm: (plan: BulkPlan) => Promise<boolean>;
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Decides every item the queue's filters match, at most as many as were counted and confirmed. */
+/** Decides the items the queue's filters match, at most `limit`, in queue order: exactly the ones counted and confirmed. */
 export async function decideAllMatching(database: Database, queue: ReviewQueue, decision: Decision, context: ActionContext, command: string, options: AllMatchingOptions): Promise<DecisionReport> {
   await checkCanDecide(database, queue, decision, context.reviewer, command);
-  const total = await runRead(database, queue.count(), command);
-  if (total === 0) return report(decision, context.reviewer, []);
-  if (!(await options.confirm(total))) throw new RefusedError('nothing was changed: not confirmed');
+  const [matching, head] = await runRead(database, combine(queue.count(), queue.page({ limit: Math.min(DECISION_CHUNK, options.limit ?? DECISION_CHUNK) })), command);
+  const count = Math.min(matching, options.limit ?? matching);
+  if (count === 0) return report(decision, context.reviewer, []);
+  if (!(await options.confirm({ count, matching, firstIds: head.slice(0, Math.min(count, FIRST_IDS_SHOWN)).map((item) => item.id) }))) {
+    throw new RefusedError('nothing was changed: not confirmed');
+  }
   const outcomes: DecisionOutcome[] = [];
   let afterKey: number | undefined;
   const seen: string[] = [];
-  while (outcomes.length < total) {
-    const limit = Math.min(DECISION_CHUNK, total - outcomes.length);
-    const page = await runRead(database, queue.page(queue.orderedByKey ? { afterKey, limit } : { exclude: seen, limit }), command);
-    if (page.length === 0) break;
+  let page = head.slice(0, count);
+  while (page.length > 0) {
     afterKey = page[page.length - 1].key;
     seen.push(...page.map((item) => item.id));
     const ready = page.filter((item) => !queue.blocker(item as never, context));
     outcomes.push(...(await decideReady(database, queue, ready, decision, context, command)));
-    options.onProgress?.(outcomes.length, total);
+    options.onProgress?.(seen.length, count);
+    const limit = Math.min(DECISION_CHUNK, count - seen.length);
+    if (limit <= 0) break;
+    page = await runRead(database, queue.page(queue.orderedByKey ? { afterKey, limit } : { exclude: seen, limit }), command);
   }
   return report(decision, context.reviewer, outcomes);
+}
+
+/**
+ * Takes decisions back: each decided item returns to the queue (PingToPass pending, flagged, or a
+ * pending work item) with who did it, when and why in the system's audit rows. Items already in
+ * the queue are reported unchanged.
+ */
+export async function reopenItems(database: Database, queue: ReviewQueue, ids: string[], reason: string, context: ActionContext): Promise<DecisionReport> {
+  const command = 'review reopen';
+  await checkCanDecide(database, queue, { kind: 'reopen' }, context.reviewer, command);
+  const unique = [...new Set(ids)];
+  const outcomes = new Map<string, DecisionOutcome>();
+  for (let start = 0; start < unique.length; start += DECISION_CHUNK) {
+    const chunk = unique.slice(start, start + DECISION_CHUNK);
+    const items = await runRead(database, queue.get(chunk), command);
+    const ready: ReviewItem[] = [];
+    for (const id of chunk) {
+      const item = items.get(id);
+      const blocker = item ? queue.reopenBlocker(item as never, context) : undefined;
+      if (!item) outcomes.set(id, { id, outcome: 'not-found', status: null, message: `no ${queue.name === 'work' ? 'work item' : 'question'} has the id "${id}"` });
+      else if (blocker?.kind === 'not-reviewable') outcomes.set(id, { id, outcome: 'unchanged', status: statusOf(item), message: blocker.message });
+      else if (blocker) outcomes.set(id, { id, outcome: 'conflict', status: statusOf(item), message: blocker.message, conflict: blocker });
+      else ready.push(item);
+    }
+    if (ready.length === 0) continue;
+    const results = await runWrite(database, combineAll(ready.map((item) => queue.reopen(item as never, reason, context))), command);
+    ready.forEach((item, i) => {
+      const result = results[i];
+      outcomes.set(
+        item.id,
+        result.ok
+          ? { id: item.id, outcome: 'decided', status: statusOf(result.item), auditRows: result.auditRows }
+          : { id: item.id, outcome: 'conflict', status: result.conflict.current?.status ?? null, message: result.conflict.message, conflict: result.conflict },
+      );
+    });
+  }
+  return report({ kind: 'reopen' }, context.reviewer, unique.map((id) => outcomes.get(id)!));
 }
 
 // ---------------------------------------------------------------------------------------------

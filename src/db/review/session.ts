@@ -1,3 +1,4 @@
+import { InvalidInputError } from '../../errors.js';
 import type { Database } from '../client.js';
 import { resolveFeedbackQuery } from './pingtopass.js';
 import type { ResumeState, ResumeStore } from './resume-state.js';
@@ -334,7 +335,15 @@ export class ReviewSession {
     if (!item) return { ok: false, message: 'nothing to edit' };
     const lostClaim = await this.claimHeld();
     if (lostClaim) return this.conflicted(lostClaim.conflict!);
-    const result = await runWrite(this.options.database, this.options.queue.edit(this.current as never, field, value, this.context()), 'review');
+    let write: ReturnType<ReviewQueue['edit']>;
+    try {
+      write = this.options.queue.edit(this.current as never, field, value, this.context());
+    } catch (error) {
+      // a value the field cannot hold (a second correct option on a single-answer question…)
+      if (error instanceof InvalidInputError) return { ok: false, message: `not saved: ${error.message}` };
+      throw error;
+    }
+    const result = await runWrite(this.options.database, write, 'review');
     if (!result.ok) return { ok: false, message: result.conflict.message, conflict: result.conflict };
     this.history.push({ kind: 'edit', item: this.current!, undo: result.undo });
     this.counts.edits++;

@@ -207,10 +207,52 @@ export function oneLine(value: string, width = 100): string {
   return flat.length > width ? flat.slice(0, width - 1) + '…' : flat;
 }
 
+/** Where an item stands: its status, who set it, when, and why, as far as the data says. */
+export interface ReviewRecord {
+  status: string | null;
+  by: string | null;
+  at: string | null;
+  reason: string | null;
+}
+
+/** PingToPass keeps a rejection's (or a reopening's) reason as a feedback row with this prefix. */
+export const REASON_PREFIXES: Record<string, string> = { rejected: 'Rejected in review: ', pending: 'Reopened in review: ' };
+
+const DECISION_EVENTS = new Set(['approved', 'deleted', 'reverted', 'flagged', 'reopened']);
+
+export function reviewRecordOf(item: ReviewItem): ReviewRecord {
+  if (item.system === 'pingtopass') {
+    const q = item.question;
+    const prefix = q.reviewStatus ? REASON_PREFIXES[q.reviewStatus] : undefined;
+    const noted = prefix ? [...item.feedback].reverse().find((f) => f.type === 'general' && f.message.startsWith(prefix)) : undefined;
+    return { status: q.reviewStatus, by: q.reviewedBy, at: q.reviewedAt, reason: noted ? noted.message.slice(prefix!.length) : null };
+  }
+  if (item.queue === 'flagged') {
+    const event = item.history.find((e) => DECISION_EVENTS.has(e.eventType));
+    return { status: item.question.status, by: event ? event.sourceName ?? event.eventSource : null, at: event?.createdAt ?? item.question.lastUpdated, reason: event?.reason ?? null };
+  }
+  const w = item.work;
+  const error = w.result && typeof w.result === 'object' && 'error' in w.result ? String((w.result as { error: unknown }).error) : null;
+  return { status: w.status, by: item.claim?.by ?? w.assignedTo, at: item.claim?.claimedAt ?? w.processedAt, reason: error };
+}
+
+/** A work-queue claim whose lease ran out: the item is back in the queue for anyone. */
+export function claimExpired(item: ReviewItem, now: Date): boolean {
+  return item.queue === 'work' && item.claim !== null && item.claim.leaseExpiresAt < now.toISOString();
+}
+
+/** The queue an item is in now: its real status for questions ("approved", "deleted"), "work" for work items. */
+export function currentQueueOf(item: ReviewItem): string {
+  if (item.system === 'pingtopass') return item.question.reviewStatus ?? 'pending';
+  if (item.queue === 'flagged') return item.question.status ?? 'active';
+  return 'work';
+}
+
 /** The part of an item printed by `review show --json` and `review list --json`. */
-export function publicView<I extends ReviewItem>(item: I): Omit<I, 'state' | 'key'> {
+export function publicView<I extends ReviewItem>(item: I, now: Date) {
   const { state: _state, key: _key, ...rest } = item;
-  return rest;
+  const claim = item.queue === 'work' && item.claim ? { ...item.claim, expired: claimExpired(item, now) } : undefined;
+  return { ...rest, queue: currentQueueOf(item), review: reviewRecordOf(item), ...(claim ? { claim } : {}) };
 }
 
 export interface PageWindow {
@@ -223,12 +265,20 @@ export interface PageWindow {
 }
 
 export interface EditableField {
-  /** Name the reviewer picks (camelCase, as in the system's own code). */
+  /** Stable name for audit rows and history ("explanation", "option_b", "correct"). */
   name: string;
+  /** What an editor sees in the field list: "Explanation", "Option B", "Correct answer". */
+  label: string;
+  /** The question's column; options and the correct answer live in answer_options instead. */
   column: string;
-  kind: 'text' | 'multiline' | 'tags' | 'choice' | 'integer';
+  /**
+   * multiline: edited in $VISUAL/$EDITOR, never in a one-line prompt; option: one answer option's
+   * text (optionIndex); correct: the correct option letters, validated as an import row is.
+   */
+  kind: 'text' | 'multiline' | 'tags' | 'choice' | 'integer' | 'option' | 'correct';
   choices?: string[];
   nullable: boolean;
+  optionIndex?: number;
 }
 
 export interface ReviewQueue<I extends ReviewItem = ReviewItem> {
@@ -241,6 +291,8 @@ export interface ReviewQueue<I extends ReviewItem = ReviewItem> {
   /** What approve and reject mean here, for help lines: "approve", "reject (delete)". */
   readonly verbs: { approve: string; reject: string };
   readonly editableFields: EditableField[];
+  /** The fields of this item an editor may change (PingToPass adds one per answer option). */
+  fieldsOf(item: I): EditableField[];
   page(window: PageWindow): Query<I[]>;
   count(): Query<number>;
   /** Items by id whatever their status; missing ids are absent from the map. */
@@ -249,6 +301,10 @@ export interface ReviewQueue<I extends ReviewItem = ReviewItem> {
   blocker(item: I, context: ActionContext): Conflict | undefined;
   decide(item: I, decision: Decision, context: ActionContext): Query<ActionResult<I>>;
   edit(item: I, field: EditableField, value: string | null, context: ActionContext): Query<ActionResult<I>>;
+  /** Takes a decision back: the item returns to this queue, audited with the reason. */
+  reopen(item: I, reason: string, context: ActionContext): Query<ActionResult<I>>;
+  /** Why the item cannot be reopened: `not-reviewable` when it is in the queue already. */
+  reopenBlocker(item: I, context: ActionContext): Conflict | undefined;
   /** After a failed conditional write: a read that says who changed the item and when. */
   explainConflict(item: I): Query<Conflict>;
   /** Work queue: claim the item while it is shown, release it when the reviewer moves on. */

@@ -114,6 +114,17 @@ export function workConflict(item: WorkItem, context: Pick<ActionContext, 'revie
   };
 }
 
+/** The bots' order: priority (missing first, as SQLite sorts NULL), then age, then id. */
+function byPriority(a: WorkItem, b: WorkItem): number {
+  const pa = a.work.priority ?? Number.MIN_SAFE_INTEGER;
+  const pb = b.work.priority ?? Number.MIN_SAFE_INTEGER;
+  if (pa !== pb) return pa - pb;
+  const ca = a.work.createdAt ?? '';
+  const cb = b.work.createdAt ?? '';
+  if (ca !== cb) return ca < cb ? -1 : 1;
+  return a.work.id - b.work.id;
+}
+
 const WORK_STATE_FIELDS = ['status', 'assigned_to', 'processed_at', 'result'];
 
 /** open-interview `work_queue`: pending by priority → claimed (processing) → completed | failed. */
@@ -124,6 +135,10 @@ export class WorkQueue implements ReviewQueue<WorkItem> {
   readonly orderedByKey = false;
   readonly verbs = { approve: 'complete', reject: 'fail' };
   readonly editableFields: EditableField[] = [];
+
+  fieldsOf(): EditableField[] {
+    return [];
+  }
 
   constructor(
     readonly filters: ReviewFilters,
@@ -152,23 +167,20 @@ export class WorkQueue implements ReviewQueue<WorkItem> {
   }
 
   /**
-   * The reviewer's own claims first (a session resumes them), then abandoned ones, then pending
-   * items in the order the system's own bots take them: priority, then age. Two statements, so the
-   * pending read can be served by an index on work_queue (status, priority, created_at).
+   * The reviewer's own claims, abandoned ones and pending items, in the order the system's own bots
+   * take them: priority, then age. Two statements, so the pending read can be served by an index on
+   * work_queue (status, priority, created_at); each reads a full page, and the merge keeps the first.
    */
   page(window: PageWindow): Query<WorkItem[]> {
     const f = this.filterSql(window);
     const r = this.reclaimableSql();
-    const { reviewer } = this.viewer();
     return query(
       [
-        {
-          sql: `SELECT ${WORK_COLUMNS} FROM ${WORK_FROM} WHERE ${r.sql}${f.sql} ORDER BY (${LEASE_BY} IS ?) DESC, w.priority, w.created_at, w.id LIMIT ?`,
-          args: [...r.args, ...f.args, reviewer, window.limit],
-        },
+        { sql: `SELECT ${WORK_COLUMNS} FROM ${WORK_FROM} WHERE ${r.sql}${f.sql} ORDER BY w.priority, w.created_at, w.id LIMIT ?`, args: [...r.args, ...f.args, window.limit] },
         { sql: `SELECT ${WORK_COLUMNS} FROM ${WORK_FROM} WHERE w.status = 'pending'${f.sql} ORDER BY w.priority, w.created_at, w.id LIMIT ?`, args: [...f.args, window.limit] },
       ],
-      ([reclaimable, pending]) => [...reclaimable.rows.map((row) => workItem(row, reclaimable.columns)), ...pending.rows.map((row) => workItem(row, pending.columns))].slice(0, window.limit),
+      ([reclaimable, pending]) =>
+        [...reclaimable.rows.map((row) => workItem(row, reclaimable.columns)), ...pending.rows.map((row) => workItem(row, pending.columns))].sort(byPriority).slice(0, window.limit),
     );
   }
 
@@ -283,6 +295,22 @@ export class WorkQueue implements ReviewQueue<WorkItem> {
       history: { eventType: `${action}_failed`, summary: `Work item #${item.work.id} (${action}) failed in review`, reason },
       description: `failed ${item.id}`,
     });
+  }
+
+  /** A completed or failed item back to pending, its result cleared, the reason in the audit rows. */
+  reopen(item: WorkItem, reason: string, context: ActionContext): Query<ActionResult<WorkItem>> {
+    return this.transition(item, { status: 'pending', assigned_to: item.claim?.assignedToBefore ?? null, processed_at: null, result: null }, context, {
+      ledgerReason: `reopened: ${reason}`,
+      history: { eventType: 'reverted', summary: `Work item #${item.work.id} (${item.work.action}) reopened in review`, reason },
+      description: `reopened ${item.id}`,
+    });
+  }
+
+  reopenBlocker(item: WorkItem, context: ActionContext): Conflict | undefined {
+    const { status } = item.work;
+    if (status === 'completed' || status === 'failed') return undefined;
+    if (status === 'pending') return { id: item.id, kind: 'not-reviewable', current: { status, by: null, at: null }, message: `work item ${item.id} is pending already; nothing was changed` };
+    return workConflict(item, context) ?? { id: item.id, kind: 'claimed', message: `work item ${item.id} is being worked on (${status}); finish or release it instead` };
   }
 
   edit(): Query<ActionResult<WorkItem>> {

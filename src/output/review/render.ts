@@ -1,0 +1,196 @@
+import type pc from 'picocolors';
+import type { DecisionReport, ListedQueue, ReviewStats } from '../../db/review/service.js';
+import { claimExpired, reviewRecordOf, type FlaggedQuestionItem, type PingToPassItem, type ReviewItem, type WorkItem } from '../../db/review/types.js';
+import type { Output } from '../output.js';
+
+/** Review items and reports as text: the screen, `review show`, `review list`, `review stats`. */
+
+export type Colors = ReturnType<typeof pc.createColors>;
+
+const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+const QUESTION_TYPES: Record<string, string> = { single: 'one answer', multiple: 'several answers', 'drag-drop': 'drag and drop', hotspot: 'hotspot', simulation: 'simulation' };
+const EXPLANATION_LINES = 40;
+export const SEPARATOR = '  ·  ';
+
+function indent(text: string, prefix = '  '): string {
+  return text
+    .split('\n')
+    .map((line) => prefix + line)
+    .join('\n');
+}
+
+function clip(text: string, maxLines: number, c: Colors): string {
+  const lines = text.split('\n');
+  if (lines.length <= maxLines) return text;
+  return lines.slice(0, maxLines).join('\n') + '\n' + c.dim(`… ${lines.length - maxLines} more line(s) (e to edit shows all)`);
+}
+
+const joinParts = (parts: Array<string | null | undefined | false>) => parts.filter(Boolean).join(SEPARATOR);
+
+/** "approved by alice at 2026-…: reason", or undefined for an item nobody has decided. */
+function reviewLine(item: ReviewItem, c: Colors): string | undefined {
+  const record = reviewRecordOf(item);
+  if (!record.by && !record.reason) return undefined;
+  const status = record.status ?? 'no status';
+  return c.dim('review: ') + joinParts([status, record.by ? `by ${record.by}` : null, record.at, record.reason ? `reason: ${record.reason}` : null]);
+}
+
+function renderPingToPass(item: PingToPassItem, c: Colors): string[] {
+  const q = item.question;
+  const exam = item.exam.code ? `${item.exam.code}${item.exam.name ? ` (${item.exam.name})` : ''}` : item.exam.id;
+  const lines = [
+    joinParts([c.bold(item.id), exam, q.difficulty !== null ? `difficulty ${q.difficulty}/5` : null, q.objectiveId ? `objective ${q.objectiveId}${item.objective?.domain ? ` ${item.objective.domain}` : ''}` : null]),
+    joinParts([q.tags.length ? `tags: ${q.tags.join(', ')}` : 'no tags', q.aiGenerated ? c.magenta(`AI: ${q.aiModel ?? 'unknown model'}`) : 'written by a person', QUESTION_TYPES[q.type] ?? q.type, q.isActive ? null : c.yellow('inactive')]),
+  ];
+  const review = q.reviewStatus !== 'pending' || q.reviewedBy ? reviewLine(item, c) : undefined;
+  if (review) lines.push(review);
+  lines.push('', indent(q.text), '');
+  for (const [i, option] of item.options.entries()) {
+    const mark = option.isCorrect ? c.green('✔') : ' ';
+    const label = `${LETTERS[i] ?? '?'}. ${option.text}`;
+    lines.push(`  ${mark} ${option.isCorrect ? c.green(label) : label}`);
+    if (option.explanation) lines.push(c.dim(indent(option.explanation, '       ')));
+  }
+  if (item.options.length === 0) lines.push(c.yellow('  (no answer options)'));
+  if (q.explanation) lines.push('', c.bold('Explanation'), indent(clip(q.explanation, EXPLANATION_LINES, c)));
+  if (q.referenceUrl) lines.push(c.dim(`  reference: ${q.referenceUrl}`));
+  if (q.exhibitUrl) lines.push(c.dim(`  exhibit: ${q.exhibitUrl}`));
+  if (item.feedback.length) {
+    lines.push('', c.bold(`Feedback (${item.feedback.length})`));
+    for (const f of item.feedback) {
+      const status = f.status === 'resolved' ? c.green(f.status) : c.yellow(f.status ?? 'pending');
+      lines.push(`  [${f.type} · ${status}] ${f.userEmail ?? f.userId}: ${f.message}`);
+      if (f.response) lines.push(c.dim(`      ↳ ${f.response}`));
+    }
+  }
+  return lines;
+}
+
+function renderFlagged(item: FlaggedQuestionItem, c: Colors): string[] {
+  const q = item.question;
+  const lines = [
+    joinParts([c.bold(item.id), `${q.channel}/${q.subChannel}`, q.difficulty, q.status === 'flagged' ? c.yellow('flagged') : q.status]),
+    joinParts([q.tags.length ? `tags: ${q.tags.join(', ')}` : 'no tags', q.companies.length ? `companies: ${q.companies.join(', ')}` : null]),
+  ];
+  const flag = item.history.find((event) => event.eventType === 'flagged');
+  if (q.status === 'flagged' && flag) lines.push(c.yellow(`flagged by ${flag.sourceName ?? flag.eventSource}${flag.createdAt ? ` at ${flag.createdAt}` : ''}${flag.reason ? `: ${flag.reason}` : ''}`));
+  const review = q.status !== 'flagged' ? reviewLine(item, c) : undefined;
+  if (review) lines.push(review);
+  lines.push('', indent(q.question), '', c.bold('Answer'), indent(clip(q.answer, 12, c)));
+  if (q.tldr) lines.push('', c.bold('TL;DR'), indent(q.tldr));
+  lines.push('', c.bold('Explanation'), indent(clip(q.explanation, EXPLANATION_LINES, c)));
+  if (q.eli5) lines.push('', c.bold('ELI5'), indent(clip(q.eli5, 8, c)));
+  if (q.sourceUrl) lines.push(c.dim(`  source: ${q.sourceUrl}`));
+  if (item.history.length) {
+    lines.push('', c.bold('History'));
+    for (const event of item.history) {
+      lines.push(c.dim(`  ${event.createdAt ?? '?'}  ${event.eventType} by ${event.sourceName ?? event.eventSource}${event.reason ? `: ${event.reason}` : event.changesSummary ? `: ${event.changesSummary}` : ''}`));
+    }
+  }
+  return lines;
+}
+
+/** "claimed by carol until …", or "claim by carol expired at …" once the lease ran out. */
+export function claimText(item: WorkItem, now: Date): string | null {
+  if (!item.claim) return null;
+  return claimExpired(item, now) ? `claim by ${item.claim.by} expired at ${item.claim.leaseExpiresAt}` : `claimed by ${item.claim.by} until ${item.claim.leaseExpiresAt}`;
+}
+
+function renderWork(item: WorkItem, c: Colors, now: Date): string[] {
+  const w = item.work;
+  const expired = claimExpired(item, now);
+  const lines = [
+    joinParts([c.bold(`#${w.id}`), `${w.action} ${w.itemType} ${w.itemId}`, `priority ${w.priority ?? '-'}`, expired ? c.yellow('claim expired') : w.status]),
+    joinParts([w.createdBy ? `queued by ${w.createdBy}` : null, w.createdAt, claimText(item, now) ?? (w.assignedTo ? `for ${w.assignedTo}` : null)]),
+  ];
+  if (w.status === 'completed' || w.status === 'failed') {
+    const review = reviewLine(item, c);
+    if (review) lines.push(review);
+  }
+  if (w.reason) lines.push('', indent(w.reason));
+  if (item.question) {
+    const q = item.question;
+    lines.push('', c.bold(`Question ${q.id}`) + c.dim(`  ${q.channel}/${q.subChannel} · ${q.difficulty} · ${q.status ?? 'active'}`), indent(q.question), '', indent(clip(q.answer, 12, c)));
+  }
+  return lines;
+}
+
+export function renderItem(item: ReviewItem, c: Colors, now = new Date()): string {
+  const lines = item.system === 'pingtopass' ? renderPingToPass(item, c) : item.queue === 'flagged' ? renderFlagged(item, c) : renderWork(item, c, now);
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scriptable output
+
+function summaryRow(item: ReviewItem, now: Date): Array<string | number | null> {
+  if (item.system === 'pingtopass') {
+    const q = item.question;
+    return [item.id, item.exam.code ?? item.exam.id, q.difficulty, q.objectiveId, q.aiGenerated ? q.aiModel ?? 'yes' : '', item.feedback.length || '', item.title.slice(0, 70)];
+  }
+  if (item.queue === 'flagged') {
+    const flag = item.history.find((e) => e.eventType === 'flagged');
+    return [item.id, `${item.question.channel}/${item.question.subChannel}`, item.question.difficulty, flag?.sourceName ?? '', item.title.slice(0, 70)];
+  }
+  const w = item.work;
+  const status = item.claim ? (claimExpired(item, now) ? `claim expired (${item.claim.by})` : `claimed by ${item.claim.by}`) : w.status;
+  return [w.id, w.priority, w.action, `${w.itemType} ${w.itemId}`, status, w.assignedTo ?? '', (w.reason ?? '').slice(0, 60)];
+}
+
+function summaryHeaders(item: ReviewItem): string[] {
+  if (item.system === 'pingtopass') return ['id', 'exam', 'difficulty', 'objective', 'ai', 'feedback', 'question'];
+  if (item.queue === 'flagged') return ['id', 'channel', 'difficulty', 'flagged by', 'question'];
+  return ['id', 'priority', 'action', 'item', 'status', 'assigned to', 'reason'];
+}
+
+export function renderList(out: Output, listed: ListedQueue, label: string, now: Date): void {
+  if (listed.items.length === 0) {
+    out.info(`no ${label} match`);
+    return;
+  }
+  out.table(summaryHeaders(listed.items[0]), listed.items.map((item) => summaryRow(item, now)));
+  if (listed.total > listed.items.length) out.info(truncationNote(listed));
+}
+
+/** "50 of 2,327 (use --limit)": a list that stops early says so. */
+export function truncationNote(listed: ListedQueue): string {
+  return `${listed.items.length.toLocaleString('en-US')} of ${listed.total.toLocaleString('en-US')} (use --limit)`;
+}
+
+export function renderShow(out: Output, item: ReviewItem, now: Date): void {
+  out.line(renderItem(item, out.c, now));
+}
+
+export function renderDecisionReport(out: Output, report: DecisionReport, verb: string): void {
+  for (const outcome of report.outcomes) {
+    if (outcome.outcome === 'decided') out.success(`${verb} ${outcome.id}${outcome.auditRows ? out.ce.dim(` (${outcome.auditRows} audit row(s))`) : ''}`);
+    else if (outcome.outcome === 'unchanged') out.info(outcome.message ?? `${outcome.id}: unchanged`);
+    else out.warn(outcome.message ?? `${outcome.id}: ${outcome.outcome}`);
+  }
+  const parts = [`${report.decided} ${verb}`];
+  if (report.conflicts) parts.push(`${report.conflicts} already decided or changed by someone else`);
+  if (report.notFound) parts.push(`${report.notFound} not found`);
+  const unchanged = report.outcomes.filter((o) => o.outcome === 'unchanged').length;
+  if (unchanged) parts.push(`${unchanged} unchanged`);
+  out.info(parts.join(', ') + ` (reviewer ${report.reviewer})`);
+}
+
+export function renderStats(out: Output, stats: ReviewStats): void {
+  if (stats.system === 'pingtopass') {
+    out.heading('Questions by review status');
+    out.table(['status', 'questions'], Object.entries(stats.questions).map(([status, n]) => [status, n.toLocaleString('en-US')]));
+    out.heading('By exam');
+    out.table(['exam', 'pending', 'approved', 'rejected'], stats.byExam.map((e) => [e.exam, e.pending, e.approved, e.rejected]));
+    out.line(`pending feedback about questions: ${stats.pendingFeedback}`);
+    return;
+  }
+  out.heading('Questions by status');
+  out.table(['status', 'questions'], Object.entries(stats.questions).map(([status, n]) => [status, n.toLocaleString('en-US')]));
+  out.heading('By channel');
+  out.table(['channel', 'active', 'flagged', 'deleted'], stats.byChannel.map((e) => [e.channel, e.active, e.flagged, e.deleted]));
+  out.heading('Work queue');
+  out.table(['status', 'items'], Object.entries(stats.workQueue).map(([status, n]) => [status, n]));
+  const actions = Object.entries(stats.pendingWorkByAction).map(([a, n]) => `${a} ${n}`);
+  if (actions.length) out.line(`pending by action: ${actions.join(', ')}`);
+  if (stats.expiredClaims) out.line(`claims past their lease (back in the queue): ${stats.expiredClaims}`);
+}
