@@ -1,6 +1,8 @@
 import { createClient } from '@libsql/client';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readEmbeddedReplicaIndex } from '../src/turso/replica-status.js';
 import { runCli, tempDir } from './support/cli.js';
@@ -58,7 +60,7 @@ describe('qbank replica status', () => {
     expect(rowOf(result.stdout, 'aws-eu-west-1')).toMatch(new RegExp(`replica .*\\s+up\\s+[\\d.]+ ms\\s+${primaryIndex - 20}\\s+20\\s+sqld`));
     expect(rowOf(result.stdout, 'aws-ap-south-1')).toMatch(/replica\s+aws-ap-south-1\s+127\.0\.0\.1:\d+\s+unreachable\s*$/);
 
-    expect(result.stderr).toContain('aws-eu-west-1 (replica) is 20 frame(s) behind the primary (more than --max-lag 5)');
+    expect(result.stderr).toContain('aws-eu-west-1 (replica) is 20 frame(s) behind the primary (more than 5)');
     expect(result.stderr).toMatch(/aws-ap-south-1 \(replica\) is unreachable: ECONNREFUSED/);
     expect(result.stderr).toContain('2 problem(s): exit code 6');
   });
@@ -178,6 +180,76 @@ describe('qbank replica status', () => {
     const badToken = await runCli(['replica', 'status'], { env: { ...bed.env, TURSO_API_TOKEN: 'wrong' }, cwd: workDir() });
     expect(badToken.code).toBe(4);
     expect(badToken.stderr).toContain('platform API token invalid or expired');
+  });
+});
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The CLI in its own process, without a terminal, as a CI job or a monitoring agent runs it. */
+function spawnCli(args: string[], env: Record<string, string>, cwd: string) {
+  const code = `
+    const { main } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'src/main.ts')).href)});
+    process.exitCode = await main(process.argv.slice(1));
+  `;
+  const tsx = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+  const child = spawn(process.execPath, ['--import', tsx, '--input-type=module', '-e', code, '--', ...args], {
+    cwd,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  cleanups.push(() => void child.kill('SIGKILL'));
+  const output = { stdout: '', stderr: '' };
+  child.stdout.on('data', (chunk) => (output.stdout += chunk));
+  child.stderr.on('data', (chunk) => (output.stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output, exited };
+}
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  for (const started = Date.now(); !condition(); ) {
+    if (Date.now() - started > 30_000) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('qbank replica status --watch in its own process, without a terminal', () => {
+  it('runs every round up to --count and exits 0', async () => {
+    const bed = await testbed(1);
+    for (const args of [
+      ['replica', 'status', '--watch', '0.2', '--count', '3', '--json'],
+      ['--json', 'replica', 'status', '--count', '3', '--watch', '0.2'],
+    ]) {
+      const run = spawnCli(args, bed.env, workDir());
+      expect(await run.exited, run.output.stderr).toBe(0);
+      const lines = run.output.stdout.trim().split('\n');
+      expect(lines).toHaveLength(3);
+      for (const line of lines) expect(JSON.parse(line).instances).toHaveLength(2);
+    }
+  });
+
+  it('without --count runs until interrupted, then ends cleanly with the last round\'s exit code', async () => {
+    const bed = await testbed(1);
+    const run = spawnCli(['replica', 'status', '--watch', '0.1', '--json'], bed.env, workDir());
+    await waitFor(() => run.output.stdout.trim().split('\n').length >= 3, 'three rounds');
+    run.child.kill('SIGINT');
+    expect(await run.exited, run.output.stderr).toBe(0);
+    for (const line of run.output.stdout.trim().split('\n')) expect(JSON.parse(line).ok).toBe(true);
+  });
+});
+
+describe('qbank replica status --max-lag: more than N frames behind fails, N frames does not', () => {
+  it('passes a replica exactly --max-lag frames behind and fails one a frame further', async () => {
+    const bed = await testbed(1);
+    await writeOnPrimary(bed, 101);
+    bed.replicas[0]!.knobs.replicationLag = 100;
+    const atLimit = await runCli(['replica', 'status', '--max-lag', '100'], { env: bed.env, cwd: workDir() });
+    expect(atLimit.code, atLimit.stderr).toBe(0);
+    expect(rowOf(atLimit.stdout, 'aws-eu-west-1')).toMatch(/\s100\s+sqld/);
+
+    bed.replicas[0]!.knobs.replicationLag = 101;
+    const beyond = await runCli(['--json', 'replica', 'status', '--max-lag', '100'], { env: bed.env, cwd: workDir() });
+    expect(beyond.code).toBe(6);
+    expect(beyond.json().problems).toEqual(['aws-eu-west-1 (replica) is 101 frame(s) behind the primary (more than 100)']);
   });
 });
 

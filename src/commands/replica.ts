@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, type Command } from 'commander';
+import { ExitCode } from '../errors.js';
 import type { ReplicaStatusReport } from '../turso/replica-status.js';
 import type { OperationsContext } from '../turso/operations.js';
 import type { Output } from '../output/output.js';
@@ -48,31 +50,28 @@ export function registerReplicaCommands(program: Command, context: CommandContex
       };
       const { checkReplicaStatus } = await import('../turso/operations.js');
       const watching = options.watch !== undefined;
-      let stopped = false;
-      let wake: (() => void) | undefined;
-      const stop = () => {
-        stopped = true;
-        wake?.();
-      };
-      if (watching) process.once('SIGINT', stop);
+      // A signal ends the watch after the round in progress; the pending wait is cancelled at once.
+      const interrupted = new AbortController();
+      const stop = () => interrupted.abort();
+      if (watching) for (const signal of STOP_SIGNALS) process.once(signal, stop);
       try {
         for (let round = 1; ; round++) {
           const report = await checkReplicaStatus(operations, { maxLag: options.maxLag, samples: options.samples });
           if (watching && out.io.stdoutIsTTY && !out.json) out.io.stdout.write('\x1b[2J\x1b[H');
           renderStatus(out, report, { watching });
-          context.exitCode = report.ok ? 0 : 6;
-          if (!watching || stopped || (options.count !== undefined && round >= options.count)) break;
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            setTimeout(resolve, options.watch! * 1000).unref();
-          });
-          if (stopped) break;
+          context.exitCode = report.ok ? ExitCode.ok : ExitCode.checkFailed;
+          if (!watching || interrupted.signal.aborted || (options.count !== undefined && round >= options.count)) break;
+          // A plain timer: it keeps the process alive between rounds, with or without a terminal.
+          const slept = await sleep(options.watch! * 1000, true, { signal: interrupted.signal }).catch(() => false);
+          if (!slept) break;
         }
       } finally {
-        if (watching) process.off('SIGINT', stop);
+        if (watching) for (const signal of STOP_SIGNALS) process.off(signal, stop);
       }
     });
 }
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 function renderStatus(out: Output, report: ReplicaStatusReport & { foundBy: string | null }, options: { watching: boolean }): void {
   if (out.json) {

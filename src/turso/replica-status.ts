@@ -179,7 +179,7 @@ export async function replicaStatus(options: ReplicaStatusOptions): Promise<Repl
     if (instance.lag === null) {
       problems.push(`${label}: lag unknown (${instance.indexError ?? (primaryIndex === null ? 'the primary reports no replication index' : 'no replication index')})`);
     } else if (instance.lag > maxLag) {
-      problems.push(`${label} is ${instance.lag} frame(s) behind the primary (more than --max-lag ${maxLag})`);
+      problems.push(`${label} is ${instance.lag} frame(s) behind the primary (more than ${maxLag})`);
     }
   }
   if (!primary) problems.push('the database has no primary instance');
@@ -196,7 +196,7 @@ export async function replicaStatus(options: ReplicaStatusOptions): Promise<Repl
     const framesBehind = local.localIndex !== null && primaryIndex !== null ? Math.max(0, primaryIndex - local.localIndex) : null;
     embedded = { path, syncUrl: options.syncUrl, ...local, framesBehind };
     if (maxLag !== null && framesBehind !== null && framesBehind > maxLag) {
-      problems.push(`the embedded replica ${path} is ${framesBehind} frame(s) behind the primary (more than --max-lag ${maxLag}); it catches up on its next sync()`);
+      problems.push(`the embedded replica ${path} is ${framesBehind} frame(s) behind the primary (more than ${maxLag}); it catches up on its next sync()`);
     }
   }
 
