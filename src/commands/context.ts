@@ -63,7 +63,6 @@ export class CommandContext {
     if (access === 'read' && config.source === 'default') await this.refuseDefaultForReading(config, filePathOfUrl);
     for (const notice of config.notices) out.notice(notice);
     this.io.session?.addSecrets([config.authToken]);
-    this.io.session?.useConnection(config.connection);
     const database = openDatabase(config, {
       debug: this.debugLogger(command, out),
       timeoutMs: options.timeoutMs ?? (Number(this.io.env.QBANK_TIMEOUT_MS) || undefined),
