@@ -101,13 +101,17 @@ export function removedCharacters(before: string, after: string): number {
   return Math.min(before.length, Math.max(0, removed));
 }
 
-/** The changed lines, at most `maxLines`, each cut to the screen. */
-export function shortDiff(before: string, after: string, c: Colors, maxLines = 12): string[] {
-  const changed = lineDiff(before, after).filter((line) => line.kind !== 'same');
+/** The removed lines, then the added ones, each list cut to `perSide` lines and each line to the screen. */
+export function shortDiff(before: string, after: string, c: Colors, perSide = 6): string[] {
+  const changed = lineDiff(before, after);
   const cut = (text: string) => (text.length > 96 ? text.slice(0, 95) + '…' : text);
-  const shown = changed.slice(0, maxLines).map((line) => (line.kind === 'removed' ? c.red(`- ${cut(line.text)}`) : c.green(`+ ${cut(line.text)}`)));
-  if (changed.length > maxLines) shown.push(c.dim(`… ${changed.length - maxLines} more changed line(s)`));
-  return shown;
+  const side = (kind: 'removed' | 'added', mark: string, color: (text: string) => string) => {
+    const lines = changed.filter((line) => line.kind === kind);
+    const shown = lines.slice(0, perSide).map((line) => color(`${mark} ${cut(line.text)}`));
+    if (lines.length > perSide) shown.push(c.dim(`  … ${lines.length - perSide} more ${kind} line(s)`));
+    return shown;
+  };
+  return [...side('removed', '-', c.red), ...side('added', '+', c.green)];
 }
 
 /** An edit that removes more than a third of a field's text is shown and confirmed first. */

@@ -132,12 +132,13 @@ function draw(state: ScreenState, item: ReviewItem, notice: string | undefined, 
   const now = options.clock?.() ?? new Date();
   if (stderrIsTTY) state.options.io.stderr.write('\x1b[2J\x1b[H');
   else write(c.dim('─'.repeat(60)));
-  if (notice) write(notice);
   const claim = item.queue === 'work' ? claimText(item, now) : null;
   write(progressLine(session.progress(), session.reviewer, c) + (claim ? SEPARATOR + c.cyan(claim) : ''));
   write('');
   write(renderItem(item, c, now));
   write('');
+  // next to the keys, where the reviewer looks: a long item cannot scroll it out of sight
+  if (notice) write(notice);
   write(keyHelp(item, session, c, options.cannotReject));
 }
 
