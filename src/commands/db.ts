@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { PushResult, SchemaPlan } from '../db/schema-sync.js';
-import type { DatabaseStatus } from '../db/status.js';
-import { CheckFailedError } from '../errors.js';
+import type { DatabaseStatus, TableRole } from '../db/status.js';
+import { CheckFailedError, ExitCode, UsageError } from '../errors.js';
 import type { Output } from '../output/output.js';
 import { type CommandContext, examples } from './context.js';
 
@@ -27,15 +27,18 @@ export function registerDbCommands(program: Command, context: CommandContext): v
     .option('--dry-run', 'print the plan without applying it')
     .option('--allow-data-loss', 'allow statements that drop columns or tables')
     .option('-y, --yes', 'confirm data loss without a prompt (needed without a terminal)')
+    .option('--exit-code', 'with --dry-run: exit 0 when there is nothing to do, 6 when changes are pending')
     .addHelpText(
       'after',
       examples([
         ['qbank db push --schema pingtopass', 'create the PingToPass tables on a new database'],
         ['qbank db push --dry-run', 'show what would change'],
+        ['qbank db push --dry-run --exit-code', 'for CI: exit 6 when the database needs a push'],
         ['qbank db push --allow-data-loss --yes', 'apply a plan that drops columns, in CI'],
       ]),
     )
-    .action(async (options: { dryRun?: boolean; allowDataLoss?: boolean; yes?: boolean }, command: Command) => {
+    .action(async (options: { dryRun?: boolean; allowDataLoss?: boolean; yes?: boolean; exitCode?: boolean }, command: Command) => {
+      if (options.exitCode && !options.dryRun) throw new UsageError('--exit-code goes with --dry-run: it says whether a push is needed, without pushing');
       const out = context.output(command);
       const { database, config } = await context.database(command, options.dryRun ? 'read' : 'write', out);
       const { introspect, pushSchema } = await import('../db/schema-sync.js');
@@ -59,6 +62,7 @@ export function registerDbCommands(program: Command, context: CommandContext): v
         },
       });
       renderPush(out, result, database.displayUrl);
+      if (options.exitCode && !result.upToDate) context.exitCode = ExitCode.checkFailed;
     });
 
   db.command('migrate')
@@ -81,24 +85,25 @@ export function registerDbCommands(program: Command, context: CommandContext): v
   db.command('status')
     .description('connection, system, migrations, drift from the built-in schema, row counts')
     .option('--check', 'exit 6 when the database differs from the schema or migrations are pending')
+    .option('--exit-code', 'the same as --check: exit 0 when nothing is pending, 6 when changes are')
     .addHelpText(
       'after',
       examples([
         ['qbank db status', 'a readable summary'],
-        ['qbank db status --json --check', 'for CI: JSON, and a non-zero exit on drift'],
+        ['qbank db status --json --check', 'for CI: one JSON document with the check inside, exit 6 on drift'],
       ]),
     )
-    .action(async (options: { check?: boolean }, command: Command) => {
+    .action(async (options: { check?: boolean; exitCode?: boolean }, command: Command) => {
       const out = context.output(command);
       const { database, config } = await context.database(command, 'read', out);
-      const { databaseStatus } = await import('../db/status.js');
+      const { databaseStatus, pendingChanges } = await import('../db/status.js');
       const status = await databaseStatus(database, config, config.system);
-      if (out.json) out.data(status);
+      const gated = Boolean(options.check || options.exitCode);
+      const pending = pendingChanges(status);
+      if (out.json) out.data(gated ? { ...status, check: { passed: pending.length === 0, pending } } : status);
       else renderStatus(out, status);
-      if (options.check && (status.drift?.upToDate === false || (status.migrations?.pending.length ?? 0) > 0)) {
-        throw new CheckFailedError('the database is not in step with the built-in schema', {
-          details: [...(status.drift?.steps.map((s) => s.description) ?? []), ...(status.migrations?.pending.map((m) => `pending migration ${m}`) ?? [])],
-        });
+      if (gated && pending.length > 0) {
+        throw new CheckFailedError('the database is not in step with the built-in schema', { details: pending, hint: 'see what `qbank db push --dry-run` would do' });
       }
     });
 
@@ -124,8 +129,10 @@ export function registerDbCommands(program: Command, context: CommandContext): v
 
 function renderPlan(out: Output, plan: SchemaPlan | PushResult): void {
   for (const step of plan.steps) {
-    const mark = step.dataLoss ? out.ce.red('!') : out.ce.green('+');
-    out.info(`${mark} ${step.description}${step.dataLoss ? out.ce.red(` — DATA LOSS: ${step.dataLoss}`) : ''}`);
+    const mark = step.blocked ? out.ce.red('✗') : step.dataLoss ? out.ce.red('!') : out.ce.green('+');
+    const loss = step.dataLoss ? out.ce.red(` — DATA LOSS: ${step.dataLoss}`) : '';
+    const failure = step.blocked ? out.ce.red(` — WOULD FAIL: ${step.blocked}`) : '';
+    out.info(`${mark} ${step.description}${loss}${failure}`);
   }
 }
 
@@ -145,9 +152,20 @@ export function renderPush(out: Output, result: PushResult, displayUrl: string):
     }
   }
   if (result.unmanagedTables.length > 0) {
-    out.notice(`left alone (not in the ${result.system} schema): ${result.unmanagedTables.join(', ')}`);
+    out.notice(`tables left alone (not in the ${result.system} schema): ${result.unmanagedTables.join(', ')}`);
+  }
+  if (result.unmanagedIndexes.length > 0) {
+    out.notice(`indexes left alone (not in the ${result.system} schema): ${result.unmanagedIndexes.join(', ')}`);
   }
 }
+
+const ROLE_LABEL: Record<TableRole, string> = {
+  schema: 'yes',
+  qbank: "qbank's own",
+  migrations: 'migrations (drizzle)',
+  'restore-leftover': 'restore leftover',
+  unmanaged: 'no',
+};
 
 function renderStatus(out: Output, status: DatabaseStatus): void {
   const { connection } = status;
@@ -162,21 +180,46 @@ function renderStatus(out: Output, status: DatabaseStatus): void {
       ['system', status.system ? `${status.system} (${status.systemSource})` : 'unknown: no tables of either system (use --schema)'],
     ],
   );
-  if (status.migrations) {
-    const m = status.migrations;
-    out.heading('Migrations');
-    out.line(`  applied ${m.applied.length}, pending ${m.pending.length}${m.pending.length ? ': ' + m.pending.join(', ') : ''}${m.tracked ? '' : ' (no migration history in this database)'}`);
-  }
-  if (status.drift) {
-    out.heading('Schema');
-    if (status.drift.upToDate) out.line(`  ${out.c.green('up to date')} with the built-in ${status.system} schema`);
-    else {
-      out.line(`  ${out.c.yellow(`${status.drift.steps.length} difference(s)`)}; \`qbank db push\` would:`);
-      for (const step of status.drift.steps) out.line(`    ${step.description}${step.dataLoss ? out.c.red(' (data loss)') : ''}`);
-    }
-    if (status.drift.unmanagedTables.length) out.line(`  tables not in the schema: ${status.drift.unmanagedTables.join(', ')}`);
-  }
+  if (status.migrations) renderMigrations(out, status.migrations);
+  if (status.drift) renderDrift(out, status.drift, status.system!);
   out.heading('Tables');
   if (status.tables.length === 0) out.line('  (none)');
-  else out.table(['table', 'rows', 'in schema'], status.tables.map((t) => [t.table, t.rows.toLocaleString('en-US'), t.inSchema ? 'yes' : 'no']));
+  else out.table(['table', 'rows', 'in schema'], status.tables.map((t) => [t.table, t.rows.toLocaleString('en-US'), ROLE_LABEL[t.role]]));
+  renderRestoreLeftovers(out, status.restoreLeftovers);
+}
+
+function renderMigrations(out: Output, m: NonNullable<DatabaseStatus['migrations']>): void {
+  out.heading('Migrations');
+  const history = m.tracked || m.inPlace.length > 0 ? '' : ' (no migration history in this database)';
+  out.line(`  applied ${m.applied.length}, pending ${m.pending.length}${m.pending.length ? ': ' + m.pending.join(', ') : ''}${history}`);
+  if (m.inPlace.length > 0) {
+    out.line(`  not recorded but in place (the schema is what they build): ${m.inPlace.join(', ')}; \`qbank db migrate\` records them`);
+  }
+}
+
+function renderDrift(out: Output, drift: NonNullable<DatabaseStatus['drift']>, system: string): void {
+  out.heading('Schema');
+  if (drift.upToDate) out.line(`  ${out.c.green('up to date')} with the built-in ${system} schema`);
+  else {
+    out.line(`  ${out.c.yellow(`${drift.steps.length} difference(s)`)}; \`qbank db push\` would:`);
+    for (const step of drift.steps) {
+      out.line(`    ${step.description}${step.dataLoss ? out.c.red(' (data loss)') : ''}`);
+      if (step.blocked) out.line(`      ${out.c.red('would fail:')} ${step.blocked}`);
+    }
+  }
+  if (drift.unmanagedTables.length) out.line(`  tables not in the schema (left alone): ${drift.unmanagedTables.join(', ')}`);
+  if (drift.unmanagedIndexes.length) out.line(`  indexes not in the schema (left alone): ${drift.unmanagedIndexes.join(', ')}`);
+}
+
+function renderRestoreLeftovers(out: Output, groups: DatabaseStatus['restoreLeftovers']): void {
+  if (groups.length > 0) out.heading('Restore staging tables');
+  for (const group of groups) {
+    const run = group.runId ? `run ${group.runId}` : 'an earlier qbank version';
+    if (group.running) {
+      out.line(`  restore in progress (${run}, ${group.lease?.holder ?? 'holder unknown'}): ${group.tables.join(', ')}`);
+      continue;
+    }
+    out.line(`  ${out.c.yellow(`${group.tables.length} staging table(s)`)} left by a restore that did not finish (${run}): ${group.tables.join(', ')}`);
+    out.line('  they hold no data of the database itself; `qbank backup clean` drops them (the next restore does too)');
+  }
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { SystemName } from '../config.js';
 import { openDatabase } from './client.js';
 import { importFile, type ImportKind, type ImportSummary } from './import/index.js';
-import { packageRoot } from './migrations.js';
+import { packageRoot } from './migration-journal.js';
 import { pushSchema, type PushResult } from './schema-sync.js';
 import { seedDatabase } from './seed.js';
 import { databaseStatus, type DatabaseStatus } from './status.js';

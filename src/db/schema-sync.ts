@@ -2,6 +2,7 @@ import type { InStatement } from '@libsql/client';
 import type { SystemName } from '../config.js';
 import { ConnectionError, QbankError, RefusedError } from '../errors.js';
 import { describeDatabaseError, quoteIdent, readBatch, readQuery, requireWriteAccess, type Database } from './client.js';
+import { CREATE_MIGRATIONS_TABLE, migratedModel, migrationsFolder, readMigrations, recordMigrationStatement } from './migration-journal.js';
 import { AUDIT_TABLE, confirmAfterLostConnection, runEntry, runRecordStatements, type RunContext, type RunOutcome } from './run-record.js';
 import {
   createIndexSql,
@@ -27,6 +28,12 @@ export interface PlanStep {
   statements: string[];
   /** Set when the step destroys data: says what is lost. */
   dataLoss?: string;
+  /** Set when the step cannot work on the rows the table holds: says why and what to do instead. */
+  blocked?: string;
+  /** Columns the step adds as NOT NULL without a default: existing rows cannot fill them. */
+  requiredWithoutDefault?: string[];
+  /** Columns the step drops: with `requiredWithoutDefault`, a hint of a column renamed by hand. */
+  droppedColumns?: string[];
 }
 
 export interface SchemaPlan {
@@ -83,6 +90,40 @@ function describeColumnChange(expected: ColumnModel, live: ColumnModel): string 
   return `${expected.name}: ${parts.join(', ') || 'changed'}`;
 }
 
+function requiredColumnFacts(added: ColumnModel[], dropped: ColumnModel[]): Pick<PlanStep, 'requiredWithoutDefault' | 'droppedColumns'> {
+  const required = added.filter((c) => c.notNull && c.defaultSql === null && c.primaryKey === 0);
+  if (required.length === 0) return {};
+  return { requiredWithoutDefault: required.map((c) => c.name), droppedColumns: dropped.map((c) => c.name) };
+}
+
+/**
+ * Marks the steps that would fail on the rows their table holds: a rebuild copies the rows into a
+ * table whose new NOT NULL column has no default, and SQLite refuses every row. The usual cause is
+ * a column renamed by hand, so the message suggests renaming it back.
+ */
+export function markBlockedSteps(plan: SchemaPlan, rowCounts: ReadonlyMap<string, number>): void {
+  for (const step of plan.steps) {
+    const rows = rowCounts.get(step.table) ?? 0;
+    if (!step.requiredWithoutDefault || rows === 0) continue;
+    const columns = step.requiredWithoutDefault;
+    const renamed = step.droppedColumns?.length === 1 && columns.length === 1 ? step.droppedColumns[0] : undefined;
+    const rename = renamed
+      ? `if ${renamed} is ${columns[0]} renamed by hand, rename it back first: ALTER TABLE ${quoteIdent(step.table)} RENAME COLUMN ${quoteIdent(renamed)} TO ${quoteIdent(columns[0]!)}`
+      : `if a column was renamed by hand, rename it back first (ALTER TABLE ${quoteIdent(step.table)} RENAME COLUMN old TO new); otherwise give the column a value in every row`;
+    step.blocked =
+      `${step.table} has ${rows.toLocaleString('en-US')} row${rows === 1 ? '' : 's'}, and ${columns.join(', ')} ${columns.length === 1 ? 'is' : 'are'} NOT NULL without a default: ` +
+      `existing rows cannot fill ${columns.length === 1 ? 'it' : 'them'}; ${rename}`;
+  }
+}
+
+/** Reads the row counts of the tables whose steps add NOT NULL columns without a default (none: no round trip). */
+async function markBlockedByRows(database: Database, plan: SchemaPlan): Promise<void> {
+  const tables = [...new Set(plan.steps.filter((s) => s.requiredWithoutDefault).map((s) => s.table))];
+  if (tables.length === 0) return;
+  const counts = await readBatch(database, tables.map((table) => `SELECT count(*) AS n FROM ${quoteIdent(table)}`));
+  markBlockedSteps(plan, new Map(tables.map((table, i) => [table, Number(counts[i]!.rows[0]!.n)])));
+}
+
 /** Compares the built-in schema with the live one and lists the statements that would reconcile them. */
 export function diffSchemas(system: SystemName, expected: SchemaModel, live: SchemaModel): SchemaPlan {
   const steps: PlanStep[] = [];
@@ -124,6 +165,7 @@ export function diffSchemas(system: SystemName, expected: SchemaModel, live: Sch
         description: `rebuild table ${table.name} (${reasons.join('; ')})`,
         statements: rebuildStatements(table, current),
         dataLoss: dropped.length > 0 ? `columns ${dropped.map((c) => `${table.name}.${c.name}`).join(', ')} and their values are dropped` : undefined,
+        ...requiredColumnFacts(added, dropped),
       });
       continue;
     }
@@ -154,6 +196,7 @@ export async function planPush(database: Database, system: SystemName, live?: Sc
   const [expected, current] = await Promise.all([expectedModel(system), live ?? introspect(database)]);
   const plan = diffSchemas(system, expected, current);
   await describeDataLoss(database, plan);
+  await markBlockedByRows(database, plan);
   return plan;
 }
 
@@ -187,7 +230,7 @@ export interface PushResult {
   upToDate: boolean;
   applied: boolean;
   dryRun: boolean;
-  steps: Array<{ kind: PlanStepKind; table: string; description: string; statements: string[]; dataLoss?: string }>;
+  steps: PlanStep[];
   unmanagedTables: string[];
   unmanagedIndexes: string[];
   statementCount: number;
@@ -219,6 +262,12 @@ export async function pushSchema(database: Database, system: SystemName, options
   };
   if (result.upToDate || options.dryRun) return result;
 
+  const blocked = plan.steps.filter((s) => s.blocked);
+  if (blocked.length > 0) {
+    throw new RefusedError('the push would fail on the rows the database holds; nothing was changed', {
+      details: blocked.map((s) => `${s.description}: ${s.blocked}`),
+    });
+  }
   const losses = plan.steps.filter((s) => s.dataLoss);
   if (losses.length > 0) {
     if (!options.allowDataLoss) {
@@ -237,8 +286,9 @@ export async function pushSchema(database: Database, system: SystemName, options
     counts: { steps: plan.steps.length, statements: result.statementCount },
   });
   result.runId = entry.id;
+  const bookkeeping = [...(await baselineStatements(system)), ...runRecordStatements(entry)];
   try {
-    await applyStatements(database, planStatements(plan, runRecordStatements(entry)), 'db push');
+    await applyStatements(database, planStatements(plan, bookkeeping), 'db push');
   } catch (error) {
     if (!(error instanceof ConnectionError) || database.kind !== 'remote' || wasAnsweredWithRefusal(error)) throw error;
     result.lostConnection = await settleLostPush(database, entry.id, error, options);
@@ -249,6 +299,18 @@ export async function pushSchema(database: Database, system: SystemName, options
   }
   result.applied = true;
   return result;
+}
+
+/**
+ * When the schema a push builds is the one the committed migrations build, the push records them
+ * as applied (as `db migrate` would), so `db status` finds nothing pending and drizzle-kit does not
+ * replay them. Migrations that build something else stay pending: they are not what was pushed.
+ */
+export async function baselineStatements(system: SystemName, folder = migrationsFolder(system)): Promise<InStatement[]> {
+  const [expected, migrated] = await Promise.all([expectedModel(system), migratedModel(folder)]);
+  const difference = diffSchemas(system, expected, migrated);
+  if (difference.steps.length > 0 || difference.unmanagedTables.length > 0 || difference.unmanagedIndexes.length > 0) return [];
+  return [CREATE_MIGRATIONS_TABLE, ...readMigrations(folder).map(recordMigrationStatement)];
 }
 
 /** An HTTP 4xx (a rejected token, say) is an answer: the server refused, nothing to settle. */

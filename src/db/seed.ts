@@ -6,7 +6,7 @@ import { getTableConfig, type SQLiteColumn, type SQLiteTable } from 'drizzle-orm
 import type { SystemName } from '../config.js';
 import { InvalidInputError } from '../errors.js';
 import { describeDatabaseError, quoteIdent, readBatch, requireWriteAccess, type Database } from './client.js';
-import { packageRoot } from './migrations.js';
+import { packageRoot } from './migration-journal.js';
 import { loadSystemTables } from './systems.js';
 
 export function fixturesFolder(system: SystemName): string {

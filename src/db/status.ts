@@ -1,8 +1,15 @@
+// Raw SQL here: the catalogue and `count(*)` of every table, whatever its schema, in one read batch.
 import type { DatabaseConfig, SystemName } from '../config.js';
+import { STAGING_PREFIX } from './backup/dump-format.js';
+import { listRestoreLeftovers, type RestoreLeftovers } from './backup/staging.js';
 import { quoteIdent, readBatch, type Database } from './client.js';
-import { APPLIED_MIGRATIONS_QUERY, appliedFromRows, MIGRATIONS_TABLE, migrationStatus, type MigrationStatus } from './migrations.js';
-import { diffSchemas, introspect, type PlanStep } from './schema-sync.js';
-import { expectedModel, systemFromTableNames } from './systems.js';
+import { APPLIED_MIGRATIONS_QUERY, appliedFromRows, MIGRATIONS_TABLE, migrationStatus, type MigrationStatus } from './migration-journal.js';
+import { isQbankTable } from './run-record.js';
+import { baselineStatements, diffSchemas, introspect, markBlockedSteps, type PlanStep } from './schema-sync.js';
+import { assertNamedSystemMatches, expectedModel, systemFromTableNames } from './systems.js';
+
+/** Whose a table is: the system's schema, qbank's own bookkeeping, drizzle's migrations, a dead restore's leftover, or nobody's. */
+export type TableRole = 'schema' | 'qbank' | 'migrations' | 'restore-leftover' | 'unmanaged';
 
 export interface DatabaseStatus {
   connection: {
@@ -14,9 +21,20 @@ export interface DatabaseStatus {
   };
   system?: SystemName;
   systemSource: 'explicit' | 'detected' | 'unknown';
-  migrations?: MigrationStatus;
-  drift?: { upToDate: boolean; steps: Array<Pick<PlanStep, 'kind' | 'description' | 'dataLoss'>>; unmanagedTables: string[] };
-  tables: Array<{ table: string; rows: number; inSchema: boolean }>;
+  migrations?: MigrationStatus & {
+    /** Not recorded, but the schema is already what they build (a database built by `db push`): not pending. */
+    inPlace: string[];
+  };
+  drift?: {
+    upToDate: boolean;
+    /** The steps `db push` would take, with the same fields as push's (`table`, `statements`, `dataLoss`, `blocked`). */
+    steps: PlanStep[];
+    unmanagedTables: string[];
+    unmanagedIndexes: string[];
+  };
+  tables: Array<{ table: string; rows: number; inSchema: boolean; role: TableRole }>;
+  /** Staging tables of restores; `running: false` groups are leftovers of a restore that died. */
+  restoreLeftovers: RestoreLeftovers[];
 }
 
 /** Asks a remote server for its version (sqld answers GET /version without auth); optional. */
@@ -32,6 +50,25 @@ async function serverVersion(database: Database, fetchImpl: typeof fetch): Promi
   }
 }
 
+function tableRole(name: string, inSchema: boolean): TableRole {
+  if (inSchema) return 'schema';
+  if (name.startsWith(STAGING_PREFIX)) return 'restore-leftover';
+  if (isQbankTable(name)) return 'qbank';
+  if (name === MIGRATIONS_TABLE) return 'migrations';
+  return 'unmanaged';
+}
+
+function connectionOf(database: Database, config: Pick<DatabaseConfig, 'source' | 'authToken' | 'readOnlyCredentials'>, version: string | undefined): DatabaseStatus['connection'] {
+  const claims = database.tokenClaims;
+  return {
+    url: database.displayUrl,
+    kind: database.kind === 'file' ? 'embedded libSQL file' : 'remote libSQL server',
+    source: config.source,
+    serverVersion: version,
+    credentials: !config.authToken ? 'none' : claims?.a === 'ro' || config.readOnlyCredentials ? 'read-only' : claims ? 'read-write' : 'token',
+  };
+}
+
 export async function databaseStatus(
   database: Database,
   config: Pick<DatabaseConfig, 'source' | 'authToken' | 'readOnlyCredentials'>,
@@ -39,39 +76,45 @@ export async function databaseStatus(
   options: { fetch?: typeof fetch } = {},
 ): Promise<DatabaseStatus> {
   const [live, version] = await Promise.all([introspect(database), serverVersion(database, options.fetch ?? fetch)]);
+  if (explicitSystem) assertNamedSystemMatches(database, explicitSystem, live.keys());
   const detected = systemFromTableNames(live.keys());
   const system = explicitSystem ?? (detected === 'both' ? undefined : detected);
-  const claims = database.tokenClaims;
   const status: DatabaseStatus = {
-    connection: {
-      url: database.displayUrl,
-      kind: database.kind === 'file' ? 'embedded libSQL file' : 'remote libSQL server',
-      source: config.source,
-      serverVersion: version,
-      credentials: !config.authToken ? 'none' : claims?.a === 'ro' || config.readOnlyCredentials ? 'read-only' : claims ? 'read-write' : 'token',
-    },
+    connection: connectionOf(database, config, version),
     system,
     systemSource: explicitSystem ? 'explicit' : system ? 'detected' : 'unknown',
     tables: [],
+    restoreLeftovers: [],
   };
   const tableNames = [...live.keys()].filter((n) => !n.startsWith('sqlite_')).sort();
   // the row counts and the migrations' bookkeeping in one round trip
   const readsMigrations = system !== undefined && live.has(MIGRATIONS_TABLE);
   const results =
     tableNames.length > 0 ? await readBatch(database, [...tableNames.map((name) => `SELECT count(*) AS n FROM ${quoteIdent(name)}`), ...(readsMigrations ? [APPLIED_MIGRATIONS_QUERY] : [])]) : [];
-  if (tableNames.length > 0) {
-    const expected = system ? await expectedModel(system) : undefined;
-    status.tables = tableNames.map((table, i) => ({ table, rows: Number(results[i].rows[0].n), inSchema: Boolean(expected?.has(table)) }));
-  }
-  if (system) {
-    const plan = diffSchemas(system, await expectedModel(system), live);
-    status.drift = {
-      upToDate: plan.steps.length === 0,
-      steps: plan.steps.map(({ kind, description, dataLoss }) => ({ kind, description, dataLoss })),
-      unmanagedTables: plan.unmanagedTables,
-    };
+  const expected = system ? await expectedModel(system) : undefined;
+  const rowCounts = new Map(tableNames.map((table, i) => [table, Number(results[i]!.rows[0]!.n)]));
+  status.tables = tableNames.map((table) => {
+    const inSchema = Boolean(expected?.has(table));
+    return { table, rows: rowCounts.get(table)!, inSchema, role: tableRole(table, inSchema) };
+  });
+  if (tableNames.some((name) => name.startsWith(STAGING_PREFIX))) status.restoreLeftovers = await listRestoreLeftovers(database);
+  if (system && expected) {
+    const plan = diffSchemas(system, expected, live);
+    markBlockedSteps(plan, rowCounts);
+    status.drift = { upToDate: plan.steps.length === 0, steps: plan.steps, unmanagedTables: plan.unmanagedTables, unmanagedIndexes: plan.unmanagedIndexes };
     const applied = readsMigrations ? appliedFromRows(results[tableNames.length]!.rows) : [];
-    status.migrations = await migrationStatus(database, system, undefined, applied);
+    const migrations = await migrationStatus(database, system, undefined, applied);
+    // A schema equal to what every migration builds has them in place, recorded or not.
+    const inPlace = status.drift.upToDate && migrations.pending.length > 0 && (await baselineStatements(system)).length > 0 ? migrations.pending : [];
+    status.migrations = { ...migrations, pending: migrations.pending.filter((tag) => !inPlace.includes(tag)), inPlace };
   }
   return status;
+}
+
+/** What keeps the database from being in step with the schema: drift and pending migrations, one line each. */
+export function pendingChanges(status: DatabaseStatus): string[] {
+  return [
+    ...(status.drift?.steps.map((s) => (s.blocked ? `${s.description} (would fail: ${s.blocked})` : s.description)) ?? []),
+    ...(status.migrations?.pending.map((m) => `pending migration ${m}`) ?? []),
+  ];
 }

@@ -34,20 +34,40 @@ export function systemFromTableNames(tableNames: Iterable<string>): SystemName |
   return found[0];
 }
 
+async function readTableNames(database: Database): Promise<string[]> {
+  return (await readQuery(database, "SELECT name FROM sqlite_master WHERE type = 'table'")).rows.map((r) => String(r.name));
+}
+
 /** `tableNames`: the database's tables when the caller has read them already (saves a round trip). */
 export async function detectSystem(database: Database, tableNames?: Iterable<string>): Promise<SystemName | undefined> {
-  const names = tableNames ?? (await readQuery(database, "SELECT name FROM sqlite_master WHERE type = 'table'")).rows.map((r) => String(r.name));
-  const detected = systemFromTableNames(names);
+  const detected = systemFromTableNames(tableNames ?? (await readTableNames(database)));
   if (detected === 'both') {
     throw new UsageError(`${database.displayUrl} holds tables of both systems; say which one with --schema pingtopass|open-interview`);
   }
   return detected;
 }
 
-/** The explicit choice wins; otherwise the database's tables decide; an empty database needs a choice. */
+/**
+ * A system named for a database that holds the other system's tables is refused before anything
+ * runs: every query would fail on a missing column, and a write would mix the two systems.
+ * A database with tables of both systems takes the name it is given.
+ */
+export function assertNamedSystemMatches(database: Database, named: SystemName, tableNames: Iterable<string>): void {
+  const detected = systemFromTableNames(tableNames);
+  if (detected === undefined || detected === 'both' || detected === named) return;
+  throw new UsageError(`this database holds the ${detected} tables; --schema ${named} does not match`, {
+    hint: `${database.displayUrl} is a ${detected} database: leave out --schema (and QBANK_SCHEMA, or the target's schema) to use it as one, or name a ${named} database`,
+  });
+}
+
+/** The named system (checked against the tables), else the one the tables show; an empty database needs a name. */
 export async function resolveSystem(database: Database, explicit: SystemName | undefined, tableNames?: Iterable<string>): Promise<SystemName> {
-  if (explicit) return explicit;
-  const detected = await detectSystem(database, tableNames);
+  const names = tableNames ? [...tableNames] : await readTableNames(database);
+  if (explicit) {
+    assertNamedSystemMatches(database, explicit, names);
+    return explicit;
+  }
+  const detected = await detectSystem(database, names);
   if (detected) return detected;
   throw new UsageError(`cannot tell which system ${database.displayUrl} is for: it has none of either system's tables`, {
     hint: 'pass --schema pingtopass or --schema open-interview (or set QBANK_SCHEMA)',
