@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyToken } from '../src/auth/jwt.js';
 import {
@@ -451,6 +452,51 @@ describe('authentication, errors and retries', () => {
   });
 });
 
+describe('the stand-in guards request bodies as a real server does', () => {
+  /** Sends headers and `sent` bytes of a body announced (or streamed) as larger; resolves with the status as soon as one arrives. */
+  function post(options: { token?: string; declaredLength?: number; chunks: number; chunkSize?: number }): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const url = new URL(`${server.baseUrl}${ORG_PATH}/databases/quiz-main/auth/tokens`);
+      const headers: Record<string, string | number> = { 'content-type': 'application/json' };
+      if (options.token) headers.authorization = `Bearer ${options.token}`;
+      if (options.declaredLength !== undefined) headers['content-length'] = options.declaredLength;
+      const req = request(url, { method: 'POST', headers }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      });
+      req.on('error', (error) => ((error as NodeJS.ErrnoException).code === 'ECONNRESET' || (error as NodeJS.ErrnoException).code === 'EPIPE' ? undefined : reject(error)));
+      const chunk = Buffer.alloc(options.chunkSize ?? 64 * 1024, 0x20);
+      let sent = 0;
+      const pump = () => {
+        while (sent < options.chunks) {
+          sent++;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+      };
+      pump();
+      // The body is never finished: a server that waits for all of it never answers.
+    });
+  }
+
+  it('answers 401 to an unauthenticated request without reading its body', async () => {
+    const before = server.requests.length;
+    expect(await post({ declaredLength: 300 * 1024 * 1024, chunks: 1 })).toBe(401);
+    expect(await post({ token: 'not-the-token', declaredLength: 300 * 1024 * 1024, chunks: 1 })).toBe(401);
+    expect(server.requests.slice(before).map((r) => [r.status, r.requestBody])).toEqual([
+      [401, ''],
+      [401, ''],
+    ]);
+  });
+
+  it('answers 413 to a body over the limit, whether announced or streamed', async () => {
+    expect(await post({ token: API_TOKEN, declaredLength: 2 * 1024 * 1024, chunks: 1 })).toBe(413);
+    // Chunked, no length announced: refused once the limit is passed, long before the sender stops.
+    expect(await post({ token: API_TOKEN, chunks: 10_000 })).toBe(413);
+    expect(server.requests.at(-1)).toMatchObject({ status: 413, requestBody: '' });
+  });
+});
+
 describe('error bodies and odd responses (fake fetch)', () => {
   const reply =
     (status: number, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
@@ -571,12 +617,13 @@ describe('OpenAPI validator', () => {
 // Runs last (vitest runs a file's tests in order): every response the local server gave during this
 // file must match the spec, so the server cannot drift from the API the client is written against.
 describe('contract: local server responses match the OpenAPI description', () => {
-  // The spec documents no 401/403/429/5xx and no 404 for instances, but says every error body is
+  // The spec documents no 401/403/413/429/5xx and no 404 for instances, but says every error body is
   // { "error": string } (api-reference/response-codes.mdx); those responses are held to that shape.
   const errorBody: JsonSchema = { type: 'object', required: ['error'], properties: { error: { type: 'string' } } };
   const undocumentedAllowed = (operationId: string | undefined, status: number) =>
     status === 401 ||
     status === 403 ||
+    status === 413 ||
     status === 429 ||
     status >= 500 ||
     (status === 404 && (operationId === 'listDatabaseInstances' || operationId === 'getDatabaseInstance'));

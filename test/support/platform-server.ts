@@ -153,6 +153,12 @@ const DEFAULT_LOCATIONS: Record<string, string> = {
   'aws-us-west-2': 'AWS US West (Oregon)',
 };
 
+/**
+ * Largest request body accepted. The Platform API's requests are small JSON documents; like any
+ * production server it refuses more (413) instead of buffering whatever arrives.
+ */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
 const EXPIRATION_UNITS: Record<string, number> = { w: 604_800, d: 86_400, h: 3_600, m: 60, s: 1 };
 
 /** Seconds of a Turso expiration such as `2w1d30m` or `12h`; null for `never`; undefined when invalid. */
@@ -361,8 +367,7 @@ export async function startPlatformServer(options: StartPlatformServerOptions): 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://platform.local');
     const method = req.method ?? 'GET';
-    const requestBody = await readBody(req);
-    if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
+    let requestBody = '';
 
     const send = (status: number, body: unknown, extra: Partial<RecordedRequest> = {}, headers: Record<string, string> = {}) => {
       requests.push({ method, path: url.pathname, query: url.search, requestBody, status, body, ...extra });
@@ -372,6 +377,19 @@ export async function startPlatformServer(options: StartPlatformServerOptions): 
         res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
       }
     };
+    // Answered before the body is read: the rest of it is never taken in, and the connection ends.
+    const refuse = (status: number, error: string) => send(status, { error }, {}, { connection: 'close' });
+
+    // As a real API server: who is asking is checked first, from the headers alone.
+    const authorization = req.headers.authorization;
+    if (!authorization?.startsWith('Bearer ')) return refuse(401, 'missing authorization header');
+    if (authorization.slice('Bearer '.length) !== apiToken) return refuse(401, 'token is invalid or expired');
+    const declaredLength = Number(req.headers['content-length'] ?? 0);
+    if (declaredLength > MAX_BODY_BYTES) return refuse(413, `request body too large (limit ${MAX_BODY_BYTES} bytes)`);
+    const body = await readBody(req, MAX_BODY_BYTES);
+    if (body === null) return refuse(413, `request body too large (limit ${MAX_BODY_BYTES} bytes)`);
+    requestBody = body;
+    if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
 
     const fault = faults.find(
       (f) =>
@@ -386,10 +404,6 @@ export async function startPlatformServer(options: StartPlatformServerOptions): 
       send(fault.status, fault.body ?? { error: `injected fault: status ${fault.status}` }, { fault: true }, headers);
       return;
     }
-
-    const authorization = req.headers.authorization;
-    if (!authorization?.startsWith('Bearer ')) return send(401, { error: 'missing authorization header' });
-    if (authorization.slice('Bearer '.length) !== apiToken) return send(401, { error: 'token is invalid or expired' });
 
     let matchedPath = false;
     for (const r of routes) {
@@ -464,8 +478,14 @@ export async function startPlatformServer(options: StartPlatformServerOptions): 
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+/** The request body, or null as soon as it grows past `limit` bytes (the rest is not read). */
+async function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
   const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return null;
+    chunks.push(chunk as Buffer);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
