@@ -25,7 +25,7 @@ const PINGTOPASS_QUESTIONS: Array<[string, string, string[]?]> = [
   ['ptp-bad-url.csv', 'ptp-bad-url.csv:2:7 reference_url: must be an http(s) URL or a path starting with /'],
   ['ptp-bad-tags.csv', 'ptp-bad-tags.csv:2:7 tags: starts with "[" but is not a JSON array'],
   ['ptp-duplicate-id.csv', 'ptp-duplicate-id.csv:4:1 id: duplicate id "q-1": line 2 has it too'],
-  ['ptp-duplicate-text.csv', 'ptp-duplicate-text.csv:4:2 text: the same question text for exam CCNA-200-301 is on line 2'],
+  ['ptp-duplicate-text.csv', 'ptp-duplicate-text.csv:4:2 text: the same question text for exam CCNA-200-301 is on line 2; give the rows ids, or merge them'],
   ['ptp-too-many-columns.csv', 'ptp-too-many-columns.csv:3:9: too many columns: the header has 8, this row 9'],
   ['ptp-too-few-columns.csv', 'ptp-too-few-columns.csv:3:8 difficulty: too few columns: the header has 8, this row 7'],
   ['ptp-unterminated-quote.csv', 'ptp-unterminated-quote.csv:3: unterminated quoted field: the closing quote is missing (the field starts on this line)'],
@@ -44,15 +44,15 @@ const PINGTOPASS_EXAMS: Array<[string, string]> = [
 ];
 
 const OPEN_INTERVIEW_QUESTIONS: Array<[string, string]> = [
-  ['oi-bad-difficulty.json', 'oi-bad-difficulty.json:10:3 difficulty: must be one of beginner, intermediate, advanced'],
-  ['oi-missing-answer.jsonl', 'oi-missing-answer.jsonl:2:1 answer: is required'],
-  ['oi-not-an-array.json', 'oi-not-an-array.json:1:1: a .json file must hold an array of records: [ {...}, {...} ] (for one record per line, use .jsonl)'],
+  ['oi-bad-difficulty.json', 'oi-bad-difficulty.json:10:3 (record 2) difficulty: must be one of beginner, intermediate, advanced'],
+  ['oi-missing-answer.jsonl', 'oi-missing-answer.jsonl:2:1 (record 2) answer: is required'],
+  ['oi-not-records.json', 'oi-not-records.json:1:1: a .json file must hold an array of records: [ {...}, {...} ], an object holding one under "questions", or one record (for one record per line, use .jsonl)'],
   ['oi-unterminated.json', 'oi-unterminated.json:3:3: the file ends inside this record (a missing "}" or an unterminated string)'],
-  ['oi-broken-record.jsonl', 'oi-broken-record.jsonl:2:1: not valid JSON: '],
-  ['oi-unknown-field.json', 'oi-unknown-field.json:2:3 colour: unknown field; use --ignore-unknown-columns to skip it'],
+  ['oi-broken-record.jsonl', 'oi-broken-record.jsonl:2:1 (record 2): not valid JSON: '],
+  ['oi-unknown-field.json', 'oi-unknown-field.json:2:3 (record 1) colour: unknown field; use --ignore-unknown-columns to skip it'],
   ['oi-bad-videos.csv', 'oi-bad-videos.csv:2:7 videos: must be JSON'],
-  ['oi-nul-escape.json', 'oi-nul-escape.json:2:3 question: contains a NUL character (U+0000)'],
-  ['oi-duplicate-question.csv', 'oi-duplicate-question.csv:3:1 question: the same question text is on line 2'],
+  ['oi-nul-escape.json', 'oi-nul-escape.json:2:3 (record 1) question: contains a NUL character (U+0000)'],
+  ['oi-duplicate-question.csv', 'oi-duplicate-question.csv:3:1 question: the same question text is on line 2; give the rows ids, or merge them'],
 ];
 
 const OPEN_INTERVIEW_CERTIFICATIONS: Array<[string, string]> = [

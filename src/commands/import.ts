@@ -180,6 +180,11 @@ function renderSummary(out: Output, summary: ImportSummary, displayUrl: string):
   ];
   out.table(headers, [...summary.groups.map((group) => row(group.group, group)), ...(summary.groups.length > 1 ? [row('total', summary)] : [])]);
   for (const column of summary.ignoredColumns) out.notice(`ignored column "${column}" (--ignore-unknown-columns)`);
+  if (summary.warningCount > 0) {
+    out.warn(`${summary.warningCount.toLocaleString('en-US')} row${summary.warningCount === 1 ? '' : 's'} repeat${summary.warningCount === 1 ? 's' : ''} another row's question text; rows with ids are imported each as its own question:`);
+    for (const warning of summary.warnings) out.info('  ' + warning);
+    if (summary.warningCount > summary.warnings.length) out.info(`  … and ${(summary.warningCount - summary.warnings.length).toLocaleString('en-US')} more`);
+  }
   if (summary.rejected > 0) {
     out.warn(
       `${summary.rejected.toLocaleString('en-US')} row${summary.rejected === 1 ? '' : 's'} left out${summary.rejectsFile ? `, written with their errors to ${summary.rejectsFile}` : ''}:`,

@@ -12,8 +12,11 @@ export type Statement = string | { sql: string; args: InValue[] };
 export interface Validated<Row> {
   row: Row;
   group: string;
-  /** Keys no two rows of a file may share, with what to say when two do. */
-  keys: Array<{ key: readonly string[]; field: string; message: (firstLine: number) => string }>;
+  /**
+   * Keys no two rows of a file may share, with what to say when two do (`first` is "line 12", or
+   * "record 3" in JSON). A `warnOnly` key that repeats is reported and the row imported.
+   */
+  keys: Array<{ key: readonly string[]; field: string; warnOnly?: boolean; message: (first: string) => string }>;
 }
 
 /** Counts an encoder knows without the database (rows going straight into an empty table). */

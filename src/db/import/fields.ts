@@ -3,11 +3,18 @@ import type { Problem } from './problems.js';
 import type { SourceRecord } from './records.js';
 
 /**
- * Cells become typed values in two steps. `coerceRecord` does what a spreadsheet needs (trim,
- * blank = absent, "3" = 3, "yes" = true, `a;b` = a list, JSON text = JSON) in one plain pass; then
+ * Cells become typed values in two steps. `coerceRecord` does what a spreadsheet needs (an empty
+ * cell = absent, "3" = 3, "yes" = true, `a;b` = a list, JSON text = JSON) in one plain pass; then
  * a zod object checks every field's type and range and the cross-field rules. Doing the coercion
  * with zod's per-field preprocess and pipe steps cost three times as much for a 200,000-row file.
  * Messages are written to follow the field name: `difficulty: must be a whole number from 1 to 5`.
+ *
+ * Text is stored as given, byte for byte: surrounding spaces and line breaks are content (a
+ * diagram's trailing newline, a code block's indentation). An empty CSV cell and a JSON null are
+ * absent; a JSON "" is an empty text. Lists follow one rule an export can reproduce: an empty CSV
+ * cell or a JSON null is NULL, `[]` (in a cell or in JSON) is an empty list, a JSON array is kept
+ * item for item, and `a;b` splits on `;` and trims around the separators. Dates are checked and
+ * stored as written.
  */
 
 export type FieldKind = 'text' | 'int' | 'number' | 'bool' | 'enum' | 'list' | 'json' | 'timestamp' | 'raw';
@@ -18,19 +25,33 @@ const INTEGER = /^[+-]?\d+$/;
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/** A valid date as the file wrote it: stored as `text`. */
+export class GivenDate extends Date {
+  constructor(
+    date: Date,
+    readonly text: string,
+  ) {
+    super(date.getTime());
+  }
+
+  /** What the database stores. */
+  stored(): string {
+    return this.text;
+  }
+}
+
+/** What a timestamp field stores: the text the file gave, or ISO 8601 for a number. */
+export function storedDate(date: Date): string {
+  return date instanceof GivenDate ? date.stored() : date.toISOString();
+}
+
 /** Something zod reports as the field's problem instead of a type error. */
 class Unusable {
   constructor(readonly message: string) {}
 }
 
-function isSpace(code: number): boolean {
-  return code === 32 || (code >= 9 && code <= 13) || code === 0xa0 || code === 0xfeff || (code >= 0x2000 && (code <= 0x200a || code === 0x2028 || code === 0x2029 || code === 0x202f || code === 0x205f || code === 0x3000));
-}
-
-function coerceText(value: string, fromJson: boolean): string | Unusable | undefined {
-  // trim() copies; most cells have nothing to trim.
-  const text = value.length > 0 && !isSpace(value.charCodeAt(0)) && !isSpace(value.charCodeAt(value.length - 1)) ? value : value.trim();
-  if (text.length === 0) return undefined;
+function coerceText(text: string, fromJson: boolean): string | Unusable | undefined {
+  if (text.length === 0 && !fromJson) return undefined;
   // CSV text passed a strict decoder and the parser's NUL check; JSON strings can still spell them.
   if (fromJson) {
     if (text.includes('\u0000')) return new Unusable('contains a NUL character (U+0000)');
@@ -57,12 +78,15 @@ function coerceList(value: unknown, fromJson: boolean): unknown {
     }
   }
   if (!Array.isArray(items)) return value;
+  const split = items !== value && !Array.isArray(value) && !String(value).trim().startsWith('[');
   const list: unknown[] = [];
   for (const item of items) {
     if (typeof item !== 'string' && typeof item !== 'number') return new Unusable('must be a list of strings: a;b;c or ["a","b"]');
-    const text = coerceText(String(item), fromJson);
-    if (text instanceof Unusable) return text;
-    if (text !== undefined) list.push(text);
+    // `a; b` is a spreadsheet's way of writing a list: its spaces are not content. A JSON array is.
+    const text = split ? (item as string).trim() : String(item);
+    if (split && text.length === 0) continue;
+    if (!split && (text.includes('\u0000') || LONE_SURROGATE.test(text))) return new Unusable('contains a NUL character or an unpaired UTF-16 surrogate');
+    list.push(text);
   }
   // An explicit empty list ([] in JSON) is kept: the systems store it as such.
   return list;
@@ -104,7 +128,9 @@ function coerceValue(kind: FieldKind, value: unknown, fromJson: boolean): unknow
       if (typeof value === 'string' && value.trim().length === 0) return undefined;
       if (typeof value !== 'string' && typeof value !== 'number') return value;
       const date = typeof value === 'number' ? new Date(value < 1e11 ? value * 1000 : value) : new Date(value.trim());
-      return Number.isNaN(date.getTime()) ? value : date;
+      if (Number.isNaN(date.getTime())) return value;
+      // a date written as text is stored as written (`2025-12-26 12:51:05` stays so); a number becomes ISO 8601
+      return typeof value === 'string' ? new GivenDate(date, value) : date;
     }
     case 'raw':
       return typeof value === 'string' && value.trim().length === 0 ? undefined : value;
@@ -135,7 +161,7 @@ export function coerceRecord(
 /** zod's error option: "is required" when the field is absent, else `message`. */
 const requiredOr = (message: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : message);
 
-export const text = () => z.string({ error: requiredOr('must be text') });
+export const text = () => z.string({ error: requiredOr('must be text') }).min(1, 'is required (it is empty)');
 export const optionalText = () => z.string({ error: 'must be text' }).optional();
 
 export const id = () =>

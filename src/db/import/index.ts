@@ -76,6 +76,9 @@ export interface ImportSummary {
   rejectsFile?: string;
   /** With --skip-invalid: the first problems of rows left out, as `file:line:column field: reason`. */
   problems: string[];
+  /** Rows imported with something worth a look (a question text repeated by rows with distinct ids): the first 20, then `warningCount` says how many. */
+  warnings: string[];
+  warningCount: number;
   ignoredColumns: string[];
   /** Whether parsing ran in a worker thread beside the writes. */
   parallel: boolean;
@@ -157,6 +160,7 @@ export async function importFile(database: Database, options: ImportOptions): Pr
 
   const problems = new ProblemLog(20);
   const rejectedLog = new ProblemLog(20);
+  const warnings = new ProblemLog(20);
   const tally = new Tally();
   const now = options.now?.() ?? new Date();
   // A worker pays for itself from a few megabytes on, and only with a second core to run on.
@@ -220,6 +224,8 @@ export async function importFile(database: Database, options: ImportOptions): Pr
         }
       }
       for (const problem of batch.rejectedProblems) rejectedLog.add(problem);
+      for (const warning of batch.warnings) warnings.add(warning);
+      warnings.count += batch.warningsNotSent;
       options.onProgress?.({ bytes: batch.bytes, totalBytes: batch.totalBytes, rows: records });
     }
     header = end.header;
@@ -256,6 +262,8 @@ export async function importFile(database: Database, options: ImportOptions): Pr
       groups,
       rejectsFile: options.rejects,
       problems: rejectedLog.sorted().map((problem) => formatProblem(file, problem)),
+      warnings: warnings.sorted().map((warning) => formatProblem(file, warning)),
+      warningCount: warnings.count,
       ignoredColumns: end.ignored,
       parallel,
       seconds: Number(process.hrtime.bigint() - started) / 1e9,

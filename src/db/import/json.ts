@@ -93,7 +93,7 @@ export class JsonArraySplitter {
             this.stage = Stage.BeforeElement;
             continue;
           }
-          throw this.error(i, 'a .json file must hold an array of records: [ {...}, {...} ] (for one record per line, use .jsonl)');
+          throw this.error(i, 'a .json file must hold an array of records: [ {...}, {...} ], an object holding one under "questions", or one record (for one record per line, use .jsonl)');
         case Stage.BeforeElement:
         case Stage.AfterElement:
           if (isSpace(code)) continue;

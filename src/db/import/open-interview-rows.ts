@@ -2,7 +2,7 @@ import type { InValue } from '@libsql/client';
 import { z } from 'zod';
 import { CERTIFICATION_DIFFICULTIES, PUBLICATION_STATUSES, QUESTION_DIFFICULTIES, QUESTION_STATUSES } from '../../../schema/open-interview.js';
 import { RowPacker, type RowEncoder, type Statement, type Validated } from './encoder.js';
-import { bool, id, int, jsonArray, jsonObject, list, oneOf, optionalText, text, timestamp, url, validateRecord } from './fields.js';
+import { bool, id, int, jsonArray, jsonObject, list, oneOf, optionalText, storedDate, text, timestamp, url, validateRecord } from './fields.js';
 import type { EncoderSettings } from './pingtopass-rows.js';
 import type { Problem } from './problems.js';
 import { ColumnMap, kindsOf, type ColumnSpec, type SourceRecord } from './records.js';
@@ -147,12 +147,15 @@ const questionSchema = z
       given: 0,
       status: input.status,
       isNew: input.is_new,
-      createdAt: input.created_at?.toISOString(),
-      lastUpdated: input.last_updated?.toISOString(),
+      createdAt: input.created_at && storedDate(input.created_at),
+      lastUpdated: input.last_updated && storedDate(input.last_updated),
     };
   });
 
 export const STAGING_OI_QUESTIONS = 'temp.qbank_import_oi_questions';
+
+/** Bit of `given` set when the record has a created_at key (null included); the bits below are OPTIONAL_QUESTION_FIELDS'. */
+export const CREATED_AT_GIVEN = 1 << 30;
 
 /** Every row is staged: the target matches, classifies and applies them with their mappings and history. */
 export class OpenInterviewQuestionEncoder implements RowEncoder<OpenInterviewQuestion> {
@@ -177,10 +180,16 @@ export class OpenInterviewQuestionEncoder implements RowEncoder<OpenInterviewQue
     OPTIONAL_QUESTION_FIELDS.forEach((field, bit) => {
       if (field.name in record.values) row.given |= 1 << bit;
     });
+    // an explicit null stores NULL; only an absent created_at takes the schema's default (the time of creation)
+    if ('created_at' in record.values) row.given |= CREATED_AT_GIVEN;
+    // A row with an id matches by id, so a text another row repeats is only worth a warning; without
+    // an id the row would match by text, and two of them could match the same question.
     const keys: Validated<OpenInterviewQuestion>['keys'] = [
-      { key: ['t', row.question], field: 'question', message: (first) => `the same question text is on line ${first}` },
+      row.givenId === undefined
+        ? { key: ['t', row.question], field: 'question', message: (first) => `the same question text is on ${first}; give the rows ids, or merge them` }
+        : { key: ['t', row.question], field: 'question', warnOnly: true, message: (first) => `the same question text is on ${first}; imported as its own question (id "${row.givenId}")` },
     ];
-    if (row.givenId !== undefined) keys.push({ key: ['i', row.givenId], field: 'id', message: (first) => `duplicate id "${row.givenId}": line ${first} has it too` });
+    if (row.givenId !== undefined) keys.push({ key: ['i', row.givenId], field: 'id', message: (first) => `duplicate id "${row.givenId}": ${first} has it too` });
     return { row, group: row.channel, keys };
   }
 
@@ -276,10 +285,10 @@ export class OpenInterviewCertificationEncoder implements RowEncoder<OpenIntervi
       if (!(column in record.values)) continue;
       const value = input[column];
       if (value === undefined && CERTIFICATION_DEFAULTED.has(column)) continue;
-      values[column] = value === undefined ? null : value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : (value as InValue);
+      values[column] = value === undefined ? null : value instanceof Date ? storedDate(value) : typeof value === 'object' ? JSON.stringify(value) : (value as InValue);
     }
     const row = { line: record.line, id: String(input.id), values };
-    return { row, group: String(input.provider), keys: [{ key: ['i', row.id], field: 'id', message: (first) => `duplicate id "${row.id}": line ${first} has it too` }] };
+    return { row, group: String(input.provider), keys: [{ key: ['i', row.id], field: 'id', message: (first) => `duplicate id "${row.id}": ${first} has it too` }] };
   }
 
   groupOfRejected(record: SourceRecord): string {

@@ -2,6 +2,7 @@ import type { InValue } from '@libsql/client';
 import { basename } from 'node:path';
 import { statementBytes, type Statement } from './encoder.js';
 import {
+  CREATED_AT_GIVEN,
   OPTIONAL_QUESTION_FIELDS,
   REQUIRED_QUESTION_FIELDS,
   STAGING_OI_QUESTIONS as S,
@@ -115,7 +116,7 @@ export class OpenInterviewQuestionsTarget implements ImportTarget {
          FROM ${S} AS s JOIN main.questions AS q ON q.id = s.target_id WHERE s.action = 'update' ORDER BY s.seq`,
         `UPDATE main.questions SET question = s.question, answer = s.answer, explanation = s.explanation, difficulty = s.difficulty, channel = s.channel,
            sub_channel = s.sub_channel, ${OPTIONAL_QUESTION_FIELDS.map((field, bit) => keep(field.sql, bit)).join(', ')},
-           status = coalesce(s.status, questions.status), is_new = coalesce(s.is_new, questions.is_new), last_updated = ?
+           status = coalesce(s.status, questions.status), is_new = coalesce(s.is_new, questions.is_new), last_updated = coalesce(s.last_updated, ?)
          FROM ${S} AS s WHERE s.action = 'update' AND questions.id = s.target_id`,
         `UPDATE main.question_history SET after_snapshot = (SELECT ${snapshotOf('q')} FROM main.questions AS q WHERE q.id = question_history.question_id)
          WHERE id > ${historyFloor} AND event_type = 'updated'`,
@@ -127,7 +128,7 @@ export class OpenInterviewQuestionsTarget implements ImportTarget {
            AND NOT EXISTS (SELECT 1 FROM main.channel_mappings AS cm WHERE cm.question_id = s.target_id AND cm.channel_id = s.channel AND cm.sub_channel = s.sub_channel)`,
         `INSERT INTO main.questions (id, question, answer, explanation, difficulty, channel, sub_channel, ${OPTIONAL_QUESTION_FIELDS.map((f) => f.sql).join(', ')}, status, is_new, last_updated, created_at)
          SELECT ${id}, s.question, s.answer, s.explanation, s.difficulty, s.channel, s.sub_channel, ${OPTIONAL_QUESTION_FIELDS.map((f) => `s.${f.sql}`).join(', ')},
-           coalesce(s.status, 'active'), coalesce(s.is_new, 1), coalesce(s.last_updated, ?1), coalesce(s.created_at, ?1)
+           coalesce(s.status, 'active'), coalesce(s.is_new, 1), s.last_updated, CASE WHEN s.given & ${CREATED_AT_GIVEN} THEN s.created_at ELSE ?1 END
          FROM ${S} AS s WHERE s.action = 'create' ORDER BY s.seq`,
         `INSERT INTO main.question_history (question_id, question_type, event_type, event_source, source_name, changes_summary, changed_fields, before_snapshot, after_snapshot, reason, metadata, created_at)
          SELECT q.id, 'question', 'created', 'import', 'qbank import', 'Created by an import of ' || ? || ' (line ' || s.line || ')', NULL, NULL, ${snapshotOf('q')}, NULL,

@@ -283,10 +283,14 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
     const row = result.data as PingToPassQuestion;
     row.line = record.line;
     for (let bit = 0; bit < GIVEN_FIELDS.length; bit++) if (GIVEN_FIELDS[bit] in record.values) row.given |= 1 << bit;
+    // A row with an id matches by id: a repeated text is a warning. Without an id it would match by text, ambiguously.
+    const textKey = ['t', row.examId, row.text];
     const keys: Validated<PingToPassQuestion>['keys'] = [
-      { key: ['t', row.examId, row.text], field: 'text', message: (first) => `the same question text for exam ${row.examCode} is on line ${first}` },
+      row.givenId === undefined
+        ? { key: textKey, field: 'text', message: (first) => `the same question text for exam ${row.examCode} is on ${first}; give the rows ids, or merge them` }
+        : { key: textKey, field: 'text', warnOnly: true, message: (first) => `the same question text for exam ${row.examCode} is on ${first}; imported as its own question (id "${row.givenId}")` },
     ];
-    if (row.givenId !== undefined) keys.push({ key: ['i', row.givenId], field: 'id', message: (first) => `duplicate id "${row.givenId}": line ${first} has it too` });
+    if (row.givenId !== undefined) keys.push({ key: ['i', row.givenId], field: 'id', message: (first) => `duplicate id "${row.givenId}": ${first} has it too` });
     return { row, group: row.examCode, keys };
   }
 
@@ -419,8 +423,8 @@ export class PingToPassExamEncoder implements RowEncoder<PingToPassExam> {
       if (column in record.values) (values as Record<string, unknown>)[property] = input[column as keyof typeof input] ?? null;
     }
     const row: PingToPassExam = { line: record.line, givenId: input.id, code: input.code, values };
-    const keys: Validated<PingToPassExam>['keys'] = [{ key: ['c', row.code], field: 'code', message: (first) => `duplicate exam code "${row.code}": line ${first} has it too` }];
-    if (row.givenId) keys.push({ key: ['i', row.givenId], field: 'id', message: (first) => `duplicate id "${row.givenId}": line ${first} has it too` });
+    const keys: Validated<PingToPassExam>['keys'] = [{ key: ['c', row.code], field: 'code', message: (first) => `duplicate exam code "${row.code}": ${first} has it too` }];
+    if (row.givenId) keys.push({ key: ['i', row.givenId], field: 'id', message: (first) => `duplicate id "${row.givenId}": ${first} has it too` });
     return { row, group: input.vendor, keys };
   }
 

@@ -4,7 +4,7 @@ import { createIdGenerator } from './ids.js';
 import { OpenInterviewCertificationEncoder, OpenInterviewQuestionEncoder } from './open-interview-rows.js';
 import { PingToPassExamEncoder, PingToPassQuestionEncoder, type EncoderSettings, type PingToPassQuestionsPlan } from './pingtopass-rows.js';
 import type { Problem } from './problems.js';
-import { readRecords, type FileFormat, type RawRecord } from './records.js';
+import { readRecords, type FileFormat, type RawRecord, type SourceRecord } from './records.js';
 import { openTextSource } from './text-source.js';
 
 /**
@@ -54,6 +54,9 @@ export interface PipelineBatch {
   rejected: RejectedRecord[];
   /** The first problems of rejected rows, for the summary. */
   rejectedProblems: Problem[];
+  /** Things worth saying about rows that are imported anyway (a repeated text of rows with ids); the first few. */
+  warnings: Problem[];
+  warningsNotSent: number;
   records: number;
   bytes: number;
   totalBytes: number;
@@ -69,6 +72,14 @@ export interface PipelineEnd {
 
 const PROBLEMS_SENT = 20;
 
+/** The key under which a .json file that is one object holds its records. */
+const WRAPPER_KEYS: Record<EncoderPlan['target'], string[]> = {
+  'pingtopass-questions': ['questions'],
+  'pingtopass-exams': ['exams'],
+  'open-interview-questions': ['questions'],
+  'open-interview-certifications': ['certifications'],
+};
+
 function createEncoder(plan: EncoderPlan, settings: EncoderSettings): RowEncoder {
   switch (plan.target) {
     case 'pingtopass-questions':
@@ -80,6 +91,13 @@ function createEncoder(plan: EncoderPlan, settings: EncoderSettings): RowEncoder
     case 'open-interview-certifications':
       return new OpenInterviewCertificationEncoder() as RowEncoder;
   }
+}
+
+/** A JSON record's problem names the record (its number in the file, and its id when it has one): records can share a line. */
+function inRecord(record: SourceRecord, problem: Problem): Problem {
+  if (record.raw.kind !== 'json' || problem.record !== undefined) return problem;
+  const id = record.values.id;
+  return { ...problem, record: record.index, recordId: typeof id === 'string' || typeof id === 'number' ? String(id) : undefined };
 }
 
 function describe(problems: Problem[]): string {
@@ -96,12 +114,14 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
       columns: encoder.columns,
       ignoreUnknownColumns: options.ignoreUnknownColumns,
       maxFieldChars: options.maxFieldChars,
+      wrapperKeys: WRAPPER_KEYS[options.plan.target],
     });
     const fingerprints = new FingerprintSet();
     const probes: FingerprintProbe[] = [];
     let records = 0;
     let problemsSent = 0;
     let rejectedProblemsSent = 0;
+    let warningsSent = 0;
     // After the first problem of an all-or-nothing import nothing will be written: only validate.
     let encoding = true;
     let headerSent = false;
@@ -115,6 +135,8 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
         problemsNotSent: 0,
         rejected: [],
         rejectedProblems: [],
+        warnings: [],
+        warningsNotSent: 0,
         records: 0,
         bytes: 0,
         totalBytes: source.totalBytes,
@@ -133,7 +155,15 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
               const probe = fingerprints.probe(key.key);
               if (probe.line !== 0) {
                 const where = record.locate(key.field);
-                found = [{ line: where.line, column: where.column, field: key.field, message: key.message(probe.line) }];
+                // JSON records can share a line: they are told apart by their number in the file
+                const first = record.raw.kind === 'json' ? `record ${probe.line}` : `line ${probe.line}`;
+                const problem = inRecord(record, { line: where.line, column: where.column, field: key.field, message: key.message(first) });
+                if (key.warnOnly) {
+                  if (warningsSent++ < PROBLEMS_SENT) out.warnings.push(problem);
+                  else out.warningsNotSent++;
+                  continue;
+                }
+                found = [problem];
                 break;
               }
               probes.push(probe);
@@ -142,7 +172,7 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
           }
         }
         if (!valid) {
-          const problems = found ?? [];
+          const problems = (found ?? []).map((problem) => inRecord(record, problem));
           if (options.skipInvalid) {
             out.rejected.push(options.keepRejected ? { group: encoder.groupOfRejected(record), raw: record.raw, error: describe(problems) } : { group: encoder.groupOfRejected(record) });
             for (const problem of problems) if (rejectedProblemsSent++ < PROBLEMS_SENT) out.rejectedProblems.push(problem);
@@ -155,7 +185,7 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
           }
           continue;
         }
-        for (const probe of probes) fingerprints.add(probe, record.line);
+        for (const probe of probes) fingerprints.add(probe, record.raw.kind === 'json' ? record.index : record.line);
         fingerprintKeys += probes.length;
         if (!encoding) continue;
         const encoded = encoder.encode(valid.row, record);
@@ -178,7 +208,7 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
     }
     const rest = encoding ? encoder.flush() : [];
     if (rest.length > 0) {
-      yield { statements: rest, rows: [], problems: [], problemsNotSent: 0, rejected: [], rejectedProblems: [], records, bytes: source.bytesRead(), totalBytes: source.totalBytes };
+      yield { statements: rest, rows: [], problems: [], problemsNotSent: 0, rejected: [], rejectedProblems: [], warnings: [], warningsNotSent: 0, records, bytes: source.bytesRead(), totalBytes: source.totalBytes };
     }
     return { header: stream.header, ignored: [...stream.ignored], encoding: source.encoding, counts: encoding ? encoder.counts() : [], records };
   } finally {

@@ -8,11 +8,15 @@ export interface Problem {
   column?: number;
   field?: string;
   message: string;
+  /** JSON: the record's number in the file (from 1), and its id when it has one. */
+  record?: number;
+  recordId?: string;
 }
 
 export function formatProblem(file: string, problem: Problem): string {
   const where = problem.column === undefined ? `${file}:${problem.line}` : `${file}:${problem.line}:${problem.column}`;
-  return `${where}${problem.field ? ' ' + problem.field : ''}: ${problem.message}`;
+  const record = problem.record === undefined ? '' : ` (record ${problem.record}${problem.recordId === undefined ? '' : `, id "${problem.recordId}"`})`;
+  return `${where}${record}${problem.field ? ' ' + problem.field : ''}: ${problem.message}`;
 }
 
 /** Keeps the first problems in full and counts the rest, so a broken million-row file costs no memory. */

@@ -84,6 +84,8 @@ export interface RecordReaderOptions {
   maxFieldChars: number;
   /** Called as text is consumed, for progress. */
   onText?: () => void;
+  /** JSON: keys under which a file that is one object holds its array of records (`{"questions": [...]}`). */
+  wrapperKeys?: readonly string[];
 }
 
 export interface RecordStream {
@@ -260,14 +262,32 @@ function readJson(source: TextSource, options: RecordReaderOptions): RecordStrea
   stream.batches = (async function* () {
     try {
       let elements: JsonElement[] = [];
+      // A .json file is an array of records, an object wrapping one, or a single record: the first character tells.
+      let shape: 'array' | 'object' | undefined = options.format === 'jsonl' ? 'array' : undefined;
+      let whole = '';
       for await (const text of source.chunks()) {
-        splitter.push(text, elements);
+        if (shape === undefined) {
+          whole += text;
+          const first = whole.search(/[^\s\uFEFF]/);
+          if (first < 0) continue;
+          shape = whole[first] === '{' ? 'object' : 'array';
+          if (shape === 'array') {
+            splitter.push(whole, elements);
+            whole = '';
+          }
+        } else if (shape === 'object') whole += text;
+        else splitter.push(text, elements);
         options.onText?.();
         if (elements.length > 0) {
           yield elements.map(toSource);
           elements = [];
         }
       }
+      if (shape === 'object') {
+        yield objectFileElements(whole, options.wrapperKeys ?? [], options.maxFieldChars * 8).map(toSource);
+        return;
+      }
+      if (shape === undefined && whole.length > 0 && splitter instanceof JsonArraySplitter) splitter.push(whole, elements);
       if (splitter instanceof JsonLinesSplitter) splitter.end(elements);
       else splitter.end();
       if (elements.length > 0) yield elements.map(toSource);
@@ -278,4 +298,60 @@ function readJson(source: TextSource, options: RecordReaderOptions): RecordStrea
     }
   })();
   return stream;
+}
+
+/**
+ * The records of a .json file that is one object: the array under one of `wrapperKeys` (as the
+ * systems' own `{"questions": [...], "stats": ...}` files hold them), else the object itself as
+ * the only record. Positions stay those of the file: the text outside the array is blanked, not cut.
+ */
+function objectFileElements(text: string, wrapperKeys: readonly string[], maxRecordChars: number): JsonElement[] {
+  const wrapped = wrappedArray(text, wrapperKeys);
+  if (!wrapped) {
+    const start = text.search(/[^\s\uFEFF]/);
+    const before = text.slice(0, start);
+    const line = before.split('\n').length;
+    return [{ line, column: start - before.lastIndexOf('\n'), text: text.slice(start).trimEnd() }];
+  }
+  const blank = (part: string) => part.replace(/[^\n]/g, ' ');
+  const splitter = new JsonArraySplitter(maxRecordChars);
+  const elements: JsonElement[] = [];
+  splitter.push(blank(text.slice(0, wrapped.start)) + text.slice(wrapped.start, wrapped.end + 1) + blank(text.slice(wrapped.end + 1)), elements);
+  splitter.end();
+  return elements;
+}
+
+/** Where the array under one of `keys` of the top-level object starts and ends (offsets of `[` and `]`). */
+function wrappedArray(text: string, keys: readonly string[]): { start: number; end: number } | undefined {
+  let depth = 0;
+  let key: string | undefined;
+  let start = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1) {
+        let k = j + 1;
+        while (k < text.length && /\s/.test(text[k])) k++;
+        if (text[k] === ':') {
+          try {
+            key = JSON.parse(text.slice(i, j + 1)) as string;
+          } catch {
+            return undefined;
+          }
+          i = k;
+          continue;
+        }
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      if (depth === 1 && c === '[' && start < 0 && key !== undefined && keys.includes(key)) start = i;
+      depth++;
+    } else if (c === '}' || c === ']') {
+      depth--;
+      if (depth === 1 && start >= 0 && c === ']') return { start, end: i };
+    } else if (c === ',' && depth === 1) key = undefined;
+  }
+  return undefined;
 }
