@@ -166,6 +166,18 @@ describe('a writing command that fails leaves no new database file', () => {
     expect(databaseFiles(dir.path)).toEqual(['qbank.db']);
   });
 
+  it('a restore that fails verification into a new file: nothing left behind', async () => {
+    writeFileSync(join(dir.path, 'bad.sql'), 'PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\nCREATE TABLE t (x);\n');
+    for (const args of [
+      ['backup', 'restore', 'bad.sql', '--url', 'file:new.db'],
+      ['--url', 'file:new.db', 'backup', 'restore', 'bad.sql'],
+    ]) {
+      const result = await runCli(args, { cwd: dir.path });
+      expect(result.code, args.join(' ')).not.toBe(0);
+      expect(databaseFiles(dir.path), args.join(' ')).toEqual([]);
+    }
+  });
+
   it('an existing database is never removed, even empty, when a command fails on it', async () => {
     writeFileSync(join(dir.path, 'empty.db'), '');
     const result = await runCli(['db', 'seed', '--schema', 'pingtopass', '--url', 'file:empty.db'], { cwd: dir.path });

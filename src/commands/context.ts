@@ -97,7 +97,7 @@ export class CommandContext {
 
   /** Closes every database; a `file:` database this run created and left empty (a failed command) is removed. */
   closeAll(): void {
-    for (const database of this.opened.splice(0)) database.removeIfCreatedEmpty();
+    for (const database of this.opened.splice(0)) database.close();
   }
 }
 

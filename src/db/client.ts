@@ -20,13 +20,12 @@ export interface Database {
   busyTimeoutMs: number;
   /** HTTP requests sent so far (remote only): benchmarks and `--debug` print it. */
   roundTrips: () => number;
-  close: () => void;
   /**
-   * Closes the connection; when it created the `file:` database (no file before) and nothing was
-   * committed to it (no table, view, index or trigger), removes the file and its journal, WAL and
-   * shared-memory files: a command that failed leaves no new file behind. Returns the paths removed.
+   * Closes the connection. When it created the `file:` database (no file before) and nothing was
+   * committed to it (no table, view, index or trigger), the file and its journal, WAL and
+   * shared-memory files are removed: a command that failed leaves no new file behind.
    */
-  removeIfCreatedEmpty: () => string[];
+  close: () => void;
 }
 
 export interface OpenDatabaseOptions {
@@ -209,14 +208,10 @@ export function openDatabase(config: DatabaseConfig, options: OpenDatabaseOption
     tokenVariable: config.tokenVariable ?? 'TURSO_AUTH_TOKEN',
     busyTimeoutMs,
     roundTrips: () => requests,
-    close: () => client.close(),
-    removeIfCreatedEmpty: () => {
+    close: () => {
       client.close();
-      if (path === undefined || !created.includes(path)) return [];
-      if (holdsSchema(path)) return [];
-      const removed = created.filter((file) => existsSync(file));
-      for (const file of removed) rmSync(file, { force: true });
-      return removed;
+      if (path === undefined || !created.includes(path) || holdsSchema(path)) return;
+      for (const file of created) if (existsSync(file)) rmSync(file, { force: true });
     },
   };
 }
