@@ -90,7 +90,7 @@ interface ErrorDocument {
 
 function writeErrorDocument(io: IO, error: ErrorDocument): void {
   const session = io.session!;
-  const document = { error: { ...error, details: error.details ?? [] }, ...(session.connection ? { database: session.connection } : {}) };
+  const document = { error: { ...error, details: error.details ?? [] }, ...(session.connection ? { connection: session.connection } : {}) };
   io.stdout.write(session.redactMessage(JSON.stringify(document, null, 2)) + '\n');
   session.documents++;
 }

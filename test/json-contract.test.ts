@@ -1,3 +1,4 @@
+import { createClient } from '@libsql/client';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -81,8 +82,8 @@ describe.each(MODES)('PingToPass commands print their documented JSON (%s)', (mo
     expectShape('db-push', await json(['db', 'push', '--dry-run'], t), 'db-push-dry-run');
     expectShape('db-migrate', await json(['db', 'migrate'], t));
     const status = (await json(['db', 'status'], t)) as CliResult;
-    const document = expectShape('db-status', status) as { database: unknown };
-    expect(document.database).toMatchObject({ url: expect.any(String), credential: expect.any(Object) });
+    const document = expectShape('db-status', status) as { connection: unknown };
+    expect(document.connection).toMatchObject({ url: expect.any(String), source: '$TURSO_DATABASE_URL', credential: { kind: mode === 'file' ? 'none' : 'read-write' } });
     expectShape('db-seed', await json(['db', 'seed'], t));
   });
 
@@ -90,6 +91,19 @@ describe.each(MODES)('PingToPass commands print their documented JSON (%s)', (mo
     const result = await runCli(['db', 'status', '--check', '--json'], { env: t.env, cwd: t.dir });
     expect([0, 6]).toContain(result.code);
     expectShape('db-status', result, 'db-status-check');
+  });
+
+  it('db status --check that fails: exit 6 and one document that holds the result, no error document after it', async () => {
+    const client = createClient({ url: `file:${t.dbPath}` });
+    await client.execute('CREATE TABLE IF NOT EXISTS operator_notes (id integer primary key)');
+    await client.execute('ALTER TABLE exams ADD COLUMN legacy_note text');
+    client.close();
+    const result = await runCli(['db', 'status', '--check', '--json'], { env: t.env, cwd: t.dir });
+    expect(result.code).toBe(6);
+    const document = expectShape('db-status', result, 'db-status-check-failed') as { drift: { upToDate: boolean }; error?: unknown };
+    expect(document.drift.upToDate).toBe(false);
+    expect(result.stderr).toMatch(/^error: /m);
+    await json(['db', 'push', '--allow-data-loss', '--yes'], t);
   });
 
   it('import and its template', async () => {

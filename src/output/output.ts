@@ -65,15 +65,15 @@ export class Output {
 
   /**
    * Writes the run's one JSON document. A document of a command that talked to a database says which
-   * (`database`: URL without secrets, where it came from, which credential). A command that fails
+   * (`connection`: URL without secrets, where it came from, which credential). A command that fails
    * after writing its document puts the failure inside it (e.g. `check`) and then throws: `main`
    * writes no second document.
    */
   data(value: unknown): void {
-    const session = this.io.session;
-    const document = session?.connection && isPlainObject(value) && !('database' in value) ? { ...value, database: session.connection } : value;
+    const connection = this.io.session?.connection;
+    const document = connection && isPlainObject(value) ? withConnection(value, connection) : value;
     this.io.stdout.write(JSON.stringify(document, jsonReplacer, 2) + '\n');
-    if (session) session.documents++;
+    if (this.io.session) this.io.session.documents++;
   }
 
   /** True once this run wrote its JSON document. */
@@ -196,6 +196,14 @@ export function describeConnection(connection: ConnectionInfo): string {
       ? 'no token'
       : `${credential.kind ?? 'a'} token from ${credential.source}`;
   return `database: ${connection.url}${connection.source ? ` (${connection.source})` : ''}, ${token}`;
+}
+
+/** `connection` joins the document; a command's own `connection` (db status) keeps its fields and gains the others. */
+function withConnection(document: Record<string, unknown>, connection: ConnectionInfo): Record<string, unknown> {
+  const own = document.connection;
+  if (own === undefined) return { ...document, connection };
+  if (isPlainObject(own)) return { ...document, connection: { ...connection, ...own } };
+  return document;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
