@@ -8,6 +8,7 @@ import {
   PlatformApiError,
   type PlatformApiOptions,
 } from '../src/turso/platform-api.js';
+import { resolvePlatformConfig } from '../src/turso/platform-config.js';
 import {
   findOperation,
   loadOpenApiSpec,
@@ -449,6 +450,34 @@ describe('authentication, errors and retries', () => {
       expect(line).not.toContain(groupJwt);
       expect(line).not.toContain(jwt.split('.')[2]);
     }
+  });
+});
+
+describe('credentials in the base URL or a broken token never reach a message', () => {
+  it('refuses a base URL with a user, a password, a query string or a fragment, naming none of it', () => {
+    for (const baseUrl of ['http://user:SECRET-1@127.0.0.1:9', 'http://SECRET-1@127.0.0.1:9', 'http://127.0.0.1:9/?token=SECRET-1', 'http://127.0.0.1:9/#SECRET-1']) {
+      const lines: string[] = [];
+      let message = '';
+      try {
+        createPlatformApi({ baseUrl, token: API_TOKEN, org: ORG, debug: (line) => lines.push(line) });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message, baseUrl).toMatch(/must not carry/);
+      expect(message + lines.join('\n')).not.toContain('SECRET');
+    }
+    for (const value of ['http://user:SECRET-1@127.0.0.1:9', 'http://127.0.0.1:9/?token=SECRET-1', 'not a url SECRET-1']) {
+      expect(() => resolvePlatformConfig({ env: { TURSO_API_TOKEN: API_TOKEN, TURSO_ORG: ORG, TURSO_API_URL: value }, cwd: '/nonexistent' })).toThrow(
+        expect.objectContaining({ message: expect.not.stringContaining('SECRET') }),
+      );
+    }
+  });
+
+  it('refuses a platform token with a line break before sending it', async () => {
+    const { api } = client({ token: 'abc\nSECRET-2' });
+    const error = await rejection(api.listLocations());
+    expect(error.message).toContain('the platform API token contains a line break');
+    expect(error.message).not.toContain('SECRET');
   });
 });
 

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { checkTokenAccess, probeInstance } from '../src/turso/hrana-probe.js';
 import { readEmbeddedReplicaIndex } from '../src/turso/replica-status.js';
 import { runCli, tempDir } from './support/cli.js';
 import { startTestbed, type Testbed } from './support/testbed.js';
@@ -211,6 +212,26 @@ async function waitFor(condition: () => boolean, what: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+describe('a database token the HTTP layer cannot send is never repeated', () => {
+  it('probes say the token is unusable without quoting it, and the CLI prints none of it', async () => {
+    const bed = await testbed(1);
+    const token = 'abc\nSECRET-DB-TOKEN-123';
+    const probe = await probeInstance(bed.primary.url, { token, samples: 1 });
+    expect(probe.reachable).toBe(true);
+    expect(probe.indexError).toContain('the database token contains a line break');
+    expect(JSON.stringify(probe)).not.toContain('SECRET');
+    const access = await checkTokenAccess(bed.primary.url, token);
+    expect(access).toMatchObject({ reachable: true, accepted: false });
+    expect(JSON.stringify(access)).not.toContain('SECRET');
+
+    for (const args of [['replica', 'status', '--json'], ['--json', 'replica', 'status'], ['token', 'verify', '--json']]) {
+      const result = await runCli(args, { env: { ...bed.env, TURSO_AUTH_TOKEN: token, TURSO_AUTH_TOKEN_RO: token }, cwd: workDir() });
+      expect(result.code).not.toBe(0);
+      expect(result.stdout + result.stderr).not.toContain('SECRET');
+    }
+  });
+});
 
 describe('qbank replica status --watch in its own process, without a terminal', () => {
   it('runs every round up to --count and exits 0', async () => {

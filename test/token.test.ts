@@ -107,7 +107,7 @@ describe('Platform API errors', () => {
       [{ TURSO_ORG: '' }, [], 2, 'the Turso Platform API is not configured: TURSO_ORG is not set'],
       [{}, ['--db', 'missing-db'], 2, 'database "missing-db" not found in organization "qbank-local"'],
       [{ TURSO_ORG: 'someone-else' }, [], 4, 'you are not a member of organization someone-else'],
-      [{ TURSO_API_URL: 'http://api.example.com' }, [], 2, 'TURSO_API_URL: the platform API token would travel in clear text'],
+      [{ TURSO_API_URL: 'http://api.example.com' }, [], 2, 'TURSO_API_URL: http:// would send the auth token in clear text to api.example.com'],
     ];
     for (const [override, flags, code, message] of cases) {
       const result = await runCli(['token', 'create', '--show', ...flags], { env: { ...bed.env, ...override }, cwd: workDir() });
@@ -115,6 +115,24 @@ describe('Platform API errors', () => {
       expect(result.stderr).toContain(message);
       expect(result.stdout).toBe('');
       expect(result.stderr).not.toContain(bed.apiToken);
+    }
+  });
+
+  it('never prints credentials from TURSO_API_URL or a broken platform token, in errors or --debug lines', async () => {
+    const bed = await testbed();
+    const cases: Array<[Record<string, string>, string]> = [
+      [{ TURSO_API_URL: 'http://user:SECRET-PASS-123@127.0.0.1:9' }, 'TURSO_API_URL: a user name or password in the URL'],
+      [{ TURSO_API_URL: `${bed.env.TURSO_API_URL}/?token=SECRET-QUERY-123` }, 'TURSO_API_URL: a query string'],
+      [{ TURSO_API_URL: 'https://api.example.com:99999/?token=SECRET-QUERY-123' }, 'TURSO_API_URL:'],
+      [{ TURSO_API_TOKEN: 'abc\nSECRET-LINE-123' }, 'TURSO_API_TOKEN contains a line break'],
+    ];
+    for (const [override, message] of cases) {
+      for (const args of [['token', 'create', '--show', '--debug'], ['--debug', 'replica', 'status', '--json']]) {
+        const result = await runCli(args, { env: { ...bed.env, ...override }, cwd: workDir() });
+        expect(result.code, `${args.join(' ')} ${message}\n${result.stderr}`).toBe(2);
+        expect(result.stdout + result.stderr).toContain(message);
+        expect(result.stdout + result.stderr).not.toMatch(/SECRET/);
+      }
     }
   });
 

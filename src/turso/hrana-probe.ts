@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { isLoopbackHost } from './platform-config.js';
+import { tokenProblem } from '../auth/token-input.js';
+import { assertSecureTransport, isLoopbackHost } from '../auth/transport.js';
 
 /*
  * Small probes of a libSQL server (sqld, Turso, the local test server) over plain fetch, for the
@@ -17,7 +18,8 @@ export interface ProbeOptions {
 }
 
 /** `https://host[:port]` for a database URL (`libsql://` follows @libsql/client: https unless `?tls=0`). */
-export function serverBaseUrl(databaseUrl: string): string {
+export function serverBaseUrl(databaseUrl: string, where = 'the database URL'): string {
+  assertSecureTransport(databaseUrl, where);
   const parsed = new URL(databaseUrl);
   let scheme: string;
   switch (parsed.protocol) {
@@ -46,7 +48,7 @@ export function serverBaseUrl(databaseUrl: string): string {
 export function instanceBaseUrl(hostname: string): string {
   const host = hostname.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
   const name = new URL(`http://${host}`).hostname;
-  return `${isLoopbackHost(name) ? 'http' : 'https'}://${host}`;
+  return `${isLoopbackHost(name.replace(/^\[|\]$/g, '')) ? 'http' : 'https'}://${host}`;
 }
 
 type StreamResult = { type: 'ok'; response: Record<string, any> } | { type: 'error'; error: { message: string; code?: string | null } };
@@ -54,7 +56,9 @@ type StreamResult = { type: 'ok'; response: Record<string, any> } | { type: 'err
 type PipelineOutcome =
   | { kind: 'ok'; results: StreamResult[] }
   | { kind: 'http-error'; status: number; message: string }
-  | { kind: 'network-error'; message: string };
+  | { kind: 'network-error'; message: string }
+  /** The token cannot go in a header (a line break, say): it was not sent. */
+  | { kind: 'unusable-token'; message: string };
 
 const DEFAULT_TIMEOUT_MS = 5_000;
 
@@ -86,7 +90,17 @@ function errorMessageOf(status: number, text: string): string {
 
 const statement = (sql: string, wantRows = true) => ({ sql, args: [], named_args: [], want_rows: wantRows });
 
+/** A failure message with every piece of the token taken out: the HTTP layer quotes a header it refuses. */
+function withoutToken(message: string, token: string | undefined): string {
+  if (!token) return message;
+  let result = message;
+  for (const piece of [token, ...token.split(/[\s\u0000-\u001f]+/)].filter((p) => p.length >= 4)) result = result.split(piece).join('[token]');
+  return result;
+}
+
 async function pipeline(baseUrl: string, token: string | undefined, requests: unknown[], options: ProbeOptions): Promise<PipelineOutcome> {
+  const problem = token === undefined ? undefined : tokenProblem(token);
+  if (problem) return { kind: 'unusable-token', message: `the database token contains ${problem}, so it was not sent` };
   const fetchImpl = options.fetch ?? globalThis.fetch;
   let response: Response;
   try {
@@ -97,13 +111,13 @@ async function pipeline(baseUrl: string, token: string | undefined, requests: un
       signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
     });
   } catch (error) {
-    return { kind: 'network-error', message: describeFetchFailure(error) };
+    return { kind: 'network-error', message: withoutToken(describeFetchFailure(error), token) };
   }
   let text: string;
   try {
     text = await response.text();
   } catch (error) {
-    return { kind: 'network-error', message: `the response broke off: ${describeFetchFailure(error)}` };
+    return { kind: 'network-error', message: `the response broke off: ${withoutToken(describeFetchFailure(error), token)}` };
   }
   if (!response.ok) return { kind: 'http-error', status: response.status, message: errorMessageOf(response.status, text) };
   try {
@@ -184,6 +198,7 @@ export async function probeInstance(baseUrl: string, options: ProbeOptions & { t
   const result: InstanceProbe = { reachable: true, latencyMs: median(samples), latencySamplesMs: samples, version, replicationIndex: null };
   const outcome = await pipeline(baseUrl, options.token, [{ type: 'execute', stmt: statement('SELECT 1') }], options);
   if (outcome.kind === 'network-error') result.indexError = `the query failed: ${outcome.message}`;
+  else if (outcome.kind === 'unusable-token') result.indexError = outcome.message;
   else if (outcome.kind === 'http-error') {
     result.indexError =
       outcome.status === 401
@@ -234,6 +249,7 @@ export interface TokenAccess {
 export async function checkTokenAccess(baseUrl: string, token: string, options: ProbeOptions = {}): Promise<TokenAccess> {
   const read = await pipeline(baseUrl, token, [{ type: 'execute', stmt: statement('SELECT count(*) FROM sqlite_schema') }], options);
   if (read.kind === 'network-error') return { reachable: false, accepted: null, canRead: null, canWrite: null, detail: read.message };
+  if (read.kind === 'unusable-token') return { reachable: true, accepted: false, canRead: false, canWrite: false, detail: read.message };
   if (read.kind === 'http-error') {
     if (read.status === 401) return { reachable: true, accepted: false, canRead: false, canWrite: false, detail: read.message };
     if (read.status !== 403) return { reachable: true, accepted: null, canRead: null, canWrite: null, detail: `HTTP ${read.status}: ${read.message}` };
@@ -261,7 +277,7 @@ export async function checkTokenAccess(baseUrl: string, token: string, options: 
     ],
     options,
   );
-  if (write.kind === 'network-error') {
+  if (write.kind === 'network-error' || write.kind === 'unusable-token') {
     access.writeDetail = `the write probe failed: ${write.message}`;
   } else if (write.kind === 'http-error') {
     if (write.status === 403) access.canWrite = false;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { tokenProblem } from '../auth/token-input.js';
 
 /*
  * Client for the Turso Platform API (https://api.turso.tech). Response schemas follow the public
@@ -136,7 +137,8 @@ export interface PlatformApi {
   listLocations(): Promise<Record<string, string>>;
 }
 
-export type PlatformApiErrorKind = 'http' | 'network' | 'invalid-response';
+/** `unusable-token`: the token cannot be sent in a header (a line break, say); nothing was sent. */
+export type PlatformApiErrorKind = 'http' | 'network' | 'invalid-response' | 'unusable-token';
 
 export class PlatformApiError extends Error {
   override name = 'PlatformApiError';
@@ -200,11 +202,26 @@ const MAX_RETRY_AFTER_MS = 60_000;
 const MAX_PAGES = 10_000;
 const LOGGED_BODY_CHARS = 2_000;
 
+/** The base URL without a trailing `/v1`; one that carries credentials, a query or a fragment is refused unseen. */
+function checkedBaseUrl(text: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    throw new TypeError('the Platform API base URL is not a URL');
+  }
+  if (parsed.username || parsed.password || parsed.search || parsed.hash) {
+    throw new TypeError('the Platform API base URL must not carry a user name, a password, a query string or a fragment');
+  }
+  return text.replace(/\/+$/, '').replace(/\/v1$/, '');
+}
+
 export function createPlatformApi(options: PlatformApiOptions): PlatformApi {
-  const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '').replace(/\/v1$/, '');
+  const baseUrl = checkedBaseUrl(options.baseUrl ?? DEFAULT_BASE_URL);
   const { token, org } = options;
   if (!token) throw new TypeError('a Turso platform API token is required');
   if (!org) throw new TypeError('a Turso organization slug is required');
+  const unusableToken = tokenProblem(token);
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const retries = Math.max(0, options.retries ?? 3);
@@ -218,6 +235,14 @@ export function createPlatformApi(options: PlatformApiOptions): PlatformApi {
     const url = new URL(baseUrl + call.path);
     for (const [key, value] of Object.entries(call.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    if (unusableToken) {
+      throw new PlatformApiError(`the platform API token contains ${unusableToken}, so it cannot be sent (nothing was sent to ${call.action})`, {
+        status: 0,
+        kind: 'unusable-token',
+        method: call.method,
+        path: url.pathname,
+      });
     }
     // Only GETs are repeated: a rotate or token mint that reached the server must not run twice.
     const attempts = call.method === 'GET' ? retries + 1 : 1;

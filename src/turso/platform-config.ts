@@ -1,4 +1,4 @@
-import { CONFIG_FILE, loadEnvironment, readConfigFile } from '../config.js';
+import { assertSecureTransport, assertUsableToken, CONFIG_FILE, loadEnvironment, readConfigFile } from '../config.js';
 import { UsageError } from '../errors.js';
 import { createPlatformApi, findDatabaseByUrl, type Database as PlatformDatabase, type PlatformApi } from './platform-api.js';
 import { callPlatform } from './platform-errors.js';
@@ -31,12 +31,6 @@ export interface EnvironmentSource {
   cwd: string;
 }
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-
-export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname.toLowerCase());
-}
-
 /** Undefined when neither TURSO_API_TOKEN nor TURSO_ORG is set (the Platform API is not configured at all). */
 export function findPlatformConfig(source: EnvironmentSource): PlatformConfig | undefined {
   const env = loadEnvironment(source.env, source.cwd);
@@ -57,23 +51,39 @@ export function resolvePlatformConfig(source: EnvironmentSource): PlatformConfig
         `${PLATFORM_ENV.org} is the organization slug (\`turso org list\`). Put them in the environment or in .env`,
     });
   }
+  assertUsableToken(token!, PLATFORM_ENV.token);
   return { token: token!, org: org!, baseUrl: parsePlatformBaseUrl(env[PLATFORM_ENV.baseUrl]) };
 }
 
+/**
+ * The Platform API base URL: https (plain http for loopback only, the one transport rule of
+ * config.ts), and nothing that could be a credential: the value is never echoed, since it may hold one.
+ */
 function parsePlatformBaseUrl(value: string | undefined): string {
+  const key = PLATFORM_ENV.baseUrl;
   const text = value?.trim();
   if (!text) return DEFAULT_PLATFORM_API_URL;
   let parsed: URL;
   try {
     parsed = new URL(text);
   } catch {
-    throw new UsageError(`${PLATFORM_ENV.baseUrl}: "${text}" is not a URL`, { hint: `leave it unset for ${DEFAULT_PLATFORM_API_URL}` });
+    throw new UsageError(`${key}: not a valid URL (the value is not shown, as it may hold a secret)`, { hint: `leave it unset for ${DEFAULT_PLATFORM_API_URL}` });
   }
-  if (parsed.protocol === 'https:') return parsed.toString().replace(/\/+$/, '');
-  if (parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname)) return parsed.toString().replace(/\/+$/, '');
-  throw new UsageError(`${PLATFORM_ENV.baseUrl}: the platform API token would travel in clear text over ${parsed.protocol}//${parsed.host}`, {
-    hint: 'use https://, or http:// only for a loopback address (a local test server)',
-  });
+  if (parsed.username || parsed.password) {
+    throw new UsageError(`${key}: a user name or password in the URL is not allowed (the Platform API token belongs in ${PLATFORM_ENV.token})`, {
+      hint: `set ${key} to the bare base URL, e.g. ${DEFAULT_PLATFORM_API_URL}`,
+    });
+  }
+  if (parsed.search || parsed.hash) {
+    throw new UsageError(`${key}: a query string or fragment in the URL is not allowed (the Platform API token belongs in ${PLATFORM_ENV.token})`, {
+      hint: `set ${key} to the bare base URL, e.g. ${DEFAULT_PLATFORM_API_URL}`,
+    });
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new UsageError(`${key}: the scheme ${parsed.protocol} is not supported`, { hint: 'use https://, or http:// only for a loopback address (a local test server)' });
+  }
+  assertSecureTransport(parsed.toString(), key);
+  return parsed.toString().replace(/\/+$/, '');
 }
 
 export function openPlatformApi(config: PlatformConfig, options: { debug?: (line: string) => void; fetch?: typeof fetch } = {}): PlatformApi {

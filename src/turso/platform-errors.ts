@@ -20,6 +20,7 @@ export function describePlatformError(error: unknown, context: PlatformErrorCont
     return new ConnectionError(error.message, { hint: 'check TURSO_API_URL (unset means https://api.turso.tech) and the network', cause: error });
   }
   if (kind === 'invalid-response') return new QbankError(error.message, { cause: error });
+  if (kind === 'unusable-token') return new UsageError(error.message, { hint: 'copy TURSO_API_TOKEN again: a token is one line of printable characters', cause: error });
   if (status === 401) {
     return new ConnectionError(error.message, { hint: 'TURSO_API_TOKEN must be a platform API token (not a database token) that has not been revoked', cause: error });
   }

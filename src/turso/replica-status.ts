@@ -99,7 +99,7 @@ async function targetsFor(options: ReplicaStatusOptions): Promise<Target[]> {
       hint: 'set TURSO_DATABASE_URL to the libsql:// URL (or TURSO_SYNC_URL for an embedded replica), and TURSO_API_TOKEN + TURSO_ORG to list every instance',
     });
   }
-  const url = serverBaseUrl(remote);
+  const url = serverBaseUrl(remote, remote === options.syncUrl ? 'TURSO_SYNC_URL' : 'the database URL');
   return [{ name: 'configured', type: 'primary', region: null, hostname: new URL(url).host, url }];
 }
 
