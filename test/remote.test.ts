@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
@@ -109,6 +111,41 @@ describe('remote mode against the local libSQL server', () => {
     expect(status.migrations.applied.length).toBeGreaterThan(0);
     expect(status.tables.find((table: { table: string }) => table.table === '__drizzle_migrations').rows).toBe(status.migrations.applied.length);
     expect((t.server!.stats.byPath['/v2/pipeline'] ?? 0) - before).toBe(2);
+  });
+
+  it('refuses ATTACH as sqld does (403, the whole request unrun), whatever the token, and creates no file', async () => {
+    const other = join(t.dir, 'other.db');
+    const client = createClient({ url: t.url, authToken: t.authToken });
+    try {
+      await expect(client.execute(`ATTACH DATABASE '${other}' AS other`)).rejects.toThrow(/403/);
+      await expect(client.batch(['CREATE TABLE before_attach (x)', `ATTACH '${other}' AS other`], 'write')).rejects.toThrow(/403/);
+    } finally {
+      client.close();
+    }
+    expect(existsSync(other)).toBe(false);
+    expect(await tableNames()).toEqual([]);
+    const raw = await fetch(`${t.url}/v2/pipeline`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.authToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ baton: null, requests: [{ type: 'execute', stmt: { sql: `ATTACH DATABASE "${other}" AS other` } }, { type: 'close' }] }),
+    });
+    expect(raw.status).toBe(403);
+    expect(await raw.json()).toEqual({ error: `Authorization forbidden: Current session doesn't not have AttachRead permission to namespace ${other}` });
+
+    const { startLibsqlServer } = await import('./support/libsql-server.js');
+    const open = await startLibsqlServer({ dbPath: join(t.dir, 'no-auth.db') });
+    try {
+      const response = await fetch(`${open.url}/v2/pipeline`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ baton: null, requests: [{ type: 'execute', stmt: { sql: 'ATTACH foo AS foo' } }, { type: 'close' }] }),
+      });
+      expect(response.status).toBe(403);
+      expect(await response.json()).toEqual({ error: 'Authorization forbidden: Namespace `foo` doesn\'t allow attach' });
+      expect(existsSync(join(t.dir, 'foo'))).toBe(false);
+    } finally {
+      await open.close();
+    }
   });
 
   it('reports a timeout clearly', async () => {

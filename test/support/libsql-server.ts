@@ -119,6 +119,19 @@ const HELLO_TEXT = 'Hello, this is HTTP API v2 (Hrana over HTTP)';
 const VERSION_TEXT = 'sqld 0.24.33 (qbank local test server)';
 const FORBIDDEN_WRITE = 'Current session doesn\'t not have Write permission to namespace default';
 
+/**
+ * sqld attaches namespaces, not files, and refuses ATTACH unless the token has AttachRead on the
+ * namespace (a legacy `a: rw` token does not) and the namespace was created with `allow_attach`
+ * (off by default): this server has neither, so every ATTACH gets sqld's 403.
+ */
+function forbiddenAttach(sql: string, authEnabled: boolean): string {
+  const target = /^ATTACH\s+(?:DATABASE\s+)?("(?:[^"]|"")*"|'(?:[^']|'')*'|`[^`]*`|\S+)/i.exec(sql)?.[1] ?? '';
+  const namespace = /^["'`]/.test(target) ? target.slice(1, -1) : target;
+  return authEnabled
+    ? `Current session doesn't not have AttachRead permission to namespace ${namespace}`
+    : `Namespace \`${namespace}\` doesn't allow attach`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Errors
 
@@ -946,9 +959,12 @@ class LocalLibsqlServer implements LibsqlServer {
     stream.seq = BigInt.asUintN(64, stream.seq + 1n);
     const results: StreamResultJson[] = [];
     try {
-      if (access === 'ro' && this.pipelineWrites(body.requests, stream.sqls)) {
+      if (access === 'ro' && this.pipelineFind(body.requests, stream.sqls, (statement) => statement.kind === 'write')) {
         throw jsonError(403, `Authorization forbidden: ${FORBIDDEN_WRITE}`);
       }
+      // a read-only token may not write at all; no token may ATTACH
+      const attach = this.pipelineFind(body.requests, stream.sqls, (statement) => /^ATTACH\b/i.test(statement.sql), (sql) => /ATTACH/i.test(sql));
+      if (attach) throw jsonError(403, `Authorization forbidden: ${forbiddenAttach(attach.sql, this.publicKeys !== null)}`);
       for (const request of body.requests) results.push(await this.handleStreamRequest(stream, request, version));
     } catch (error) {
       this.endStream(stream, 'closed');
@@ -1038,13 +1054,23 @@ class LocalLibsqlServer implements LibsqlServer {
     return stream.connection;
   }
 
-  /** sqld checks the whole program before running it: a read-only token may not write at all. */
-  private pipelineWrites(requests: unknown[], storedSqls: Map<number, string>): boolean {
+  /**
+   * The first statement of the pipeline that `test` picks (sqld checks a whole program before running
+   * any of it). `mayMatch` skips parsing the texts that cannot hold one, such as big INSERTs.
+   */
+  private pipelineFind(
+    requests: unknown[],
+    storedSqls: Map<number, string>,
+    test: (statement: SqlStatement) => boolean,
+    mayMatch: (sql: string) => boolean = () => true,
+  ): SqlStatement | undefined {
     const sqls = new Map(storedSqls);
-    const writes = (holder: unknown) => {
+    let found: SqlStatement | undefined;
+    const matches = (holder: unknown) => {
       if (!isObject(holder)) return false;
       const sql = typeof holder.sql === 'string' ? holder.sql : typeof holder.sql_id === 'number' ? sqls.get(holder.sql_id) : undefined;
-      return sql !== undefined && analyzeSql(sql).some((statement) => statement.kind === 'write');
+      found = sql === undefined || !mayMatch(sql) ? undefined : analyzeSql(sql).find(test);
+      return found !== undefined;
     };
     for (const request of requests) {
       if (!isObject(request)) continue;
@@ -1056,19 +1082,19 @@ class LocalLibsqlServer implements LibsqlServer {
           if (typeof request.sql_id === 'number') sqls.delete(request.sql_id);
           break;
         case 'execute':
-          if (writes(request.stmt)) return true;
+          if (matches(request.stmt)) return found;
           break;
         case 'sequence':
-          if (writes(request)) return true;
+          if (matches(request)) return found;
           break;
         case 'batch': {
           const steps = isObject(request.batch) && Array.isArray(request.batch.steps) ? request.batch.steps : [];
-          if (steps.some((step) => isObject(step) && writes(step.stmt))) return true;
+          if (steps.some((step) => isObject(step) && matches(step.stmt))) return found;
           break;
         }
       }
     }
-    return false;
+    return undefined;
   }
 
   private async handleStreamRequest(stream: HranaStream, request: unknown, version: 2 | 3): Promise<StreamResultJson> {
