@@ -128,6 +128,16 @@ describe.each(MODES)('errors name the credential used (%s)', (mode) => {
     expect(result.stderr).toContain('the auth token from $PROD_TOKEN (target prod) was rejected');
   });
 
+  it.runIf(mode === 'remote')('a read-only token refused for a write names where it came from', async () => {
+    expect((await runCli(['db', 'push', '--schema', 'pingtopass'], { env: t.env, cwd: t.dir })).code).toBe(0);
+    const result = await runCli(['review', 'approve', 'q_1', '--schema', 'pingtopass', '--reviewer', 'x'], {
+      env: { TURSO_DATABASE_URL: t.url, TURSO_AUTH_TOKEN: t.readOnlyToken! },
+      cwd: t.dir,
+    });
+    expect(result.code, result.stderr).toBe(5);
+    expect(result.stderr).toMatch(/hint: the token from \$TURSO_AUTH_TOKEN is read-only; set TURSO_AUTH_TOKEN to a read-write token/);
+  });
+
   it('status says which credential was used', async () => {
     expect((await runCli(['db', 'push', '--schema', 'pingtopass'], { env: t.env, cwd: t.dir })).code).toBe(0);
     const result = await runCli(['db', 'status', '--json'], { env: t.env, cwd: t.dir });

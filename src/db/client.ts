@@ -224,7 +224,7 @@ export function tokenIsReadOnly(database: Database): boolean {
 export function requireWriteAccess(database: Database, command: string): void {
   if (tokenIsReadOnly(database)) {
     throw new RefusedError(`this token is read-only; ${command} needs a read-write token`, {
-      hint: 'use TURSO_AUTH_TOKEN (read-write) rather than TURSO_AUTH_TOKEN_RO, or create one with `qbank token create`',
+      hint: `${database.credential.source ? `the token from ${database.credential.source} is read-only; ` : ''}set ${database.tokenVariable} to a read-write token, or create one with \`qbank token create\``,
     });
   }
 }
