@@ -235,6 +235,17 @@ describe('qbank token verify', () => {
     client.close();
   });
 
+  it('sends no token in clear text to a host that is not loopback, however plain text is asked for', async () => {
+    for (const url of ['libsql://10.255.255.1:8080?tls=0', 'http://10.255.255.1:8080', 'ws://10.255.255.1:8080']) {
+      for (const args of [['token', 'verify', '--url', url], ['--url', url, 'token', 'verify', '--check']]) {
+        const result = await runCli(args, { env: { TURSO_AUTH_TOKEN: 'abcdefgh.ijklmnop.qrstuvwx' }, cwd: workDir() });
+        expect(result.code, `${url}\n${result.stderr}`).toBe(2);
+        expect(result.stderr).toContain('clear text');
+        expect(result.stderr).not.toContain('qrstuvwx');
+      }
+    }
+  });
+
   it('refuses a file: database, which takes no token', async () => {
     const dir = workDir();
     writeFileSync(join(dir, '.env'), `TURSO_DATABASE_URL=file:${join(dir, 'x.db')}\nTURSO_AUTH_TOKEN=abc\n`);
