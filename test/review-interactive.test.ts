@@ -234,6 +234,92 @@ describe.each(MODES)('interactive review (%s)', (mode) => {
       }
     });
 
+    it('after skipping every item, says how many were skipped and are still waiting', async () => {
+      const { terminal, exit } = start(['--reviewer', 'ada@example.com', '--exam', 'CCNA-200-301']);
+      await terminal.waitFor('1 / 2', 'q_ccna_003');
+      terminal.press('s');
+      await terminal.waitFor('2 / 2', 'q_ccna_004');
+      terminal.press('s');
+      await terminal.waitFor('no more items');
+      terminal.press('\r');
+      expect(await exit).toBe(0);
+      expect(terminal.text).toMatch(/decided 0 .*skipped 2 .*2 skipped item\(s\) are still waiting in the queue/);
+      expect(terminal.text).not.toMatch(/the queue is empty/);
+      expect(await sqlite(t, "SELECT count(*) AS n FROM questions WHERE review_status = 'pending'")).toEqual([{ n: 4 }]);
+    });
+
+    it('edits an option and the correct answer with the import\'s rules, and undoes both exactly', async () => {
+      const options = () => sqlite(t, "SELECT text, is_correct FROM answer_options WHERE question_id = 'q_ccna_004' ORDER BY \"order\", id");
+      const original = await options();
+      const [question] = await sqlite(t, "SELECT * FROM questions WHERE id = 'q_ccna_004'");
+      const { terminal, exit } = start(['--reviewer', 'ada@example.com', '--exam', 'CCNA-200-301']);
+      await terminal.waitFor('1 / 2', 'q_ccna_003');
+      terminal.press('s');
+      await terminal.waitFor('q_ccna_004', 'e edit');
+      const pick = async (label: string) => {
+        terminal.press('e');
+        const list = await terminal.waitFor('Edit which field of q_ccna_004?', 'Question', 'Explanation', 'Option A', 'Option D', 'Correct answer', 'Difficulty', 'Tags');
+        const labels = ['Question', 'Explanation', 'Option A', 'Option B', 'Option C', 'Option D', 'Correct answer'];
+        expect(list).not.toMatch(/objectiveId|referenceUrl/);
+        terminal.press('\x1b[B'.repeat(labels.indexOf(label)) + '\r');
+      };
+
+      // a single-answer question keeps exactly one correct option
+      await pick('Correct answer');
+      await terminal.waitFor('Correct answer of q_ccna_004 (option letters');
+      terminal.press('\x7f' + 'A, B\r');
+      await terminal.waitFor('✗ not saved: a single-answer question has exactly one correct option, not 2');
+      expect(await options()).toEqual(original);
+      await pick('Correct answer');
+      await terminal.waitFor('Correct answer of q_ccna_004');
+      terminal.press('\x7f' + 'E\r');
+      await terminal.waitFor('✗ not saved: letter E names no option (this question has 4: A-D)');
+      await pick('Correct answer');
+      await terminal.waitFor('Correct answer of q_ccna_004');
+      terminal.press('\x7f' + 'b\r');
+      await terminal.waitFor('✔ edited Correct answer of q_ccna_004', '✔ B. ');
+      expect((await options()).map((o) => o.is_correct)).toEqual([0, 1, 0, 0]);
+
+      await pick('Option A');
+      await terminal.waitFor('Option A of q_ccna_004');
+      terminal.press(' (summary)\r');
+      await terminal.waitFor('✔ edited Option A of q_ccna_004', ' (summary)');
+      const edited = await options();
+      expect(edited[0].text).toBe(`${original[0].text} (summary)`);
+
+      terminal.press('u');
+      await terminal.waitFor('✔ undid: edited Option A of q_ccna_004');
+      terminal.press('u');
+      await terminal.waitFor('✔ undid: edited Correct answer of q_ccna_004');
+      expect(await options()).toEqual(original);
+      expect(await sqlite(t, "SELECT * FROM questions WHERE id = 'q_ccna_004'")).toEqual([question]);
+      terminal.press('q');
+      expect(await exit).toBe(0);
+    });
+
+    it('refuses a multi-line edit when no editor can be found, naming the variable to set', async () => {
+      const terminal = new FakeTerminal();
+      const database = open(t);
+      try {
+        const session = await ReviewSession.start({ database, queue: new PingToPassPendingQueue({}), reviewer: 'ada@example.com', clock: () => new Date(), leaseMs: 0 });
+        const screen = runReviewScreen({
+          session,
+          io: { stdin: terminal.input, stderr: terminal, stdinIsTTY: true, stderrIsTTY: false, env: { PATH: join(t.dir, 'no-editors-here') } },
+          colors: pc.createColors(false),
+        });
+        await terminal.waitFor('q_ccna_003', 'e edit');
+        terminal.press('e');
+        await terminal.waitFor('Edit which field of q_ccna_003?');
+        terminal.press('\r');
+        await terminal.waitFor('✗ nothing edited: no editor to edit Question in: set $VISUAL or $EDITOR');
+        terminal.press('q');
+        await screen;
+        expect((await sqlite(t, "SELECT text FROM questions WHERE id = 'q_ccna_003'"))[0].text).toMatch(/^Which two statements about OSPFv2/);
+      } finally {
+        database.close();
+      }
+    });
+
     it('refuses to undo over someone else\'s change', async () => {
       const database = open(t);
       try {
@@ -288,7 +374,7 @@ describe.each(MODES)('interactive review (%s)', (mode) => {
 
     it('claims the work item on screen, fails it with a reason, and releases the next one on quit', async () => {
       const { terminal, exit } = start(['--queue', 'work', '--reviewer', 'carol']);
-      await terminal.waitFor('1 / 3', '#1', 'improve question q-fx-0009', 'a complete', 'r fail');
+      await terminal.waitFor('1 / 3', '#1', 'improve question q-fx-0009', 'a complete', 'r fail', /1 \/ 3 .*reviewer carol  ·  claimed by carol until 20\d\d-/);
       await until(async () => (await sqlite(t, 'SELECT assigned_to FROM work_queue WHERE id = 1'))[0].assigned_to === 'carol', 'the claim of item 1');
       expect((await sqlite(t, 'SELECT status FROM work_queue WHERE id = 1'))[0].status).toBe('processing');
 
@@ -301,6 +387,9 @@ describe.each(MODES)('interactive review (%s)', (mode) => {
 
       terminal.press('q');
       expect(await exit).toBe(0);
+      // the work queue's own words, and the command that resumes it
+      expect(terminal.text).toMatch(/handled 1 \(0 completed, 1 failed\) in .*run `qbank review --queue work` again/);
+      expect(terminal.text).not.toMatch(/approved/);
       expect(await sqlite(t, 'SELECT status, assigned_to, result FROM work_queue WHERE id = 2')).toEqual([{ status: 'pending', assigned_to: 'eli5-bot', result: null }]);
       const ledger = await sqlite(t, "SELECT item_id, reason FROM bot_ledger WHERE item_type = 'work_queue' ORDER BY id");
       expect(ledger.map((r) => `${r.item_id}: ${String(r.reason).split(' ')[0]}`)).toEqual(['1: claimed', '1: improve', '2: claimed', '2: claim']);

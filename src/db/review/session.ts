@@ -285,6 +285,13 @@ export class ReviewSession {
     );
   }
 
+  /** Resolves once the current work item's claim has landed (or was lost to someone else, which it says). */
+  async claimSettled(): Promise<StepOutcome | undefined> {
+    if (!this.claim) return undefined;
+    const outcome = await this.claim.catch((error: Error) => ({ ok: false, message: error.message }) as StepOutcome);
+    return outcome.ok ? undefined : outcome;
+  }
+
   /** Waits for the claim of the current work item; a lost claim is reported like a conflict. */
   private async claimHeld(): Promise<StepOutcome | undefined> {
     if (!this.claim) return undefined;

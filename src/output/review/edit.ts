@@ -114,6 +114,9 @@ export function shortDiff(before: string, after: string, c: Colors, perSide = 6)
   return [...side('removed', '-', c.red), ...side('added', '+', c.green)];
 }
 
+/** Fields holding prose; a difficulty or the correct letters are replaced whole by nature. */
+const TEXT_KINDS = new Set<EditableField['kind']>(['multiline', 'text', 'option', 'tags']);
+
 /** An edit that removes more than a third of a field's text is shown and confirmed first. */
 export const removesTooMuch = (before: string, after: string) => before.length > 0 && removedCharacters(before, after) * 3 > before.length;
 
@@ -146,7 +149,7 @@ export async function editItem(deps: EditDependencies, item: ReviewItem): Promis
     throw error;
   }
   if (value === undefined || value === initial) return c.dim(`nothing edited: ${field.label} is unchanged`);
-  if (removesTooMuch(initial, value)) {
+  if (TEXT_KINDS.has(field.kind) && removesTooMuch(initial, value)) {
     const removed = removedCharacters(initial, value);
     deps.write('');
     deps.write(c.yellow(`This edit removes ${removed.toLocaleString('en-US')} of the ${initial.length.toLocaleString('en-US')} characters of ${field.label}:`));

@@ -172,7 +172,10 @@ export async function runReviewScreen(options: ReviewScreenOptions): Promise<Ses
         if (!next.again) break;
         continue;
       }
-      draw(state, item, notice, io.stderrIsTTY);
+      // a work item is shown with its claim (or who holds it), not before the claim has answered
+      const lostClaim = item.queue === 'work' ? await session.claimSettled() : undefined;
+      if (lostClaim) notice = [notice, c.yellow('✗ ') + lostClaim.message].filter(Boolean).join('\n');
+      draw(state, session.current ?? item, notice, io.stderrIsTTY);
       notice = undefined;
       const key = await state.keys.next();
       if (isQuit(key)) break;
