@@ -67,6 +67,9 @@ describe('the database a command names is the one it acts on', () => {
     ['--target', 'prod', 'import', 'questions.csv', '--schema', 'pingtopass'],
     ['--target', 'prod', 'backup', 'restore', 'dump.sql'],
     ['--target', 'prod', 'review', 'list'],
+    ['--target', 'prod', 'replica', 'status'],
+    ['--target', 'prod', 'token', 'verify'],
+    ['backup', 'dump', 'out.sql', '--target', 'prod'],
   ]) {
     it(`a target whose variables are missing is an error, never the embedded default: qbank ${args.join(' ')}`, async () => {
       writeFileSync(join(dir.path, 'questions.csv'), 'exam_code,text\n');
