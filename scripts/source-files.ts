@@ -16,10 +16,16 @@ export interface ParsedSource {
 export function parseSourceTree(dir: string, root = REPO_ROOT): ParsedSource[] {
   const files = statSync(dir).isDirectory() ? listTypeScriptFiles(dir) : [dir];
   return files.map((absolutePath) => ({
-    path: relative(root, absolutePath).split(sep).join('/'),
+    path: displayPath(absolutePath, root),
     absolutePath,
     source: ts.createSourceFile(absolutePath, readFileSync(absolutePath, 'utf8'), ts.ScriptTarget.Latest, true),
   }));
+}
+
+/** Relative to the repository when inside it (as reports print it), else absolute. */
+function displayPath(absolutePath: string, root: string): string {
+  const inside = relative(root, absolutePath);
+  return inside.startsWith('..') ? absolutePath : inside.split(sep).join('/');
 }
 
 function listTypeScriptFiles(dir: string): string[] {
