@@ -202,6 +202,17 @@ describe('commands without a database of their own', () => {
     }
   });
 
+  it('a mistyped flag: the usage error names the flag, never its value', async () => {
+    const token = 'eyJhbGciOiJFZERTQSJ9.eyJhIjoicncifQ.c2lnbmF0dXJlLXR5cG8';
+    for (const args of [[`--auth-tokn=${token}`, 'db', 'status'], ['db', 'status', `--auth-tokn=${token}`], ['db', 'status', '--auth-tokn', token]]) {
+      const result = await json(args, local, 2);
+      const document = expectShape('error', result, 'error-mistyped-flag') as { error: { message: string } };
+      expect(document.error.message).toMatch(/^unknown option '--auth-tokn'(\n\(Did you mean --auth-token\?\))?$/);
+      expect(result.stderr).toMatch(/^error: unknown option '--auth-tokn'/);
+      expect(result.stdout + result.stderr).not.toContain(token.slice(-12));
+    }
+  });
+
   it('a failing command: one error document', async () => {
     const result = await json(['db', 'status', '--url', 'file:missing/nowhere.db'], local, 2);
     expectShape('error', result, 'error-runtime');
