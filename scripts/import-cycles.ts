@@ -1,11 +1,13 @@
 /**
  * Finds import cycles among the modules of a source tree. Imports that only bring types (`import
  * type`, or every name marked `type`) vanish when TypeScript compiles, so cycles through them are
- * listed apart: they tie the modules' meaning together but not their loading order.
+ * listed apart: they tie the modules' meaning together but not their loading order. Also lists
+ * imports that run up the layers of `src/` (a service importing a command or the entry point).
  *
  *   node --import tsx scripts/import-cycles.ts [DIR=src]
  *
- * Exits 1 when a cycle exists at run time (type-only cycles are reported, not failed).
+ * Exits 1 when a cycle exists at run time or an import runs up the layers (type-only cycles are
+ * reported, not failed).
  */
 import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
@@ -141,15 +143,28 @@ function pathThrough(component: string[], next: Map<string, string[]>): string[]
   return [start, start];
 }
 
+/** The command layer and the entry point: nothing below them may import them. */
+const TOP_LAYERS = [/^src\/commands\//, /^src\/main\.ts$/, /^src\/cli\.ts$/];
+
+/** Imports from a module below the command layer into it or into the entry point. */
+export function findUpwardImports(edges: ImportEdge[]): ImportEdge[] {
+  const isTop = (path: string) => TOP_LAYERS.some((pattern) => pattern.test(path));
+  return edges.filter((edge) => !isTop(edge.from) && isTop(edge.to));
+}
+
 function main(args: string[]): number {
-  const cycles = findImportCycles(collectImportEdges(args[0] ?? join(REPO_ROOT, 'src')));
+  const edges = collectImportEdges(args[0] ?? join(REPO_ROOT, 'src'));
+  const cycles = findImportCycles(edges);
+  const upward = findUpwardImports(edges);
   const show = (title: string, list: string[][]) => {
     console.log(`${title}: ${list.length}`);
     for (const cycle of list) console.log(`  ${cycle.join(' -> ')}`);
   };
   show('import cycles at run time', cycles.runtime);
   show('import cycles through type-only imports', cycles.typeOnly);
-  return cycles.runtime.length > 0 ? 1 : 0;
+  console.log(`imports up the layers (into src/commands, src/main.ts, src/cli.ts): ${upward.length}`);
+  for (const edge of upward) console.log(`  ${edge.from} -> ${edge.to}${edge.typeOnly ? ' (type only)' : ''}`);
+  return cycles.runtime.length > 0 || upward.length > 0 ? 1 : 0;
 }
 
 if (isEntryPoint(import.meta.url)) process.exitCode = main(process.argv.slice(2));

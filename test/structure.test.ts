@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { measureFunctionLengths } from '../scripts/function-lengths.js';
-import { collectImportEdges, findImportCycles } from '../scripts/import-cycles.js';
+import { collectImportEdges, findImportCycles, findUpwardImports } from '../scripts/import-cycles.js';
 import { declaredFlags, findServiceFlagText } from '../scripts/service-flag-text.js';
 import { tempDir } from './support/cli.js';
 
@@ -39,8 +39,10 @@ describe('the structure of src/', () => {
     expect(tooLong.map((f) => `${f.path}:${f.line} ${f.name} (${f.lines} lines)`)).toEqual([]);
   });
 
-  it('has no import cycle at run time, and no more type-only cycles than before', () => {
-    const cycles = findImportCycles(collectImportEdges());
+  it('has no import cycle at run time, no more type-only cycles than before, and no import up the layers', () => {
+    const edges = collectImportEdges();
+    expect(findUpwardImports(edges).map((e) => `${e.from} -> ${e.to}`)).toEqual([]);
+    const cycles = findImportCycles(edges);
     expect(cycles.runtime.map((c) => c.join(' -> '))).toEqual([]);
     expect(cycles.typeOnly.length, cycles.typeOnly.map((c) => c.join(' -> ')).join('\n')).toBeLessThanOrEqual(LIMITS.typeOnlyImportCycles);
   });
@@ -108,6 +110,17 @@ describe('the structure checks themselves', () => {
     const short = (cycle: string[]) => cycle.map((path) => path.slice(path.lastIndexOf('/') + 1));
     expect(cycles.runtime.map(short)).toEqual([['a.ts', 'b.ts', 'c.ts', 'a.ts']]);
     expect(cycles.typeOnly.map(short)).toEqual([['x.ts', 'y.ts', 'x.ts']]);
+  });
+
+  it('finds a service importing a command or the entry point, and nothing else', () => {
+    const edges = [
+      { from: 'src/db/seed.ts', to: 'src/commands/flags.ts', typeOnly: false },
+      { from: 'src/output/output.ts', to: 'src/main.ts', typeOnly: true },
+      { from: 'src/commands/db.ts', to: 'src/commands/context.ts', typeOnly: false },
+      { from: 'src/cli.ts', to: 'src/commands/db.ts', typeOnly: false },
+      { from: 'src/commands/db.ts', to: 'src/db/seed.ts', typeOnly: false },
+    ];
+    expect(findUpwardImports(edges)).toEqual(edges.slice(0, 2));
   });
 
   it('counts the flags the command layer declares, in any string literal, and no other double dash', () => {
