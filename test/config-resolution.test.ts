@@ -97,6 +97,18 @@ describe('which database a command acts on', () => {
     expect(config.notices[0]).toMatch(/using the embedded local database/);
   });
 
+  it('--target beats QBANK_TARGET, wherever QBANK_TARGET is set', () => {
+    for (const layer of ['environment', '.env.local', '.env'] as const) {
+      const setup = emptySetup();
+      setup.targets = { a: { url: 'file:a.db' }, b: { url: 'file:b.db' } };
+      if (layer === 'environment') setup.env.QBANK_TARGET = 'a';
+      else setup.files[layer].push('QBANK_TARGET=a');
+      expect(resolveWith(setup).url).toBe(`file:${join(dir.path, 'a.db')}`);
+      setup.flags.target = 'b';
+      expect(resolveWith(setup).url).toBe(`file:${join(dir.path, 'b.db')}`);
+    }
+  });
+
   it('--url and --target together are refused', () => {
     const setup = emptySetup();
     URL_SOURCES[0]!.apply(setup);
