@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { LibsqlError, type InStatement, type InValue, type ResultSet, type Row } from '@libsql/client';
-import { describeDatabaseError, quoteIdent, readBatch, type Database } from '../client.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { InStatement, InValue, ResultSet, Row } from '@libsql/client';
+import { describeDatabaseError, isBusyError, quoteIdent, readBatch, type Database } from '../client.js';
 
 /** A column value exactly as the database returned it: what a conditional update compares against. */
 export type SqlValue = null | number | string | bigint | ArrayBuffer;
@@ -68,16 +69,6 @@ export interface WriteOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-function isBusy(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 4; depth++) {
-    if (current instanceof LibsqlError && /^SQLITE_BUSY/.test(current.code)) return true;
-    if (/SQLITE_BUSY|database is locked/.test(String((current as Error).message ?? ''))) return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
-}
-
 /**
  * Runs the statements as one write transaction. On a `file:` database another process may hold
  * the lock. The connection first gets a busy timeout, so BEGIN and COMMIT wait instead of failing
@@ -90,14 +81,14 @@ export async function runWrite<T>(database: Database, q: Query<T>, command: stri
   if (q.statements.length === 0) return q.parse([]);
   const busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
   const deadline = Date.now() + busyTimeoutMs;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? ((ms: number) => delay(ms));
   const local = database.kind === 'file';
   for (let attempt = 0; ; attempt++) {
     try {
       if (local) await database.client.execute(`PRAGMA busy_timeout = ${Math.floor(busyTimeoutMs)}`);
       return q.parse(await database.client.batch(q.statements, 'write'));
     } catch (error) {
-      if (local && isBusy(error) && Date.now() < deadline) {
+      if (local && isBusyError(error) && Date.now() < deadline) {
         // a file client holds a connection only for the synchronous span of one call, so reopening its pool cuts nothing short
         await database.client.reconnect();
         await sleep(Math.min(200, 5 * 2 ** attempt) + Math.floor(Math.random() * 5));
