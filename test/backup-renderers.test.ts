@@ -25,7 +25,7 @@ async function dump(t: TestDatabase, name: string, parallelMinRows: number, tabl
   const database = openBackupDatabase(config(t.dbPath));
   try {
     const path = join(t.dir, name);
-    const result = await dumpDatabase(database, fileSink(path, { overwrite: true }), { qbankVersion: 'test', now: () => new Date(0), parallelMinRows, pageBytes: 16 << 10, tables });
+    const result = await dumpDatabase(database, await fileSink(path, { overwrite: true }), { qbankVersion: 'test', now: () => new Date(0), parallelMinRows, pageBytes: 16 << 10, tables });
     const text = readFileSync(path, 'utf8')
       .split('\n')
       .filter((line) => !line.startsWith('-- qbank-checksum:'))
@@ -109,7 +109,7 @@ describe('backup dump with renderer threads (file:)', () => {
     let writer = '';
     try {
       const path = join(t.dir, name);
-      const result = await dumpDatabase(database, fileSink(path, { overwrite: true }), {
+      const result = await dumpDatabase(database, await fileSink(path, { overwrite: true }), {
         qbankVersion: 'test',
         now: () => new Date(0),
         parallelMinRows: 1_000,

@@ -31,7 +31,7 @@ async function withFile<T>(t: TestDatabase, work: (client: Client) => Promise<T>
 async function contents(t: TestDatabase): Promise<Record<string, string[]>> {
   return withFile(t, async (client) => {
     const tables = await client.execute(
-      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_\\_qbank\\_restore\\_%' ESCAPE '\\' ORDER BY name",
+      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_\\_qbank\\_%' ESCAPE '\\' ORDER BY name",
     );
     const result: Record<string, string[]> = {};
     for (const row of tables.rows) {
@@ -468,9 +468,9 @@ describe.each(MODES)('backup (%s)', (mode) => {
         ? () => existsSync(`${target.dbPath}-journal`) && statSync(target.dbPath).size > sizeBefore + 4 * 1024 * 1024
         : async () =>
             withFile(target, async (c) => {
-              const staged = await c.execute("SELECT name FROM sqlite_schema WHERE name = '__qbank_restore_answer_options'");
+              const staged = await c.execute("SELECT name FROM sqlite_schema WHERE name LIKE '\\_\\_qbank\\_restore\\_%\\_answer\\_options' ESCAPE '\\'");
               if (staged.rows.length === 0) return false;
-              return Number((await c.execute('SELECT count(*) FROM "__qbank_restore_answer_options"')).rows[0]![0]) > 2_000;
+              return Number((await c.execute(`SELECT count(*) FROM "${String(staged.rows[0]![0])}"`)).rows[0]![0]) > 2_000;
             }).catch(() => false);
     const reached = await waitFor(midway, 60_000);
     child.kill('SIGKILL');

@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { readdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { createGzip, type Gzip } from 'node:zlib';
-import { QbankError, RefusedError } from '../../errors.js';
+import { QbankError } from '../../errors.js';
+import { prepareOutputFile } from '../../output-file.js';
 
 /** Where dump text goes. A file sink makes the file appear under its name only when `commit` succeeds. */
 export interface DumpSink {
@@ -36,82 +35,109 @@ function writeTo(stream: Writable, chunk: Buffer | string, failure: () => Error 
   });
 }
 
-function finished(stream: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    stream.once('error', reject);
-    stream.end(() => resolve());
-  });
-}
-
 export interface FileSinkOptions {
   /** Replace an existing file at the target name. */
   overwrite?: boolean;
+  /** Resolve a relative path against this directory. */
+  cwd?: string;
 }
 
 /**
- * Writes to `<dir>/.<name>.<random>.partial` and renames it to `name` at the end, so a failed or
- * killed dump never leaves a file under the name the user asked for. A name ending in `.gz` is
+ * Writes through `prepareOutputFile` (the rule for every file qbank writes): to
+ * `<dir>/.<name>.<random>.partial`, renamed to `name` at the end, so a failed or killed dump never
+ * leaves a file under the name the user asked for. A missing directory or a directory as the name
+ * is a usage error; an existing file is refused unless `overwrite`. A name ending in `.gz` is
  * gzip-compressed.
  */
-export function fileSink(path: string, options: FileSinkOptions = {}): DumpSink {
-  if (existsSync(path) && !options.overwrite) {
-    throw new RefusedError(`${path} already exists`, { hint: 'choose another name, or pass --force to replace it' });
-  }
+export async function fileSink(path: string, options: FileSinkOptions = {}): Promise<DumpSink> {
+  const output = await prepareOutputFile(path, { force: options.overwrite, what: 'dump', cwd: options.cwd });
   const compressed = path.endsWith('.gz');
-  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.partial`);
-  // a deep buffer lets the disk write one page while SQLite renders the next
-  const file: WriteStream = createWriteStream(temporary, { flags: 'wx', highWaterMark: 8 << 20 });
   const gzip: Gzip | undefined = compressed ? createGzip({ level: 6 }) : undefined;
-  let streamError: Error | undefined;
-  file.on('error', (error) => {
-    streamError ??= error;
-  });
+  let gzipError: Error | undefined;
   if (gzip) {
     gzip.on('error', (error) => {
-      streamError ??= error;
+      gzipError ??= error;
     });
-    gzip.pipe(file);
+    gzip.on('data', (chunk: Buffer) => {
+      if (!output.stream.write(chunk)) {
+        gzip.pause();
+        output.stream.once('drain', () => gzip.resume());
+      }
+    });
   }
-  const head: Writable = gzip ?? file;
-  const failure = () => (streamError ? new QbankError(`cannot write ${path}: ${streamError.message}`, { cause: streamError }) : undefined);
-  let done = false;
+  const failure = () => (gzipError ? new QbankError(`cannot write ${path}: ${gzipError.message}`, { cause: gzipError }) : undefined);
   return {
-    target: path,
+    target: output.path,
     compressed,
-    write: (chunk) => writeTo(head, chunk, failure),
+    write: (chunk) => (gzip ? writeTo(gzip, chunk, failure) : output.write(chunk)),
     async commit() {
       if (gzip) {
-        await finished(gzip);
         await new Promise<void>((resolve, reject) => {
-          if (file.writableFinished) return resolve();
-          file.once('finish', resolve);
-          file.once('error', reject);
+          gzip.once('end', resolve);
+          gzip.once('error', reject);
+          gzip.end();
         });
-      } else await finished(file);
-      const error = failure();
-      if (error) throw error;
-      // the data must be on disk before the name says the dump is complete
-      const handle = await open(temporary, 'r+');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
+        const error = failure();
+        if (error) throw error;
       }
-      await rename(temporary, path);
-      done = true;
+      await output.commit();
     },
     async abort() {
-      if (done) return;
-      done = true;
       gzip?.destroy();
-      if (!file.closed) {
-        const closed = new Promise<void>((resolve) => file.once('close', () => resolve()));
-        file.destroy();
-        await closed;
-      }
-      await unlink(temporary).catch(() => undefined);
+      await output.abort();
     },
   };
+}
+
+/** A dump's hidden temporary file: `.NAME.<8 hex>.partial` beside NAME. */
+function partialPattern(path: string): RegExp {
+  const name = basename(path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^\\.${name}\\.[0-9a-f]{8}\\.partial$`);
+}
+
+export interface PartialFile {
+  path: string;
+  bytes: number;
+  modified: Date;
+}
+
+/** Temporary files that dumps to `path` left behind (a dump killed before it could remove its own). */
+export async function findPartials(path: string): Promise<PartialFile[]> {
+  const pattern = partialPattern(path);
+  let names: string[];
+  try {
+    names = await readdir(dirname(path));
+  } catch {
+    return [];
+  }
+  const found: PartialFile[] = [];
+  for (const name of names.filter((n) => pattern.test(n))) {
+    const full = join(dirname(path), name);
+    const info = await stat(full).catch(() => undefined);
+    if (info?.isFile()) found.push({ path: full, bytes: info.size, modified: info.mtime });
+  }
+  return found;
+}
+
+/** A partial file untouched this long belongs to a dump that is no longer running. */
+export const STALE_PARTIAL_MS = 5 * 60_000;
+
+/**
+ * Removes the temporary files of earlier dumps to `path` that nobody has written to for
+ * `STALE_PARTIAL_MS` (a running dump writes to its own all the time); returns what it removed.
+ */
+export async function removeStalePartials(path: string, now: Date): Promise<PartialFile[]> {
+  const stale = (await findPartials(path)).filter((p) => now.getTime() - p.modified.getTime() >= STALE_PARTIAL_MS);
+  const removed: PartialFile[] = [];
+  for (const partial of stale) {
+    try {
+      await unlink(partial.path);
+      removed.push(partial);
+    } catch {
+      // gone already, or not ours to remove: the next dump tries again
+    }
+  }
+  return removed;
 }
 
 /** Standard output: nothing can be taken back, so an incomplete dump there lacks its seal line. */

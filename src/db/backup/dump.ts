@@ -5,13 +5,14 @@ import { QbankError, UsageError } from '../../errors.js';
 import { describeDatabaseError, fileDatabasePath, openDatabase, quoteIdent, type Database, type OpenDatabaseOptions } from '../client.js';
 import type { DatabaseConfig } from '../../config.js';
 import { systemFromTableNames } from '../systems.js';
-import { checksumLine, DUMP_FORMAT, formatHeader, STAGING_PREFIX, type DumpContent } from './dump-format.js';
+import { isOutputClosed, OutputClosedError } from '../../output/io.js';
+import { checksumLine, DUMP_FORMAT, formatHeader, QBANK_OWN_PREFIX, type DumpContent } from './dump-format.js';
 import type { DumpSink } from './dump-sink.js';
 import { garbageBudget } from './memory.js';
 import { InlinePipeline, PagePipeline, type DumpPipeline } from './page-pipeline.js';
 import { PageRenderer, WriteFence, type RenderedPage } from './renderer.js';
 import { openSnapshot, type Snapshot } from './snapshot.js';
-import { classifyStatement, quoteName, replaceSpan } from './statements.js';
+import { quoteName } from './statements.js';
 
 /**
  * Opens the database the way a backup must read it: integers as BigInt, so values beyond 2^53
@@ -98,27 +99,35 @@ interface TablePlan {
   rows: number;
 }
 
-/** Tables no dump carries: SQLite's own, a restore's staging tables, libSQL's function registry. */
+/** Tables no dump carries: SQLite's own, qbank's own (restore staging, lock, run record), libSQL's function registry. */
 function isInternal(name: string): boolean {
   const lower = name.toLowerCase();
-  return lower.startsWith('sqlite_') || name.startsWith(STAGING_PREFIX) || lower === 'libsql_wasm_func_table';
+  return lower.startsWith('sqlite_') || lower.startsWith(QBANK_OWN_PREFIX) || lower === 'libsql_wasm_func_table';
 }
 
-function resolveNames(requested: string[], available: string[], flag: string): string[] {
+/** A table selection names tables or views the database does not have. */
+export class UnknownDumpTablesError extends UsageError {
+  constructor(
+    readonly selection: 'tables' | 'exclude-tables',
+    readonly unknown: string[],
+    available: string[],
+  ) {
+    super(`no table or view named ${unknown.join(', ')}`, { hint: `the database has: ${available.join(', ') || '(nothing)'}` });
+  }
+}
+
+/** A dump cannot be both schema only and data only. */
+export class ContentConflictError extends UsageError {
+  constructor() {
+    super('a dump of the schema only cannot also be of the data only');
+  }
+}
+
+function resolveNames(requested: string[], available: string[], selection: 'tables' | 'exclude-tables'): string[] {
   const byLower = new Map(available.map((name) => [name.toLowerCase(), name]));
   const unknown = requested.filter((name) => !byLower.has(name.toLowerCase()));
-  if (unknown.length > 0) {
-    throw new UsageError(`${flag}: no table or view named ${unknown.join(', ')}`, { hint: `the database has: ${available.join(', ') || '(nothing)'}` });
-  }
+  if (unknown.length > 0) throw new UnknownDumpTablesError(selection, unknown, available);
   return requested.map((name) => byLower.get(name.toLowerCase())!);
-}
-
-/** `CREATE TABLE "name"` / `CREATE INDEX ... ON "name"`: the quoting SQLite writes after a rename, so restores by rename give back the same text. */
-function canonicalSql(sql: string): string {
-  const statement = classifyStatement(sql);
-  if (statement.kind === 'create-table') return replaceSpan(sql, statement.nameToken, quoteName(statement.name));
-  if (statement.kind === 'create-index') return replaceSpan(sql, statement.tableToken, quoteName(statement.table));
-  return sql;
 }
 
 function sqlLiteral(text: string): string {
@@ -281,7 +290,7 @@ async function openRenderers(path: string): Promise<PageRenderer[]> {
  * line is written last; a failure anywhere aborts the sink, so no complete-looking file is left.
  */
 export async function dumpDatabase(database: Database, sink: DumpSink, options: DumpOptions): Promise<DumpResult> {
-  if (options.schemaOnly && options.dataOnly) throw new UsageError('--schema-only and --data-only exclude each other');
+  if (options.schemaOnly && options.dataOnly) throw new ContentConflictError();
   const started = Date.now();
   const roundTripsBefore = database.roundTrips();
   // set once it is known whether renderers turn pages into lines (see below)
@@ -330,8 +339,8 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
     const sequenceExists = schemaRows!.some((r) => String(r[1]) === 'sqlite_sequence');
 
     const relations = [...allTables, ...allViews].map((o) => o.name);
-    const wanted = options.tables?.length ? new Set(resolveNames(options.tables, relations, '--tables')) : undefined;
-    const excluded = new Set(options.excludeTables?.length ? resolveNames(options.excludeTables, relations, '--exclude-tables') : []);
+    const wanted = options.tables?.length ? new Set(resolveNames(options.tables, relations, 'tables')) : undefined;
+    const excluded = new Set(options.excludeTables?.length ? resolveNames(options.excludeTables, relations, 'exclude-tables') : []);
     const include = (name: string, isView: boolean) => !excluded.has(name) && (wanted ? wanted.has(name) : true) && (isView || !isInternal(name));
     const tables = allTables.filter((t) => include(t.name, false));
     const views = allViews.filter((v) => include(v.name, true));
@@ -341,7 +350,7 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
     const virtual = tables.filter((t) => /^CREATE\s+VIRTUAL\s+TABLE/i.test(t.sql));
     if (virtual.length > 0) {
       throw new UsageError(`qbank backup does not handle virtual tables: ${virtual.map((t) => t.name).join(', ')}`, {
-        hint: 'leave them (and their shadow tables) out with --exclude-tables, and rebuild them after a restore',
+        hint: 'leave them (and their shadow tables) out of the dump, and rebuild them after a restore',
       });
     }
 
@@ -402,7 +411,7 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
     );
     await emit('PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\n');
     if (!options.dataOnly) {
-      for (const plan of plans) await emit(canonicalSql(plan.createSql) + ';\n');
+      for (const plan of plans) await emit(plan.createSql + ';\n');
     }
 
     let pages = 0;
@@ -569,7 +578,7 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
       }
     }
     if (!options.dataOnly) {
-      for (const index of indexes) await emit(canonicalSql(index.sql) + ';\n');
+      for (const index of indexes) await emit(index.sql + ';\n');
       for (const view of views) await emit(view.sql + ';\n');
       for (const trigger of triggers) await emit(trigger.sql + ';\n');
     }
@@ -605,6 +614,8 @@ export async function dumpDatabase(database: Database, sink: DumpSink, options: 
   } catch (error) {
     await sink.abort();
     if (error instanceof UsageError) throw error;
+    // `qbank backup dump - | head`: the reader went away, which is no failure of the database
+    if (isOutputClosed(error)) throw new OutputClosedError({ cause: error });
     const described = describeDatabaseError(error, database, 'backup dump');
     const outcome = sink.target === '-' ? 'the output is incomplete (it has no checksum line)' : `no file was written to ${sink.target}`;
     described.message = `the dump failed and ${outcome}: ${described.message}`;

@@ -1,4 +1,4 @@
-import { parseHeader, STAGING_PREFIX, type DumpHeader } from './dump-format.js';
+import { parseHeader, QBANK_OWN_PREFIX, STAGING_PREFIX, type DumpHeader } from './dump-format.js';
 import { scanDump, type DumpScanOptions } from './dump-reader.js';
 import { classifyStatement, type DumpStatement } from './statements.js';
 
@@ -88,6 +88,7 @@ export async function inspectDump(path: string, options: DumpScanOptions = {}): 
         if (statement.virtual) unknown.push(`line ${line}: CREATE VIRTUAL TABLE ${statement.name} (virtual tables are not supported)`);
         else if (statement.name.startsWith(STAGING_PREFIX)) unknown.push(`line ${line}: ${statement.name} is a name qbank reserves for restores`);
         else {
+          if (statement.name.toLowerCase().startsWith(QBANK_OWN_PREFIX)) skipped.add(`qbank's own table ${statement.name} (bookkeeping of the database the dump came from)`);
           inspection.hasSchema = true;
           const entry = tableFor(statement.name);
           if (entry.createSql !== undefined) unknown.push(`line ${line}: table ${statement.name} is created twice`);
