@@ -46,6 +46,7 @@ function functionName(node: ts.SignatureDeclaration, source: ts.SourceFile): str
     return parent.name.getText(source);
   }
   if (ts.isCallExpression(parent)) return `<callback of ${parent.expression.getText(source).slice(0, 40)}>`;
+  if (ts.isNewExpression(parent)) return `<callback of new ${parent.expression.getText(source).slice(0, 40)}>`;
   return '<anonymous>';
 }
 

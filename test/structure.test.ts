@@ -84,6 +84,7 @@ describe('the structure checks themselves', () => {
         '}', //                          12
         'export const handler = function () {};', // 13
         'declare function bodiless(): void;', //     14
+        'export const later = new Promise((resolve) => resolve(1));', // 15
       ].join('\n'),
     });
     const found = measureFunctionLengths(tree.path).map(({ line, name, lines }) => ({ line, name, lines }));
@@ -94,6 +95,7 @@ describe('the structure checks themselves', () => {
       { line: 8, name: 'Queue.constructor', lines: 1 },
       { line: 10, name: '<callback of [1].map>', lines: 1 },
       { line: 13, name: 'handler', lines: 1 },
+      { line: 15, name: '<callback of new Promise>', lines: 1 },
     ]);
   });
 
