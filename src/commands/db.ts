@@ -117,13 +117,18 @@ export function registerDbCommands(program: Command, context: CommandContext): v
       const system = await context.system(database, config);
       const { seedDatabase } = await import('../db/seed.js');
       const { resolve } = await import('node:path');
-      const result = await seedDatabase(database, system, options.file ? resolve(context.io.cwd, options.file) : undefined);
+      const { resolveActor } = await import('../db/run-record.js');
+      const actor = resolveActor({ env: context.io.env, cwd: context.io.cwd });
+      const result = await seedDatabase(database, system, {
+        fixturePath: options.file ? resolve(context.io.cwd, options.file) : undefined,
+        run: { ...actor, command: 'db seed', arguments: { schema: system, file: options.file }, target: database.displayUrl },
+      });
       if (out.json) return out.data(result);
       out.table(
-        ['table', 'fixture rows', 'before', 'after'],
-        result.tables.map((t) => [t.table, t.rows, t.before, t.after]),
+        ['table', 'fixture rows', 'created', 'updated', 'unchanged'],
+        result.tables.map((t) => [t.table, t.rows, t.created, t.updated, t.unchanged]),
       );
-      out.success(`seeded ${database.displayUrl} (${system})`);
+      out.success(`seeded ${database.displayUrl} (${system}): ${result.created} created, ${result.updated} updated, ${result.unchanged} unchanged`);
     });
 }
 
