@@ -1,3 +1,4 @@
+import { setTimeout as sleepFor } from 'node:timers/promises';
 import { accessFromClaims, decodeToken, TokenFormatError, type TokenClaims } from '../auth/jwt.js';
 import { checkTokenAccess, type ProbeOptions, type TokenAccess } from './hrana-probe.js';
 
@@ -126,7 +127,7 @@ export interface WaitOptions {
   clock?: () => number;
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const defaultSleep = (ms: number) => sleepFor(ms);
 
 /**
  * Polls until the server accepts the token (a rotation takes effect after a short restart, and a

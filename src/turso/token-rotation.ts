@@ -1,4 +1,5 @@
 import { homedir, tmpdir } from 'node:os';
+import { setTimeout as sleepFor } from 'node:timers/promises';
 import { ExitCode, QbankError, type ExitCodeValue } from '../errors.js';
 import { checkEnvFileWritable, updateEnvFile, writeRecoveryFile, type EnvFileUpdate } from './env-file.js';
 import type { Expiration } from './expiration.js';
@@ -415,7 +416,7 @@ async function waitWatchingOldToken(
   onOldAccepted: (at: number) => void,
 ): Promise<Awaited<ReturnType<typeof waitUntilAccepted>>> {
   const clock = wait.clock ?? (() => performance.now());
-  const sleep = wait.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = wait.sleep ?? ((ms: number) => sleepFor(ms));
   const deadline = clock() + wait.waitMs;
   for (let attempts = 1; ; attempts++) {
     const old = await waitUntilAccepted(server, oldToken, { ...wait, waitMs: 0 });
