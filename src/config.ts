@@ -387,10 +387,12 @@ function primaryEndpoint(flags: GlobalFlags, target: SelectedTarget | undefined,
 }
 
 /** The read-write token for the database in force (--auth-token and a URL's own token are handled by the caller). */
-function readWriteCredential(target: SelectedTarget | undefined, primary: Endpoint, layers: Layer[], cwd: string, skipped: string[]): ChosenCredential | undefined {
+function readWriteCredential(target: SelectedTarget | undefined, primary: Endpoint, kind: DatabaseKind, layers: Layer[], cwd: string, skipped: string[]): ChosenCredential | undefined {
   const key = target?.config.authTokenEnv;
   if (key) {
     const found = lookup(layers, key);
+    // an embedded file needs no token; a remote database named by a target needs the one it names
+    if (!found && kind === 'file') return undefined;
     if (!found) {
       throw new UsageError(`target ${target!.name}: ${key} is not set (not in the environment, .env.local or .env)`, {
         hint: `set ${key}, or pass --auth-token`,
@@ -473,19 +475,13 @@ export function resolveDatabaseConfig({ flags, env: processEnv, cwd, access }: R
   const configured = primaryEndpoint(flags, target, layers);
   const primary = configured ?? defaultEndpoint(layers, notices);
 
-  let endpoint = primary;
-  let credential: ChosenCredential | undefined;
-  if (configured && flags.authToken === undefined) {
-    const readOnly = access === 'read' ? readOnlyChoice(target, primary, layers, cwd, skipped) : {};
-    endpoint = readOnly.endpoint ?? primary;
-    credential = readOnly.credential;
-    if (!credential && !(endpoint !== primary && parseDatabaseUrl(endpoint.url, endpoint.source).tokenFromUrl)) {
-      credential = readWriteCredential(target, primary, layers, cwd, skipped);
-    }
-  }
+  const readOnly = configured && access === 'read' && flags.authToken === undefined ? readOnlyChoice(target, primary, layers, cwd, skipped) : {};
+  const endpoint = readOnly.endpoint ?? primary;
   const { url, kind, tokenFromUrl } = parseDatabaseUrl(endpoint.url, endpoint.source);
+  let credential: ChosenCredential | undefined;
   if (flags.authToken !== undefined && flags.authToken !== '') credential = { token: flags.authToken, source: '--auth-token', readOnlyVariable: false };
   else if (tokenFromUrl) credential = { token: tokenFromUrl, source: `authToken in ${endpoint.source}`, readOnlyVariable: false };
+  else if (configured) credential = readOnly.credential ?? readWriteCredential(target, primary, kind, layers, cwd, skipped);
   if (credential) assertUsableToken(credential.token, credential.source);
   if (!credential && kind === 'remote' && skipped.length > 0) {
     notices.push(`${skipped.join(', ')} ${skipped.length === 1 ? 'belongs' : 'belong'} to another database; not sent to ${redactUrl(url)}`);

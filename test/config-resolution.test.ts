@@ -137,6 +137,8 @@ describe('which database a command acts on', () => {
     setup.env.PROD_URL = 'libsql://prod.example.com';
     setup.env.TURSO_AUTH_TOKEN = 'ambient-token';
     expect(() => resolveWith(setup)).toThrow(/target prod: PROD_TOKEN is not set/);
+    setup.env.PROD_URL = 'file:prod.db';
+    expect(resolveWith(setup).authToken).toBeUndefined();
   });
 
   it('a target must name a database: url or urlEnv, not both', () => {
