@@ -46,14 +46,18 @@ export interface LoadContext {
   batches: number;
 }
 
+/**
+ * sqlite_sequence as the dump has it, rows in the dump's order: loading the rows created entries in
+ * load order, so the restored tables' entries are replaced, not updated.
+ */
 export function sequenceStatements(plan: RestorePlan, tableName: (table: string) => string): string[] {
-  return plan.sequences.flatMap(({ table, seq }) => {
-    const name = "'" + tableName(table).replaceAll("'", "''") + "'";
-    return [
-      `UPDATE sqlite_sequence SET seq = ${seq} WHERE name = ${name}`,
-      `INSERT INTO sqlite_sequence(name, seq) SELECT ${name}, ${seq} WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ${name})`,
-    ];
-  });
+  if (plan.sequences.length === 0) return [];
+  const literal = (name: string) => "'" + name.replaceAll("'", "''") + "'";
+  const restored = plan.tables.map((t) => literal(tableName(t.table)));
+  return [
+    `DELETE FROM sqlite_sequence WHERE name IN (${restored.join(', ')})`,
+    ...plan.sequences.map(({ table, seq }) => `INSERT INTO sqlite_sequence(name, seq) VALUES (${literal(tableName(table))}, ${seq})`),
+  ];
 }
 
 export function checkSameFile(plan: RestorePlan, computed: string): void {
