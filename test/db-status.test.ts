@@ -135,6 +135,24 @@ describe.each(MODES)('db status and push report what is true (%s)', (mode) => {
     expect(human.stdout).toMatch(/__drizzle_migrations\s+1\s+migrations \(drizzle\)/);
   });
 
+  it('push, migrate and seed each record their run, with what they did and who did it', async () => {
+    const env = { GITHUB_ACTOR: 'octocat', GITHUB_RUN_ID: '4242' };
+    expect((await cli(['db', 'migrate', '--schema', 'pingtopass'], env)).code).toBe(0);
+    expect((await cli(['db', 'seed'], env)).code).toBe(0);
+    await sqlite(t, 'DROP INDEX exams_vendor_idx');
+    expect((await cli(['db', 'push'], env)).code).toBe(0);
+    const runs = await sqlite(t, 'SELECT command, system, counts, ci, target FROM __qbank_audit ORDER BY started_at, id');
+    expect(runs.map((r) => [r.command, r.system, JSON.parse(String(r.counts))])).toEqual([
+      ['db migrate', 'pingtopass', { applied: 1 }],
+      ['db seed', 'pingtopass', { rows: expect.any(Number) }],
+      ['db push', 'pingtopass', { steps: 1, statements: 1 }],
+    ]);
+    for (const run of runs) {
+      expect(JSON.parse(String(run.ci))).toEqual(env);
+      expect(String(run.target)).not.toMatch(/eyJ/);
+    }
+  });
+
   it('reports the staging tables of a restore that died as leftovers, and how to clean them', async () => {
     expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
     await sqlite(t, 'CREATE TABLE __qbank_restore_0badc0de_questions (id text)');

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { PushResult, SchemaPlan } from '../db/schema-sync.js';
+import type { RunContext } from '../db/run-record.js';
 import type { DatabaseStatus, TableRole } from '../db/status.js';
 import { CheckFailedError, ExitCode, UsageError } from '../errors.js';
 import type { Output } from '../output/output.js';
@@ -45,14 +46,13 @@ export function registerDbCommands(program: Command, context: CommandContext): v
       // one catalogue read serves both: which system the tables belong to, and what to change
       const live = await introspect(database);
       const system = await context.system(database, config, live.keys());
-      const { resolveActor } = await import('../db/run-record.js');
       const { openDatabase } = await import('../db/client.js');
-      const actor = resolveActor({ env: context.io.env, cwd: context.io.cwd });
+      const run = await runContext(context, 'db push', { schema: system, allowDataLoss: Boolean(options.allowDataLoss) }, database.displayUrl);
       const result = await pushSchema(database, system, {
         live,
         dryRun: options.dryRun,
         allowDataLoss: options.allowDataLoss,
-        run: { ...actor, command: 'db push', arguments: { schema: system, allowDataLoss: Boolean(options.allowDataLoss) }, target: database.displayUrl },
+        run,
         reopen: () => openDatabase(config, { timeoutMs: CONFIRM_TIMEOUT_MS }),
         confirmTimeoutMs: CONFIRM_TIMEOUT_MS,
         confirmDataLoss: async (plan) => {
@@ -73,7 +73,7 @@ export function registerDbCommands(program: Command, context: CommandContext): v
       const { database, config } = await context.database(command, 'write', out);
       const system = await context.system(database, config);
       const { migrate } = await import('../db/migrations.js');
-      const result = await migrate(database, system);
+      const result = await migrate(database, system, { run: await runContext(context, 'db migrate', { schema: system }, database.displayUrl) });
       if (out.json) return out.data(result);
       if (result.applied.length > 0) out.success(`applied ${result.applied.length} migration(s) to ${database.displayUrl}: ${result.applied.join(', ')}`);
       if (result.baselined.length > 0) {
@@ -117,11 +117,9 @@ export function registerDbCommands(program: Command, context: CommandContext): v
       const system = await context.system(database, config);
       const { seedDatabase } = await import('../db/seed.js');
       const { resolve } = await import('node:path');
-      const { resolveActor } = await import('../db/run-record.js');
-      const actor = resolveActor({ env: context.io.env, cwd: context.io.cwd });
       const result = await seedDatabase(database, system, {
         fixturePath: options.file ? resolve(context.io.cwd, options.file) : undefined,
-        run: { ...actor, command: 'db seed', arguments: { schema: system, file: options.file }, target: database.displayUrl },
+        run: await runContext(context, 'db seed', { schema: system, file: options.file }, database.displayUrl),
       });
       if (out.json) return out.data(result);
       out.table(
@@ -130,6 +128,12 @@ export function registerDbCommands(program: Command, context: CommandContext): v
       );
       out.success(`seeded ${database.displayUrl} (${system}): ${result.created} created, ${result.updated} updated, ${result.unchanged} unchanged`);
     });
+}
+
+/** Who runs a writing command and how, for the run entry its change carries. */
+async function runContext(context: CommandContext, command: string, args: Record<string, unknown>, target: string): Promise<RunContext> {
+  const { resolveActor } = await import('../db/run-record.js');
+  return { ...resolveActor({ env: context.io.env, cwd: context.io.cwd }), command, arguments: args, target };
 }
 
 function renderPlan(out: Output, plan: SchemaPlan | PushResult): void {

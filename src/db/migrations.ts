@@ -10,6 +10,7 @@ import {
   recordMigrationStatement,
   type Migration,
 } from './migration-journal.js';
+import { runEntry, runRecordStatements, type RunContext } from './run-record.js';
 import { applyStatements, diffSchemas, introspect } from './schema-sync.js';
 import { expectedModel } from './systems.js';
 
@@ -28,7 +29,8 @@ export interface MigrateResult {
  * does not skip a migration older than the newest applied one, and it checks afterwards that every
  * journal entry is recorded and that no foreign key points nowhere.
  */
-export async function migrate(database: Database, system: SystemName, folder = migrationsFolder(system)): Promise<MigrateResult> {
+export async function migrate(database: Database, system: SystemName, options: { folder?: string; run?: RunContext } = {}): Promise<MigrateResult> {
+  const folder = options.folder ?? migrationsFolder(system);
   const migrations = readMigrations(folder);
   const applied = (await readAppliedMigrations(database)) ?? [];
   const pending = migrations.filter((m) => !isApplied(m, applied));
@@ -56,7 +58,15 @@ export async function migrate(database: Database, system: SystemName, folder = m
     baseline = true;
   }
 
-  const statements = [CREATE_MIGRATIONS_TABLE, ...pending.flatMap((m) => (baseline ? [recordMigrationStatement(m)] : [...m.statements, recordMigrationStatement(m)]))];
+  const entry = runEntry(options.run ?? { actor: 'unknown', command: 'db migrate', target: database.displayUrl }, {
+    system,
+    counts: { [baseline ? 'baselined' : 'applied']: pending.length },
+  });
+  const statements = [
+    CREATE_MIGRATIONS_TABLE,
+    ...pending.flatMap((m) => (baseline ? [recordMigrationStatement(m)] : [...m.statements, recordMigrationStatement(m)])),
+    ...runRecordStatements(entry),
+  ];
   await applyStatements(database, statements, 'db migrate');
   if (baseline) result.baselined = pending.map((m) => m.tag);
   else result.applied = pending.map((m) => m.tag);
