@@ -31,6 +31,8 @@ export async function main(argv: string[], rawIO: IO = processIO()): Promise<num
     return session.stdoutClosed ? OUTPUT_CLOSED_EXIT : context.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
+      // a command group given no command shows its help; a script asking for --json gets an error document
+      if (error.code === 'commander.help' && error.exitCode !== 0 && session.json) return reportUsageError(new CommanderError(2, error.code, 'name a command'), io);
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
       if (error.exitCode === 0) return ExitCode.ok;
       return reportUsageError(error, io);

@@ -195,7 +195,7 @@ describe('commands without a database of their own', () => {
   });
 
   it('usage errors: unknown flag, unknown command, invalid choice, missing argument', async () => {
-    for (const args of [['db', 'status', '--no-such-flag'], ['no-such-command'], ['db', 'status', '--schema', 'nope'], ['review', 'show']]) {
+    for (const args of [['db', 'status', '--no-such-flag'], ['no-such-command'], ['db', 'status', '--schema', 'nope'], ['review', 'show'], ['db'], []]) {
       const result = await json(args, local, 2);
       const document = expectShape('error', result, `error-${args.join('-')}`) as { error: { exitCode: number; kind: string } };
       expect(document.error).toMatchObject({ exitCode: 2, kind: 'UsageError' });
