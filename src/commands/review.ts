@@ -117,6 +117,50 @@ function bulkQuestion(verb: string, plan: import('../db/review/service.js').Bulk
   return `${verb} ${plan.count.toLocaleString('en-US')}${of} ${label} (${first})?`;
 }
 
+/** `qbank review` at a terminal: the one-key screen over a session of the chosen queue. */
+async function runInteractive(context: CommandContext, command: Command): Promise<void> {
+  const out = context.output(command);
+  if (!out.interactive) {
+    throw new UsageError('`qbank review` is the interactive reviewer and needs a terminal (stdin and stderr a TTY, not CI, no --json)', {
+      hint: 'for scripts: qbank review list | show ID | approve ID... | reject ID... --reason TEXT | reopen ID... --reason TEXT | stats | claim | complete ID --result JSON | fail ID --result TEXT',
+    });
+  }
+  const setup = await prepare(context, command, 'write', out, { reviewer: true });
+  const queue = await setup.openQueue();
+  const { requireWriteAccess } = await import('../db/client.js');
+  requireWriteAccess(setup.database, 'review');
+  const [{ ReviewSession }, { fileResumeStore, stateDirectory }, { runReviewScreen }, { reviewerIsUser }] = await Promise.all([
+    import('../db/review/session.js'),
+    import('../db/review/resume-state.js'),
+    import('../output/review-screen.js'),
+    import('../db/review/service.js'),
+  ]);
+  let cannotReject: string | undefined;
+  if (setup.system === 'pingtopass' && !(await reviewerIsUser(setup.database, setup.reviewer))) {
+    cannotReject = `reject is off: the reason is kept as a feedback row, which needs a PingToPass user, and no user has the email "${setup.reviewer}" (use --reviewer EMAIL)`;
+    out.warn(cannotReject);
+  }
+  const store = fileResumeStore({
+    directory: stateDirectory(context.io.env),
+    databaseUrl: setup.database.displayUrl,
+    reviewer: setup.reviewer,
+    queue: `${setup.system}/${queue.name}`,
+  });
+  const session = await ReviewSession.start({
+    database: setup.database,
+    queue,
+    reviewer: setup.reviewer,
+    clock: context.io.now,
+    leaseMs: setup.actionContext().leaseMs,
+    store,
+    databaseUrl: setup.database.displayUrl,
+    restart: setup.options.restart,
+    limit: setup.limit,
+  });
+  const resumeCommand = queue.name === 'work' ? 'qbank review --queue work' : 'qbank review';
+  await runReviewScreen({ session, io: context.io, colors: out.ce, cannotReject, resumeCommand, clock: context.io.now });
+}
+
 export function registerReviewCommands(program: Command, context: CommandContext): void {
   const review = program
     .command('review')
@@ -149,51 +193,18 @@ export function registerReviewCommands(program: Command, context: CommandContext
         'e opens multi-line text in $VISUAL, else $EDITOR, else vi or nano; an edit that removes more than a third of a field is shown and confirmed first.\n' +
         'Every decision only applies if nobody changed the item since it was shown; otherwise you are told who and when.\n',
     )
-    .action(
-      action(async (_options: ReviewOptions, command: Command) => {
-        const out = context.output(command);
-        if (!out.interactive) {
-          throw new UsageError('`qbank review` is the interactive reviewer and needs a terminal (stdin and stderr a TTY, not CI, no --json)', {
-            hint: 'for scripts: qbank review list | show ID | approve ID... | reject ID... --reason TEXT | reopen ID... --reason TEXT | stats | claim | complete ID --result JSON | fail ID --result TEXT',
-          });
-        }
-        const setup = await prepare(context, command, 'write', out, { reviewer: true });
-        const queue = await setup.openQueue();
-        const { requireWriteAccess } = await import('../db/client.js');
-        requireWriteAccess(setup.database, 'review');
-        const [{ ReviewSession }, { fileResumeStore, stateDirectory }, { runReviewScreen }, { reviewerIsUser }] = await Promise.all([
-          import('../db/review/session.js'),
-          import('../db/review/resume-state.js'),
-          import('../output/review-screen.js'),
-          import('../db/review/service.js'),
-        ]);
-        let cannotReject: string | undefined;
-        if (setup.system === 'pingtopass' && !(await reviewerIsUser(setup.database, setup.reviewer))) {
-          cannotReject = `reject is off: the reason is kept as a feedback row, which needs a PingToPass user, and no user has the email "${setup.reviewer}" (use --reviewer EMAIL)`;
-          out.warn(cannotReject);
-        }
-        const store = fileResumeStore({
-          directory: stateDirectory(context.io.env),
-          databaseUrl: setup.database.displayUrl,
-          reviewer: setup.reviewer,
-          queue: `${setup.system}/${queue.name}`,
-        });
-        const session = await ReviewSession.start({
-          database: setup.database,
-          queue,
-          reviewer: setup.reviewer,
-          clock: context.io.now,
-          leaseMs: setup.actionContext().leaseMs,
-          store,
-          databaseUrl: setup.database.displayUrl,
-          restart: setup.options.restart,
-          limit: setup.limit,
-        });
-        const resumeCommand = queue.name === 'work' ? 'qbank review --queue work' : 'qbank review';
-        await runReviewScreen({ session, io: context.io, colors: out.ce, cannotReject, resumeCommand, clock: context.io.now });
-      }),
-    );
+    .action(action((_options: ReviewOptions, command: Command) => runInteractive(context, command)));
 
+  registerReadVerbs(review, context);
+  registerDecisionVerbs(review, context);
+  registerReopen(review, context);
+
+  registerWorkVerbs(review, context);
+
+  registerResolve(review, context);
+}
+
+function registerReadVerbs(review: Command, context: CommandContext): void {
   review
     .command('list')
     .description('the items waiting in the queue, in review order (at most --limit, 50 by default; stderr says when there are more)')
@@ -249,9 +260,6 @@ export function registerReviewCommands(program: Command, context: CommandContext
       }),
     );
 
-  registerDecisionVerbs(review, context);
-  registerReopen(review, context);
-
   review
     .command('stats')
     .description('counts by status, and by exam (PingToPass) or channel and work-queue status (open-interview)')
@@ -268,9 +276,9 @@ export function registerReviewCommands(program: Command, context: CommandContext
         renderStats(out, stats);
       }),
     );
+}
 
-  registerWorkVerbs(review, context);
-
+function registerResolve(review: Command, context: CommandContext): void {
   review
     .command('resolve')
     .description("PingToPass: answer a user's feedback about a question and mark it resolved")
