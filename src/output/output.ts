@@ -100,6 +100,11 @@ export class Output {
     this.io.stderr.write(this.ce.green('✔ ') + text + '\n');
   }
 
+  /** A `--debug` line: asked for explicitly, so printed even with --quiet. */
+  debug(text: string): void {
+    this.io.stderr.write(this.ce.dim(`debug: ${text}`) + '\n');
+  }
+
   /** A line that belongs to an error or a warning (its details, its hint): printed even with --quiet. */
   detail(text: string): void {
     this.io.stderr.write(text + '\n');
