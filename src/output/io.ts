@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import { ConnectionError } from '../errors.js';
 import { redactKnownSecrets, redactSecrets } from './redact.js';
 
 /** Everything a command may touch outside the database: passed in so tests can drive commands in-process. */
@@ -51,6 +52,8 @@ const CLOSED_CODES = new Set(['EPIPE', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE
 export function isOutputClosed(error: unknown): boolean {
   for (let current = error, depth = 0; current && depth < 10; current = (current as { cause?: unknown }).cause, depth++) {
     if (current instanceof OutputClosedError) return true;
+    // an EPIPE under a ConnectionError is the server's socket closing, not stdout's reader
+    if (current instanceof ConnectionError) return false;
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && CLOSED_CODES.has(code)) return true;
   }

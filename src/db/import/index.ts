@@ -170,6 +170,7 @@ export async function importFile(database: Database, options: ImportOptions): Pr
   let runner: ImportRunner | undefined;
   let committed = false;
   let records = 0;
+  let batches: AsyncGenerator<PipelineBatch, PipelineEnd> | undefined;
   try {
     if (options.rejects) rejectsFile = await prepareOutputFile(options.rejects, { cwd: options.cwd, force: options.force, inputs: [file], what: 'rejects file' });
     runner = await openRunner(database, dryRun, options.onWait, target.bulkLoad);
@@ -198,7 +199,7 @@ export async function importFile(database: Database, options: ImportOptions): Pr
       idPrefix: options.system === 'open-interview' ? 'q-' : '',
       plan,
     };
-    const batches = parallel ? runPipelineInWorker(pipelineOptions) : runPipeline(pipelineOptions);
+    batches = parallel ? runPipelineInWorker(pipelineOptions) : runPipeline(pipelineOptions);
     let end: PipelineEnd | undefined;
     let header: string[] | undefined;
     for (;;) {
@@ -284,6 +285,9 @@ export async function importFile(database: Database, options: ImportOptions): Pr
     }
     throw describeDatabaseError(error, database, 'import');
   } finally {
+    // A failure while writing leaves the pipeline suspended: ending it stops the parsing worker
+    // (and closes the file), which would otherwise keep the process alive.
+    await batches?.return(undefined as never).catch(() => undefined);
     runner?.close();
   }
 }
