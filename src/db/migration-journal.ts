@@ -1,3 +1,4 @@
+// Raw SQL here: drizzle's own bookkeeping table and catalogue reads, outside the systems' schemas.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

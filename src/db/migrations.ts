@@ -1,3 +1,4 @@
+// Raw SQL here: the migrations are drizzle-kit's SQL files, applied as written.
 import type { SystemName } from '../config.js';
 import { QbankError, RefusedError } from '../errors.js';
 import { readQuery, requireWriteAccess, type Database } from './client.js';

@@ -1,3 +1,4 @@
+// Raw SQL here: qbank's own table is not part of either system's schema, and its statements join other commands' transactions.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';

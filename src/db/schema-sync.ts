@@ -1,3 +1,4 @@
+// Raw SQL here: push planning reads the live catalogue and writes DDL for tables as they are, not as schema/ types them.
 import type { InStatement } from '@libsql/client';
 import type { SystemName } from '../config.js';
 import { ConnectionError, QbankError, RefusedError } from '../errors.js';

@@ -1,3 +1,4 @@
+// Raw SQL here: one catalogue read (which tables exist) decides the system.
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type { SystemName } from '../config.js';
 import { UsageError } from '../errors.js';
