@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import type { ReplicaStatusReport } from '../turso/replica-status.js';
 import type { OperationsContext } from '../turso/operations.js';
 import type { Output } from '../output/output.js';
 import { type CommandContext, examples } from './context.js';
+import { nonNegativeInteger, positiveInteger, positiveNumber } from './flags.js';
 
 interface StatusOptions {
   db?: string;
@@ -39,13 +40,12 @@ export function registerReplicaCommands(program: Command, context: CommandContex
     )
     .action(async (options: StatusOptions, command: Command) => {
       const out = context.output(command);
-      const globals = context.globals(command);
       const operations: OperationsContext = {
         env: context.io.env,
         cwd: context.io.cwd,
-        flags: globals,
+        flags: context.globals(command),
         db: options.db,
-        debug: globals.debug ? (line) => out.notice(`debug: ${line}`) : undefined,
+        debug: context.debugLogger(command, out),
         now: context.io.now,
       };
       const { checkReplicaStatus } = await import('../turso/operations.js');
@@ -123,22 +123,4 @@ function lagText(out: Output, type: string, lag: number | null, reachable: boole
   const text = `${lag}`;
   if (maxLag !== null && lag > maxLag) return out.c.red(text);
   return lag === 0 ? out.c.green(text) : out.c.yellow(text);
-}
-
-function nonNegativeInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a whole number of frames, 0 or more');
-  return n;
-}
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number, 1 or more');
-  return n;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a number of seconds above 0');
-  return n;
 }

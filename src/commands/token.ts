@@ -1,10 +1,11 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { OperationsContext } from '../turso/operations.js';
 import type { RotationResult } from '../turso/token-rotation.js';
 import type { ClaimsSummary, TokenCheck } from '../turso/token-checks.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { Output } from '../output/output.js';
 import { type CommandContext, examples } from './context.js';
+import { positiveNumber } from './flags.js';
 
 interface CreateOptions {
   db?: string;
@@ -40,20 +41,27 @@ export function registerTokenCommands(program: Command, context: CommandContext)
   const token = program
     .command('token')
     .description('database auth tokens: create, rotate, verify (Turso Platform API), keygen and mint (self-hosted libSQL)');
+  registerCreate(token, context);
+  registerRotate(token, context);
+  registerVerify(token, context);
+  registerKeygen(token, context);
+  registerMint(token, context);
+}
 
-  const operations = (command: Command, out: Output, db?: string): OperationsContext => {
-    const globals = context.globals(command);
-    return {
-      env: context.io.env,
-      cwd: context.io.cwd,
-      flags: globals,
-      db,
-      debug: globals.debug ? (line) => out.notice(`debug: ${line}`) : undefined,
-      now: context.io.now,
-      onProgress: (line) => out.info(out.ce.dim(line)),
-    };
+/** What the Turso operations need from a command: environment, flags, the run's debug logger and progress lines. */
+function operations(context: CommandContext, command: Command, out: Output, db?: string): OperationsContext {
+  return {
+    env: context.io.env,
+    cwd: context.io.cwd,
+    flags: context.globals(command),
+    db,
+    debug: context.debugLogger(command, out),
+    now: context.io.now,
+    onProgress: (line) => out.info(out.ce.dim(line)),
   };
+}
 
+function registerCreate(token: Command, context: CommandContext): void {
   token
     .command('create')
     .description('mint a database (or group) token through the Turso Platform API')
@@ -76,7 +84,7 @@ export function registerTokenCommands(program: Command, context: CommandContext)
       const { parseExpiration } = await import('../turso/expiration.js');
       const expiration = parseExpiration(options.expiration);
       const { createToken } = await import('../turso/operations.js');
-      const { report, token: secret } = await createToken(operations(command, out, options.db), {
+      const { report, token: secret } = await createToken(operations(context, command, out, options.db), {
         readOnly: Boolean(options.readOnly),
         expiration,
         group: Boolean(options.group),
@@ -88,7 +96,9 @@ export function registerTokenCommands(program: Command, context: CommandContext)
       if (report.envFile) out.success(`wrote ${report.envFile.key} to ${report.envFile.path} (mode 0600, other lines kept)`);
       warnShadowed(out, options.envFile ? [report.envFile?.key ?? ''] : [], context);
     });
+}
 
+function registerRotate(token: Command, context: CommandContext): void {
   token
     .command('rotate')
     .description('invalidate every token, mint a read-write and a read-only token, verify both, store them in the env file')
@@ -116,7 +126,7 @@ export function registerTokenCommands(program: Command, context: CommandContext)
       const out = context.output(command);
       const { parseExpiration } = await import('../turso/expiration.js');
       const expiration = parseExpiration(options.expiration);
-      const ops = operations(command, out, options.db);
+      const ops = operations(context, command, out, options.db);
       const confirm = async (explanation: string[]) => {
         for (const line of explanation) out.info(line);
         if (options.yes) return true;
@@ -138,7 +148,9 @@ export function registerTokenCommands(program: Command, context: CommandContext)
       if (result.report.warnings.length > 0) context.exitCode = ExitCode.checkFailed;
       warnShadowed(out, result.report.envFile?.keys ?? [], context);
     });
+}
 
+function registerVerify(token: Command, context: CommandContext): void {
   token
     .command('verify')
     .description("decode the configured tokens' claims (without trusting them) and check what each can really do")
@@ -155,7 +167,7 @@ export function registerTokenCommands(program: Command, context: CommandContext)
       const out = context.output(command);
       const { verifyConfiguredTokens } = await import('../turso/operations.js');
       const { describeGrace } = await import('../turso/token-checks.js');
-      const reports = await verifyConfiguredTokens(operations(command, out));
+      const reports = await verifyConfiguredTokens(operations(context, command, out));
       if (out.json) out.data(reports.length === 1 ? reports[0] : reports);
       else for (const report of reports) renderVerify(out, report.server, report.tokens);
       const checks = reports.flatMap((r) => r.tokens);
@@ -173,7 +185,9 @@ export function registerTokenCommands(program: Command, context: CommandContext)
         } else out.info(`${lapsed.length} token(s) expired and work only until the server's grace ends (--check exits 6 for this)`);
       } else out.success('every configured token does what it should');
     });
+}
 
+function registerKeygen(token: Command, context: CommandContext): void {
   token
     .command('keygen')
     .description('self-hosted libSQL: write an Ed25519 key pair (the public key in the form sqld --auth-jwt-key-file reads)')
@@ -191,14 +205,16 @@ export function registerTokenCommands(program: Command, context: CommandContext)
       const out = context.output(command);
       const { keyFiles } = await import('../turso/operations.js');
       const { generateKeyFiles } = await import('../turso/self-hosted.js');
-      const report = await generateKeyFiles(keyFiles(operations(command, out), options), { force: options.force });
+      const report = await generateKeyFiles(keyFiles(operations(context, command, out), options), { force: options.force });
       if (out.json) return out.data(report);
       out.success(`wrote the private key ${report.privateKeyPath} (mode 0600: keep it secret)`);
       out.success(`wrote the public key ${report.publicKeyPath}`);
       out.line(`Start the server with: sqld --auth-jwt-key-file ${report.publicKeyPath}`);
       out.line(`Then mint tokens with: qbank token mint --key ${report.privateKeyPath} --env-file .env`);
     });
+}
 
+function registerMint(token: Command, context: CommandContext): void {
   token
     .command('mint')
     .description('self-hosted libSQL: sign a token with a private key from `qbank token keygen`')
@@ -215,7 +231,7 @@ export function registerTokenCommands(program: Command, context: CommandContext)
       const expiration = parseExpiration(options.expiration);
       const { resolveFromCwd, tokenEnvKey } = await import('../turso/operations.js');
       const { mintSelfHostedToken } = await import('../turso/self-hosted.js');
-      const ops = operations(command, out);
+      const ops = operations(context, command, out);
       const { report, token: secret } = await mintSelfHostedToken({
         privateKeyPath: resolveFromCwd(ops, options.key),
         readOnly: Boolean(options.readOnly),
@@ -303,10 +319,4 @@ function oldTokenText(out: Output, old: RotationResult['report']['oldTokens'][nu
 
 function formatDuration(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a number of seconds above 0');
-  return n;
 }
