@@ -10,7 +10,7 @@ async function everything(path: string): Promise<{ schema: unknown[][]; rows: Re
   const plain = (rows: ArrayLike<unknown>[]) => rows.map((r) => Array.from({ length: r.length }, (_, i) => r[i]));
   try {
     const schema = plain(
-      (await client.execute("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE '\\_\\_qbank%' ESCAPE '\\' ORDER BY type, name")).rows as never,
+      (await client.execute("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE tbl_name NOT LIKE '\\_\\_qbank%' ESCAPE '\\' ORDER BY type, name")).rows as never,
     );
     const rows: Record<string, unknown[][]> = {};
     for (const [type, name] of schema) {

@@ -35,6 +35,20 @@ async function system(mode: 'file' | 'remote', name: string): Promise<TestDataba
   return t;
 }
 
+/** The CLI in a child process, whose standard output the test can close like `head` does. */
+function spawnCli(args: string[], t: TestDatabase) {
+  const code = `
+    const { main } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'src/main.ts')).href)});
+    process.exitCode = await main(process.argv.slice(1));
+  `;
+  const tsx = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+  return spawn(process.execPath, ['--import', tsx, '--input-type=module', '-e', code, '--', ...args], {
+    cwd: t.dir,
+    env: { PATH: process.env.PATH, ...t.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
 function dbFor(t: TestDatabase) {
   return openDatabase({ kind: t.mode, url: t.url, displayUrl: t.url, authToken: t.authToken } as never, {});
 }
@@ -242,16 +256,7 @@ describe('dump files', () => {
   it('`backup dump - | head` ends quietly: a closed output is not a server failure', async () => {
     // more than a pipe holds, so the dump is still writing when the reader goes away
     await sql(t, "CREATE TABLE filler (v TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) INSERT INTO filler SELECT printf('%0200d', i) FROM n");
-    const code = `
-      const { main } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'src/main.ts')).href)});
-      process.exitCode = await main(process.argv.slice(1));
-    `;
-    const tsx = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-    const child = spawn(process.execPath, ['--import', tsx, '--input-type=module', '-e', code, '--', 'backup', 'dump', '-'], {
-      cwd: t.dir,
-      env: { PATH: process.env.PATH, ...t.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnCli(['backup', 'dump', '-'], t);
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     let lines = 0;
@@ -262,6 +267,6 @@ describe('dump files', () => {
     });
     const exit = await new Promise<number | null>((resolve) => child.on('close', (status) => resolve(status)));
     expect(stderr).not.toMatch(/cannot reach|EPIPE|server/);
-    expect(exit).toBe(141);
+    expect(exit, stderr).toBe(141);
   });
 });

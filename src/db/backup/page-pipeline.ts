@@ -41,7 +41,8 @@ export class PagePipeline implements DumpPipeline {
   private failure: Error | undefined;
 
   constructor() {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true });
+    // no inherited flags: `--input-type=module` in the parent would make this CommonJS source a module
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
     this.worker.unref();
     this.worker.on('message', (message: { data?: Uint8Array; digest?: string; error?: string }) => {
       const waiter = this.waiting.shift();

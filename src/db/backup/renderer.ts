@@ -54,7 +54,8 @@ export class PageRenderer {
    */
   static async open(path: string, specialMarks: string[]): Promise<PageRenderer | undefined> {
     const libsql = createRequire(import.meta.url).resolve('libsql');
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, libsql, specialMarks } });
+    // no inherited flags: `--input-type=module` in the parent would make this CommonJS source a module
+    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { path, libsql, specialMarks } });
     worker.unref();
     const ready = await new Promise<boolean>((resolve) => {
       worker.once('message', (message: { ready?: boolean }) => resolve(message.ready === true));
