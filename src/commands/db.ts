@@ -23,6 +23,13 @@ export function registerDbCommands(program: Command, context: CommandContext): v
       ]),
     );
 
+  registerPush(db, context);
+  registerMigrate(db, context);
+  registerStatus(db, context);
+  registerSeed(db, context);
+}
+
+function registerPush(db: Command, context: CommandContext): void {
   db.command('push')
     .description('bring the database to the built-in schema in one transaction')
     .option('--dry-run', 'print the plan without applying it')
@@ -64,7 +71,9 @@ export function registerDbCommands(program: Command, context: CommandContext): v
       renderPush(out, result, database.displayUrl);
       if (options.exitCode && !result.upToDate) context.exitCode = ExitCode.checkFailed;
     });
+}
 
+function registerMigrate(db: Command, context: CommandContext): void {
   db.command('migrate')
     .description('apply the committed SQL migrations of the selected system')
     .addHelpText('after', examples([['qbank db migrate --schema open-interview', 'apply pending migrations']]))
@@ -81,7 +90,9 @@ export function registerDbCommands(program: Command, context: CommandContext): v
       }
       if (result.applied.length === 0 && result.baselined.length === 0) out.success(`no pending migrations (${result.alreadyApplied.length} applied)`);
     });
+}
 
+function registerStatus(db: Command, context: CommandContext): void {
   db.command('status')
     .description('connection, system, migrations, drift from the built-in schema, row counts')
     .option('--check', 'exit 6 when the database differs from the schema or migrations are pending')
@@ -106,7 +117,9 @@ export function registerDbCommands(program: Command, context: CommandContext): v
         throw new CheckFailedError('the database is not in step with the built-in schema', { details: pending, hint: 'see what `qbank db push --dry-run` would do' });
       }
     });
+}
 
+function registerSeed(db: Command, context: CommandContext): void {
   db.command('seed')
     .description('load the deterministic fixture content (running it twice changes nothing)')
     .option('--file <path>', 'a seed file instead of the built-in fixtures/<system>/seed.json')
