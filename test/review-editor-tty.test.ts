@@ -82,14 +82,20 @@ class TmuxScreen {
   }
 }
 
-describe.runIf(hasTmux)('editing in a real terminal with no editor configured', () => {
+/** The first item of each system's queue, and how far down the field list its explanation is. */
+const SYSTEMS = [
+  { system: 'pingtopass', id: 'q_ccna_003', explanationRow: 1, fields: ['Question', 'Explanation', 'Option A', 'Correct answer', 'Tags'] },
+  { system: 'open-interview', id: 'q-fx-0009', explanationRow: 2, fields: ['Question', 'Answer', 'Explanation', 'TL;DR', 'Tags'] },
+] as const;
+
+describe.runIf(hasTmux).each(SYSTEMS)('editing in a real terminal with no editor configured ($system)', ({ system, id, explanationRow, fields }) => {
   let t: TestDatabase;
   let screen: TmuxScreen;
 
   const explanation = async () => {
     const client = createClient({ url: `file:${t.dbPath}` });
     try {
-      return (await client.execute("SELECT explanation FROM questions WHERE id = 'q_ccna_003'")).rows[0].explanation;
+      return (await client.execute({ sql: 'SELECT explanation FROM questions WHERE id = ?', args: [id] })).rows[0].explanation;
     } finally {
       client.close();
     }
@@ -97,10 +103,10 @@ describe.runIf(hasTmux)('editing in a real terminal with no editor configured', 
 
   beforeEach(async () => {
     t = await createTestDatabase('file');
-    expect((await runCli(['db', 'push', '--schema', 'pingtopass'], { env: t.env, cwd: t.dir })).code).toBe(0);
+    expect((await runCli(['db', 'push', '--schema', system], { env: t.env, cwd: t.dir })).code).toBe(0);
     expect((await runCli(['db', 'seed'], { env: t.env, cwd: t.dir })).code).toBe(0);
     const client = createClient({ url: `file:${t.dbPath}` });
-    await client.execute({ sql: "UPDATE questions SET explanation = ? WHERE id = 'q_ccna_003'", args: [EXPLANATION] });
+    await client.execute({ sql: 'UPDATE questions SET explanation = ? WHERE id = ?', args: [EXPLANATION, id] });
     client.close();
     const entry = join(t.dir, 'qbank.mjs');
     writeFileSync(entry, `const { main } = await import(${JSON.stringify(join(process.cwd(), 'src/main.ts'))});\nprocess.exitCode = await main(process.argv.slice(2));\n`);
@@ -108,7 +114,7 @@ describe.runIf(hasTmux)('editing in a real terminal with no editor configured', 
     const assignments = Object.entries(env).map(([name, value]) => `${name}=${quote(value)}`);
     screen = new TmuxScreen();
     // env -i: neither VISUAL nor EDITOR reaches qbank, whatever the test runner has
-    screen.start(`cd ${quote(process.cwd())} && env -i ${assignments.join(' ')} ${quote(process.execPath)} --import tsx ${quote(entry)} review --reviewer ada@example.com; echo "qbank exited $?"`);
+    screen.start(`cd ${quote(process.cwd())} && env -i ${assignments.join(' ')} ${quote(process.execPath)} --import tsx ${quote(entry)} review --reviewer ada@example.com --schema ${system}; echo "qbank exited $?"`);
   });
 
   afterEach(async () => {
@@ -117,12 +123,13 @@ describe.runIf(hasTmux)('editing in a real terminal with no editor configured', 
   });
 
   it('opens vi on the whole text and stores what vi saved, byte for byte; a cut is shown and not saved until confirmed', async () => {
-    await screen.waitFor('Line 20: hello packets', 'e edit');
+    await screen.waitFor('e edit', 'q quit');
     screen.keys('e');
-    await screen.waitFor('Edit which field of q_ccna_003?', 'Question', 'Explanation', 'Option A', 'Correct answer', 'Tags');
-    screen.keys('Down', 'Enter');
-    // vi shows the explanation's own lines, not a one-line prompt
-    await screen.waitFor('router ospf 1', 'Line 3: hello packets');
+    await screen.waitFor(`Edit which field of ${id}?`, ...fields);
+    const toExplanation = [...Array.from({ length: explanationRow }, () => 'Down'), 'Enter'];
+    screen.keys(...toExplanation);
+    // vi, on a file of the explanation's own lines, not a one-line prompt
+    await screen.waitFor(/explanation\.md" (\[noeol\] )?\d+L/, 'router ospf 1', 'Line 3: hello packets');
     screen.keys('g', 'g', 'A');
     await screen.waitFor('-- INSERT --');
     screen.type(' (edited in vi)');
@@ -130,15 +137,15 @@ describe.runIf(hasTmux)('editing in a real terminal with no editor configured', 
     await screen.waitFor((text) => !text.includes('-- INSERT --'));
     screen.type(':wq');
     screen.keys('Enter');
-    await screen.waitFor('✔ edited Explanation of q_ccna_003');
+    await screen.waitFor(`✔ edited Explanation of ${id}`);
     const edited = EXPLANATION.replace('broadcast segments.   ', 'broadcast segments.    (edited in vi)');
     expect(await explanation()).toBe(edited);
 
     // now cut the text down to two characters: qbank shows the loss and asks; "no" keeps the text
     screen.keys('e');
-    await screen.waitFor('Edit which field of q_ccna_003?');
-    screen.keys('Down', 'Enter');
-    await screen.waitFor('router ospf 1');
+    await screen.waitFor(`Edit which field of ${id}?`);
+    screen.keys(...toExplanation);
+    await screen.waitFor(/explanation\.md" (\[noeol\] )?\d+L/, 'router ospf 1');
     screen.keys('g', 'g', 'd', 'G', 'i');
     await screen.waitFor('-- INSERT --');
     screen.type('ok');
@@ -146,9 +153,9 @@ describe.runIf(hasTmux)('editing in a real terminal with no editor configured', 
     await screen.waitFor((text) => !text.includes('-- INSERT --'));
     screen.type(':wq');
     screen.keys('Enter');
-    await screen.waitFor('This edit removes', 'characters of Explanation', '- OSPFv2 elects a DR', '+ ok', 'Save Explanation of q_ccna_003 with 2 character(s)?');
+    await screen.waitFor('This edit removes', 'characters of Explanation', '- OSPFv2 elects a DR', '+ ok', `Save Explanation of ${id} with 2 character(s)?`);
     screen.keys('n');
-    await screen.waitFor('nothing edited: Explanation of q_ccna_003 is as it was');
+    await screen.waitFor(`nothing edited: Explanation of ${id} is as it was`);
     expect(await explanation()).toBe(edited);
 
     screen.keys('q');
