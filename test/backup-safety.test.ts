@@ -102,7 +102,7 @@ describe.each(MODES)('restore refuses what would break the database (%s)', (mode
     const before = await sql(pingtopass, 'SELECT count(*) FROM questions');
     const refused = await runCli(['backup', 'restore', 'b.sql', '--tables', 'questions', '--clean', '--yes'], { env: pingtopass.env, cwd: pingtopass.dir });
     expect(refused.code, refused.stderr).toBe(5);
-    expect(refused.stderr).toMatch(/answer_options: 1 row\(s\) point at missing rows of questions/);
+    expect(refused.stderr, refused.stderr).toMatch(/answer_options: 1 row\(s\) point at missing rows of questions/);
     expect(await sql(pingtopass, 'SELECT count(*) FROM questions')).toEqual(before);
     const both = await runCli(['backup', 'restore', 'b.sql', '--clean', '--yes', '--tables', 'questions,answer_options'], { env: pingtopass.env, cwd: pingtopass.dir });
     expect(both.code, both.stderr).toBe(0);

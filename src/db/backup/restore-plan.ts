@@ -192,9 +192,13 @@ export async function planClean(database: Database, plan: RestorePlan, live: Liv
   return { drop, empty: [], rowsLost, liveTriggers: [], liveTables };
 }
 
-/** The guard a switch or a commit runs last when only some tables are restored: it fails when a foreign key points nowhere. */
-export const ORPHAN_GUARD = "SELECT CASE WHEN EXISTS (SELECT 1 FROM pragma_foreign_key_check) THEN json('qbank: orphan rows') END";
-export const ORPHAN_GUARD_MESSAGE = /qbank: orphan rows|malformed JSON/;
+/**
+ * The guard a switch runs last when only some tables are restored: it fails when a foreign key
+ * points nowhere. SQL has no way to raise an error of one's own outside a trigger, so it provokes
+ * one no other statement of the switch can: an integer overflow (the row-count guard uses json()).
+ */
+export const ORPHAN_GUARD = 'SELECT CASE WHEN EXISTS (SELECT 1 FROM pragma_foreign_key_check) THEN abs(-9223372036854775807 - 1) END';
+export const ORPHAN_GUARD_MESSAGE = /integer overflow/;
 
 /** `PRAGMA foreign_key_check` rows, in words, and the tables they point at. */
 export function describeOrphans(rows: unknown[][]): { details: string[]; related: string[] } {

@@ -20,7 +20,7 @@ const CHARS_PER_BATCH = 1 << 20;
 const STATEMENTS_PER_BATCH = 400;
 const GARBAGE_EVERY_CHARS = 2 << 20;
 
-const STAGED_COUNT_CHANGED = /qbank: staged row count changed/;
+const STAGED_COUNT_CHANGED = /malformed JSON|qbank: staged row count changed/;
 /** One attempt to learn a lost switch's outcome: short, so an unreachable server ends the run soon. */
 const RECONNECT_TIMEOUT_MS = 5_000;
 
@@ -244,7 +244,7 @@ async function runSwitch(context: LoadContext, staged: StagedTable[], switchIn: 
   } catch (error) {
     const message = String((error as Error)?.message);
     if (STAGED_COUNT_CHANGED.test(message)) throw new CheckFailedError('staged row counts changed before the switch; nothing was switched in');
-    if (context.plan.partial && ORPHAN_GUARD_MESSAGE.test(message)) throw await orphansOfSwitch(database, switchIn);
+    if (context.plan.partial && ORPHAN_GUARD_MESSAGE.test(message)) throw await orphansOfSwitch(database, staged);
     if (!isConnectionLoss(error)) throw error;
     const reopen = options.reopen ?? (() => database);
     const outcome = await confirmAfterLostConnection({ reopen, runId: context.auditId, timeoutMs: RECONNECT_TIMEOUT_MS });
@@ -292,20 +292,40 @@ export class SwitchUnknownError extends ConnectionError {
   }
 }
 
-/** Replays the switch in a transaction that is rolled back, to name the rows a partial restore would orphan. */
-async function orphansOfSwitch(database: Database, switchIn: InStatement[]): Promise<QbankError> {
-  const tx = await database.client.transaction('write');
+/**
+ * The rows a partial restore would orphan, found before anything is switched: every foreign key
+ * between a restored table and one that stays, checked with each restored table's staging table
+ * standing in for it (the switch itself ran with foreign keys off, so it cannot be replayed with
+ * them on: a cascade would hide the orphans).
+ */
+async function orphansOfSwitch(database: Database, staged: StagedTable[]): Promise<QbankError> {
   try {
-    const statements = switchIn.filter((s) => (typeof s === 'string' ? s : s.sql) !== ORPHAN_GUARD && !/^PRAGMA /.test(typeof s === 'string' ? s : s.sql));
-    await tx.batch(statements);
-    const orphans = await tx.execute('PRAGMA foreign_key_check');
-    const { details, related } = describeOrphans(orphans.rows.map((r) => Array.from({ length: r.length }, (_, i) => r[i])));
+    const stand = new Map(staged.map((t) => [lower(t.table), t.staging]));
+    const tables = (await readQuery(database, "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_\\_qbank\\_%' ESCAPE '\\'")).rows.map((r) => String(r[0]));
+    const relations = [...new Set([...tables, ...staged.map((t) => t.table)].map(lower))].map((name) => tables.find((t) => lower(t) === name) ?? staged.find((t) => lower(t.table) === name)!.table);
+    const source = (table: string) => stand.get(lower(table)) ?? table;
+    const rows: unknown[][] = [];
+    for (const child of relations) {
+      const keys = (await readQuery(database, 'SELECT id, "table", "from", "to" FROM pragma_foreign_key_list(?) ORDER BY id, seq', [source(child)])).rows;
+      const byId = new Map<number, Array<{ parent: string; from: string; to: string | null }>>();
+      for (const k of keys) byId.set(Number(k[0]), [...(byId.get(Number(k[0])) ?? []), { parent: String(k[1]), from: String(k[2]), to: k[3] === null ? null : String(k[3]) }]);
+      for (const columns of byId.values()) {
+        const parent = columns[0]!.parent;
+        if (!stand.has(lower(child)) && !stand.has(lower(parent))) continue;
+        const pk = (await readQuery(database, 'SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk', [source(parent)])).rows.map((r) => String(r[0]));
+        const match = columns.map((c, i) => `p.${quoteIdent(c.to ?? pk[i] ?? 'rowid')} = c.${quoteIdent(c.from)}`).join(' AND ');
+        const present = columns.map((c) => `c.${quoteIdent(c.from)} IS NOT NULL`).join(' AND ');
+        const found = await readQuery(
+          database,
+          `SELECT c.rowid FROM ${quoteIdent(source(child))} c WHERE ${present} AND NOT EXISTS (SELECT 1 FROM ${quoteIdent(source(parent))} p WHERE ${match}) LIMIT 20`,
+        );
+        for (const r of found.rows) rows.push([child, r[0], parent]);
+      }
+    }
+    const { details, related } = describeOrphans(rows);
     return new OrphanRowsError(details, related);
   } catch {
     return new OrphanRowsError([], []);
-  } finally {
-    await tx.rollback().catch(() => undefined);
-    tx.close();
   }
 }
 
