@@ -100,12 +100,17 @@ export async function checkCanDecide(database: Database, queue: ReviewQueue, dec
   }
 }
 
+/** How a verb by id treats one chunk of found items: what stops an item, and the write for the rest. */
+interface ByIdStep {
+  blocker: (item: ReviewItem) => Conflict | undefined;
+  apply: (items: ReviewItem[]) => Promise<DecisionOutcome[]>;
+}
+
 /**
- * Decides the given items, each conditional on the state just read: an item someone else decided
- * in between is reported with who and when, and left as it is.
+ * Reads the ids in chunks and reports each: not found, unchanged (already where the verb puts it),
+ * a conflict (someone else decided or holds it), or whatever the step's write made of it.
  */
-export async function decideItems(database: Database, queue: ReviewQueue, ids: string[], decision: Decision, context: ActionContext, command: string): Promise<DecisionReport> {
-  await checkCanDecide(database, queue, decision, context.reviewer, command);
+async function actOnIds(database: Database, queue: ReviewQueue, ids: string[], command: string, step: ByIdStep): Promise<DecisionOutcome[]> {
   const unique = [...new Set(ids)];
   const outcomes = new Map<string, DecisionOutcome>();
   for (let start = 0; start < unique.length; start += DECISION_CHUNK) {
@@ -114,17 +119,28 @@ export async function decideItems(database: Database, queue: ReviewQueue, ids: s
     const ready: ReviewItem[] = [];
     for (const id of chunk) {
       const item = items.get(id);
-      if (!item) {
-        outcomes.set(id, { id, outcome: 'not-found', status: null, message: `no ${queue.name === 'work' ? 'work item' : 'question'} has the id "${id}"` });
-        continue;
-      }
-      const blocker = queue.blocker(item as never, context);
-      if (blocker) outcomes.set(id, { id, outcome: 'conflict', status: statusOf(item), message: blocker.message, conflict: blocker });
+      const blocker = item ? step.blocker(item) : undefined;
+      if (!item) outcomes.set(id, { id, outcome: 'not-found', status: null, message: `no ${queue.name === 'work' ? 'work item' : 'question'} has the id "${id}"` });
+      else if (blocker?.kind === 'not-reviewable') outcomes.set(id, { id, outcome: 'unchanged', status: statusOf(item), message: blocker.message });
+      else if (blocker) outcomes.set(id, { id, outcome: 'conflict', status: statusOf(item), message: blocker.message, conflict: blocker });
       else ready.push(item);
     }
-    for (const outcome of await decideReady(database, queue, ready, decision, context, command)) outcomes.set(outcome.id, outcome);
+    if (ready.length > 0) for (const outcome of await step.apply(ready)) outcomes.set(outcome.id, outcome);
   }
-  return report(decision, context.reviewer, unique.map((id) => outcomes.get(id)!));
+  return unique.map((id) => outcomes.get(id)!);
+}
+
+/**
+ * Decides the given items, each conditional on the state just read: an item someone else decided
+ * in between is reported with who and when, and left as it is.
+ */
+export async function decideItems(database: Database, queue: ReviewQueue, ids: string[], decision: Decision, context: ActionContext, command: string): Promise<DecisionReport> {
+  await checkCanDecide(database, queue, decision, context.reviewer, command);
+  const outcomes = await actOnIds(database, queue, ids, command, {
+    blocker: (item) => queue.blocker(item as never, context),
+    apply: (ready) => decideReady(database, queue, ready, decision, context, command),
+  });
+  return report(decision, context.reviewer, outcomes);
 }
 
 async function decideReady(database: Database, queue: ReviewQueue, items: ReviewItem[], decision: Decision, context: ActionContext, command: string): Promise<DecisionOutcome[]> {
@@ -205,33 +221,18 @@ export async function decideAllMatching(database: Database, queue: ReviewQueue, 
 export async function reopenItems(database: Database, queue: ReviewQueue, ids: string[], reason: string, context: ActionContext): Promise<DecisionReport> {
   const command = 'review reopen';
   await checkCanDecide(database, queue, { kind: 'reopen' }, context.reviewer, command);
-  const unique = [...new Set(ids)];
-  const outcomes = new Map<string, DecisionOutcome>();
-  for (let start = 0; start < unique.length; start += DECISION_CHUNK) {
-    const chunk = unique.slice(start, start + DECISION_CHUNK);
-    const items = await runRead(database, queue.get(chunk), command);
-    const ready: ReviewItem[] = [];
-    for (const id of chunk) {
-      const item = items.get(id);
-      const blocker = item ? queue.reopenBlocker(item as never, context) : undefined;
-      if (!item) outcomes.set(id, { id, outcome: 'not-found', status: null, message: `no ${queue.name === 'work' ? 'work item' : 'question'} has the id "${id}"` });
-      else if (blocker?.kind === 'not-reviewable') outcomes.set(id, { id, outcome: 'unchanged', status: statusOf(item), message: blocker.message });
-      else if (blocker) outcomes.set(id, { id, outcome: 'conflict', status: statusOf(item), message: blocker.message, conflict: blocker });
-      else ready.push(item);
-    }
-    if (ready.length === 0) continue;
-    const results = await runWrite(database, combineAll(ready.map((item) => queue.reopen(item as never, reason, context))), command);
-    ready.forEach((item, i) => {
-      const result = results[i];
-      outcomes.set(
-        item.id,
-        result.ok
-          ? { id: item.id, outcome: 'decided', status: statusOf(result.item), auditRows: result.auditRows }
-          : { id: item.id, outcome: 'conflict', status: result.conflict.current?.status ?? null, message: result.conflict.message, conflict: result.conflict },
-      );
-    });
-  }
-  return report({ kind: 'reopen' }, context.reviewer, unique.map((id) => outcomes.get(id)!));
+  const outcomes = await actOnIds(database, queue, ids, command, {
+    blocker: (item) => queue.reopenBlocker(item as never, context),
+    apply: async (ready) => {
+      const results = await runWrite(database, combineAll(ready.map((item) => queue.reopen(item as never, reason, context))), command);
+      return ready.map((item, i): DecisionOutcome => {
+        const result = results[i];
+        if (result.ok) return { id: item.id, outcome: 'decided', status: statusOf(result.item), auditRows: result.auditRows };
+        return { id: item.id, outcome: 'conflict', status: result.conflict.current?.status ?? null, message: result.conflict.message, conflict: result.conflict };
+      });
+    },
+  });
+  return report({ kind: 'reopen' }, context.reviewer, outcomes);
 }
 
 // ---------------------------------------------------------------------------------------------
