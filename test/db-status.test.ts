@@ -70,6 +70,8 @@ describe.each(MODES)('db status and push report what is true (%s)', (mode) => {
         ['db', 'push', '--dry-run', '--schema', other],
         ['db', 'seed', '--schema', other],
         ['db', 'migrate', '--schema', other],
+        ['review', 'list', '--schema', other],
+        ['--schema', other, 'review', 'stats'],
       ]) {
         const result = await cli(args);
         expect(result.code, args.join(' ')).toBe(2);

@@ -64,8 +64,8 @@ async function prepare(context: CommandContext, command: Command, access: 'read'
   const limit = requirePositiveInteger('--limit', options.limit);
   const leaseMinutes = requirePositiveInteger('--lease', options.lease) ?? 15;
   const { database, config } = await context.database(command, access, out);
-  // an explicit --schema / QBANK_SCHEMA needs no detection (which loads the schema modules)
-  const system = config.system ?? (await context.system(database, config));
+  // a named system is checked against the database's tables too (one catalogue read)
+  const system = await context.system(database, config);
   const { resolveReviewer, systemLookups } = await import('../db/review/reviewer.js');
   const reviewer =
     needs.reviewer || options.queue === 'work' ? (await resolveReviewer(options.reviewer, systemLookups({ cwd: context.io.cwd, env: context.io.env }))).name : options.reviewer ?? '';
