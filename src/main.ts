@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import { ExitCode, QbankError } from './errors.js';
-import { isOutputClosed, OUTPUT_CLOSED_EXIT, OutputSession, processIO, type IO } from './output/io.js';
+import { OUTPUT_CLOSED_EXIT, OutputSession, processIO, raisedByClosedOutput, type IO } from './output/io.js';
 import { describeConnection, Output } from './output/output.js';
 import { collectSecrets } from './output/redact.js';
 import { CommandContext } from './commands/context.js';
@@ -11,7 +11,7 @@ import { VERSION } from './version.js';
 export async function main(argv: string[], rawIO: IO = processIO()): Promise<number> {
   const session = new OutputSession(collectSecrets({ argv, env: rawIO.env, cwd: rawIO.cwd }));
   const io = session.guard(rawIO);
-  if (rawIO.stdout === process.stdout) endQuietlyWhenOutputCloses();
+  if (rawIO.stdout === process.stdout) endQuietlyWhenOutputCloses(session);
   const ownArgs = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
   session.json = ownArgs.includes('--json');
   session.quiet = ownArgs.includes('--quiet') || ownArgs.includes('-q');
@@ -37,7 +37,7 @@ export async function main(argv: string[], rawIO: IO = processIO()): Promise<num
       if (error.exitCode === 0) return ExitCode.ok;
       return reportUsageError(error, io);
     }
-    if (session.stdoutClosed || isOutputClosed(error)) return OUTPUT_CLOSED_EXIT;
+    if (session.stdoutClosed || raisedByClosedOutput(error)) return OUTPUT_CLOSED_EXIT;
     let reported = error;
     if (!(error instanceof QbankError) && context.lastDatabase) {
       const { describeDatabaseError } = await import('./db/client.js');
@@ -122,13 +122,13 @@ let processGuardInstalled = false;
 
 /**
  * A write that fails after its caller moved on (a stream piped to stdout, a callback) surfaces as an
- * uncaught error: when it is the closed pipe, end the process quietly instead of with a stack trace.
+ * uncaught error: when stdout's reader left, end the process quietly instead of with a stack trace.
  */
-function endQuietlyWhenOutputCloses(): void {
+function endQuietlyWhenOutputCloses(session: OutputSession): void {
   if (processGuardInstalled) return;
   processGuardInstalled = true;
   const onUncaught = (error: unknown) => {
-    if (isOutputClosed(error)) process.exit(OUTPUT_CLOSED_EXIT);
+    if (session.stdoutClosed || raisedByClosedOutput(error)) process.exit(OUTPUT_CLOSED_EXIT);
     process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
     process.exit(ExitCode.failure);
   };

@@ -48,7 +48,11 @@ export const OUTPUT_CLOSED_EXIT = 141;
 
 const CLOSED_CODES = new Set(['EPIPE', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END']);
 
-/** True for an OutputClosedError, or an error caused (at any depth) by writing to a closed pipe. */
+/**
+ * For an error from writing to an output stream: true when the stream's reader went away (EPIPE and
+ * the errors of a stream destroyed by it), or an OutputClosedError. Not for errors of other sockets:
+ * a database server that dies mid-request gives an EPIPE too (see `raisedByClosedOutput`).
+ */
 export function isOutputClosed(error: unknown): boolean {
   for (let current = error, depth = 0; current && depth < 10; current = (current as { cause?: unknown }).cause, depth++) {
     if (current instanceof OutputClosedError) return true;
@@ -56,6 +60,14 @@ export function isOutputClosed(error: unknown): boolean {
     if (current instanceof ConnectionError) return false;
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && CLOSED_CODES.has(code)) return true;
+  }
+  return false;
+}
+
+/** True when the error is, or was caused by, an OutputClosedError. */
+export function raisedByClosedOutput(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 10; current = (current as { cause?: unknown }).cause, depth++) {
+    if (current instanceof OutputClosedError) return true;
   }
   return false;
 }
