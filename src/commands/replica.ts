@@ -6,6 +6,7 @@ import type { OperationsContext } from '../turso/operations.js';
 import type { Output } from '../output/output.js';
 import { type CommandContext, examples } from './context.js';
 import { nonNegativeInteger, positiveInteger, positiveNumber } from './flags.js';
+import { CLI_HINTS } from './token.js';
 
 interface StatusOptions {
   db?: string;
@@ -47,6 +48,7 @@ export function registerReplicaCommands(program: Command, context: CommandContex
         db: options.db,
         debug: context.debugLogger(command, out),
         now: context.io.now,
+        hints: CLI_HINTS,
       };
       const { checkReplicaStatus } = await import('../turso/operations.js');
       const watching = options.watch !== undefined;

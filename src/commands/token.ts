@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { OperatorHints } from '../turso/operator-hints.js';
 import type { OperationsContext } from '../turso/operations.js';
 import type { RotationResult } from '../turso/token-rotation.js';
 import type { ClaimsSummary, TokenCheck } from '../turso/token-checks.js';
@@ -48,7 +49,27 @@ export function registerTokenCommands(program: Command, context: CommandContext)
   registerMint(token, context);
 }
 
-/** What the Turso operations need from a command: environment, flags, the run's debug logger and progress lines. */
+/** The Turso operations' next steps and recoveries, in the CLI's commands and flags. */
+export const CLI_HINTS: OperatorHints = {
+  confirmAhead: 'pass --yes',
+  overwriteKeyFiles: 'pass --force to overwrite it',
+  nameDatabase: 'pass --db NAME',
+  databaseScope: 'drop --group',
+  groupScope: 'use --group',
+  giveToken: 'pass --auth-token',
+  giveUrl: 'pass --url',
+  tokensShown: 'shown above because of --show',
+  tokensPrintedOnly: 'prints them (--show); no env file is written',
+  mintPlatformToken: ({ scope, readOnly, envFile }) =>
+    `\`qbank token create${readOnly ? ' --read-only' : ''}${scope.kind === 'group' ? ' --group' : ''}${envFile ? ` --env-file ${envFile}` : ' --show'}\``,
+  mintDatabaseToken: 'mint their own with `qbank token create --db NAME --env-file FILE`',
+  mintSelfHostedToken: ({ privateKeyPath, readOnly, envFile }) =>
+    `\`qbank token mint --key ${privateKeyPath}${readOnly ? ' --read-only' : ''}${envFile ? ` --env-file ${envFile}` : ' --show'}\``,
+  rotateSelfHosted: 'use `qbank token rotate --self-hosted`',
+  verifyTokens: 'run `qbank token verify`',
+};
+
+/** What the Turso operations need from a command: environment, flags, the run's debug logger, progress lines, wording. */
 function operations(context: CommandContext, command: Command, out: Output, db?: string): OperationsContext {
   return {
     env: context.io.env,
@@ -58,6 +79,7 @@ function operations(context: CommandContext, command: Command, out: Output, db?:
     debug: context.debugLogger(command, out),
     now: context.io.now,
     onProgress: (line) => out.info(out.ce.dim(line)),
+    hints: CLI_HINTS,
   };
 }
 
@@ -82,7 +104,7 @@ function registerCreate(token: Command, context: CommandContext): void {
       const out = context.output(command);
       requireDestination(options);
       const { parseExpiration } = await import('../turso/expiration.js');
-      const expiration = parseExpiration(options.expiration);
+      const expiration = parseExpiration(options.expiration, '--expiration');
       const { createToken } = await import('../turso/operations.js');
       const { report, token: secret } = await createToken(operations(context, command, out, options.db), {
         readOnly: Boolean(options.readOnly),
@@ -125,7 +147,7 @@ function registerRotate(token: Command, context: CommandContext): void {
     .action(async (options: RotateOptions, command: Command) => {
       const out = context.output(command);
       const { parseExpiration } = await import('../turso/expiration.js');
-      const expiration = parseExpiration(options.expiration);
+      const expiration = parseExpiration(options.expiration, '--expiration');
       const ops = operations(context, command, out, options.db);
       const confirm = async (explanation: string[]) => {
         for (const line of explanation) out.info(line);
@@ -205,7 +227,7 @@ function registerKeygen(token: Command, context: CommandContext): void {
       const out = context.output(command);
       const { keyFiles } = await import('../turso/operations.js');
       const { generateKeyFiles } = await import('../turso/self-hosted.js');
-      const report = await generateKeyFiles(keyFiles(operations(context, command, out), options), { force: options.force });
+      const report = await generateKeyFiles(keyFiles(operations(context, command, out), options), { force: options.force, hints: CLI_HINTS });
       if (out.json) return out.data(report);
       out.success(`wrote the private key ${report.privateKeyPath} (mode 0600: keep it secret)`);
       out.success(`wrote the public key ${report.publicKeyPath}`);
@@ -228,7 +250,7 @@ function registerMint(token: Command, context: CommandContext): void {
       const out = context.output(command);
       requireDestination(options);
       const { parseExpiration } = await import('../turso/expiration.js');
-      const expiration = parseExpiration(options.expiration);
+      const expiration = parseExpiration(options.expiration, '--expiration');
       const { resolveFromCwd, tokenEnvKey } = await import('../turso/operations.js');
       const { mintSelfHostedToken } = await import('../turso/self-hosted.js');
       const ops = operations(context, command, out);

@@ -10,7 +10,7 @@ export interface Expiration {
 }
 
 /** Parses `never` or a Turso duration (`7d`, `12h`, `2w1d30m`) so a bad value fails before any API call. */
-export function parseExpiration(text: string | undefined, flag = '--expiration'): Expiration {
+export function parseExpiration(text: string | undefined, where = 'expiration'): Expiration {
   const value = (text ?? 'never').trim().toLowerCase();
   if (value === 'never' || value === 'none') return { turso: 'never', seconds: null };
   if (/^(?:\d+[wdhms])+$/.test(value)) {
@@ -18,5 +18,5 @@ export function parseExpiration(text: string | undefined, flag = '--expiration')
     for (const [, amount, unit] of value.matchAll(/(\d+)([wdhms])/g)) seconds += Number(amount) * UNIT_SECONDS[unit!]!;
     if (seconds > 0 && Number.isSafeInteger(seconds)) return { turso: value, seconds };
   }
-  throw new UsageError(`${flag}: "${text}" is not a duration`, { hint: 'use never, or a duration such as 7d, 12h, 90d or 2w1d30m' });
+  throw new UsageError(`${where}: "${text}" is not a duration`, { hint: 'use never, or a duration such as 7d, 12h, 90d or 2w1d30m' });
 }

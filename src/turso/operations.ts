@@ -3,6 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { loadEnvironment, parseDotenv, resolveDatabaseConfig, type DatabaseConfig, type GlobalFlags } from '../config.js';
 import { RefusedError, UsageError } from '../errors.js';
 import type { Expiration } from './expiration.js';
+import { PLAIN_HINTS, type OperatorHints } from './operator-hints.js';
 import { instanceBaseUrl, serverBaseUrl, type ProbeOptions } from './hrana-probe.js';
 import { findDatabaseByUrl, type PlatformApi } from './platform-api.js';
 import {
@@ -40,6 +41,12 @@ export interface OperationsContext {
   now: () => Date;
   /** Progress lines for stderr. */
   onProgress?: (line: string) => void;
+  /** How next steps name the caller's commands and options; plain wording by default. */
+  hints?: OperatorHints;
+}
+
+function hintsOf(context: OperationsContext): OperatorHints {
+  return context.hints ?? PLAIN_HINTS;
 }
 
 /** Probes go through `context.fetch`; with --debug each request is logged (method, URL, status, time; never headers or bodies). */
@@ -81,6 +88,7 @@ async function platformDatabase(
   const api = openPlatformApi(platformConfig, { debug: context.debug, fetch: context.fetch });
   const env = layered(context);
   const resolved = await resolvePlatformDatabase(api, {
+    hints: hintsOf(context),
     name: context.db,
     envName: env[PLATFORM_ENV.database],
     // The read-only URL may name a replica's host: the read-write one is tried too.
@@ -100,7 +108,7 @@ export async function checkReplicaStatus(
   const platform = await platformDatabase(context, [config, tryDatabaseConfig(context, 'write')], false);
   const syncUrl = layered(context)[SYNC_URL_ENV];
   if (!platform && config.source === 'default' && !syncUrl) {
-    throw new UsageError('no database configured: replica status needs TURSO_DATABASE_URL, or the Platform API (TURSO_API_TOKEN, TURSO_ORG) and --db', {
+    throw new UsageError(`no database configured: replica status needs TURSO_DATABASE_URL, or the Platform API (TURSO_API_TOKEN, TURSO_ORG) and the database's name (${hintsOf(context).nameDatabase})`, {
       hint: 'run the local test bed (`npm run testbed`) to try it',
     });
   }
@@ -207,7 +215,7 @@ export async function createToken(
 ): Promise<{ report: CreatedToken & { database: string }; token: string }> {
   const config = tryDatabaseConfig(context, 'write');
   const platform = (await platformDatabase(context, [config], true))!;
-  const scope = scopeFor(platform.resolved.database, options.group);
+  const scope = scopeFor(platform.resolved.database, options.group, hintsOf(context));
   const keys = credentialKeys({ env: context.env, cwd: context.cwd }, context.flags.target);
   const result = await createPlatformToken({
     api: platform.api,
@@ -261,7 +269,7 @@ export async function rotateTokens(context: OperationsContext, options: RotateOp
   return rotatePlatformTokens({
     api: platform.api,
     database,
-    scope: scopeFor(database, options.group),
+    scope: scopeFor(database, options.group, hintsOf(context)),
     server,
     expiration: options.expiration,
     envFile,
@@ -275,6 +283,7 @@ export async function rotateTokens(context: OperationsContext, options: RotateOp
     confirm: (plan: PlatformRotationPlan) => options.confirm(plan.explanation),
     onProgress: context.onProgress,
     now: context.now,
+    hints: hintsOf(context),
   });
 }
 
@@ -301,14 +310,16 @@ export async function verifyConfiguredTokens(context: OperationsContext): Promis
     entries.push({ url: readOnly.url, source: keys.readOnlyTokenKey, role: 'read-only', token: readOnly.authToken });
   }
   if (entries.length === 0) {
-    throw new UsageError(`no token to verify: neither ${keys.tokenKey} nor ${keys.readOnlyTokenKey} is set`, { hint: 'set them (or .env), or pass --auth-token' });
+    throw new UsageError(`no token to verify: neither ${keys.tokenKey} nor ${keys.readOnlyTokenKey} is set`, { hint: `set them (or .env), or ${hintsOf(context).giveToken}` });
   }
   if (context.flags.authToken) {
     const { summariseClaims } = await import('./token-checks.js');
     entries[0]!.role = summariseClaims(context.flags.authToken, nowMs).access ?? 'read-write';
   }
   for (const url of new Set(entries.map((e) => e.url))) {
-    reports.push(await verifyTokens({ databaseUrl: url, tokens: entries.filter((e) => e.url === url), probe: probeOptions(context), nowMs }));
+    reports.push(
+      await verifyTokens({ databaseUrl: url, tokens: entries.filter((e) => e.url === url), probe: probeOptions(context), nowMs, hints: hintsOf(context) }),
+    );
   }
   return reports;
 }
@@ -336,7 +347,9 @@ export async function rotateSelfHostedTokens(
   const envFile = rotationEnvFile(context, options);
   const config = databaseConfig(context, 'write');
   if (config.kind !== 'remote') {
-    throw new UsageError('token rotate --self-hosted needs the URL of the libSQL server', { hint: 'set TURSO_DATABASE_URL (e.g. http://127.0.0.1:8080) or pass --url' });
+    throw new UsageError('rotating a self-hosted key pair needs the URL of the libSQL server', {
+      hint: `set TURSO_DATABASE_URL (e.g. http://127.0.0.1:8080) or ${hintsOf(context).giveUrl}`,
+    });
   }
   return rotateSelfHosted({
     ...keyFiles(context, options),
@@ -353,5 +366,6 @@ export async function rotateSelfHostedTokens(
     confirm: options.confirm,
     onProgress: context.onProgress,
     now: context.now,
+    hints: hintsOf(context),
   });
 }

@@ -1,6 +1,7 @@
 import { assertSecureTransport, assertUsableToken, CONFIG_FILE, loadEnvironment, readConfigFile } from '../config.js';
 import { UsageError } from '../errors.js';
 import { createPlatformApi, findDatabaseByUrl, type Database as PlatformDatabase, type PlatformApi } from './platform-api.js';
+import { PLAIN_HINTS, type OperatorHints } from './operator-hints.js';
 import { callPlatform } from './platform-errors.js';
 
 /*
@@ -103,8 +104,9 @@ export interface ResolvedPlatformDatabase {
  */
 export async function resolvePlatformDatabase(
   api: PlatformApi,
-  options: { name?: string; envName?: string; databaseUrls: Array<string | undefined> },
+  options: { name?: string; envName?: string; databaseUrls: Array<string | undefined>; hints?: OperatorHints },
 ): Promise<ResolvedPlatformDatabase> {
+  const hints = options.hints ?? PLAIN_HINTS;
   const explicit = options.name ?? options.envName;
   if (explicit) {
     const database = await callPlatform(() => api.getDatabase(explicit), {
@@ -114,8 +116,8 @@ export async function resolvePlatformDatabase(
   }
   const urls = options.databaseUrls.filter((url): url is string => Boolean(url) && !url!.startsWith('file:'));
   if (urls.length === 0) {
-    throw new UsageError('which database? no --db given and no remote database URL to match against the organization', {
-      hint: `pass --db NAME, set ${PLATFORM_ENV.database}, or set TURSO_DATABASE_URL (or TURSO_SYNC_URL for an embedded replica)`,
+    throw new UsageError('which database? none was named and there is no remote database URL to match against the organization', {
+      hint: `${hints.nameDatabase}, set ${PLATFORM_ENV.database}, or set TURSO_DATABASE_URL (or TURSO_SYNC_URL for an embedded replica)`,
     });
   }
   const databases = await callPlatform(() => api.listDatabases());
@@ -126,7 +128,7 @@ export async function resolvePlatformDatabase(
   const names = databases.map((d) => d.Name);
   throw new UsageError(`no database of organization "${api.org}" has the hostname of ${urls.map(displayHost).join(' or ')}`, {
     hint: names.length
-      ? `pass --db NAME; the organization has: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''}`
+      ? `${hints.nameDatabase}; the organization has: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''}`
       : `organization "${api.org}" has no databases; check ${PLATFORM_ENV.org}`,
   });
 }

@@ -12,6 +12,7 @@ import { ExitCode, QbankError, RefusedError, UsageError } from '../errors.js';
 import { checkEnvFileWritable, updateEnvFile, type EnvFileUpdate } from './env-file.js';
 import type { Expiration } from './expiration.js';
 import { probeInstance } from './hrana-probe.js';
+import { PLAIN_HINTS, type OperatorHints } from './operator-hints.js';
 import { summariseClaims, waitUntilAccepted, type ClaimsSummary, type TokenRole } from './token-checks.js';
 import { finishRotation, RotationError, secretCommands, type RotationEnvFile, type RotationResult, type VerifyTiming } from './token-rotation.js';
 
@@ -116,12 +117,13 @@ async function keepPreviousKeys(files: KeyFiles, previous: KeyFiles): Promise<vo
   }
 }
 
-export async function generateKeyFiles(files: KeyFiles, options: { force?: boolean } = {}): Promise<KeygenReport> {
+export async function generateKeyFiles(files: KeyFiles, options: { force?: boolean; hints?: OperatorHints } = {}): Promise<KeygenReport> {
+  const hints = options.hints ?? PLAIN_HINTS;
   await assertDistinctKeyFiles(files);
   for (const path of [files.privateKeyPath, files.publicKeyPath]) {
     if (!options.force && (await exists(path))) {
       throw new RefusedError(`${path} already exists; a new key would invalidate every token signed with the old one`, {
-        hint: 'pass --force to overwrite it, or use `qbank token rotate --self-hosted` to replace the key and the tokens together',
+        hint: `${hints.overwriteKeyFiles}, or ${hints.rotateSelfHosted} to replace the key and the tokens together`,
       });
     }
   }
@@ -186,6 +188,8 @@ export interface SelfHostedRotationOptions extends KeyFiles {
   confirm: (explanation: string[]) => Promise<boolean>;
   onProgress?: (line: string) => void;
   now: () => Date;
+  /** How next steps and recoveries are worded; plain wording by default. */
+  hints?: OperatorHints;
 }
 
 /**
@@ -194,6 +198,7 @@ export interface SelfHostedRotationOptions extends KeyFiles {
  */
 export async function rotateSelfHosted(options: SelfHostedRotationOptions): Promise<RotationResult> {
   const progress = options.onProgress ?? (() => undefined);
+  const hints = options.hints ?? PLAIN_HINTS;
   await assertDistinctKeyFiles(options);
   const previous = await previousKeyPaths(options);
   const explanation = [
@@ -213,7 +218,7 @@ export async function rotateSelfHosted(options: SelfHostedRotationOptions): Prom
     progress(`note: ${options.server} does not answer now (${health.error}); qbank will wait for it after writing the new key`);
   }
   if (!(await options.confirm(explanation))) {
-    throw new RotationError('confirm', 'rotation cancelled', { done: ['nothing was changed'], todo: 'run it again and confirm, or pass --yes', exitCode: ExitCode.refused });
+    throw new RotationError('confirm', 'rotation cancelled', { done: ['nothing was changed'], todo: `run it again and confirm, or ${hints.confirmAhead}`, exitCode: ExitCode.refused });
   }
 
   const clock = options.verify.clock ?? (() => performance.now());
@@ -234,10 +239,10 @@ export async function rotateSelfHosted(options: SelfHostedRotationOptions): Prom
   };
   done.push(`✔ minted a new read-write and read-only token (expiration: ${options.expiration.turso})`);
 
+  const mint = (readOnly: boolean) =>
+    hints.mintSelfHostedToken({ privateKeyPath: options.privateKeyPath, readOnly, envFile: options.envFile?.displayPath ?? null });
   const recovery =
-    `restart the server with --auth-jwt-key-file ${options.publicKeyPath}, then ` +
-    `\`qbank token mint --key ${options.privateKeyPath}${options.envFile ? ` --env-file ${options.envFile.displayPath}` : ' --show'}\` and ` +
-    `\`qbank token mint --key ${options.privateKeyPath} --read-only${options.envFile ? ` --env-file ${options.envFile.displayPath}` : ' --show'}\`` +
+    `restart the server with --auth-jwt-key-file ${options.publicKeyPath}, then ${mint(false)} and ${mint(true)}` +
     ` (or put the *${previous.suffix} files back to undo)`;
   return finishRotation({
     kind: 'self-hosted',
@@ -255,13 +260,14 @@ export async function rotateSelfHosted(options: SelfHostedRotationOptions): Prom
     oldTokenLastAccepted: oldCheck?.acceptedAt ?? null,
     downtimeBasis: 'from the last check the old token passed to the first check the new read-write token passed (resolution: the polling interval)',
     recovery,
+    readOnlyRecovery: mint(true),
     nextSteps: [
       ...(options.envFile
         ? [`Give the deployed application the new tokens (read from ${options.envFile.displayPath}, never shown), e.g.:`, ...secretCommands(options.envFile).map((c) => `  ${c}`)]
-        : ['Give the deployed application the new tokens (shown above because of --show).']),
+        : [`Give the deployed application the new tokens (${hints.tokensShown}).`]),
       'Redeploy or restart every service that uses them: the old tokens no longer work.',
       `Keep ${options.privateKeyPath} secret (mode 0600); once all is well, delete the *${previous.suffix} key files.`,
-      'Check the result with `qbank token verify`.',
+      `Check the result: ${hints.verifyTokens}.`,
     ],
     stepCount: 4,
     waitingMessage: `waiting up to ${Math.round(options.verify.timeoutMs / 1000)} s for ${options.server} to run with the new key: restart it with --auth-jwt-key-file ${options.publicKeyPath}…`,

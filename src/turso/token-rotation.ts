@@ -3,6 +3,7 @@ import { setTimeout as sleepFor } from 'node:timers/promises';
 import { ExitCode, QbankError, type ExitCodeValue } from '../errors.js';
 import { checkEnvFileWritable, updateEnvFile, writeRecoveryFile, type EnvFileUpdate } from './env-file.js';
 import type { Expiration } from './expiration.js';
+import { PLAIN_HINTS, type OperatorHints } from './operator-hints.js';
 import { probeInstance, type ProbeOptions } from './hrana-probe.js';
 import type { Database as PlatformDatabase, PlatformApi } from './platform-api.js';
 import { callPlatform, describePlatformError } from './platform-errors.js';
@@ -104,6 +105,8 @@ export interface PlatformRotationOptions {
   confirm: (plan: PlatformRotationPlan) => Promise<boolean>;
   onProgress?: (line: string) => void;
   now: () => Date;
+  /** How next steps and recoveries are worded; plain wording by default. */
+  hints?: OperatorHints;
 }
 
 const step = (text: string) => `✔ ${text}`;
@@ -122,8 +125,11 @@ async function preflight(server: string, envFile: RotationEnvFile | null, probe:
   }
 }
 
-export async function planPlatformRotation(options: Pick<PlatformRotationOptions, 'api' | 'database' | 'scope' | 'server' | 'envFile'>): Promise<PlatformRotationPlan> {
+export async function planPlatformRotation(
+  options: Pick<PlatformRotationOptions, 'api' | 'database' | 'scope' | 'server' | 'envFile' | 'hints'>,
+): Promise<PlatformRotationPlan> {
   const { api, database, scope } = options;
+  const hints = options.hints ?? PLAIN_HINTS;
   const affectedDatabases =
     scope.kind === 'group'
       ? (await callPlatform(() => api.listDatabases({ group: scope.name }))).map((d) => d.Name)
@@ -137,14 +143,14 @@ export async function planPlatformRotation(options: Pick<PlatformRotationOptions
       : [
           `Rotating the keys of database "${database.Name}" makes every existing token of the database stop working at once, in every application and script that uses one.`,
           ...(database.group
-            ? [`Tokens minted for its group "${database.group}" (group tokens) are not affected; use --group to invalidate those as well.`]
+            ? [`Tokens minted for its group "${database.group}" (group tokens) are not affected; ${hints.groupScope} to invalidate those as well.`]
             : []),
         ];
   explanation.push(
     `qbank then mints a read-write and a read-only ${scope.kind} token, checks both against ${options.server}, and ` +
       (options.envFile
         ? `writes them to ${options.envFile.displayPath} as ${options.envFile.tokenKey} and ${options.envFile.readOnlyTokenKey}.`
-        : 'prints them (--show); no env file is written.'),
+        : `${hints.tokensPrintedOnly}.`),
     'Turso notes that a short downtime is required while the instances restart with the new keys.',
   );
   return { scope, database, affectedDatabases, server: options.server, envFile: options.envFile, explanation };
@@ -153,11 +159,13 @@ export async function planPlatformRotation(options: Pick<PlatformRotationOptions
 /** Rotates the Platform API keys of a database or group, then mints, verifies and stores new tokens. */
 export async function rotatePlatformTokens(options: PlatformRotationOptions): Promise<RotationResult> {
   const progress = options.onProgress ?? (() => undefined);
+  const hints = options.hints ?? PLAIN_HINTS;
+  const recovery = mintCommands(hints, options.envFile, options.scope);
   const clock = options.verify.clock ?? (() => performance.now());
   const plan = await planPlatformRotation(options);
   await preflight(options.server, options.envFile, options.verify.probe);
   if (!(await options.confirm(plan))) {
-    throw new RotationError('confirm', 'rotation cancelled', { done: ['nothing was changed'], todo: 'run it again and confirm, or pass --yes', exitCode: ExitCode.refused });
+    throw new RotationError('confirm', 'rotation cancelled', { done: ['nothing was changed'], todo: `run it again and confirm, or ${hints.confirmAhead}`, exitCode: ExitCode.refused });
   }
 
   const scopeText = describeScope(options.scope);
@@ -172,7 +180,7 @@ export async function rotatePlatformTokens(options: PlatformRotationOptions): Pr
     throw new RotationError('rotate', `token rotation stopped at step 1 of 4 (rotate the keys of ${scopeText}): ${described.message}`, {
       done: [maybe ? 'the rotate request may or may not have reached Turso' : 'nothing was changed; every existing token still works'],
       todo: maybe
-        ? `run \`qbank token verify\`: if the configured token is now rejected, the rotation happened and you need new tokens: ${mintCommands(options.envFile, options.scope)}; if it still works, run the rotation again`
+        ? `${hints.verifyTokens}: if the configured token is now rejected, the rotation happened and you need new tokens: ${recovery}; if it still works, run the rotation again`
         : described.hint ?? 'fix the cause above and run the rotation again',
       exitCode: described.exitCode,
       cause: error,
@@ -197,7 +205,7 @@ export async function rotatePlatformTokens(options: PlatformRotationOptions): Pr
         done,
         todo:
           'the old tokens no longer work, so the application has no valid token until you create new ones: ' +
-          mintCommands(options.envFile, options.scope) +
+          recovery +
           (described.hint ? ` (${described.hint})` : ''),
         exitCode: described.exitCode,
         cause: error,
@@ -219,8 +227,9 @@ export async function rotatePlatformTokens(options: PlatformRotationOptions): Pr
     nowMs: options.now().getTime(),
     downtimeFrom: rotatedAtClock,
     downtimeBasis: 'from the rotate call’s response to the first successful verification with the new read-write token',
-    recovery: mintCommands(options.envFile, options.scope),
-    nextSteps: platformNextSteps(options, plan),
+    recovery,
+    readOnlyRecovery: hints.mintPlatformToken({ scope: options.scope, readOnly: true, envFile: options.envFile?.displayPath ?? null }),
+    nextSteps: platformNextSteps(options, plan, hints),
     stepCount: 4,
   });
 }
@@ -241,10 +250,9 @@ function splitOldTokens(
   };
 }
 
-function mintCommands(envFile: RotationEnvFile | null, scope: TokenScope): string {
-  const group = scope.kind === 'group' ? ' --group' : '';
-  const target = envFile ? ` --env-file ${envFile.displayPath}` : ' --show';
-  return `\`qbank token create${group}${target}\` and \`qbank token create --read-only${group}${target}\`, then \`qbank token verify\``;
+function mintCommands(hints: OperatorHints, envFile: RotationEnvFile | null, scope: TokenScope): string {
+  const mint = (readOnly: boolean) => hints.mintPlatformToken({ scope, readOnly, envFile: envFile?.displayPath ?? null });
+  return `${mint(false)} and ${mint(true)}, then ${hints.verifyTokens}`;
 }
 
 export interface FinishOptions {
@@ -269,6 +277,8 @@ export interface FinishOptions {
   downtimeBasis: string;
   /** How to get working tokens when verification fails. */
   recovery: string;
+  /** How to get a read-only token again when only that one failed. */
+  readOnlyRecovery: string;
   nextSteps: string[];
   stepCount: number;
   /** Called while waiting for the server to accept the new token (self-hosted: restart it). */
@@ -342,7 +352,7 @@ export async function finishRotation(options: FinishOptions): Promise<RotationRe
       todo:
         readOnlyWait.access.canWrite === true
           ? 'this server grants write access to read-only tokens: do not rely on a read-only token for protection; upgrade the server, and serve the application with the read-write token only where writes are acceptable'
-          : `check the server, then create the read-only token again: \`qbank token create --read-only${options.envFile ? ` --env-file ${options.envFile.displayPath}` : ' --show'}\``,
+          : `check the server, then create the read-only token again: ${options.readOnlyRecovery}`,
       exitCode: ExitCode.checkFailed,
     });
   }
@@ -444,19 +454,19 @@ export function secretCommands(envFile: RotationEnvFile | null): string[] {
   );
 }
 
-function platformNextSteps(options: PlatformRotationOptions, plan: PlatformRotationPlan): string[] {
+function platformNextSteps(options: PlatformRotationOptions, plan: PlatformRotationPlan, hints: OperatorHints): string[] {
   const steps: string[] = [];
   const commands = secretCommands(options.envFile);
   if (commands.length) {
     steps.push(`Give the deployed application the new tokens (read from ${options.envFile!.displayPath}, never shown), e.g. for Cloudflare Workers:`, ...commands.map((c) => `  ${c}`));
   } else {
-    steps.push('Give the deployed application the new tokens (shown above because of --show), e.g. `wrangler secret put TURSO_AUTH_TOKEN`.');
+    steps.push(`Give the deployed application the new tokens (${hints.tokensShown}), e.g. \`wrangler secret put TURSO_AUTH_TOKEN\`.`);
   }
   steps.push('Redeploy or restart every service that uses them (e.g. `wrangler deploy`): until then they hold the old tokens, which no longer work.');
   const others = plan.affectedDatabases.filter((name) => name !== options.database.Name);
   if (others.length) {
-    steps.push(`Group "${plan.scope.name}": the tokens of ${others.join(', ')} stopped working too; the new group tokens work for them, or mint their own with \`qbank token create --db NAME --env-file FILE\`.`);
+    steps.push(`Group "${plan.scope.name}": the tokens of ${others.join(', ')} stopped working too; the new group tokens work for them, or ${hints.mintDatabaseToken}.`);
   }
-  steps.push('Check the result with `qbank token verify`.');
+  steps.push(`Check the result: ${hints.verifyTokens}.`);
   return steps;
 }

@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import { checkEnvFileWritable, updateEnvFile, type EnvFileUpdate } from './env-file.js';
 import type { Expiration } from './expiration.js';
+import { PLAIN_HINTS, type OperatorHints } from './operator-hints.js';
 import { serverBaseUrl, type ProbeOptions } from './hrana-probe.js';
 import type { Database as PlatformDatabase, PlatformApi } from './platform-api.js';
 import { callPlatform } from './platform-errors.js';
@@ -14,10 +15,10 @@ export interface TokenScope {
 }
 
 /** The group scope of a database, or a usage error when it has none. */
-export function scopeFor(database: PlatformDatabase, group: boolean): TokenScope {
+export function scopeFor(database: PlatformDatabase, group: boolean, hints: OperatorHints = PLAIN_HINTS): TokenScope {
   if (!group) return { kind: 'database', name: database.Name };
   if (!database.group) {
-    throw new UsageError(`database "${database.Name}" does not belong to a group`, { hint: 'drop --group to work on the database itself' });
+    throw new UsageError(`database "${database.Name}" does not belong to a group`, { hint: `${hints.databaseScope} to work on the database itself` });
   }
   return { kind: 'group', name: database.group };
 }
@@ -81,6 +82,7 @@ export async function verifyTokens(options: {
   tokens: Array<{ source: string; role: TokenRole; token: string }>;
   probe?: ProbeOptions;
   nowMs: number;
+  hints?: OperatorHints;
 }): Promise<VerifyReport> {
   if (options.databaseUrl.startsWith('file:')) {
     throw new UsageError('token verify needs a remote database: a file: URL takes no token', {
@@ -88,7 +90,7 @@ export async function verifyTokens(options: {
     });
   }
   if (options.tokens.length === 0) {
-    throw new UsageError('no token to verify: TURSO_AUTH_TOKEN and TURSO_AUTH_TOKEN_RO are not set', { hint: 'set them, or pass --auth-token' });
+    throw new UsageError('no token to verify: TURSO_AUTH_TOKEN and TURSO_AUTH_TOKEN_RO are not set', { hint: `set them, or ${(options.hints ?? PLAIN_HINTS).giveToken}` });
   }
   const server = serverBaseUrl(options.databaseUrl);
   const tokens: TokenCheck[] = [];
