@@ -85,6 +85,13 @@ describe.each(MODES)('a long listing cut short (%s)', (mode) => {
     expect(run.status).toBe(141);
   });
 
+  it('backup dump - | head -3: status 141, nothing on stderr', async () => {
+    const run = await pipeInto(['backup', 'dump', '-'], 'head -3', t.env, t.dir);
+    expect(run.stdout).toMatch(/^-- qbank backup dump/);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(141);
+  });
+
   it('the whole listing read: status 0', async () => {
     const run = await pipeInto(['review', 'list', '--limit', '3000'], 'wc -l', t.env, t.dir);
     expect(run.stderr).toBe('');
