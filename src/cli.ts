@@ -5,6 +5,7 @@ import { registerBackupCommands } from './commands/backup.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerImportCommands } from './commands/import.js';
+import { registerExportCommands } from './commands/export.js';
 import { registerReplicaCommands } from './commands/replica.js';
 import { registerReviewCommands } from './commands/review.js';
 import { registerTokenCommands } from './commands/token.js';
@@ -53,6 +54,7 @@ export function buildProgram(context: CommandContext): Command {
   });
   registerDbCommands(program, context);
   registerImportCommands(program, context);
+  registerExportCommands(program, context);
   registerReviewCommands(program, context);
   registerBackupCommands(program, context);
   registerDemoCommand(program, context);

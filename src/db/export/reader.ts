@@ -1,0 +1,93 @@
+import type { InValue } from '@libsql/client';
+import { openNativeFileConnection, type Database } from '../client.js';
+
+/**
+ * Reads the rows of one export in key order, in one read transaction: one consistent snapshot
+ * however long the export takes.
+ * - `file:`: one statement of the driver itself, stepped row by row (the whole query streams;
+ *   nothing is held but the rows of the batch being written);
+ * - remote: pages by key (`key > last ORDER BY key LIMIT n`, never OFFSET) in a read transaction
+ *   of the client; the page grows while pages stay small in bytes and shrinks when they get big,
+ *   so wide rows (1 MB fields) keep memory bounded and narrow ones keep round trips few.
+ */
+
+export interface RowQuery {
+  select: string[];
+  from: string;
+  where: string[];
+  args: InValue[];
+  key: string;
+  keyIndex: number;
+}
+
+export interface PageSettings {
+  /** Rows of the first page of a remote read. */
+  firstPageRows: number;
+  maxPageRows: number;
+  /** A page about this large (in bytes of text) is the aim. */
+  pageBytes: number;
+}
+
+export const DEFAULT_PAGES: PageSettings = { firstPageRows: 2_000, maxPageRows: 20_000, pageBytes: 8 << 20 };
+
+const BATCH_ROWS = 1_000;
+
+function sqlOf(query: RowQuery, extraWhere: string[] = [], tail = ''): string {
+  const where = [...query.where, ...extraWhere];
+  return `SELECT ${query.select.join(', ')} FROM ${query.from}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${query.key}${tail}`;
+}
+
+export function readRows(database: Database, query: RowQuery, pages: PageSettings = DEFAULT_PAGES): AsyncGenerator<unknown[][]> {
+  return database.kind === 'file' ? readFileRows(database, query) : readPages(database, query, pages);
+}
+
+async function* readFileRows(database: Database, query: RowQuery): AsyncGenerator<unknown[][]> {
+  const connection = await openNativeFileConnection(database);
+  try {
+    connection.exec('BEGIN');
+    const statement = connection.prepare(sqlOf(query)).raw(true).safeIntegers(true);
+    let batch: unknown[][] = [];
+    for (const row of statement.iterate(...query.args) as Iterable<unknown[]>) {
+      batch.push(row);
+      if (batch.length >= BATCH_ROWS) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
+    connection.exec('COMMIT');
+  } finally {
+    if (connection.inTransaction) connection.exec('ROLLBACK');
+    connection.close();
+  }
+}
+
+function textBytes(row: unknown[]): number {
+  let bytes = 16;
+  for (const value of row) bytes += typeof value === 'string' ? value.length : 8;
+  return bytes;
+}
+
+async function* readPages(database: Database, query: RowQuery, pages: PageSettings): AsyncGenerator<unknown[][]> {
+  const tx = await database.client.transaction('read');
+  try {
+    let limit = pages.firstPageRows;
+    let last: InValue | undefined;
+    for (;;) {
+      const after = last === undefined ? [] : [`${query.key} > ?`];
+      const args = last === undefined ? [...query.args, limit] : [...query.args, last, limit];
+      const result = await tx.execute({ sql: sqlOf(query, after, ' LIMIT ?'), args });
+      const rows = result.rows.map((row) => Array.from(row) as unknown[]);
+      if (rows.length > 0) yield rows;
+      if (rows.length < limit) break;
+      last = rows[rows.length - 1][query.keyIndex] as InValue;
+      let bytes = 0;
+      for (const row of rows) bytes += textBytes(row);
+      const perRow = bytes / rows.length;
+      limit = Math.max(1, Math.min(pages.maxPageRows, Math.floor(pages.pageBytes / perRow)));
+    }
+    await tx.commit().catch(() => undefined);
+  } finally {
+    tx.close();
+  }
+}

@@ -1,0 +1,134 @@
+import type { SystemName } from '../../config.js';
+import type { FieldKind } from '../import/fields.js';
+import { OPEN_INTERVIEW_CERTIFICATION_COLUMNS, OPEN_INTERVIEW_QUESTION_COLUMNS } from '../import/open-interview-rows.js';
+import { PINGTOPASS_EXAM_COLUMNS, PINGTOPASS_QUESTION_COLUMNS } from '../import/pingtopass-rows.js';
+import type { ColumnSpec } from '../import/records.js';
+
+/**
+ * What each export reads and writes. The columns are the import's own (`ColumnSpec`s of
+ * `src/db/import`), so an exported file imports without editing; only the SQL that reads each
+ * column lives here.
+ */
+
+export type ExportKind = 'questions' | 'exams' | 'certifications';
+
+/** How a value is written: text as it is, numbers as digits, lists and JSON as the JSON text stored. */
+export type ValueKind = 'text' | 'int' | 'number' | 'bool' | 'list' | 'json';
+
+export interface ExportColumn {
+  /** The import's column name (snake_case): the CSV header and the JSON key. */
+  name: string;
+  kind: ValueKind;
+  /** The key in the open-interview system's own data files (camelCase). */
+  dataKey: string;
+}
+
+export interface ExportTable {
+  system: SystemName;
+  kind: ExportKind;
+  columns: ExportColumn[];
+  /** SQL expressions read per record, in order. */
+  select: string[];
+  /** FROM clause with its joins. */
+  from: string;
+  /** The unique key the rows are ordered and paged by, and its position in `select`. */
+  key: string;
+  keyIndex: number;
+  /** What the summary counts rows by ("exam", "channel", …) and its position in the output values. */
+  groupLabel: string;
+  groupIndex: number;
+  /** One row as read (values of `select`) to the values of `columns`. */
+  toValues(row: unknown[]): unknown[];
+}
+
+const KIND_OF_FIELD: Record<FieldKind, ValueKind> = {
+  text: 'text',
+  enum: 'text',
+  timestamp: 'text',
+  raw: 'text',
+  int: 'int',
+  number: 'number',
+  bool: 'bool',
+  list: 'list',
+  json: 'json',
+};
+
+const camelCase = (name: string) => name.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
+
+function columnsOf(specs: ColumnSpec[]): ExportColumn[] {
+  return specs.map((spec) => ({ name: spec.name, kind: KIND_OF_FIELD[spec.kind ?? 'raw'], dataKey: camelCase(spec.name) }));
+}
+
+const identity = (row: unknown[]) => row;
+
+function plainTable(system: SystemName, kind: ExportKind, table: string, specs: ColumnSpec[], key: string, groupColumn: string, groupLabel: string): ExportTable {
+  const columns = columnsOf(specs);
+  const select = columns.map((column) => `t.${column.name}`);
+  return {
+    system,
+    kind,
+    columns,
+    select,
+    from: `${table} AS t`,
+    key: `t.${key}`,
+    keyIndex: columns.findIndex((column) => column.name === key),
+    groupLabel,
+    groupIndex: columns.findIndex((column) => column.name === groupColumn),
+    toValues: identity,
+  };
+}
+
+export const OPTION_LETTERS = ['A', 'B', 'C', 'D', 'E', 'F'] as const;
+
+/**
+ * PingToPass questions: one row per question, its answer options pivoted into `option_a…option_f`
+ * (in their order, then id, as the import compares them) and `correct` as the letters of the
+ * correct ones. The options come as one JSON array per question from a subquery on the
+ * (question_id, order) index.
+ */
+function pingToPassQuestions(): ExportTable {
+  const columns = columnsOf(PINGTOPASS_QUESTION_COLUMNS.filter((spec) => spec.name !== 'options'));
+  const optionsAt = columns.findIndex((column) => column.name === 'option_a');
+  const correctAt = columns.findIndex((column) => column.name === 'correct');
+  const sqlOf: Record<string, string> = { exam_code: 'e.code' };
+  const plain = columns.filter((column) => !column.name.startsWith('option_') && column.name !== 'correct');
+  const select = [
+    ...plain.map((column) => sqlOf[column.name] ?? `q.${column.name}`),
+    `(SELECT json_group_array(json_array(o.text, o.is_correct) ORDER BY o."order", o.id) FROM answer_options AS o WHERE o.question_id = q.id)`,
+  ];
+  const positions = columns.map((column) => plain.indexOf(column));
+  return {
+    system: 'pingtopass',
+    kind: 'questions',
+    columns,
+    select,
+    from: 'questions AS q JOIN exams AS e ON e.id = q.exam_id',
+    key: 'q.id',
+    keyIndex: 0,
+    groupLabel: 'exam',
+    groupIndex: columns.findIndex((column) => column.name === 'exam_code'),
+    toValues(row) {
+      const options = JSON.parse(String(row[row.length - 1] ?? '[]')) as Array<[string, number]>;
+      const values = positions.map((at) => (at >= 0 ? row[at] : null));
+      let correct = '';
+      for (let k = 0; k < OPTION_LETTERS.length; k++) {
+        const option = options[k];
+        values[optionsAt + k] = option ? option[0] : null;
+        if (option && Number(option[1]) !== 0) correct += (correct ? ';' : '') + OPTION_LETTERS[k];
+      }
+      values[correctAt] = correct;
+      return values;
+    },
+  };
+}
+
+export function exportTable(system: SystemName, kind: ExportKind): ExportTable | undefined {
+  if (system === 'pingtopass') {
+    if (kind === 'questions') return pingToPassQuestions();
+    if (kind === 'exams') return plainTable(system, kind, 'exams', PINGTOPASS_EXAM_COLUMNS, 'code', 'vendor', 'vendor');
+    return undefined;
+  }
+  if (kind === 'questions') return plainTable(system, kind, 'questions', OPEN_INTERVIEW_QUESTION_COLUMNS, 'id', 'channel', 'channel');
+  if (kind === 'certifications') return plainTable(system, kind, 'certifications', OPEN_INTERVIEW_CERTIFICATION_COLUMNS, 'id', 'provider', 'provider');
+  return undefined;
+}
