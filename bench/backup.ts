@@ -4,7 +4,10 @@
  *  - `qbank backup restore` into an empty file: database ≤ 1.5× `sqlite3 NEW.db < dump.sql`;
  *  - remote dump and restore through the local libSQL server: peak RSS of the qbank process flat
  *    (≤ 150 MB for a 1 GB database), round trips printed.
+ *  - verify and restore linear in a statement's length: one row of 8, 16, 32 and 64 MB, each
+ *    next to the time to read the file (`cat`).
  * Set QBANK_BENCH_REMOTE_MB (default 1024) to size the remote database; 0 skips that part.
+ * QBANK_BENCH_ONLY=long runs the long-statement part alone.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { rmSync, statSync, writeFileSync } from 'node:fs';
@@ -94,7 +97,8 @@ function mustSucceed(run: Timed, what: string): Timed {
 export async function run(): Promise<void> {
   const dir = benchDir('backup');
   try {
-    await measure(dir);
+    if (process.env.QBANK_BENCH_ONLY !== 'long') await measure(dir);
+    await longStatements(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -149,6 +153,38 @@ async function measure(dir: string): Promise<void> {
     rows.push(...(await remote(dir, qbank.args, hook, env, label, questions, source)));
   }
   printTable(`remote database through the local libSQL server (peak RSS of the qbank process; limit ${RSS_LIMIT_MB} MB)`, rows);
+}
+
+/**
+ * One row of `mb` megabytes (text with quotes and semicolons, and a blob) in a sqlite3-style dump:
+ * verify and restore should take about as long as reading it, growing with the size, never with
+ * its square (before the splitter kept statements in pieces: 0.65 / 1.6 / 5.1 / 17.6 s).
+ */
+async function longStatements(dir: string): Promise<void> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CI: '1' };
+  delete env.TURSO_AUTH_TOKEN;
+  const qbank = buildQbank();
+  const sizes = (process.env.QBANK_BENCH_LONG_MB ?? '8,16,32,64').split(',').map(Number);
+  const rows: Array<[string, string, string, string]> = [];
+  for (const size of sizes) {
+    const file = join(dir, `long-${size}.sql`);
+    const textChars = (size << 20) / 2;
+    const blobBytes = (size << 20) / 4;
+    writeFileSync(
+      file,
+      `PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\nCREATE TABLE big (id INTEGER PRIMARY KEY, t TEXT, b BLOB);\n` +
+        `INSERT INTO big VALUES(1,'${"it''s; ".repeat(textChars / 8)}',X'${'0f'.repeat(blobBytes)}');\nCOMMIT;\n`,
+    );
+    const read = medianSeconds(RUNS, () => timeCommand('sh', ['-c', `cat '${file}' > /dev/null`]));
+    const verify = medianSeconds(RUNS, () => mustSucceed(timeCommand('node', [...qbank, 'backup', 'verify', file], { env }), 'verify'));
+    const target = join(dir, 'long.db');
+    const restore = medianSeconds(RUNS, () => {
+      rmSync(target, { force: true });
+      return mustSucceed(timeCommand('node', [...qbank, 'backup', 'restore', file], { env: { ...env, TURSO_DATABASE_URL: `file:${target}` } }), 'restore');
+    });
+    rows.push([`one ${size} MB row`, s(verify.median), s(restore.median), `cat ${s(read.median)}`]);
+  }
+  printTable(`a single long statement, median of ${RUNS} runs (verify, restore into a file: database, reading the file)`, rows);
 }
 
 async function remote(
