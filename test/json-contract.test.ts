@@ -125,14 +125,21 @@ describe.each(MODES)('PingToPass commands print their documented JSON (%s)', (mo
     const conflict = await runCli(['review', 'approve', items[0].id, '--reviewer', 'ada@example.com', '--json'], { env: t.env, cwd: t.dir });
     expect(conflict.code).not.toBe(0);
     oneDocument(conflict);
+    expectShape('review-reopen', await json(['review', 'reopen', items[0].id, '--reason', 'second look', '--reviewer', 'ada@example.com'], t));
     const seed = JSON.parse(readFileSync(resolve(__dirname, '..', 'fixtures', 'pingtopass', 'seed.json'), 'utf8')) as { feedback: Array<{ id: string }> };
     expectShape('review-resolve', await json(['review', 'resolve', seed.feedback[0].id, '--response', 'fixed'], t));
   });
 
-  it('backup dump, verify, restore', async () => {
+  it('export: the summary, the data in the file', async () => {
+    expectShape('export', await json(['export', 'questions', 'questions-out.csv'], t), 'export-questions');
+    expectShape('export', await json(['export', 'exams', 'exams-out.json'], t), 'export-exams');
+  });
+
+  it('backup dump, verify, restore, clean', async () => {
     expectShape('backup-dump', await json(['backup', 'dump', 'backup.sql'], t));
     expectShape('backup-verify', await json(['backup', 'verify', 'backup.sql'], t));
     expectShape('backup-restore', await json(['backup', 'restore', 'backup.sql', '--clean', '--yes'], t));
+    expectShape('backup-clean', await json(['backup', 'clean'], t));
   });
 });
 
@@ -155,6 +162,7 @@ describe('open-interview work queue commands print their documented JSON', () =>
     expectShape('review-settle', await json(['review', 'complete', String(first.id), '--result', '{"ok":true}', ...reviewer], t), 'review-complete');
     const second = await claim();
     expectShape('review-settle', await json(['review', 'fail', String(second.id), '--result', 'source gone', ...reviewer], t), 'review-fail');
+    expectShape('export', await json(['export', 'certifications', 'certifications-out.jsonl'], t), 'export-certifications');
     const third = await claim();
     expectShape('review-settle', await json(['review', 'release', String(third.id), ...reviewer], t), 'review-release');
   });
