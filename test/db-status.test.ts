@@ -129,7 +129,8 @@ describe.each(MODES)('db status and push report what is true (%s)', (mode) => {
   it("lists qbank's own tables as such, never as drift", async () => {
     expect((await cli(['db', 'push', '--schema', 'open-interview'])).code).toBe(0);
     const status = (await cli(['db', 'status', '--check', '--json'])).json();
-    expect(status.drift).toMatchObject({ upToDate: true, unmanagedTables: [] });
+    expect(status.drift).toMatchObject({ upToDate: true, unmanagedTables: [], qbankTables: ['__qbank_audit'] });
+    expect((await cli(['db', 'push', '--json'])).json()).toMatchObject({ upToDate: true, unmanagedTables: [], qbankTables: ['__qbank_audit'] });
     expect(status.tables.find((x: { table: string }) => x.table === '__qbank_audit')).toMatchObject({ rows: 1, inSchema: false, role: 'qbank' });
     expect(status.restoreLeftovers).toEqual([]);
     const human = await cli(['db', 'status']);

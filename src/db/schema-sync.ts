@@ -4,7 +4,7 @@ import type { SystemName } from '../config.js';
 import { ConnectionError, QbankError, RefusedError } from '../errors.js';
 import { describeDatabaseError, quoteIdent, readBatch, readQuery, requireWriteAccess, type Database } from './client.js';
 import { CREATE_MIGRATIONS_TABLE, migratedModel, migrationsFolder, readMigrations, recordMigrationStatement } from './migration-journal.js';
-import { AUDIT_TABLE, confirmAfterLostConnection, runEntry, runRecordStatements, type RunContext, type RunOutcome } from './run-record.js';
+import { AUDIT_TABLE, confirmAfterLostConnection, isQbankTable, runEntry, runRecordStatements, type RunContext, type RunOutcome } from './run-record.js';
 import {
   createIndexSql,
   createTableSql,
@@ -42,6 +42,8 @@ export interface SchemaPlan {
   steps: PlanStep[];
   /** Tables in the database that the built-in schema does not know; push leaves them alone. */
   unmanagedTables: string[];
+  /** qbank's own tables (`__qbank_*`): never drift, never touched by a push. */
+  qbankTables: string[];
   /** Indexes an operator added beside the schema's own (on managed tables); push leaves them alone too. */
   unmanagedIndexes: string[];
 }
@@ -189,7 +191,8 @@ export function diffSchemas(system: SystemName, expected: SchemaModel, live: Sch
     }
   }
   const unmanagedTables = [...live.keys()].filter((name) => !expected.has(name) && !isInternalTable(name)).sort();
-  return { system, steps, unmanagedTables, unmanagedIndexes: unmanagedIndexes.sort() };
+  const qbankTables = [...live.keys()].filter(isQbankTable).sort();
+  return { system, steps, unmanagedTables, qbankTables, unmanagedIndexes: unmanagedIndexes.sort() };
 }
 
 /** `live`: the database's schema when the caller has read it already. */
@@ -234,6 +237,7 @@ export interface PushResult {
   steps: PlanStep[];
   unmanagedTables: string[];
   unmanagedIndexes: string[];
+  qbankTables: string[];
   statementCount: number;
   /** The run entry written with the change (`__qbank_audit`); set when the push applied something. */
   runId?: string;
@@ -258,6 +262,7 @@ export async function pushSchema(database: Database, system: SystemName, options
     dryRun: Boolean(options.dryRun),
     steps: plan.steps,
     unmanagedTables: plan.unmanagedTables,
+    qbankTables: plan.qbankTables,
     unmanagedIndexes: plan.unmanagedIndexes,
     statementCount: plan.steps.reduce((n, s) => n + s.statements.length, 0),
   };

@@ -31,6 +31,8 @@ export interface DatabaseStatus {
     steps: PlanStep[];
     unmanagedTables: string[];
     unmanagedIndexes: string[];
+    /** qbank's own tables (`__qbank_*`), listed apart: never drift. */
+    qbankTables: string[];
   };
   tables: Array<{ table: string; rows: number; inSchema: boolean; role: TableRole }>;
   /** Staging tables of restores; `running: false` groups are leftovers of a restore that died. */
@@ -101,7 +103,7 @@ export async function databaseStatus(
   if (system && expected) {
     const plan = diffSchemas(system, expected, live);
     markBlockedSteps(plan, rowCounts);
-    status.drift = { upToDate: plan.steps.length === 0, steps: plan.steps, unmanagedTables: plan.unmanagedTables, unmanagedIndexes: plan.unmanagedIndexes };
+    status.drift = { upToDate: plan.steps.length === 0, steps: plan.steps, unmanagedTables: plan.unmanagedTables, unmanagedIndexes: plan.unmanagedIndexes, qbankTables: plan.qbankTables };
     const applied = readsMigrations ? appliedFromRows(results[tableNames.length]!.rows) : [];
     const migrations = await migrationStatus(database, system, undefined, applied);
     // A schema equal to what every migration builds has them in place, recorded or not.
