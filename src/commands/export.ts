@@ -93,6 +93,7 @@ function run(context: CommandContext, kind: ExportKind) {
     const toStdout = file === undefined || file === '-';
     if (toStdout && out.json) throw new UsageError('--json prints the summary on standard output, where the data would go: name a FILE to write the data to');
     const format = await formatOf(file, flags.format);
+    if (flags.excel && format !== 'csv') throw new UsageError(`--excel writes CSV, not ${format}`, { hint: 'name the file .csv, or pass --format csv' });
     const filters = await filtersOf(flags, context.io.cwd);
     const { database, config } = await context.database(command, 'read', out, { intMode: 'bigint' });
     const system = await context.system(database, config);
