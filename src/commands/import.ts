@@ -1,12 +1,14 @@
 import { Option, type Command } from 'commander';
-import type { ImportKind, ImportSummary } from '../db/import/index.js';
-import { UsageError } from '../errors.js';
+import { basename, join, resolve } from 'node:path';
+import type { ImportFileSpec, ImportKind, ImportSummary } from '../db/import/index.js';
+import { ExitCode, InvalidInputError, RefusedError, UsageError } from '../errors.js';
 import type { Output, Progress } from '../output/output.js';
 import { type CommandContext, examples } from './context.js';
 
 interface ImportFlags {
   mode: 'upsert' | 'insert' | 'skip-existing';
   dryRun?: boolean;
+  exitCode?: boolean;
   skipInvalid?: boolean;
   rejects?: string;
   force?: boolean;
@@ -14,57 +16,80 @@ interface ImportFlags {
   format?: 'csv' | 'json' | 'jsonl';
   ignoreUnknownColumns?: boolean;
   maxFieldSize?: string;
+  keepReviewStatus?: boolean;
+  refuseReviewedChanges?: boolean;
+  reviewer?: string;
 }
 
 function withImportOptions(command: Command): Command {
   return command
     .addOption(new Option('--mode <mode>', 'what to do with questions that already exist').choices(['upsert', 'insert', 'skip-existing']).default('upsert'))
-    .option('--dry-run', 'validate and report what would change, without writing')
+    .option('--dry-run', 'validate and report what would change, without writing (read-only credentials are enough)')
+    .option('--exit-code', `with --dry-run: exit ${ExitCode.checkFailed} when the import would change something, 0 when not`)
     .option('--skip-invalid', 'import the valid rows and leave out the others (default: all or nothing)')
     .option('--rejects <file>', 'with --skip-invalid: write the rows left out, with an error column, to this file (.csv, .json or .jsonl)')
     .option('--force', 'replace the --rejects file if it exists')
     .option('--encoding <name>', 'text encoding when the file has no byte-order mark (default utf-8; e.g. windows-1252)')
     .addOption(new Option('--format <format>', 'file format (default: from the file name)').choices(['csv', 'json', 'jsonl']))
     .option('--ignore-unknown-columns', 'skip columns (or JSON keys) qbank does not know instead of failing')
-    .option('--max-field-size <chars>', 'longest field accepted, in characters', '1048576');
+    .option('--max-field-size <chars>', 'longest field accepted, in characters', '1048576')
+    .option('--keep-review-status', 'approved and rejected questions whose text, options, answer or explanation change keep their decision (default: back to pending)')
+    .option('--refuse-reviewed-changes', `refuse the import (exit ${ExitCode.refused}) when it would change an approved or rejected question's content`)
+    .option('--reviewer <email>', 'who approves or rejects the rows a file marks so, when they have no reviewed_by');
 }
 
 export function registerImportCommands(program: Command, context: CommandContext): void {
-  const run = (kind: ImportKind) => async (file: string, flags: ImportFlags, command: Command) => {
+  const run = (kind: ImportKind | 'by-name') => async (files: string | string[], flags: ImportFlags, command: Command) => {
     const out = context.output(command);
     const maxFieldChars = Number(flags.maxFieldSize);
     if (!Number.isInteger(maxFieldChars) || maxFieldChars < 1) throw new UsageError(`--max-field-size must be a positive whole number, not "${flags.maxFieldSize}"`);
-    const { database, config } = await context.database(command, 'write', out);
+    if (flags.keepReviewStatus && flags.refuseReviewedChanges) throw new UsageError('--keep-review-status and --refuse-reviewed-changes contradict each other: choose one');
+    if (flags.exitCode && !flags.dryRun) throw new UsageError('--exit-code goes with --dry-run: it says whether the import would change anything', { hint: 'qbank import FILE --dry-run --exit-code' });
+    const specs = kind === 'by-name' ? await filesByName(Array.isArray(files) ? files : [files], context.io.cwd) : [{ file: files as string, kind }];
+    // a dry run only reads: it works with read-only credentials
+    const { database, config } = await context.database(command, flags.dryRun ? 'read' : 'write', out);
     const system = await context.system(database, config);
-    const { importFile } = await import('../db/import/index.js');
+    const { importFiles } = await import('../db/import/index.js');
     // The bar appears with the first chunk read, when the file's size is known.
     let progress: Progress | undefined;
+    let progressFile: string | undefined;
     try {
-      const summary = await importFile(database, {
-        force: flags.force,
-        file,
-        cwd: context.io.cwd,
-        system,
-        kind,
-        format: flags.format,
-        mode: flags.mode,
-        dryRun: flags.dryRun,
-        skipInvalid: flags.skipInvalid,
-        rejects: flags.rejects,
-        encoding: flags.encoding,
-        ignoreUnknownColumns: flags.ignoreUnknownColumns,
-        maxFieldChars,
-        parallel: parallelSetting(context.io.env.QBANK_IMPORT_PARALLEL),
-        now: context.io.now,
-        onProgress: ({ bytes, totalBytes, rows }) => {
-          progress ??= out.progress(`importing ${file}`, Math.max(1, Math.ceil(totalBytes / 1e6)), ' MB');
-          progress.update(Math.min(Math.ceil(totalBytes / 1e6), Math.round(bytes / 1e6)), `${rows.toLocaleString('en-US')} rows`);
+      const summaries = await importFiles(
+        database,
+        specs.map((spec) => ({ ...spec, format: flags.format })),
+        {
+          force: flags.force,
+          file: specs[0].file,
+          cwd: context.io.cwd,
+          system,
+          kind: specs[0].kind,
+          mode: flags.mode,
+          dryRun: flags.dryRun,
+          skipInvalid: flags.skipInvalid,
+          rejects: flags.rejects,
+          encoding: flags.encoding,
+          ignoreUnknownColumns: flags.ignoreUnknownColumns,
+          maxFieldChars,
+          parallel: parallelSetting(context.io.env.QBANK_IMPORT_PARALLEL),
+          now: context.io.now,
+          onProgress: ({ file, bytes, totalBytes, rows }) => {
+            if (progressFile !== file) {
+              progress?.finish();
+              progress = out.progress(`importing ${file}`, Math.max(1, Math.ceil(totalBytes / 1e6)), ' MB');
+              progressFile = file;
+            }
+            progress!.update(Math.min(Math.ceil(totalBytes / 1e6), Math.round(bytes / 1e6)), `${rows.toLocaleString('en-US')} rows`);
+          },
+          onWait: (message) => out.notice(message),
+          reviewPolicy: flags.keepReviewStatus ? 'keep' : flags.refuseReviewedChanges ? 'refuse' : 'reset',
+          reviewer: flags.reviewer,
         },
-        onWait: (message) => out.notice(message),
-      });
+      );
       progress?.finish();
       progress = undefined;
-      renderSummary(out, summary, database.displayUrl);
+      renderSummaries(out, summaries, database.displayUrl);
+      const pending = summaries.some((summary) => summary.created + summary.updated > 0);
+      if (flags.exitCode && pending) context.exitCode = ExitCode.checkFailed;
     } catch (error) {
       throw await withFlagHints(error);
     } finally {
@@ -76,7 +101,7 @@ export function registerImportCommands(program: Command, context: CommandContext
     program
       .command('import')
       .description('bulk-import questions (CSV, JSON, JSON Lines): validated, in one transaction, idempotent')
-      .argument('[file]', 'the questions file (.csv, .json, .jsonl)'),
+      .argument('[files...]', 'the questions file (.csv, .json, .jsonl); or several files, or a directory, imported together in one transaction'),
   )
     .addHelpText(
       'after',
@@ -90,9 +115,11 @@ export function registerImportCommands(program: Command, context: CommandContext
         ['qbank import bank.csv --encoding windows-1252', 'a file saved by an older Excel'],
       ]) + '\nFormats and columns: see the README ("Importing question banks") or `qbank import template`.\n',
     )
-    .action(async (file: string | undefined, flags: ImportFlags, command: Command) => {
-      if (!file) throw new UsageError('name the file to import: qbank import FILE', { hint: 'see `qbank import --help`' });
-      await run('questions')(file, flags, command);
+    .action(async (files: string[], flags: ImportFlags, command: Command) => {
+      if (files.length === 0) throw new UsageError('name the file to import: qbank import FILE', { hint: 'see `qbank import --help`' });
+      // one file is a questions file, as always; several files (or a directory) are told apart by name
+      if (files.length === 1 && !(await isDirectory(resolve(context.io.cwd, files[0])))) await run('questions')(files[0], flags, command);
+      else await run('by-name')(files, flags, command);
     });
 
   withImportOptions(importCommand.command('questions').description('import questions (the same as `qbank import FILE`)').argument('<file>'))
@@ -142,7 +169,7 @@ export function registerImportCommands(program: Command, context: CommandContext
       const { TEMPLATES } = await import('../db/import/templates.js');
       const chosen = name ? TEMPLATES.filter((template) => template.name === name) : TEMPLATES;
       if (chosen.length === 0) throw new UsageError(`no template "${name}"`, { hint: `templates: ${TEMPLATES.map((t) => t.name).join(', ')}` });
-      if (out.json) return out.data(chosen);
+      if (out.json) return out.data({ templates: chosen });
       if (name) return void context.io.stdout.write(chosen[0].csv);
       for (const template of chosen) {
         out.heading(`# ${template.name}: ${template.command}`);
@@ -154,9 +181,15 @@ export function registerImportCommands(program: Command, context: CommandContext
 /** The service states what went wrong; here it gets the flag that answers it. */
 async function withFlagHints(error: unknown): Promise<unknown> {
   const { OutputFileExistsError } = await import('../output-file.js');
-  const { UnknownFormatError, RejectsWithoutSkipError } = await import('../db/import/index.js');
+  const { UnknownFormatError, RejectsWithoutSkipError, ReviewedChangesError } = await import('../db/import/index.js');
   if (error instanceof OutputFileExistsError) return error.withHint('choose another name, or pass --force to replace it');
   if (error instanceof UnknownFormatError) return new UsageError(error.message, { hint: 'name it .csv, .json or .jsonl, or pass --format csv|json|jsonl' });
+  if (error instanceof ReviewedChangesError) {
+    return new RefusedError(error.message, { hint: 'to import them, pass --keep-review-status (decisions stay) or leave out --refuse-reviewed-changes (they go back to pending)' });
+  }
+  if (error instanceof InvalidInputError && error.details?.some((detail) => detail.includes('needs a reviewer'))) {
+    return new InvalidInputError(error.message, { details: error.details, hint: 'name the reviewer with --reviewer EMAIL, or add a reviewed_by column' });
+  }
   if (error instanceof RejectsWithoutSkipError) return new UsageError('--rejects goes with --skip-invalid: without it, one invalid row stops the import');
   return error;
 }
@@ -164,6 +197,50 @@ async function withFlagHints(error: unknown): Promise<unknown> {
 /** QBANK_IMPORT_PARALLEL=always|never overrides when parsing moves to a worker thread (tests, benchmarks). */
 function parallelSetting(value: string | undefined): 'auto' | 'always' | 'never' {
   return value === 'always' || value === 'never' ? value : 'auto';
+}
+
+/**
+ * Several files, or a directory's files, and what each holds by its name: `*exam*` exams,
+ * `*certification*` certifications, anything else questions. Exams and certifications go first,
+ * so questions can name an exam the same run adds.
+ */
+async function filesByName(paths: string[], cwd: string): Promise<ImportFileSpec[]> {
+  const { readdir } = await import('node:fs/promises');
+  const files: string[] = [];
+  for (const path of paths) {
+    if (!(await isDirectory(resolve(cwd, path)))) {
+      files.push(path);
+      continue;
+    }
+    const names = (await readdir(resolve(cwd, path))).filter((name) => /\.(csv|json|jsonl|ndjson)$/i.test(name)).sort();
+    if (names.length === 0) throw new UsageError(`${path} holds no .csv, .json or .jsonl file to import`);
+    files.push(...names.map((name) => join(path, name)));
+  }
+  const kindOf = (file: string): ImportKind => {
+    const name = basename(file).toLowerCase();
+    return name.includes('exam') ? 'exams' : name.includes('certification') ? 'certifications' : 'questions';
+  };
+  const specs = files.map((file) => ({ file, kind: kindOf(file) }));
+  return [...specs.filter((spec) => spec.kind !== 'questions'), ...specs.filter((spec) => spec.kind === 'questions')];
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  const { stat } = await import('node:fs/promises');
+  return stat(path).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
+}
+
+function renderSummaries(out: Output, summaries: ImportSummary[], displayUrl: string): void {
+  if (summaries.length === 1) return renderSummary(out, summaries[0], displayUrl);
+  if (out.json) {
+    const total = (key: 'created' | 'updated' | 'unchanged' | 'skipped' | 'rejected') => summaries.reduce((sum, summary) => sum + summary[key], 0);
+    return out.data({ dryRun: summaries[0].dryRun, created: total('created'), updated: total('updated'), unchanged: total('unchanged'), skipped: total('skipped'), rejected: total('rejected'), files: summaries });
+  }
+  for (const summary of summaries) renderSummary(out, summary, displayUrl);
+  if (summaries[0].dryRun) out.success(`dry run of ${summaries.length} files in one transaction: nothing was written`);
+  else out.success(`${summaries.length} files imported in one transaction`);
 }
 
 function renderSummary(out: Output, summary: ImportSummary, displayUrl: string): void {
@@ -180,6 +257,12 @@ function renderSummary(out: Output, summary: ImportSummary, displayUrl: string):
   ];
   out.table(headers, [...summary.groups.map((group) => row(group.group, group)), ...(summary.groups.length > 1 ? [row('total', summary)] : [])]);
   for (const column of summary.ignoredColumns) out.notice(`ignored column "${column}" (--ignore-unknown-columns)`);
+  if (summary.reviewReset.length > 0) {
+    const ids = summary.reviewReset.slice(0, 20).map((entry) => entry.id).join(', ');
+    const more = summary.reviewReset.length > 20 ? `, … (${summary.reviewReset.length - 20} more; all in --json)` : '';
+    const decided = [...new Set(summary.reviewReset.map((entry) => entry.previous))].join(' or ');
+    out.warn(`${summary.reviewReset.length} ${decided} question${summary.reviewReset.length === 1 ? '' : 's'} changed and ${summary.dryRun ? 'would be' : 'are'} pending again: ${ids}${more}`);
+  }
   if (summary.warningCount > 0) {
     out.warn(`${summary.warningCount.toLocaleString('en-US')} row${summary.warningCount === 1 ? '' : 's'} repeat${summary.warningCount === 1 ? 's' : ''} another row's question text; rows with ids are imported each as its own question:`);
     for (const warning of summary.warnings) out.info('  ' + warning);

@@ -16,10 +16,11 @@ import { formatProblem, ProblemLog } from './problems.js';
 import { FileProblem, formatFromPath, type FileFormat } from './records.js';
 import { RejectsFormatError, RejectsWriter } from './rejects.js';
 import { openRunner, type ImportRunner } from './runner.js';
-import { Tally, type GroupCounts, type ImportContext, type ImportMode, type ImportTarget } from './session.js';
+import { Tally, type GroupCounts, type ImportContext, type ImportMode, type ImportTarget, type ReviewPolicy, type ReviewReset } from './session.js';
 import { normalizeEncoding, UnknownEncodingError } from './text-source.js';
 
-export type { ImportMode, GroupCounts } from './session.js';
+export type { ImportMode, GroupCounts, ReviewPolicy, ReviewReset } from './session.js';
+export { ReviewedChangesError } from './pingtopass.js';
 export type { FileFormat } from './records.js';
 
 export type ImportKind = 'questions' | 'exams' | 'certifications';
@@ -45,11 +46,17 @@ export interface ImportOptions {
   parallel?: 'auto' | 'always' | 'never';
   now?: () => Date;
   onProgress?: (progress: ImportProgress) => void;
+  /** An update of a decided question's content: back to pending (default), keep the decision, or refuse the import. */
+  reviewPolicy?: ReviewPolicy;
+  /** Who decides rows marked approved or rejected without a reviewed_by of their own. */
+  reviewer?: string;
   /** Told when the import waits for another writer's lock. */
   onWait?: (message: string) => void;
 }
 
 export interface ImportProgress {
+  /** The file being read, as the user named it. */
+  file: string;
   bytes: number;
   totalBytes: number;
   rows: number;
@@ -79,6 +86,8 @@ export interface ImportSummary {
   /** Rows imported with something worth a look (a question text repeated by rows with distinct ids): the first 20, then `warningCount` says how many. */
   warnings: string[];
   warningCount: number;
+  /** Approved or rejected questions whose content changed and that are pending again (or would be, in a dry run). */
+  reviewReset: ReviewReset[];
   ignoredColumns: string[];
   /** Whether parsing ran in a worker thread beside the writes. */
   parallel: boolean;
@@ -119,35 +128,38 @@ function createTarget(system: SystemName, kind: ImportKind): ImportTarget {
   return kind === 'questions' ? new OpenInterviewQuestionsTarget() : new OpenInterviewCertificationsTarget();
 }
 
-/**
- * Imports one file in one transaction. The file streams through a pipeline (parse, validate,
- * turn rows into statements) whose statements run as they come; the transaction commits only
- * when the whole file was good (with `skipInvalid`: when every row was good or left out). A
- * process killed half-way leaves an uncommitted transaction, which SQLite (or the server, when the
- * stream expires) rolls back; running the same import again then completes it, and running it
- * once more changes nothing.
- */
-export async function importFile(database: Database, options: ImportOptions): Promise<ImportSummary> {
-  const started = process.hrtime.bigint();
-  const roundTripsBefore = database.roundTrips();
-  const path = resolve(options.cwd, options.file);
-  const file = options.file;
-  const format = options.format ?? formatFromPath(path);
+/** One file of an import, checked before anything is opened. */
+interface PreparedFile {
+  file: string;
+  path: string;
+  kind: ImportKind;
+  format: FileFormat;
+  target: ImportTarget;
+  parallel: boolean;
+}
+
+export interface ImportFileSpec {
+  /** The file as the user named it; resolved against `cwd`. */
+  file: string;
+  kind: ImportKind;
+  format?: FileFormat;
+}
+
+/** Several files in one run can share no rejects file: it holds one file's rows, in that file's columns. */
+export class RejectsForManyFilesError extends UsageError {
+  constructor() {
+    super('a rejects file holds the rows of one imported file: import the files one at a time to set rows aside');
+  }
+}
+
+async function prepareFile(spec: ImportFileSpec, options: ImportOptions): Promise<PreparedFile> {
+  const path = resolve(options.cwd, spec.file);
+  const file = spec.file;
+  const format = spec.format ?? formatFromPath(path);
   if (!format) throw new UnknownFormatError(file);
-  if (options.rejects && !options.skipInvalid) throw new RejectsWithoutSkipError();
   const rejectsFormat = options.rejects ? (formatFromPath(options.rejects) ?? format) : undefined;
   if (options.rejects && rejectsFormat === 'csv' && format !== 'csv') throw new RejectsFormatError(options.rejects, file);
-  if (options.encoding) {
-    try {
-      normalizeEncoding(options.encoding);
-    } catch (error) {
-      throw new UnknownEncodingNameError((error as UnknownEncodingError).message);
-    }
-  }
-  const target = createTarget(options.system, options.kind);
-  const mode = options.mode ?? 'upsert';
-  const dryRun = Boolean(options.dryRun);
-  if (!dryRun) requireWriteAccess(database, 'import');
+  const target = createTarget(options.system, spec.kind);
   let size: number;
   try {
     const info = await stat(path);
@@ -157,23 +169,99 @@ export async function importFile(database: Database, options: ImportOptions): Pr
     if (error instanceof QbankError) throw error;
     throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
   }
+  // A worker pays for itself from a few megabytes on, and only with a second core to run on.
+  const parallel = options.parallel === 'always' || (options.parallel !== 'never' && size >= WORKER_THRESHOLD_BYTES && availableParallelism() > 1);
+  return { file, path, kind: spec.kind, format, target, parallel };
+}
 
+/**
+ * Imports one file in one transaction. The file streams through a pipeline (parse, validate,
+ * turn rows into statements) whose statements run as they come; the transaction commits only
+ * when the whole file was good (with `skipInvalid`: when every row was good or left out). A
+ * process killed half-way leaves an uncommitted transaction, which SQLite (or the server, when the
+ * stream expires) rolls back; running the same import again then completes it, and running it
+ * once more changes nothing.
+ */
+export async function importFile(database: Database, options: ImportOptions): Promise<ImportSummary> {
+  const [summary] = await importFiles(database, [{ file: options.file, kind: options.kind, format: options.format }], options);
+  return summary;
+}
+
+/**
+ * Imports several files in one transaction, in the order given (exams before the questions that
+ * name them): every file is validated and applied, and the transaction commits only when all of
+ * them were good. A dry run of a change that adds an exam and its questions sees the exam.
+ */
+export async function importFiles(database: Database, files: ImportFileSpec[], options: ImportOptions): Promise<ImportSummary[]> {
+  if (options.rejects && !options.skipInvalid) throw new RejectsWithoutSkipError();
+  if (options.rejects && files.length > 1) throw new RejectsForManyFilesError();
+  if (options.encoding) {
+    try {
+      normalizeEncoding(options.encoding);
+    } catch (error) {
+      throw new UnknownEncodingNameError((error as UnknownEncodingError).message);
+    }
+  }
+  const prepared: PreparedFile[] = [];
+  for (const spec of files) prepared.push(await prepareFile(spec, options));
+  const dryRun = Boolean(options.dryRun);
+  if (!dryRun) requireWriteAccess(database, 'import');
+  const now = options.now?.() ?? new Date();
+  let rejectsFile: OutputFile | undefined;
+  let runner: ImportRunner | undefined;
+  let committed = false;
+  try {
+    if (options.rejects) rejectsFile = await prepareOutputFile(options.rejects, { cwd: options.cwd, force: options.force, inputs: [prepared[0].file], what: 'rejects file' });
+    // only a lone questions file loads in bulk: the checks it skips hold for its own rows only
+    const bulk = prepared.length === 1 ? prepared[0].target.bulkLoad : undefined;
+    runner = await openRunner(database, dryRun, options.onWait, bulk);
+    const summaries: ImportSummary[] = [];
+    const plannedExams = new Map<string, string>();
+    for (const one of prepared) summaries.push(await importOneFile(database, runner, one, { ...options, now: () => now }, rejectsFile, plannedExams));
+    if (rejectsFile) await rejectsFile.commit();
+    if (dryRun) await runner.rollback();
+    else await runner.commit();
+    committed = !dryRun;
+    return summaries;
+  } catch (error) {
+    if (runner && !committed) {
+      try {
+        await runner.rollback();
+      } catch {
+        // The transaction went with its connection; SQLite or the server rolls it back.
+      }
+    }
+    await rejectsFile?.abort();
+    throw describeDatabaseError(error, database, 'import');
+  } finally {
+    runner?.close();
+  }
+}
+
+/** Streams one file through its pipeline into the open transaction; commits nothing. */
+async function importOneFile(
+  database: Database,
+  runner: ImportRunner,
+  prepared: PreparedFile,
+  options: ImportOptions,
+  rejectsFile: OutputFile | undefined,
+  plannedExams: Map<string, string>,
+): Promise<ImportSummary> {
+  const started = process.hrtime.bigint();
+  const roundTripsBefore = database.roundTrips();
+  const { file, path, format, target, parallel } = prepared;
+  const rejectsFormat = options.rejects ? (formatFromPath(options.rejects) ?? format) : undefined;
+  const mode = options.mode ?? 'upsert';
+  const dryRun = Boolean(options.dryRun);
   const problems = new ProblemLog(20);
   const rejectedLog = new ProblemLog(20);
   const warnings = new ProblemLog(20);
   const tally = new Tally();
   const now = options.now?.() ?? new Date();
-  // A worker pays for itself from a few megabytes on, and only with a second core to run on.
-  const parallel = options.parallel === 'always' || (options.parallel !== 'never' && size >= WORKER_THRESHOLD_BYTES && availableParallelism() > 1);
-  let rejectsFile: OutputFile | undefined;
   let rejects: RejectsWriter | undefined;
-  let runner: ImportRunner | undefined;
-  let committed = false;
   let records = 0;
   let batches: AsyncGenerator<PipelineBatch, PipelineEnd> | undefined;
   try {
-    if (options.rejects) rejectsFile = await prepareOutputFile(options.rejects, { cwd: options.cwd, force: options.force, inputs: [file], what: 'rejects file' });
-    runner = await openRunner(database, dryRun, options.onWait, target.bulkLoad);
     const context: ImportContext = {
       database,
       runner,
@@ -184,6 +272,9 @@ export async function importFile(database: Database, options: ImportOptions): Pr
       newId: createIdGenerator(() => now),
       problems,
       tally,
+      plannedExams,
+      reviewPolicy: options.reviewPolicy ?? 'reset',
+      reviewReset: [],
     };
     const plan = await target.begin(context);
     const pipelineOptions: PipelineOptions = {
@@ -198,6 +289,7 @@ export async function importFile(database: Database, options: ImportOptions): Pr
       nowMs: now.getTime(),
       idPrefix: options.system === 'open-interview' ? 'q-' : '',
       plan,
+      reviewer: options.reviewer,
     };
     batches = parallel ? runPipelineInWorker(pipelineOptions) : runPipeline(pipelineOptions);
     let end: PipelineEnd | undefined;
@@ -227,7 +319,7 @@ export async function importFile(database: Database, options: ImportOptions): Pr
       for (const problem of batch.rejectedProblems) rejectedLog.add(problem);
       for (const warning of batch.warnings) warnings.add(warning);
       warnings.count += batch.warningsNotSent;
-      options.onProgress?.({ bytes: batch.bytes, totalBytes: batch.totalBytes, rows: records });
+      options.onProgress?.({ file, bytes: batch.bytes, totalBytes: batch.totalBytes, rows: records });
     }
     header = end.header;
     records = end.records;
@@ -238,17 +330,14 @@ export async function importFile(database: Database, options: ImportOptions): Pr
     if (!problems.empty) throw problemsError(file, problems, records);
     if (rejectsFile) {
       rejects ??= new RejectsWriter(rejectsFile, rejectsFormat!, header);
-      await rejects.commit();
+      await rejects.finish();
     }
-    if (dryRun) await runner.rollback();
-    else await runner.commit();
-    committed = !dryRun;
     const groups = tally.list();
     const total = (outcome: keyof Omit<GroupCounts, 'group'>) => groups.reduce((sum, group) => sum + group[outcome], 0);
     return {
       file,
       system: options.system,
-      kind: options.kind,
+      kind: prepared.kind,
       format,
       encoding: end.encoding,
       mode,
@@ -265,30 +354,22 @@ export async function importFile(database: Database, options: ImportOptions): Pr
       problems: rejectedLog.sorted().map((problem) => formatProblem(file, problem)),
       warnings: warnings.sorted().map((warning) => formatProblem(file, warning)),
       warningCount: warnings.count,
+      reviewReset: context.reviewReset,
       ignoredColumns: end.ignored,
       parallel,
       seconds: Number(process.hrtime.bigint() - started) / 1e9,
       roundTrips: database.roundTrips() - roundTripsBefore,
     };
   } catch (error) {
-    if (runner && !committed) {
-      try {
-        await runner.rollback();
-      } catch {
-        // The transaction went with its connection; SQLite or the server rolls it back.
-      }
-    }
-    await rejectsFile?.abort();
     if (error instanceof FileProblem) {
       for (const problem of error.problems) problems.add(problem);
       throw problemsError(file, problems, records, { where: error.where, line: error.problems[0]?.line ?? 1 });
     }
-    throw describeDatabaseError(error, database, 'import');
+    throw error;
   } finally {
     // A failure while writing leaves the pipeline suspended: ending it stops the parsing worker
     // (and closes the file), which would otherwise keep the process alive.
     await batches?.return(undefined as never).catch(() => undefined);
-    runner?.close();
   }
 }
 

@@ -27,6 +27,7 @@ export const PINGTOPASS_QUESTION_COLUMNS: ColumnSpec[] = [
   { name: 'reference_url', kind: 'text' },
   { name: 'exhibit_url', kind: 'text' },
   { name: 'review_status', kind: 'enum' },
+  { name: 'reviewed_by', kind: 'text' },
   { name: 'is_active', kind: 'bool' },
   { name: 'ai_generated', kind: 'bool' },
   { name: 'ai_model', kind: 'text' },
@@ -68,6 +69,8 @@ export interface PingToPassQuestion {
   given: number;
   /** Undefined when the file does not say: new rows get the column default, existing ones keep theirs. */
   reviewStatus?: string;
+  /** With a decided review_status: who decided (the record's reviewed_by, else the import's reviewer). */
+  reviewedBy?: string;
   isActive?: boolean;
   aiGenerated?: boolean;
   aiModel?: string;
@@ -93,6 +96,7 @@ const questionFields = z.object({
   reference_url: url().optional(),
   exhibit_url: url().optional(),
   review_status: oneOf(REVIEW_STATUSES).optional(),
+  reviewed_by: optionalText(),
   is_active: bool().optional(),
   ai_generated: bool().optional(),
   ai_model: optionalText(),
@@ -108,7 +112,7 @@ const QUESTION_KINDS = kindsOf(PINGTOPASS_QUESTION_COLUMNS);
 const EXAM_KINDS = kindsOf(PINGTOPASS_EXAM_COLUMNS);
 
 /** Cross-field rules: contiguous options, correct letters naming options, the type agreeing with them. */
-function questionSchema(examIdOf: (code: string) => string | undefined, suggestExam: (code: string) => string | undefined) {
+function questionSchema(examIdOf: (code: string) => string | undefined, suggestExam: (code: string) => string | undefined, reviewer: string | undefined) {
   return questionFields.transform((input: QuestionInput, ctx): Omit<PingToPassQuestion, 'line'> => {
     const examId = examIdOf(input.exam_code);
     if (!examId) {
@@ -158,6 +162,12 @@ function questionSchema(examIdOf: (code: string) => string | undefined, suggestE
       } else correctMask |= 1 << index;
     }
     const correctCount = bitCount(correctMask);
+    // a decision needs someone who took it: the record's reviewed_by, else the import's reviewer
+    const decided = input.review_status === 'approved' || input.review_status === 'rejected';
+    const reviewedBy = decided ? (input.reviewed_by ?? reviewer) : undefined;
+    if (decided && !reviewedBy) {
+      ctx.addIssue({ code: 'custom', path: ['review_status'], message: `"${input.review_status}" needs a reviewer: a reviewed_by value, or a reviewer named for the import` });
+    }
     if (input.type === 'single' && correctCount > 1) {
       ctx.addIssue({ code: 'custom', path: ['correct'], message: `a single-answer question has exactly one correct letter, not ${correctCount} (${input.correct}); use type multiple` });
     }
@@ -178,6 +188,7 @@ function questionSchema(examIdOf: (code: string) => string | undefined, suggestE
       exhibitUrl: input.exhibit_url ?? null,
       given: 0,
       reviewStatus: input.review_status,
+      reviewedBy,
       isActive: input.is_active,
       aiGenerated: input.ai_generated,
       aiModel: input.ai_model,
@@ -219,6 +230,8 @@ export interface EncoderSettings {
   newId: () => string;
   /** Nothing is written: rows going straight into an empty table need no statements at all. */
   dryRun: boolean;
+  /** Who decides the rows a file marks approved or rejected without a reviewed_by of their own. */
+  reviewer?: string;
 }
 
 /**
@@ -248,13 +261,14 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
     this.schema = questionSchema(
       (code) => byCode.get(code),
       (code) => byLowerCode.get(code.toLowerCase()),
+      settings.reviewer,
     );
     this.direct = plan.direct;
     const now = Math.floor(settings.now.getTime() / 1000);
     if (this.direct) {
       this.questionRows = new RowPacker(
-        'INSERT INTO questions (id, exam_id, type, text, explanation, reference_url, difficulty, objective_id, tags, exhibit_url, is_active, ai_generated, ai_model, review_status, created_at, updated_at) VALUES ',
-        `(?,?,?,?,?,?,?,?,?,?,?,?,?,?,${now},${now})`,
+        'INSERT INTO questions (id, exam_id, type, text, explanation, reference_url, difficulty, objective_id, tags, exhibit_url, is_active, ai_generated, ai_model, review_status, reviewed_by, reviewed_at, created_at, updated_at) VALUES ',
+        `(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,${now},${now})`,
       );
       // One tuple per question (id, correct mask, six option texts), unpivoted into option rows by
       // SQL: eight bound values a question instead of six per option.
@@ -272,8 +286,8 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
     // that compare and apply them: a fifth of the rows and bound values of one row per option.
     this.questionRows = new RowPacker(
       `INSERT INTO ${STAGING_QUESTIONS} (seq, line, given_id, new_id, exam_id, exam_code, type, type_given, text, explanation, reference_url, difficulty,
-        objective_id, tags, exhibit_url, review_status, is_active, ai_generated, ai_model, options, correct_mask, given) VALUES `,
-      '(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)',
+        objective_id, tags, exhibit_url, review_status, reviewed_by, is_active, ai_generated, ai_model, options, correct_mask, given) VALUES `,
+      '(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)',
     );
   }
 
@@ -336,6 +350,8 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
         row.aiGenerated ? 1 : 0,
         row.aiModel ?? null,
         row.reviewStatus ?? 'pending',
+        row.reviewedBy ?? null,
+        row.reviewedBy ? Math.floor(this.settings.now.getTime() / 1000) : null,
       ],
       bytes,
     );
@@ -365,6 +381,7 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
         row.tags,
         row.exhibitUrl,
         row.reviewStatus ?? null,
+        row.reviewedBy ?? null,
         row.isActive === undefined ? null : row.isActive ? 1 : 0,
         row.aiGenerated === undefined ? null : row.aiGenerated ? 1 : 0,
         row.aiModel ?? null,

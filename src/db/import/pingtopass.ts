@@ -2,11 +2,19 @@ import type { InValue } from '@libsql/client';
 import { eq, getTableColumns } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/libsql';
 import { exams } from '../../../schema/pingtopass.js';
-import { QbankError } from '../../errors.js';
+import { QbankError, RefusedError } from '../../errors.js';
 import { quoteIdent } from '../client.js';
 import { statementBytes, type Statement } from './encoder.js';
 import { GIVEN_FIELDS, STAGING_QUESTIONS, type PingToPassExam, type PingToPassQuestionsPlan } from './pingtopass-rows.js';
 import { BatchedRowsTarget, reportSharedMatches, type ImportContext, type ImportTarget } from './session.js';
+
+/** Decided questions whose content the import would change, refused as asked. */
+export class ReviewedChangesError extends RefusedError {
+  constructor(readonly ids: string[]) {
+    const shown = ids.slice(0, 20).join(', ');
+    super(`${ids.length} reviewed question${ids.length === 1 ? '' : 's'} would change and go back to pending: ${shown}${ids.length > 20 ? `, … (${ids.length - 20} more)` : ''}; nothing was imported`);
+  }
+}
 
 const OUTCOME_OF_ACTION: Record<string, 'created' | 'updated' | 'unchanged' | 'skipped'> = {
   create: 'created',
@@ -59,13 +67,15 @@ export class PingToPassQuestionsTarget implements ImportTarget {
           `DROP TABLE IF EXISTS ${STAGING_QUESTIONS}`,
             `CREATE TABLE ${STAGING_QUESTIONS} (seq INTEGER PRIMARY KEY, line INTEGER NOT NULL, given_id TEXT, new_id TEXT NOT NULL, exam_id TEXT NOT NULL, exam_code TEXT NOT NULL,
           type TEXT NOT NULL, type_given INTEGER NOT NULL, text TEXT NOT NULL, explanation TEXT, reference_url TEXT, difficulty INTEGER NOT NULL,
-          objective_id TEXT, tags TEXT, exhibit_url TEXT, review_status TEXT, is_active INTEGER, ai_generated INTEGER, ai_model TEXT,
-          options TEXT NOT NULL, correct_mask INTEGER NOT NULL, given INTEGER NOT NULL, target_id TEXT, matched_by TEXT, action TEXT)`,
+          objective_id TEXT, tags TEXT, exhibit_url TEXT, review_status TEXT, reviewed_by TEXT, is_active INTEGER, ai_generated INTEGER, ai_model TEXT,
+          options TEXT NOT NULL, correct_mask INTEGER NOT NULL, given INTEGER NOT NULL, target_id TEXT, matched_by TEXT, action TEXT, review_reset INTEGER)`,
       ],
       0,
     );
     }
-    return { target: 'pingtopass-questions', direct: this.direct, exams: examRows.rows.map((row) => [String(row.code), String(row.id)]) };
+    const examCodes: Array<[string, string]> = examRows.rows.map((row) => [String(row.code), String(row.id)]);
+    if (context.dryRun) for (const planned of context.plannedExams) if (!examCodes.some(([code]) => code === planned[0])) examCodes.push(planned);
+    return { target: 'pingtopass-questions', direct: this.direct, exams: examCodes };
   }
 
   async accept(): Promise<void> {}
@@ -130,20 +140,27 @@ export class PingToPassQuestionsTarget implements ImportTarget {
     }
     const [counts] = await runner.query([`SELECT exam_code, action, count(*) AS n FROM ${S} GROUP BY exam_code, action`]);
     for (const row of counts.rows) tally.add(String(row.exam_code), OUTCOME_OF_ACTION[String(row.action)], Number(row.n));
+    await this.findReviewedChanges(typeFor);
     if (dryRun || !problems.empty) return;
     const id = 'coalesce(s.given_id, s.new_id)';
     const keepUnlessGiven = GIVEN_FIELDS.map((field, bit) => `${field} = CASE WHEN s.given & ${1 << bit} THEN s.${field} ELSE questions.${field} END`).join(', ');
     await runner.send(
       [
-        `INSERT INTO main.questions (id, exam_id, type, text, explanation, reference_url, difficulty, objective_id, tags, exhibit_url, is_active, ai_generated, ai_model, review_status, created_at, updated_at)
+        `INSERT INTO main.questions (id, exam_id, type, text, explanation, reference_url, difficulty, objective_id, tags, exhibit_url, is_active, ai_generated, ai_model, review_status, reviewed_by, reviewed_at, created_at, updated_at)
          SELECT ${id}, s.exam_id, s.type, s.text, s.explanation, s.reference_url, s.difficulty, s.objective_id, s.tags, s.exhibit_url,
-           coalesce(s.is_active, 1), coalesce(s.ai_generated, 0), s.ai_model, coalesce(s.review_status, 'pending'), ${now}, ${now}
+           coalesce(s.is_active, 1), coalesce(s.ai_generated, 0), s.ai_model, coalesce(s.review_status, 'pending'), s.reviewed_by,
+           CASE WHEN s.reviewed_by IS NOT NULL THEN ${now} END, ${now}, ${now}
          FROM ${S} AS s WHERE s.action = 'create' ORDER BY s.seq`,
         `INSERT INTO main.answer_options (id, question_id, text, is_correct, "order", created_at)
          SELECT ${id} || '_opt_' || char(97 + j.key), ${id}, j.value, (s.correct_mask >> j.key) & 1, j.key, ${now}
          FROM ${S} AS s, json_each(s.options) AS j WHERE s.action = 'create' ORDER BY s.seq, j.key`,
         `UPDATE main.questions SET exam_id = s.exam_id, type = ${typeFor('questions.type')}, text = s.text, difficulty = s.difficulty, ${keepUnlessGiven},
-           review_status = coalesce(s.review_status, questions.review_status), is_active = coalesce(s.is_active, questions.is_active),
+           review_status = CASE WHEN s.review_status IS NOT NULL THEN s.review_status WHEN s.review_reset THEN 'pending' ELSE questions.review_status END,
+           reviewed_by = CASE WHEN s.review_status IS NOT NULL AND s.review_status IS NOT questions.review_status OR s.reviewed_by IS NOT NULL THEN s.reviewed_by
+             WHEN s.review_reset THEN NULL ELSE questions.reviewed_by END,
+           reviewed_at = CASE WHEN s.review_status IS NOT NULL AND s.review_status IS NOT questions.review_status OR s.reviewed_by IS NOT NULL THEN CASE WHEN s.reviewed_by IS NOT NULL THEN ${now} END
+             WHEN s.review_reset THEN NULL ELSE questions.reviewed_at END,
+           is_active = coalesce(s.is_active, questions.is_active),
            ai_generated = coalesce(s.ai_generated, questions.ai_generated), ai_model = coalesce(s.ai_model, questions.ai_model), updated_at = ${now}
          FROM ${S} AS s WHERE s.action = 'update' AND questions.id = s.target_id`,
         // Options of an updated question are matched by position, so their ids (which user answers
@@ -166,6 +183,35 @@ export class PingToPassQuestionsTarget implements ImportTarget {
       ],
       0,
     );
+  }
+
+  /**
+   * An update that changes what a reviewer decided on (the text, the options, the correct answer,
+   * the explanation, the type) sends an approved or rejected question back to pending, unless the
+   * row says its own review_status; the decision that was there is reported. Tags, references,
+   * difficulty and the other fields keep the decision.
+   */
+  private async findReviewedChanges(typeFor: (existing: string) => string): Promise<void> {
+    const { runner, reviewPolicy, reviewReset } = this.context;
+    if (reviewPolicy === 'keep') return;
+    const S = STAGING_QUESTIONS;
+    const explanationBit = 1 << GIVEN_FIELDS.indexOf('explanation');
+    await runner.send(
+      [
+        `UPDATE ${S} AS s SET review_reset = 1 WHERE s.action = 'update' AND s.review_status IS NULL AND EXISTS (
+           SELECT 1 FROM main.questions AS q WHERE q.id = s.target_id AND q.review_status IN ('approved', 'rejected') AND (
+             q.text IS NOT s.text OR q.type IS NOT ${typeFor('q.type')} OR (s.given & ${explanationBit} AND q.explanation IS NOT s.explanation)
+             OR (SELECT json_group_array(json_array(o.text, o.is_correct) ORDER BY o."order", o.id) FROM main.answer_options AS o WHERE o.question_id = q.id)
+                IS NOT (SELECT json_group_array(json_array(j.value, (s.correct_mask >> j.key) & 1) ORDER BY j.key) FROM json_each(s.options) AS j)))`,
+      ],
+      0,
+    );
+    const [rows] = await runner.query([
+      `SELECT s.target_id AS id, q.review_status AS previous, q.reviewed_by AS reviewed_by, s.line AS line FROM ${S} AS s JOIN main.questions AS q ON q.id = s.target_id
+       WHERE s.review_reset = 1 ORDER BY s.seq`,
+    ]);
+    for (const row of rows.rows) reviewReset.push({ id: String(row.id), previous: String(row.previous), reviewedBy: row.reviewed_by === null ? null : String(row.reviewed_by), line: Number(row.line) });
+    if (reviewPolicy === 'refuse' && reviewReset.length > 0) throw new ReviewedChangesError(reviewReset.map((entry) => entry.id));
   }
 }
 
@@ -201,6 +247,7 @@ export class PingToPassExamsTarget extends BatchedRowsTarget<PingToPassExam> {
         tally.add(vendor, 'created');
         const values = { ...row.values, id: row.givenId ?? this.context.newId(), code: row.code, createdAt: now, updatedAt: now } as typeof exams.$inferInsert;
         statements.push(built(db.insert(exams).values(values)));
+        this.context.plannedExams.set(row.code, values.id!);
         continue;
       }
       if (row.givenId && row.givenId !== String(current.id)) {

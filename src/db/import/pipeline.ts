@@ -33,6 +33,8 @@ export interface PipelineOptions {
   nowMs: number;
   idPrefix: string;
   plan: EncoderPlan;
+  /** Who decides rows marked approved or rejected without a reviewed_by of their own. */
+  reviewer?: string;
 }
 
 export interface RejectedRecord {
@@ -106,7 +108,7 @@ function describe(problems: Problem[]): string {
 
 export async function* runPipeline(options: PipelineOptions): AsyncGenerator<PipelineBatch, PipelineEnd> {
   const now = new Date(options.nowMs);
-  const encoder = createEncoder(options.plan, { now, newId: createIdGenerator(() => now, options.idPrefix), dryRun: options.dryRun });
+  const encoder = createEncoder(options.plan, { now, newId: createIdGenerator(() => now, options.idPrefix), dryRun: options.dryRun, reviewer: options.reviewer });
   const source = await openTextSource(options.path, { encoding: options.encoding });
   try {
     const stream = readRecords(source, {

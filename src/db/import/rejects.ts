@@ -74,14 +74,9 @@ export class RejectsWriter {
     return { record: raw.value ?? raw.text, [REJECTS_ERROR_COLUMN]: error };
   }
 
-  /** Writes what a file with no rejected rows holds (a CSV header, an empty array) and gives the file its name. */
-  async commit(): Promise<void> {
+  /** Writes the end (and what a file with no rejected rows holds: a CSV header, an empty array); the caller commits the file with the import. */
+  async finish(): Promise<void> {
     await this.start();
     if (this.format === 'json') await this.file.write(this.count === 0 ? ']\n' : '\n]\n');
-    await this.file.commit();
-  }
-
-  abort(): Promise<void> {
-    return this.file.abort();
   }
 }

@@ -45,6 +45,24 @@ export interface ImportContext {
   newId: () => string;
   problems: ProblemLog;
   tally: Tally;
+  /**
+   * Exams (code → id) an earlier file of the same run creates. A dry run writes nothing, so the
+   * questions of a later file learn of them here.
+   */
+  plannedExams: Map<string, string>;
+  /** What an update of an approved or rejected question's content does to its decision (see PingToPassQuestionsTarget). */
+  reviewPolicy: ReviewPolicy;
+  /** Decided questions the import sends back to pending, with the decision they had. */
+  reviewReset: ReviewReset[];
+}
+
+export type ReviewPolicy = 'reset' | 'keep' | 'refuse';
+
+export interface ReviewReset {
+  id: string;
+  previous: string;
+  reviewedBy: string | null;
+  line: number;
 }
 
 /** The database half of one kind of import; the rows half is a `RowEncoder`. */

@@ -1,0 +1,103 @@
+import { createClient } from '@libsql/client';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from './support/cli.js';
+import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
+
+const ROOT = join(import.meta.dirname, '..');
+
+async function rows(t: TestDatabase, sql: string): Promise<Array<Record<string, unknown>>> {
+  const client = createClient({ url: `file:${t.dbPath}` });
+  try {
+    return (await client.execute(sql)).rows.map((row) => ({ ...row }));
+  } finally {
+    client.close();
+  }
+}
+
+const reviewOf = (t: TestDatabase) => rows(t, "SELECT id, review_status, reviewed_by, reviewed_at IS NOT NULL AS has_time, text FROM questions WHERE id LIKE 'rv-%' ORDER BY id");
+
+const HEADER = 'id,exam_code,text,option_a,option_b,correct,difficulty,tags';
+const DECIDED = `${HEADER},review_status\nrv-1,CCNA-200-301,Which port does SSH use?,22,23,A,1,ssh,approved\nrv-2,CCNA-200-301,Which port does Telnet use?,22,23,B,1,telnet,approved\nrv-3,CCNA-200-301,Which port does HTTP use?,80,8080,A,1,http,rejected\n`;
+// rv-1's key moves from A to B, rv-2 only changes its tags, rv-3 (rejected) is fixed
+const EDITED = `${HEADER}\nrv-1,CCNA-200-301,Which port does SSH use?,22,23,B,1,ssh\nrv-2,CCNA-200-301,Which port does Telnet use?,22,23,B,1,telnet;legacy\nrv-3,CCNA-200-301,Which port does HTTP use by default?,80,8080,A,1,http\n`;
+
+describe.each(MODES)('a re-import respects review decisions (%s)', (mode) => {
+  let t: TestDatabase;
+  const cli = (args: string[]) => runCli(args, { env: t.env, cwd: t.dir });
+
+  beforeEach(async () => {
+    t = await createTestDatabase(mode);
+    expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
+    expect((await cli(['db', 'seed'])).code).toBe(0);
+    expect((await cli(['import', 'exams', join(ROOT, 'fixtures', 'pingtopass', 'exams.csv')])).code).toBe(0);
+    writeFileSync(join(t.dir, 'decided.csv'), DECIDED);
+    writeFileSync(join(t.dir, 'edited.csv'), EDITED);
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('approving by import needs a reviewer, and records who and when', async () => {
+    const refused = await cli(['import', 'decided.csv']);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/decided\.csv:2:9 review_status: "approved" needs a reviewer/);
+    expect(refused.stderr).toContain('--reviewer');
+    expect(await reviewOf(t)).toEqual([]);
+    const imported = await cli(['import', 'decided.csv', '--reviewer', 'lead@example.com']);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect((await reviewOf(t)).map((row) => [row.id, row.review_status, row.reviewed_by, row.has_time])).toEqual([
+      ['rv-1', 'approved', 'lead@example.com', 1],
+      ['rv-2', 'approved', 'lead@example.com', 1],
+      ['rv-3', 'rejected', 'lead@example.com', 1],
+    ]);
+    // a reviewed_by column names the reviewer without the flag
+    writeFileSync(join(t.dir, 'by-column.csv'), `${HEADER},review_status,reviewed_by\nrv-4,CCNA-200-301,Which port does DNS use?,53,54,A,1,dns,approved,ann@example.com\n`);
+    expect((await cli(['import', 'by-column.csv'])).code).toBe(0);
+    expect((await rows(t, "SELECT reviewed_by FROM questions WHERE id = 'rv-4'"))[0].reviewed_by).toBe('ann@example.com');
+  });
+
+  it('a changed key or text sends a decided question back to pending and says so; tags keep the decision', async () => {
+    expect((await cli(['import', 'decided.csv', '--reviewer', 'lead@example.com'])).code).toBe(0);
+    const plan = await cli(['import', 'edited.csv', '--dry-run', '--json']);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.json().reviewReset.map((entry: { id: string; previous: string }) => [entry.id, entry.previous])).toEqual([
+      ['rv-1', 'approved'],
+      ['rv-3', 'rejected'],
+    ]);
+    expect((await reviewOf(t)).map((row) => row.review_status)).toEqual(['approved', 'approved', 'rejected']);
+
+    const result = await cli(['import', 'questions', 'edited.csv']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/2 approved or rejected questions changed and are pending again: rv-1, rv-3/);
+    expect((await reviewOf(t)).map((row) => [row.id, row.review_status, row.reviewed_by, row.has_time])).toEqual([
+      ['rv-1', 'pending', null, 0],
+      ['rv-2', 'approved', 'lead@example.com', 1],
+      ['rv-3', 'pending', null, 0],
+    ]);
+  });
+
+  it('--refuse-reviewed-changes refuses (exit 5, naming them) and writes nothing; --keep-review-status keeps the decisions', async () => {
+    expect((await cli(['import', 'decided.csv', '--reviewer', 'lead@example.com'])).code).toBe(0);
+    const before = await reviewOf(t);
+    const refused = await cli(['import', 'edited.csv', '--refuse-reviewed-changes']);
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toMatch(/2 reviewed questions would change and go back to pending: rv-1, rv-3/);
+    expect(await reviewOf(t)).toEqual(before);
+
+    const kept = await cli(['import', '--keep-review-status', 'edited.csv', '--json']);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(kept.json()).toMatchObject({ updated: 3, reviewReset: [] });
+    expect((await reviewOf(t)).map((row) => [row.id, row.review_status, row.text])).toEqual([
+      ['rv-1', 'approved', 'Which port does SSH use?'],
+      ['rv-2', 'approved', 'Which port does Telnet use?'],
+      ['rv-3', 'rejected', 'Which port does HTTP use by default?'],
+    ]);
+    const options = await rows(t, "SELECT text, is_correct FROM answer_options WHERE question_id = 'rv-1' ORDER BY \"order\"");
+    expect(options).toEqual([
+      { text: '22', is_correct: 0 },
+      { text: '23', is_correct: 1 },
+    ]);
+  });
+});
