@@ -51,6 +51,8 @@ export function registerTokenCommands(program: Command, context: CommandContext)
 
 /** The Turso operations' next steps and recoveries, in the CLI's commands and flags. */
 export const CLI_HINTS: OperatorHints = {
+  givenToken: '--auth-token',
+  givenDatabase: '--db',
   confirmAhead: 'pass --yes',
   overwriteKeyFiles: 'pass --force to overwrite it',
   nameDatabase: 'pass --db NAME',

@@ -253,7 +253,7 @@ function configuredTokens(context: OperationsContext): Array<{ source: string; t
   const keys = credentialKeys({ env: context.env, cwd: context.cwd }, context.flags.target);
   const env = layered(context);
   const tokens: Array<{ source: string; token: string }> = [];
-  if (context.flags.authToken) tokens.push({ source: '--auth-token', token: context.flags.authToken });
+  if (context.flags.authToken) tokens.push({ source: hintsOf(context).givenToken, token: context.flags.authToken });
   else if (env[keys.tokenKey]) tokens.push({ source: keys.tokenKey, token: env[keys.tokenKey]! });
   if (env[keys.readOnlyTokenKey]) tokens.push({ source: keys.readOnlyTokenKey, token: env[keys.readOnlyTokenKey]! });
   return tokens;
@@ -303,7 +303,7 @@ export async function verifyConfiguredTokens(context: OperationsContext): Promis
   const reports: VerifyReport[] = [];
   const entries: Array<{ url: string; source: string; role: TokenRole; token: string }> = [];
   if (readWrite.authToken) {
-    const source = context.flags.authToken ? '--auth-token' : keys.tokenKey;
+    const source = context.flags.authToken ? hintsOf(context).givenToken : keys.tokenKey;
     entries.push({ url: readWrite.url, source, role: 'read-write', token: readWrite.authToken });
   }
   if (readOnly.readOnlyCredentials && readOnly.authToken) {

@@ -12,6 +12,10 @@ export interface HintScope {
 }
 
 export interface OperatorHints {
+  /** Where a token given directly came from, as a source label, e.g. "--auth-token". */
+  givenToken: string;
+  /** How a database named directly was found, as a source label, e.g. "--db". */
+  givenDatabase: string;
   /** How to go ahead without being asked, e.g. "pass --yes". */
   confirmAhead: string;
   /** How to replace existing key files anyway, e.g. "pass --force to overwrite it". */
@@ -44,6 +48,8 @@ export interface OperatorHints {
 
 /** Wording for callers that are not the CLI. */
 export const PLAIN_HINTS: OperatorHints = {
+  givenToken: 'the token given',
+  givenDatabase: 'the name given',
   confirmAhead: 'confirm ahead of time',
   overwriteKeyFiles: 'allow overwriting it',
   nameDatabase: 'name the database',

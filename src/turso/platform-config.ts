@@ -94,7 +94,7 @@ export function openPlatformApi(config: PlatformConfig, options: { debug?: (line
 export interface ResolvedPlatformDatabase {
   name: string;
   database: PlatformDatabase;
-  /** How the name was found, for notices: `--db`, `QBANK_DB`, or the URL whose hostname matched. */
+  /** How the name was found, for notices: the name given (`--db`), `QBANK_DB`, or the URL whose hostname matched. */
   foundBy: string;
 }
 
@@ -112,7 +112,7 @@ export async function resolvePlatformDatabase(
     const database = await callPlatform(() => api.getDatabase(explicit), {
       notFoundHint: `check the name with \`turso db list\` (organization "${api.org}" from ${PLATFORM_ENV.org})`,
     });
-    return { name: database.Name, database, foundBy: options.name ? '--db' : PLATFORM_ENV.database };
+    return { name: database.Name, database, foundBy: options.name ? hints.givenDatabase : PLATFORM_ENV.database };
   }
   const urls = options.databaseUrls.filter((url): url is string => Boolean(url) && !url!.startsWith('file:'));
   if (urls.length === 0) {
@@ -146,7 +146,7 @@ export function credentialKeys(source: EnvironmentSource, targetName: string | u
   const env = loadEnvironment(source.env, source.cwd);
   const name = targetName ?? env.QBANK_TARGET;
   const target = name ? readConfigFile(source.cwd)?.targets[name] : undefined;
-  if (name && !target) throw new UsageError(`--target ${name}: ${CONFIG_FILE} has no target "${name}"`);
+  if (name && !target) throw new UsageError(`${CONFIG_FILE} has no target "${name}"`);
   return {
     tokenKey: target?.authTokenEnv ?? 'TURSO_AUTH_TOKEN',
     readOnlyTokenKey: target?.readOnlyAuthTokenEnv ?? 'TURSO_AUTH_TOKEN_RO',
