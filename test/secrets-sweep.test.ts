@@ -85,9 +85,12 @@ describe('redactSecrets: one pattern for every token shape qbank handles', () =>
     expect(redactSecrets(`error: rejected ${token} (expired?)`)).toBe('error: rejected *** (expired?)');
   });
 
-  it('a bearer header of any shape', () => {
-    expect(redactSecrets('Headers.set: "Bearer abc SECRET" is an invalid header value')).not.toContain('abc');
+  it('a bearer credential of any token shape, but not a code example', () => {
     expect(redactSecrets('authorization: Bearer qbank-testbed-0123456789abcdef')).toBe('authorization: Bearer ***');
+    expect(redactSecrets('Headers.set: "Bearer abc after-the-line-break-secret-31337" is an invalid header value', [`abc\n${PLANTED.lineBreakTail}`])).toBe(
+      'Headers.set: "Bearer abc ***" is an invalid header value',
+    );
+    expect(redactSecrets('fetch(url, { headers: { Authorization: `Bearer ${token}` } })')).toBe('fetch(url, { headers: { Authorization: `Bearer ${token}` } })');
   });
 
   it('a self-hosted private key (PEM)', () => {

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { ConnectionError } from '../errors.js';
-import { redactKnownSecrets, redactSecrets } from './redact.js';
+import { redactKnownSecrets, redactTokens, secretForms } from './redact.js';
 
 /** Everything a command may touch outside the database: passed in so tests can drive commands in-process. */
 export interface IO {
@@ -102,11 +102,10 @@ export class OutputSession {
 
   /** Secrets learnt during the run (a token read from a file a command chose) join the list. */
   addSecrets(values: Iterable<string | undefined>): void {
-    for (const value of values) {
-      if (!value || value.length < 8 || this.secrets.includes(value)) continue;
-      this.secrets.push(value);
-      this.secrets.sort((a, b) => b.length - a.length);
+    for (const value of [...values].flatMap(secretForms)) {
+      if (!this.secrets.includes(value)) this.secrets.push(value);
     }
+    this.secrets.sort((a, b) => b.length - a.length);
     this.secretBuffers.splice(0, this.secretBuffers.length, ...this.secrets.map((secret) => Buffer.from(secret)));
   }
 
@@ -115,7 +114,7 @@ export class OutputSession {
   }
 
   redactMessage(text: string): string {
-    return redactSecrets(text, this.secrets);
+    return redactKnownSecrets(redactTokens(text), this.secrets);
   }
 
   redactData(text: string): string {

@@ -7,19 +7,24 @@ export const REDACTED = '***';
 /**
  * Every token shape qbank handles, recognised without knowing its value: JWTs (Turso database and
  * group tokens, Platform API tokens, tokens minted for self-hosted libSQL: base64url header, claims
- * and signature), a bearer credential in a header line, and a PEM private key (self-hosted signing
- * keys). Applied to messages (stderr, errors), never to data on stdout, where a question about JWTs
+ * and signature), a bearer credential of token characters (not a code example's `Bearer ${token}`),
+ * and a PEM private key (self-hosted signing keys). Applied to messages (stderr, errors), never to data on stdout, where a question about JWTs
  * may quote one.
  */
 export const TOKEN_PATTERN =
-  /eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*|(?<=\bBearer\s+)[^\s"',;]+|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g;
+  /eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*|(?<=\bBearer\s+)[A-Za-z0-9._~+/=-]{16,}|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g;
 
 /** Shorter values are too likely to be ordinary words to be replaced wherever they appear. */
 const MIN_SECRET_LENGTH = 8;
 
-/** Replaces each known secret value, and anything shaped like a token, with `***`. */
+/** Replaces anything shaped like a token with `***`. */
+export function redactTokens(text: string): string {
+  return text.replace(TOKEN_PATTERN, REDACTED);
+}
+
+/** Replaces each known secret value (and each line of one with a line break), and anything shaped like a token, with `***`. */
 export function redactSecrets(text: string, secrets: Iterable<string | undefined> = []): string {
-  return redactKnownSecrets(text.replace(TOKEN_PATTERN, REDACTED), secrets);
+  return redactKnownSecrets(text.replace(TOKEN_PATTERN, REDACTED), [...secrets].flatMap(secretForms));
 }
 
 /** Replaces each known secret value; leaves everything else as it is (for data on stdout). */
