@@ -68,6 +68,16 @@ describe('remote mode against the local libSQL server', () => {
     expect((await sqliteRows('SELECT id FROM __qbank_audit'))[0]!.id).toBe(document.runId);
   });
 
+  it('db migrate whose answer was lost after the commit reports it applied, and records it once', async () => {
+    // requests: the table names (system check), the migration record, the catalogue, then the one transaction
+    t.server!.knobs.dropMidResponse = 4;
+    const result = await cli(['db', 'migrate', '--schema', 'open-interview']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/connection was lost while the migrations were committing; a reconnection found their run: applied/);
+    expect(await sqliteRows('SELECT count(*) AS n FROM __drizzle_migrations')).toEqual([{ n: 1 }]);
+    expect(await sqliteRows("SELECT command FROM __qbank_audit")).toEqual([{ command: 'db migrate' }]);
+  });
+
   it('a push whose request never arrived reports "not applied" (exit 4) and changed nothing', async () => {
     t.server!.knobs.dropOnRequest = 2;
     const result = await cli(['db', 'push', '--schema', 'pingtopass']);

@@ -89,6 +89,7 @@ function registerMigrate(db: Command, context: CommandContext): void {
         out.success(`the schema was already in place (db push); recorded ${result.baselined.length} migration(s) as applied: ${result.baselined.join(', ')}`);
       }
       if (result.applied.length === 0 && result.baselined.length === 0) out.success(`no pending migrations (${result.alreadyApplied.length} applied)`);
+      if (result.lostConnection) out.notice('note: the connection was lost while the migrations were committing; a reconnection found their run: applied');
     });
 }
 

@@ -11,7 +11,7 @@ import {
   recordMigrationStatement,
   type Migration,
 } from './migration-journal.js';
-import { runEntry, runRecordStatements, type RunContext } from './run-record.js';
+import { runEntry, runRecordStatements, settleLostWrite, type LostConnection, type RunContext } from './run-record.js';
 import { applyStatements, diffSchemas, introspect } from './schema-sync.js';
 import { expectedModel } from './systems.js';
 
@@ -22,6 +22,8 @@ export interface MigrateResult {
   /** Migrations recorded without running them, because `db push` had already built the same schema. */
   baselined: string[];
   foreignKeyViolations: number;
+  /** Set when the connection dropped while the migrations were committing and a reconnection found them applied. */
+  lostConnection?: LostConnection;
 }
 
 
@@ -68,7 +70,11 @@ export async function migrate(database: Database, system: SystemName, options: {
     ...pending.flatMap((m) => (baseline ? [recordMigrationStatement(m)] : [...m.statements, recordMigrationStatement(m)])),
     ...runRecordStatements(entry),
   ];
-  await applyStatements(database, statements, 'db migrate');
+  try {
+    await applyStatements(database, statements, 'db migrate');
+  } catch (error) {
+    result.lostConnection = await settleLostWrite(error, { database, runId: entry.id, what: 'the migration' });
+  }
   if (baseline) result.baselined = pending.map((m) => m.tag);
   else result.applied = pending.map((m) => m.tag);
   return verifyMigrated(database, migrations, result);

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import type { InStatement } from '@libsql/client';
+import { ConnectionError } from '../errors.js';
 import { VERSION } from '../version.js';
 import type { Database } from './client.js';
 
@@ -301,4 +302,58 @@ export async function confirmAfterLostConnection(options: ConfirmOptions): Promi
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A write whose answer was lost, settled as applied by a reconnection. */
+export interface LostConnection {
+  outcome: 'applied';
+  /** What the client saw when the answer was lost. */
+  cause: string;
+}
+
+export interface SettleOptions {
+  database: Database;
+  runId: string;
+  /** Names the write in messages: "the push", "the seed". */
+  what: string;
+  /** A fresh connection to the same database; without it the old client is asked again (HTTP clients survive a dropped request). */
+  reopen?: () => Database | Promise<Database>;
+  timeoutMs?: number;
+}
+
+/**
+ * Called with the error of a write that carried the run's entry. An answer (any error but a lost
+ * connection, or a 4xx) is rethrown as it is; a lost answer is settled by one reconnection:
+ * applied returns the facts, so the command goes on and says so; not applied and unknown are
+ * connection errors that say which.
+ */
+export async function settleLostWrite(error: unknown, options: SettleOptions): Promise<LostConnection> {
+  const { database, runId, what } = options;
+  if (!(error instanceof ConnectionError) || database.kind !== 'remote' || wasAnsweredWithRefusal(error)) throw error;
+  const sameClient = () => ({ ...database, close: () => {} });
+  const outcome = await confirmAfterLostConnection({ reopen: options.reopen ?? sameClient, runId, timeoutMs: options.timeoutMs });
+  const where = database.displayUrl;
+  if (outcome === 'applied') return { outcome, cause: error.message };
+  if (outcome === 'not-applied') {
+    throw new ConnectionError(`the connection to ${where} was lost before ${what} was answered; a reconnection found no run ${runId}: ${what} was not applied, nothing was changed`, {
+      hint: `${error.message}; run it again when the server answers`,
+      cause: error,
+    });
+  }
+  throw new ConnectionError(`the connection to ${where} was lost before ${what} was answered, and a reconnection could not tell whether it was applied: unknown, check with \`qbank db status\``, {
+    hint: `${error.message}; if it committed, it is recorded as run ${runId} in ${AUDIT_TABLE}`,
+    cause: error,
+  });
+}
+
+/** An HTTP 4xx (a rejected token, say) is an answer: the server refused, there is nothing to settle. */
+function wasAnsweredWithRefusal(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 6; depth++) {
+    const status = (current as { status?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) return true;
+    if (/HTTP status 4\d\d/.test(String((current as Error).message ?? ''))) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }

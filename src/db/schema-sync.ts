@@ -1,10 +1,10 @@
 // Raw SQL here: push planning reads the live catalogue and writes DDL for tables as they are, not as schema/ types them.
 import type { InStatement } from '@libsql/client';
 import type { SystemName } from '../config.js';
-import { ConnectionError, QbankError, RefusedError } from '../errors.js';
+import { QbankError, RefusedError } from '../errors.js';
 import { describeDatabaseError, quoteIdent, readBatch, readQuery, requireWriteAccess, type Database } from './client.js';
 import { CREATE_MIGRATIONS_TABLE, migratedModel, migrationsFolder, readMigrations, recordMigrationStatement } from './migration-journal.js';
-import { AUDIT_TABLE, confirmAfterLostConnection, isQbankTable, runEntry, runRecordStatements, type RunContext, type RunOutcome } from './run-record.js';
+import { isQbankTable, runEntry, runRecordStatements, settleLostWrite, type LostConnection, type RunContext } from './run-record.js';
 import {
   createIndexSql,
   createTableSql,
@@ -242,7 +242,7 @@ export interface PushResult {
   /** The run entry written with the change (`__qbank_audit`); set when the push applied something. */
   runId?: string;
   /** Set when the connection dropped while the push was being committed and a reconnection settled it. */
-  lostConnection?: { outcome: RunOutcome; cause: string };
+  lostConnection?: LostConnection;
 }
 
 /** The plan's statements, then `extra` (e.g. the run entry), then the foreign key guard when the plan rebuilds tables. */
@@ -296,8 +296,7 @@ export async function pushSchema(database: Database, system: SystemName, options
   try {
     await applyStatements(database, planStatements(plan, bookkeeping), 'db push');
   } catch (error) {
-    if (!(error instanceof ConnectionError) || database.kind !== 'remote' || wasAnsweredWithRefusal(error)) throw error;
-    result.lostConnection = await settleLostPush(database, entry.id, error, options);
+    result.lostConnection = await settleLostWrite(error, { database, runId: entry.id, what: 'the push', reopen: options.reopen, timeoutMs: options.confirmTimeoutMs });
   }
   const after = diffSchemas(system, await expectedModel(system), await introspect(database));
   if (after.steps.length > 0) {
@@ -317,39 +316,6 @@ export async function baselineStatements(system: SystemName, folder = migrations
   const difference = diffSchemas(system, expected, migrated);
   if (difference.steps.length > 0 || difference.unmanagedTables.length > 0 || difference.unmanagedIndexes.length > 0) return [];
   return [CREATE_MIGRATIONS_TABLE, ...readMigrations(folder).map(recordMigrationStatement)];
-}
-
-/** An HTTP 4xx (a rejected token, say) is an answer: the server refused, nothing to settle. */
-function wasAnsweredWithRefusal(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 6; depth++) {
-    const status = (current as { status?: unknown }).status;
-    if (typeof status === 'number' && status >= 400 && status < 500) return true;
-    if (/HTTP status 4\d\d/.test(String((current as Error).message ?? ''))) return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
-}
-
-/**
- * The push's answer was lost: reconnect once and look for its run entry. Applied: the push goes on
- * (and is verified like any other); not applied or unknown: a connection error that says which.
- */
-async function settleLostPush(database: Database, runId: string, lost: ConnectionError, options: PushOptions): Promise<{ outcome: RunOutcome; cause: string }> {
-  const sameClient = () => ({ ...database, close: () => {} });
-  const outcome = await confirmAfterLostConnection({ reopen: options.reopen ?? sameClient, runId, timeoutMs: options.confirmTimeoutMs });
-  const where = database.displayUrl;
-  if (outcome === 'applied') return { outcome, cause: lost.message };
-  if (outcome === 'not-applied') {
-    throw new ConnectionError(`the connection to ${where} was lost before the push was answered; a reconnection found no run ${runId}: the push was not applied, nothing was changed`, {
-      hint: `${lost.message}; rerun the push when the server answers again`,
-      cause: lost,
-    });
-  }
-  throw new ConnectionError(`the connection to ${where} was lost before the push was answered, and a reconnection could not tell whether it was applied: unknown, check with \`qbank db status\``, {
-    hint: `${lost.message}; a push that committed is recorded as run ${runId} in ${AUDIT_TABLE}`,
-    cause: lost,
-  });
 }
 
 /** Runs DDL with foreign keys off inside one transaction (libSQL's migrate), mapping failures to readable errors. */
