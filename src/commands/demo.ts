@@ -15,7 +15,9 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
       const dir = resolve(context.io.cwd, options.dir);
       const explicit = context.globals(command).schema as SystemName | undefined;
       const systems = explicit ? [explicit] : [...SYSTEMS];
-      const report = await runDemo({ dir, systems, onStep: (line) => out.info(line) });
+      const { resolveActor } = await import('../db/run-record.js');
+      const actor = resolveActor({ env: context.io.env, cwd: context.io.cwd });
+      const report = await runDemo({ dir, systems, actor, onStep: (line) => out.info(line) });
       if (out.json) return out.data(report);
       for (const result of report.systems) {
         out.heading(`\n${result.system} — ${result.url}`);

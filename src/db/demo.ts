@@ -4,6 +4,7 @@ import type { SystemName } from '../config.js';
 import { openDatabase } from './client.js';
 import { importFile, type ImportKind, type ImportSummary } from './import/index.js';
 import { packageRoot } from './migration-journal.js';
+import type { RunContext } from './run-record.js';
 import { pushSchema, type PushResult } from './schema-sync.js';
 import { seedDatabase } from './seed.js';
 import { databaseStatus, type DatabaseStatus } from './status.js';
@@ -25,7 +26,8 @@ const FIXTURE_BANKS: Record<SystemName, Array<[ImportKind, string]>> = {
 };
 
 /** The newcomer's tour: one embedded database per system, pushed, seeded, given a sample bank and inspected. */
-export async function runDemo(options: { dir: string; systems: SystemName[]; onStep?: (line: string) => void }): Promise<DemoReport> {
+export async function runDemo(options: { dir: string; systems: SystemName[]; onStep?: (line: string) => void; actor?: Pick<RunContext, 'actor' | 'ci'> }): Promise<DemoReport> {
+  const actor = options.actor ?? { actor: 'unknown' };
   mkdirSync(options.dir, { recursive: true });
   const report: DemoReport = { systems: [] };
   for (const system of options.systems) {
@@ -33,9 +35,10 @@ export async function runDemo(options: { dir: string; systems: SystemName[]; onS
     const database = openDatabase({ url, displayUrl: url, kind: 'file', source: 'demo', readOnlyCredentials: false, notices: [] });
     try {
       options.onStep?.(`${system}: pushing the schema to ${url}`);
-      const push = await pushSchema(database, system);
+      const run = (command: string): RunContext => ({ ...actor, command, arguments: { schema: system, via: 'demo' }, target: url });
+      const push = await pushSchema(database, system, { run: run('db push') });
       options.onStep?.(`${system}: seeding fixtures`);
-      const seed = await seedDatabase(database, system);
+      const seed = await seedDatabase(database, system, { run: run('db seed') });
       const imported: ImportSummary[] = [];
       for (const [kind, file] of FIXTURE_BANKS[system]) {
         options.onStep?.(`${system}: importing ${file}`);
