@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken, generateEd25519KeyPair } from '../src/auth/jwt.js';
 import { buildProgram } from '../src/cli.js';
 import { CommandContext } from '../src/commands/context.js';
-import { redactSecrets, TOKEN_PATTERN } from '../src/output/redact.js';
+import { collectSecrets, redactSecrets, TOKEN_PATTERN } from '../src/output/redact.js';
 import type { IO } from '../src/output/io.js';
 import { runCli, tempDir } from './support/cli.js';
 import { createTestDatabase, type TestDatabase } from './support/modes.js';
@@ -103,6 +103,34 @@ describe('redactSecrets: one pattern for every token shape qbank handles', () =>
   it('known values of any shape, and each line of one with a line break', () => {
     expect(redactSecrets('sent plain-readonly-secret-4b1d9c to x', [PLANTED.envReadOnly])).toBe('sent *** to x');
     expect(redactSecrets('word short', ['short'])).toBe('word short');
+  });
+});
+
+describe('collectSecrets: every place a secret can come from', () => {
+  it('environment, .env, .env.local, --env-file, target variables, token flags and URL credentials', () => {
+    const dir = tempDir();
+    try {
+      writeFileSync(join(dir.path, '.env'), `TURSO_AUTH_TOKEN=${PLANTED.dotenvToken}\n`);
+      writeFileSync(join(dir.path, '.env.local'), `TURSO_AUTH_TOKEN_RO=${PLANTED.dotenvLocalToken}\n`);
+      writeFileSync(join(dir.path, 'prod.env'), `NOTE="first line\nTURSO_AUTH_TOKEN=${PLANTED.envReadOnly}"\nPROD_TOKEN=${PLANTED.apiToken}\n`);
+      writeFileSync(join(dir.path, 'qbank.config.json'), JSON.stringify({ targets: { prod: { urlEnv: 'PROD_URL', authTokenEnv: 'PROD_DB_KEY' } } }));
+      const found = collectSecrets({
+        argv: ['token', 'rotate', '--env-file', 'prod.env', `--auth-token=${PLANTED.flagToken}`, '--url', `libsql://db.example.com?authToken=${PLANTED.urlToken}`],
+        env: {
+          PROD_DB_KEY: PLANTED.targetToken,
+          TURSO_API_URL: `https://qbank:${PLANTED.apiUrlPassword}@api.example.com/?token=${PLANTED.apiUrlQuery}`,
+          TURSO_API_TOKEN: `abc\n${PLANTED.lineBreakTail}`,
+          HOME: '/home/someone-with-a-long-name',
+        },
+        cwd: dir.path,
+      });
+      for (const name of ['dotenvToken', 'dotenvLocalToken', 'apiToken', 'targetToken', 'flagToken', 'urlToken', 'apiUrlPassword', 'apiUrlQuery', 'lineBreakTail'] as const) {
+        expect(found, name).toContain(PLANTED[name]);
+      }
+      expect(found).not.toContain('/home/someone-with-a-long-name');
+    } finally {
+      dir.remove();
+    }
   });
 });
 
