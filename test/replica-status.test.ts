@@ -213,6 +213,20 @@ async function waitFor(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
+describe('replica status names the credential it used', () => {
+  it('says which token was rejected and where it came from, and that none is configured when none is', async () => {
+    const bed = await testbed(1);
+    const dir = workDir();
+    const { TURSO_AUTH_TOKEN: _rw, TURSO_AUTH_TOKEN_RO: _ro, ...env } = bed.env;
+    writeFileSync(join(dir, '.env.local'), `TURSO_AUTH_TOKEN_RO=${bed.platform.mintToken('qbank', { expiresInSeconds: -3600 })}\n`);
+    const rejected = await runCli(['replica', 'status', '--json'], { env, cwd: dir });
+    expect(rejected.json().notes.join('\n')).toContain('the database token from TURSO_AUTH_TOKEN_RO in .env.local was rejected');
+
+    const none = await runCli(['replica', 'status', '--json'], { env, cwd: workDir() });
+    expect(none.json().notes.join('\n')).toContain('no database token is configured');
+  });
+});
+
 describe('a database token the HTTP layer cannot send is never repeated', () => {
   it('probes say the token is unusable without quoting it, and the CLI prints none of it', async () => {
     const bed = await testbed(1);

@@ -201,6 +201,18 @@ describe('qbank token verify', () => {
     expect(swapped.stderr).toContain('its claims say read-only, but TURSO_AUTH_TOKEN should hold a read-write token');
   });
 
+  it('names where a failing token came from', async () => {
+    const bed = await testbed();
+    const dir = workDir();
+    const { TURSO_AUTH_TOKEN: _rw, TURSO_AUTH_TOKEN_RO: _ro, ...env } = bed.env;
+    writeFileSync(join(dir, '.env.local'), `TURSO_AUTH_TOKEN=${signToken({ a: 'rw' }, generateEd25519KeyPair().privateKey)}\n`);
+    const result = await runCli(['token', 'verify'], { env, cwd: dir });
+    expect(result.code).toBe(6);
+    expect(result.stderr).toContain('TURSO_AUTH_TOKEN in .env.local: the server rejects it');
+    const json = await runCli(['token', 'verify', '--json'], { env, cwd: dir });
+    expect(json.json().tokens[0]).toMatchObject({ source: 'TURSO_AUTH_TOKEN', from: 'TURSO_AUTH_TOKEN in .env.local', ok: false });
+  });
+
   it('says when an expired token is still accepted within the server\'s grace, and fails under --check', async () => {
     const bed = await testbed();
     const lapsed = bed.platform.mintToken('qbank', { expiresInSeconds: -10 });

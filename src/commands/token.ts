@@ -197,8 +197,9 @@ function registerVerify(token: Command, context: CommandContext): void {
       const checks = reports.flatMap((r) => r.tokens);
       const failing = checks.filter((t) => !t.ok);
       const lapsed = checks.filter((t) => t.ok && t.grace);
-      for (const check of failing) for (const problem of check.problems) out.warn(`${check.source}: ${problem}`);
-      for (const check of lapsed) out.warn(`${check.source}: ${describeGrace(check.grace!)}`);
+      const from = (check: TokenCheck) => check.from ?? check.source;
+      for (const check of failing) for (const problem of check.problems) out.warn(`${from(check)}: ${problem}`);
+      for (const check of lapsed) out.warn(`${from(check)}: ${describeGrace(check.grace!)}`);
       if (failing.length > 0) {
         context.exitCode = ExitCode.checkFailed;
         out.error(`${failing.length} token(s) failed verification: exit code 6`);

@@ -161,7 +161,10 @@ export function median(values: number[]): number | null {
  * Health, latency, version and replication index of one server. `/health` and `/version` need no
  * auth on sqld; the replication index comes from a `SELECT 1`, which any valid token may run.
  */
-export async function probeInstance(baseUrl: string, options: ProbeOptions & { token?: string; samples?: number } = {}): Promise<InstanceProbe> {
+export async function probeInstance(
+  baseUrl: string,
+  options: ProbeOptions & { token?: string; tokenSource?: string; samples?: number } = {},
+): Promise<InstanceProbe> {
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const clock = options.clock ?? (() => performance.now());
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -203,8 +206,8 @@ export async function probeInstance(baseUrl: string, options: ProbeOptions & { t
     result.indexError =
       outcome.status === 401
         ? options.token
-          ? `the database token was rejected (HTTP 401: ${outcome.message})`
-          : 'the server needs a database token (TURSO_AUTH_TOKEN_RO or TURSO_AUTH_TOKEN) to report its replication index'
+          ? `the database token${options.tokenSource ? ` from ${options.tokenSource}` : ''} was rejected (HTTP 401: ${outcome.message})`
+          : 'the server needs a database token to report its replication index, and no database token is configured (TURSO_AUTH_TOKEN_RO or TURSO_AUTH_TOKEN)'
         : `HTTP ${outcome.status}: ${outcome.message}`;
   } else {
     const first = outcome.results[0];

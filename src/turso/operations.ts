@@ -117,6 +117,7 @@ export async function checkReplicaStatus(
     databaseUrl: config.url,
     syncUrl,
     token: config.authToken,
+    tokenSource: config.connection?.credential.source ?? undefined,
     maxLag: options.maxLag,
     samples: options.samples,
     probe: probeOptions(context),
@@ -301,13 +302,14 @@ export async function verifyConfiguredTokens(context: OperationsContext): Promis
   const keys = credentialKeys({ env: context.env, cwd: context.cwd }, context.flags.target);
   const nowMs = context.now().getTime();
   const reports: VerifyReport[] = [];
-  const entries: Array<{ url: string; source: string; role: TokenRole; token: string }> = [];
+  const entries: Array<{ url: string; source: string; from: string | null; role: TokenRole; token: string }> = [];
   if (readWrite.authToken) {
     const source = context.flags.authToken ? hintsOf(context).givenToken : keys.tokenKey;
-    entries.push({ url: readWrite.url, source, role: 'read-write', token: readWrite.authToken });
+    entries.push({ url: readWrite.url, source, from: readWrite.connection?.credential.source ?? null, role: 'read-write', token: readWrite.authToken });
   }
   if (readOnly.readOnlyCredentials && readOnly.authToken) {
-    entries.push({ url: readOnly.url, source: keys.readOnlyTokenKey, role: 'read-only', token: readOnly.authToken });
+    const from = readOnly.connection?.credential.source ?? null;
+    entries.push({ url: readOnly.url, source: keys.readOnlyTokenKey, from, role: 'read-only', token: readOnly.authToken });
   }
   if (entries.length === 0) {
     throw new UsageError(`no token to verify: neither ${keys.tokenKey} nor ${keys.readOnlyTokenKey} is set`, { hint: `set them (or .env), or ${hintsOf(context).giveToken}` });

@@ -66,6 +66,8 @@ export interface ReplicaStatusOptions {
   syncUrl?: string;
   /** A database token for reading the replication index (read-only is enough). */
   token?: string;
+  /** Where that token came from (e.g. `TURSO_AUTH_TOKEN_RO in .env.local`), for messages. */
+  tokenSource?: string;
   maxLag?: number;
   /** /health round trips per instance; the median is reported. */
   samples?: number;
@@ -153,7 +155,7 @@ function toStatus(target: Target, probe: InstanceProbe): InstanceStatus {
 export async function replicaStatus(options: ReplicaStatusOptions): Promise<ReplicaStatusReport> {
   const targets = await targetsFor(options);
   const probes = await Promise.all(
-    targets.map((target) => probeInstance(target.url, { ...options.probe, token: options.token, samples: options.samples ?? 3 })),
+    targets.map((target) => probeInstance(target.url, { ...options.probe, token: options.token, tokenSource: options.tokenSource, samples: options.samples ?? 3 })),
   );
   const instances = targets.map((target, i) => toStatus(target, probes[i]!));
   const primary = instances.find((i) => i.type === 'primary');

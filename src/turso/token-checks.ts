@@ -68,6 +68,8 @@ export function judgeTokenAccess(role: TokenRole, access: TokenAccess, claims?: 
 export interface TokenCheck {
   /** The env var or label the token came from. */
   source: string;
+  /** Where configuration read it, e.g. `TURSO_AUTH_TOKEN in .env.local` or `$TURSO_AUTH_TOKEN`; null when unknown. */
+  from: string | null;
   role: TokenRole;
   claims: ClaimsSummary;
   access: TokenAccess;
@@ -103,7 +105,7 @@ export function describeGrace(grace: ExpiryGrace): string {
 export async function checkToken(
   baseUrl: string,
   token: string,
-  expected: { source: string; role: TokenRole },
+  expected: { source: string; from?: string | null; role: TokenRole },
   options: ProbeOptions & { nowMs: number },
 ): Promise<TokenCheck> {
   const claims = summariseClaims(token, options.nowMs);
@@ -113,7 +115,7 @@ export async function checkToken(
     problems.push(`its claims say ${claims.access}, but ${expected.source} should hold a ${expected.role} token`);
   }
   const grace = expiryGrace(claims, access, options.nowMs);
-  return { source: expected.source, role: expected.role, claims, access, problems, ok: problems.length === 0, grace };
+  return { source: expected.source, from: expected.from ?? null, role: expected.role, claims, access, problems, ok: problems.length === 0, grace };
 }
 
 export interface WaitOptions {

@@ -79,7 +79,7 @@ export interface VerifyReport {
  */
 export async function verifyTokens(options: {
   databaseUrl: string;
-  tokens: Array<{ source: string; role: TokenRole; token: string }>;
+  tokens: Array<{ source: string; from?: string | null; role: TokenRole; token: string }>;
   probe?: ProbeOptions;
   nowMs: number;
   hints?: OperatorHints;
