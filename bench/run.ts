@@ -10,6 +10,7 @@ const sections: Record<string, string> = {
   import: './import.ts',
   backup: './backup.ts',
   review: './review.ts',
+  export: './export.ts',
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

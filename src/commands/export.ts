@@ -17,6 +17,7 @@ interface ExportFlags {
   channel?: string[];
   subChannel?: string[];
   status?: string;
+  layout?: 'open-interview-data';
 }
 
 /** The flag that sets each filter, for messages. */
@@ -51,6 +52,7 @@ export function registerExportCommands(program: Command, context: CommandContext
     .option('--channel <channel>', 'open-interview: only this channel (repeatable)', collect)
     .option('--sub-channel <name>', 'open-interview: only this sub-channel (repeatable)', collect)
     .option('--status <status>', 'open-interview: only questions with this status')
+    .addOption(new Option('--layout <layout>', "open-interview: write DIR/<channel>.json files in the shape of the system's data/questions/*.json").choices(['open-interview-data']))
     .addHelpText(
       'after',
       examples([
@@ -59,6 +61,7 @@ export function registerExportCommands(program: Command, context: CommandContext
         ['qbank export questions --channel devops > devops.csv', 'open-interview: one channel, CSV on standard output'],
         ['qbank export questions bank.csv --excel', 'for a spreadsheet (import it back with `qbank import --excel bank.csv`)'],
         ['qbank export questions --json bank.json', 'the summary (rows per exam or channel, bytes) as JSON'],
+        ['qbank export questions --layout open-interview-data data/questions', "open-interview: one JSON file per channel, as the system's repository keeps them"],
       ]),
     )
     .action(run(context, 'questions'));
@@ -90,6 +93,7 @@ export function registerExportCommands(program: Command, context: CommandContext
 function run(context: CommandContext, kind: ExportKind) {
   return async (file: string | undefined, flags: ExportFlags, command: Command) => {
     const out = context.output(command);
+    if (flags.layout) return runDataLayout(context, file, flags, command);
     const toStdout = file === undefined || file === '-';
     if (toStdout && out.json) throw new UsageError('--json prints the summary on standard output, where the data would go: name a FILE to write the data to');
     const format = await formatOf(file, flags.format);
@@ -127,6 +131,40 @@ function run(context: CommandContext, kind: ExportKind) {
       progress?.finish();
     }
   };
+}
+
+/** `--layout open-interview-data DIR`: one file per channel under DIR. */
+async function runDataLayout(context: CommandContext, dir: string | undefined, flags: ExportFlags, command: Command): Promise<void> {
+  const out = context.output(command);
+  if (dir === undefined || dir === '-') throw new UsageError('--layout open-interview-data writes one file per channel: name the directory, e.g. data/questions');
+  if (flags.format || flags.excel) throw new UsageError(`--layout open-interview-data writes the system's JSON files: ${flags.format ? '--format' : '--excel'} does not go with it`);
+  const filters = await filtersOf(flags, context.io.cwd);
+  const { database, config } = await context.database(command, 'read', out, { intMode: 'bigint' });
+  const system = await context.system(database, config);
+  if (system !== 'open-interview') throw new UsageError(`--layout open-interview-data is the open-interview system's layout; this database holds ${system}`);
+  const { exportDataLayout } = await import('../db/export/data-layout.js');
+  let progress: Progress | undefined;
+  try {
+    const summary = await exportDataLayout(database, {
+      dir,
+      cwd: context.io.cwd,
+      force: flags.force,
+      filters,
+      onProgress: ({ rows, bytes }) => {
+        progress ??= out.progress(`exporting questions to ${dir}`, undefined, ' rows');
+        progress.update(rows, `${(bytes / 1e6).toFixed(1)} MB`);
+      },
+    });
+    progress?.finish();
+    progress = undefined;
+    if (out.json) return out.data({ system, kind: 'questions', layout: 'open-interview-data', ...summary });
+    out.table(['channel', 'questions', 'file'], summary.files.map((file) => [file.channel, file.rows, file.file]));
+    out.success(`exported ${summary.rows.toLocaleString('en-US')} questions from ${database.displayUrl} to ${summary.files.length} files under ${dir} (${summary.seconds.toFixed(1)} s)`);
+  } catch (error) {
+    throw await withFlagHints(error);
+  } finally {
+    progress?.finish();
+  }
 }
 
 async function formatOf(file: string | undefined, given: ExportFormat | undefined): Promise<ExportFormat> {
