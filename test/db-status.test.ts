@@ -202,6 +202,29 @@ describe.each(MODES)('db status and push report what is true (%s)', (mode) => {
     expect((await cli(['db', 'push', '--dry-run', '--exit-code'])).code).toBe(0);
   });
 
+  it('predicts that a column cannot become NOT NULL while rows hold NULL in it, and refuses (exit 5)', async () => {
+    expect((await cli(['db', 'push', '--schema', 'open-interview'])).code).toBe(0);
+    const client = createClient({ url: `file:${t.dbPath}` });
+    await client.executeMultiple(`
+      DROP TABLE users;
+      CREATE TABLE users (id text PRIMARY KEY NOT NULL, username text NOT NULL, password text);
+      CREATE UNIQUE INDEX users_username_unique ON users (username);
+      INSERT INTO users VALUES ('u1', 'ada', NULL), ('u2', 'bob', 'hash');`);
+    client.close();
+    const before = await schemaSnapshot(t);
+    const status = await cli(['db', 'status', '--check', '--json']);
+    expect(status.code).toBe(6);
+    expect(status.json().drift.steps[0]).toMatchObject({ description: 'rebuild table users (password: now NOT NULL)', blocked: '1 row of users hold NULL in password, which becomes NOT NULL: give them a value first' });
+    const refused = await cli(['db', 'push']);
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toMatch(/1 row of users hold NULL in password/);
+    expect(await schemaSnapshot(t)).toBe(before);
+    await sqlite(t, "UPDATE users SET password = 'hash' WHERE id = 'u1'");
+    const applied = await cli(['db', 'push', '--json']);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(await sqlite(t, 'SELECT count(*) AS n FROM users')).toEqual([{ n: 2 }]);
+  });
+
   it('a new NOT NULL column on an empty table is no problem', async () => {
     expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
     await sqlite(t, 'ALTER TABLE exams RENAME COLUMN vendor TO vendor_name');

@@ -35,6 +35,8 @@ export interface PlanStep {
   requiredWithoutDefault?: string[];
   /** Columns the step drops: with `requiredWithoutDefault`, a hint of a column renamed by hand. */
   droppedColumns?: string[];
+  /** Columns that become NOT NULL: rows holding NULL in them would stop the rebuild. */
+  nowNotNull?: string[];
 }
 
 export interface SchemaPlan {
@@ -93,38 +95,65 @@ function describeColumnChange(expected: ColumnModel, live: ColumnModel): string 
   return `${expected.name}: ${parts.join(', ') || 'changed'}`;
 }
 
-function requiredColumnFacts(added: ColumnModel[], dropped: ColumnModel[]): Pick<PlanStep, 'requiredWithoutDefault' | 'droppedColumns'> {
+function requiredColumnFacts(added: ColumnModel[], changed: Array<[ColumnModel, ColumnModel]>, dropped: ColumnModel[]): Pick<PlanStep, 'requiredWithoutDefault' | 'droppedColumns' | 'nowNotNull'> {
   const required = added.filter((c) => c.notNull && c.defaultSql === null && c.primaryKey === 0);
-  if (required.length === 0) return {};
-  return { requiredWithoutDefault: required.map((c) => c.name), droppedColumns: dropped.map((c) => c.name) };
+  const tightened = changed.filter(([expected, live]) => expected.notNull && !live.notNull).map(([expected]) => expected.name);
+  return {
+    ...(required.length > 0 ? { requiredWithoutDefault: required.map((c) => c.name), droppedColumns: dropped.map((c) => c.name) } : {}),
+    ...(tightened.length > 0 ? { nowNotNull: tightened } : {}),
+  };
 }
 
-/**
- * Marks the steps that would fail on the rows their table holds: a rebuild copies the rows into a
- * table whose new NOT NULL column has no default, and SQLite refuses every row. The usual cause is
- * a column renamed by hand, so the message suggests renaming it back.
- */
-export function markBlockedSteps(plan: SchemaPlan, rowCounts: ReadonlyMap<string, number>): void {
+/** The counts `markBlockedSteps` needs: rows of a table (key `table`), NULLs of a column (key `table.column`). */
+export function blockingCountQueries(plan: SchemaPlan): Array<{ key: string; sql: string; counts: 'rows' | 'nulls' }> {
+  const queries = new Map<string, { key: string; sql: string; counts: 'rows' | 'nulls' }>();
   for (const step of plan.steps) {
-    const rows = rowCounts.get(step.table) ?? 0;
-    if (!step.requiredWithoutDefault || rows === 0) continue;
-    const columns = step.requiredWithoutDefault;
-    const renamed = step.droppedColumns?.length === 1 && columns.length === 1 ? step.droppedColumns[0] : undefined;
-    const rename = renamed
-      ? `if ${renamed} is ${columns[0]} renamed by hand, rename it back first: ALTER TABLE ${quoteIdent(step.table)} RENAME COLUMN ${quoteIdent(renamed)} TO ${quoteIdent(columns[0]!)}`
-      : `if a column was renamed by hand, rename it back first (ALTER TABLE ${quoteIdent(step.table)} RENAME COLUMN old TO new); otherwise give the column a value in every row`;
-    step.blocked =
-      `${step.table} has ${rows.toLocaleString('en-US')} row${rows === 1 ? '' : 's'}, and ${columns.join(', ')} ${columns.length === 1 ? 'is' : 'are'} NOT NULL without a default: ` +
-      `existing rows cannot fill ${columns.length === 1 ? 'it' : 'them'}; ${rename}`;
+    if (step.requiredWithoutDefault) queries.set(step.table, { key: step.table, sql: `SELECT count(*) AS n FROM ${quoteIdent(step.table)}`, counts: 'rows' });
+    for (const column of step.nowNotNull ?? []) {
+      const key = `${step.table}.${column}`;
+      queries.set(key, { key, sql: `SELECT count(*) AS n FROM ${quoteIdent(step.table)} WHERE ${quoteIdent(column)} IS NULL`, counts: 'nulls' });
+    }
+  }
+  return [...queries.values()];
+}
+
+const plural = (n: number, word: string) => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * Marks the steps that would fail on the rows their table holds. A rebuild copies the rows into a
+ * table whose new NOT NULL column has no default (SQLite refuses every row: the usual cause is a
+ * column renamed by hand, so the message suggests renaming it back), or whose column became
+ * NOT NULL while rows hold NULL in it.
+ */
+export function markBlockedSteps(plan: SchemaPlan, counts: ReadonlyMap<string, number>): void {
+  for (const step of plan.steps) {
+    const reasons: string[] = [];
+    const rows = counts.get(step.table) ?? 0;
+    const columns = step.requiredWithoutDefault ?? [];
+    if (columns.length > 0 && rows > 0) {
+      const renamed = step.droppedColumns?.length === 1 && columns.length === 1 ? step.droppedColumns[0] : undefined;
+      const rename = renamed
+        ? `if ${renamed} is ${columns[0]} renamed by hand, rename it back first: ALTER TABLE ${quoteIdent(step.table)} RENAME COLUMN ${quoteIdent(renamed)} TO ${quoteIdent(columns[0]!)}`
+        : `if a column was renamed by hand, rename it back first (ALTER TABLE ${quoteIdent(step.table)} RENAME COLUMN old TO new); otherwise give the column a value in every row`;
+      reasons.push(
+        `${step.table} has ${plural(rows, 'row')}, and ${columns.join(', ')} ${columns.length === 1 ? 'is' : 'are'} NOT NULL without a default: ` +
+          `existing rows cannot fill ${columns.length === 1 ? 'it' : 'them'}; ${rename}`,
+      );
+    }
+    for (const column of step.nowNotNull ?? []) {
+      const nulls = counts.get(`${step.table}.${column}`) ?? 0;
+      if (nulls > 0) reasons.push(`${plural(nulls, 'row')} of ${step.table} hold NULL in ${column}, which becomes NOT NULL: give them a value first`);
+    }
+    if (reasons.length > 0) step.blocked = reasons.join('; ');
   }
 }
 
-/** Reads the row counts of the tables whose steps add NOT NULL columns without a default (none: no round trip). */
+/** Reads the counts the plan's NOT NULL columns need (none: no round trip). */
 async function markBlockedByRows(database: Database, plan: SchemaPlan): Promise<void> {
-  const tables = [...new Set(plan.steps.filter((s) => s.requiredWithoutDefault).map((s) => s.table))];
-  if (tables.length === 0) return;
-  const counts = await readBatch(database, tables.map((table) => `SELECT count(*) AS n FROM ${quoteIdent(table)}`));
-  markBlockedSteps(plan, new Map(tables.map((table, i) => [table, Number(counts[i]!.rows[0]!.n)])));
+  const queries = blockingCountQueries(plan);
+  if (queries.length === 0) return;
+  const results = await readBatch(database, queries.map((q) => q.sql));
+  markBlockedSteps(plan, new Map(queries.map((q, i) => [q.key, Number(results[i]!.rows[0]!.n)])));
 }
 
 /** Compares the built-in schema with the live one and lists the statements that would reconcile them. */
@@ -168,7 +197,11 @@ export function diffSchemas(system: SystemName, expected: SchemaModel, live: Sch
         description: `rebuild table ${table.name} (${reasons.join('; ')})`,
         statements: rebuildStatements(table, current),
         dataLoss: dropped.length > 0 ? `columns ${dropped.map((c) => `${table.name}.${c.name}`).join(', ')} and their values are dropped` : undefined,
-        ...requiredColumnFacts(added, dropped),
+        ...requiredColumnFacts(
+          added,
+          changed.map((c) => [c, liveColumns.get(c.name)!]),
+          dropped,
+        ),
       });
       continue;
     }

@@ -5,7 +5,7 @@ import { listRestoreLeftovers, type RestoreLeftovers } from './backup/staging.js
 import { quoteIdent, readBatch, type Database } from './client.js';
 import { APPLIED_MIGRATIONS_QUERY, appliedFromRows, MIGRATIONS_TABLE, migrationStatus, type MigrationStatus } from './migration-journal.js';
 import { isQbankTable } from './run-record.js';
-import { baselineStatements, diffSchemas, introspect, markBlockedSteps, type PlanStep } from './schema-sync.js';
+import { baselineStatements, blockingCountQueries, diffSchemas, introspect, markBlockedSteps, type PlanStep } from './schema-sync.js';
 import { assertNamedSystemMatches, expectedModel, systemFromTableNames } from './systems.js';
 
 /** Whose a table is: the system's schema, qbank's own bookkeeping, drizzle's migrations, a dead restore's leftover, or nobody's. */
@@ -102,7 +102,10 @@ export async function databaseStatus(
   if (tableNames.some((name) => name.startsWith(STAGING_PREFIX))) status.restoreLeftovers = await listRestoreLeftovers(database);
   if (system && expected) {
     const plan = diffSchemas(system, expected, live);
-    markBlockedSteps(plan, rowCounts);
+    // rows per table are known already; NULLs in columns that become NOT NULL cost one read, only when there are such columns
+    const nullQueries = blockingCountQueries(plan).filter((q) => q.counts === 'nulls' || !rowCounts.has(q.key));
+    const nullCounts = nullQueries.length > 0 ? await readBatch(database, nullQueries.map((q) => q.sql)) : [];
+    markBlockedSteps(plan, new Map([...rowCounts, ...nullQueries.map((q, i) => [q.key, Number(nullCounts[i]!.rows[0]!.n)] as const)]));
     status.drift = { upToDate: plan.steps.length === 0, steps: plan.steps, unmanagedTables: plan.unmanagedTables, unmanagedIndexes: plan.unmanagedIndexes, qbankTables: plan.qbankTables };
     const applied = readsMigrations ? appliedFromRows(results[tableNames.length]!.rows) : [];
     const migrations = await migrationStatus(database, system, undefined, applied);
