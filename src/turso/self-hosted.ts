@@ -8,7 +8,8 @@ import {
   privateKeyToPem,
   publicKeyToRawBase64url,
 } from '../auth/jwt.js';
-import { ExitCode, QbankError, RefusedError, UsageError } from '../errors.js';
+import { ExitCode, RefusedError, UsageError } from '../errors.js';
+import { prepareOutputFile } from '../output-file.js';
 import { checkEnvFileWritable, updateEnvFile, type EnvFileUpdate } from './env-file.js';
 import type { Expiration } from './expiration.js';
 import { probeInstance } from './hrana-probe.js';
@@ -41,24 +42,28 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** Writes with a temp file and a rename, so the key file is never seen half-written. */
-async function writeFileAtomic(path: string, text: string, mode: number): Promise<void> {
-  const temp = `${path}.qbank-${process.pid}-${Date.now()}.tmp`;
-  try {
-    await fs.writeFile(temp, text, { mode, flag: 'wx' });
-    await fs.chmod(temp, mode);
-    await fs.rename(temp, path);
-  } catch (error) {
-    await fs.unlink(temp).catch(() => undefined);
-    throw new QbankError(`could not write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
-  }
-}
-
-/** The private key as PKCS#8 PEM (mode 0600), the public key as the raw base64url line `sqld --auth-jwt-key-file` reads. */
+/**
+ * The private key as PKCS#8 PEM (mode 0600), the public key as the raw base64url line `sqld
+ * --auth-jwt-key-file` reads. Each is written beside its name, synced, then renamed into place, so a
+ * key file is never seen half-written or lost to a crash; whether an existing pair may be replaced
+ * was decided before (keygen's refusal, a rotation's kept copies).
+ */
 async function writeKeyPair(files: KeyFiles, pair: { privateKey: KeyObject; publicKey: KeyObject }): Promise<string> {
   const publicText = publicKeyToRawBase64url(pair.publicKey);
-  await writeFileAtomic(files.privateKeyPath, privateKeyToPem(pair.privateKey), 0o600);
-  await writeFileAtomic(files.publicKeyPath, publicText + '\n', 0o644);
+  const contents: Array<[path: string, other: string, what: string, text: string, mode: number]> = [
+    [files.privateKeyPath, files.publicKeyPath, 'private key', privateKeyToPem(pair.privateKey), 0o600],
+    [files.publicKeyPath, files.privateKeyPath, 'public key', publicText + '\n', 0o644],
+  ];
+  for (const [path, other, what, text, mode] of contents) {
+    const file = await prepareOutputFile(path, { force: true, inputs: [other], what, mode });
+    try {
+      await file.write(text);
+      await file.commit();
+    } catch (error) {
+      await file.abort();
+      throw error;
+    }
+  }
   return publicText;
 }
 
