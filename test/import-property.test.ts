@@ -184,20 +184,20 @@ describe.each(['file', 'remote'] as const)('random valid banks round-trip (%s)',
       return `${name}.${format}`;
     };
 
-    const first = await cli(['import', write('bank', questions), '--json']);
+    const first = await cli(['import', write('bank', questions), '--json', '--reviewer', 'property@example.com']);
     expect(first.code, `seed ${seed}: ${first.stderr}`).toBe(0);
     expect(first.json()).toMatchObject({ rows: questions.length, created: questions.length, rejected: 0 });
     const stored = await readBack(t);
     expect(stored.size).toBe(questions.length);
     for (const question of questions) expect(stored.get(`${question.exam}\u0000${question.text}`), `seed ${seed}`).toEqual(expected(question));
 
-    const again = await cli(['import', write('again', questions), '--json']);
+    const again = await cli(['import', write('again', questions), '--json', '--reviewer', 'property@example.com']);
     expect(again.json(), `seed ${seed}`).toMatchObject({ created: 0, updated: 0, unchanged: questions.length });
 
     // Edit some questions; the import updates exactly those and reads back to the edited bank.
     const edited = questions.map((q, i) => (i % 3 === 0 ? { ...q, options: [...q.options.slice(0, -1), `${q.options.at(-1)} (edited)`], explanation: 'edited' } : q));
     const changed = questions.filter((_, i) => i % 3 === 0).length;
-    const update = await cli(['import', write('edited', edited), '--json']);
+    const update = await cli(['import', write('edited', edited), '--json', '--reviewer', 'property@example.com']);
     expect(update.json(), `seed ${seed}`).toMatchObject({ created: 0, updated: changed, unchanged: questions.length - changed });
     const after = await readBack(t);
     for (const question of edited) expect(after.get(`${question.exam}\u0000${question.text}`), `seed ${seed}`).toEqual(expected(question));

@@ -115,7 +115,9 @@ describe.each(MODES)('qbank import (%s)', (mode) => {
       expect(result.json()).toMatchObject({ created: 0, updated: 2 });
       expect(await count(t, 'questions')).toBe(8);
       const [byId] = await sqlite(t, "SELECT text, review_status FROM questions WHERE id = 'q_ccna_001'");
-      expect(byId).toEqual({ text: 'Which OSI layer does logical addressing and path selection?', review_status: 'approved' });
+      // its text changed: the approval was of another text, so the question is back in the review queue
+      expect(byId).toEqual({ text: 'Which OSI layer does logical addressing and path selection?', review_status: 'pending' });
+      expect(result.json().reviewReset).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'q_ccna_001', previous: 'approved' })]));
       expect((await sqlite(t, "SELECT text FROM answer_options WHERE question_id = 'q_saa_001' ORDER BY \"order\"")).map((o) => o.text)).toEqual(['SQS', 'SNS']);
     });
 
@@ -171,7 +173,7 @@ describe.each(MODES)('qbank import (%s)', (mode) => {
     it('imports the same records from JSON and JSON Lines, with camelCase and snake_case keys', async () => {
       const records = [
         { examCode: 'CCNA-200-301', text: 'JSON question one?', options: ['yes', 'no', 'maybe'], correct: ['A'], difficulty: 2, tags: ['json'] },
-        { exam_code: 'SC-900', TEXT: 'JSON question two?', option_a: 'a', option_b: 'b', correct: 'B', difficulty: '4', reviewStatus: 'approved' },
+        { exam_code: 'SC-900', TEXT: 'JSON question two?', option_a: 'a', option_b: 'b', correct: 'B', difficulty: '4', reviewStatus: 'approved', reviewedBy: 'editor@example.com' },
       ];
       const json = await cli(['import', file('bank.json', JSON.stringify(records, null, 2)), '--json']);
       expect(json.code, json.stderr).toBe(0);

@@ -181,7 +181,8 @@ export function registerImportCommands(program: Command, context: CommandContext
 /** The service states what went wrong; here it gets the flag that answers it. */
 async function withFlagHints(error: unknown): Promise<unknown> {
   const { OutputFileExistsError } = await import('../output-file.js');
-  const { UnknownFormatError, RejectsWithoutSkipError, ReviewedChangesError } = await import('../db/import/index.js');
+  const { UnknownFormatError, RejectsWithoutSkipError, ReviewedChangesError, KindNotInSystemError } = await import('../db/import/index.js');
+  if (error instanceof KindNotInSystemError) return new UsageError(error.message, { hint: `${error.hint}; pass --schema ${error.owner} if the database is meant for ${error.owner}` });
   if (error instanceof OutputFileExistsError) return error.withHint('choose another name, or pass --force to replace it');
   if (error instanceof UnknownFormatError) return new UsageError(error.message, { hint: 'name it .csv, .json or .jsonl, or pass --format csv|json|jsonl' });
   if (error instanceof ReviewedChangesError) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Problem } from './problems.js';
-import type { SourceRecord } from './records.js';
+import type { FieldKind, SourceRecord } from './records.js';
 
 /**
  * Cells become typed values in two steps. `coerceRecord` does what a spreadsheet needs (an empty
@@ -17,7 +17,7 @@ import type { SourceRecord } from './records.js';
  * stored as written.
  */
 
-export type FieldKind = 'text' | 'int' | 'number' | 'bool' | 'enum' | 'list' | 'json' | 'timestamp' | 'raw';
+export type { FieldKind } from './records.js';
 
 const TRUE_WORDS = new Set(['1', 'true', 'yes', 'y']);
 const FALSE_WORDS = new Set(['0', 'false', 'no', 'n']);

@@ -103,6 +103,17 @@ const KINDS_OF_SYSTEM: Record<SystemName, ImportKind[]> = {
 
 const WORKER_THRESHOLD_BYTES = 4 << 20;
 
+/** The system has no such records (PingToPass has no certifications, open-interview no exams). */
+export class KindNotInSystemError extends UsageError {
+  constructor(
+    readonly system: SystemName,
+    readonly kind: ImportKind,
+    readonly owner: SystemName,
+  ) {
+    super(`${system} has no ${kind}: ${kind} belong to ${owner}`, { hint: `${system} imports ${KINDS_OF_SYSTEM[system].join(' and ')}` });
+  }
+}
+
 /** The file's name does not say its format, and none was given. */
 export class UnknownFormatError extends UsageError {
   constructor(readonly file: string) {
@@ -122,7 +133,7 @@ export class UnknownEncodingNameError extends UsageError {}
 function createTarget(system: SystemName, kind: ImportKind): ImportTarget {
   if (!KINDS_OF_SYSTEM[system].includes(kind)) {
     const owner = system === 'pingtopass' ? 'open-interview' : 'pingtopass';
-    throw new UsageError(`${system} has no ${kind}: ${kind} belong to ${owner}`, { hint: `${system} imports ${KINDS_OF_SYSTEM[system].join(' and ')}; pass --schema to choose the system` });
+    throw new KindNotInSystemError(system, kind, owner);
   }
   if (system === 'pingtopass') return kind === 'questions' ? new PingToPassQuestionsTarget() : new PingToPassExamsTarget();
   return kind === 'questions' ? new OpenInterviewQuestionsTarget() : new OpenInterviewCertificationsTarget();

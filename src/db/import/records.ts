@@ -1,11 +1,15 @@
 import { CsvParser, CsvSyntaxError, type CsvRecord } from './csv.js';
 import { JsonArraySplitter, JsonLinesSplitter, JsonSyntaxError, type JsonElement } from './json.js';
-import type { FieldKind } from './fields.js';
 import type { Problem } from './problems.js';
-import { REJECTS_ERROR_COLUMN } from './rejects.js';
 import { InvalidBytesError, type TextSource } from './text-source.js';
 
 export type FileFormat = 'csv' | 'json' | 'jsonl';
+
+/** How a cell is read before validation (see fields.ts). */
+export type FieldKind = 'text' | 'int' | 'number' | 'bool' | 'enum' | 'list' | 'json' | 'timestamp' | 'raw';
+
+/** The column (CSV) or key (JSON) a rejects file adds to each row; an import skips it, so the fixed file imports as it is. */
+export const REJECTS_ERROR_COLUMN = 'error';
 
 export function formatFromPath(path: string): FileFormat | undefined {
   const lower = path.toLowerCase();

@@ -1,9 +1,7 @@
 import { UsageError } from '../../errors.js';
 import type { OutputFile } from '../../output-file.js';
-import type { FileFormat, RawRecord } from './records.js';
+import { REJECTS_ERROR_COLUMN, type FileFormat, type RawRecord } from './records.js';
 
-/** The column (CSV) or key (JSON) a rejects file adds to each row; an import skips it, so the fixed file imports as it is. */
-export const REJECTS_ERROR_COLUMN = 'error';
 
 function csvField(value: string): string {
   return /[",\r\n]/.test(value) || /^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;

@@ -1,6 +1,6 @@
 import type { InStatement, Transaction } from '@libsql/client';
 import { availableParallelism } from 'node:os';
-import { openNativeFileConnection, quoteIdent, type Database, type NativeConnection } from '../client.js';
+import { isBusyError, openNativeFileConnection, quoteIdent, type Database, type NativeConnection } from '../client.js';
 import type { Statement } from './encoder.js';
 
 export interface QueryResult {
@@ -51,15 +51,6 @@ function canLoadInBulk(connection: NativeConnection, bulk: BulkLoad): boolean {
   return Number(row.empty) === 1 && Number(row.triggers) === 0 && Number(row.others) === 0;
 }
 
-function isBusy(error: unknown): boolean {
-  for (let current = error, depth = 0; current && depth < 5; depth++) {
-    const code = String((current as { code?: unknown }).code ?? '');
-    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return /SQLITE_BUSY|database is locked/.test(String((error as Error)?.message ?? ''));
-}
-
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 /**
@@ -73,7 +64,7 @@ async function waitForLock<T>(open: () => Promise<T>, onWait?: (message: string)
     try {
       return await open();
     } catch (error) {
-      if (!isBusy(error) || Date.now() > deadline) throw error;
+      if (!isBusyError(error) || Date.now() > deadline) throw error;
       if (attempt === 0) onWait?.(`${what} is locked by another writer; waiting up to 15 s`);
       await sleep(250);
     }
