@@ -83,8 +83,14 @@ export async function restoreThroughStaging(context: LoadContext): Promise<Stagi
 
   const staged: StagedTable[] = [];
   try {
-    const deferred = await stageRows(context, staged, send);
+    const { deferred, builtOnStaging } = await stageRows(context, staged, send);
     await checkStagedCounts(database, staged);
+    // renamed tables keep their place in sqlite_schema and created ones go last: one way for all
+    // keeps the dump's order; the indexes built on staging tables then go with them, and are created again
+    if (staged.some((t) => !t.byRename)) {
+      for (const t of staged) t.byRename = false;
+      deferred.unshift(...builtOnStaging);
+    }
     const switchIn = await switchStatements(context, staged, deferred);
     const reconnected = await runSwitch(context, staged, switchIn);
     return { leftoversRemoved, reconnected };
@@ -95,12 +101,20 @@ export async function restoreThroughStaging(context: LoadContext): Promise<Stagi
   }
 }
 
-/** Step 2: the dump's rows into staging tables. Returns what the switch creates (indexes, views, triggers). */
-async function stageRows(context: LoadContext, staged: StagedTable[], send: (statements: InStatement[]) => Promise<void>): Promise<string[]> {
+/**
+ * Step 2: the dump's rows into staging tables. Returns what the switch creates (indexes, views,
+ * triggers), and the indexes built on staging tables already (their text as the dump has it).
+ */
+async function stageRows(
+  context: LoadContext,
+  staged: StagedTable[],
+  send: (statements: InStatement[]) => Promise<void>,
+): Promise<{ deferred: string[]; builtOnStaging: string[] }> {
   const { plan, clean, path, options, runId } = context;
   const liveIndexNames = new Set(clean.drop.filter((o) => o.type === 'index').map((o) => lower(o.name)));
   const byTable = new Map<string, StagedTable>();
   const deferred: string[] = [];
+  const builtOnStaging: string[] = [];
   let batch: string[] = [];
   let batchChars = 0;
   let group: { head: string; tuples: string[]; chars: number } | undefined;
@@ -165,6 +179,7 @@ async function stageRows(context: LoadContext, staged: StagedTable[], send: (sta
       if (statement.kind === 'create-table') await stage(statement.name, sql);
       else if (statement.kind === 'create-index' && !liveIndexNames.has(lower(statement.name)) && indexSurvivesRename(byTable.get(lower(statement.table)), sql, statement.tableToken)) {
         // built here, on the staging table, after its rows: the switch stays short
+        builtOnStaging.push(sql);
         await add(replaceSpan(sql, statement.tableToken, quoteName(byTable.get(lower(statement.table))!.staging)));
       } else deferred.push(sql);
     },
@@ -173,7 +188,7 @@ async function stageRows(context: LoadContext, staged: StagedTable[], send: (sta
   await flushGroup();
   await flushBatch();
   checkSameFile(plan, scan.checksum.computed);
-  return deferred;
+  return { deferred, builtOnStaging };
 }
 
 /** An index built on a staging table keeps its text through the rename only when it names the table as `"table"`, the way the rename rewrites it. */
