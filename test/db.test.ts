@@ -109,6 +109,7 @@ describe.each(MODES)('db commands (%s)', (mode) => {
     expect(refused.code).toBe(5);
     expect(refused.stderr).toMatch(/would lose data; nothing was changed/);
     expect(refused.stderr).toMatch(/exams\.legacy_notes.*3 rows in exams/);
+    expect(refused.stderr).toMatch(/hint: review the plan with `qbank db push --dry-run`, then rerun with --allow-data-loss/);
     expect(await schemaSnapshot(t)).toBe(before);
 
     const noPrompt = await cli(['db', 'push', '--allow-data-loss']);

@@ -49,7 +49,7 @@ function registerPush(db: Command, context: CommandContext): void {
       if (options.exitCode && !options.dryRun) throw new UsageError('--exit-code goes with --dry-run: it says whether a push is needed, without pushing');
       const out = context.output(command);
       const { database, config } = await context.database(command, options.dryRun ? 'read' : 'write', out);
-      const { introspect, pushSchema } = await import('../db/schema-sync.js');
+      const { DataLossRefusedError, introspect, pushSchema } = await import('../db/schema-sync.js');
       // one catalogue read serves both: which system the tables belong to, and what to change
       const live = await introspect(database);
       const system = await context.system(database, config, live.keys());
@@ -67,6 +67,11 @@ function registerPush(db: Command, context: CommandContext): void {
           renderPlan(out, plan);
           return out.confirm('Apply this plan and lose the data listed above?');
         },
+      }).catch((error: unknown) => {
+        if (error instanceof DataLossRefusedError) {
+          throw new DataLossRefusedError(error.details ?? [], 'review the plan with `qbank db push --dry-run`, then rerun with --allow-data-loss (and --yes without a terminal)');
+        }
+        throw error;
       });
       renderPush(out, result, database.displayUrl);
       if (options.exitCode && !result.upToDate) context.exitCode = ExitCode.checkFailed;

@@ -247,6 +247,13 @@ async function describeDataLoss(database: Database, plan: SchemaPlan): Promise<v
   }
 }
 
+/** The plan loses data and the caller did not allow it; `details` say what would be lost. */
+export class DataLossRefusedError extends RefusedError {
+  constructor(details: string[], hint?: string) {
+    super('the push would lose data; nothing was changed', { details, hint });
+  }
+}
+
 export interface PushOptions {
   dryRun?: boolean;
   allowDataLoss?: boolean;
@@ -310,10 +317,7 @@ export async function pushSchema(database: Database, system: SystemName, options
   const losses = plan.steps.filter((s) => s.dataLoss);
   if (losses.length > 0) {
     if (!options.allowDataLoss) {
-      throw new RefusedError('the push would lose data; nothing was changed', {
-        details: losses.map((s) => `${s.description}: ${s.dataLoss}`),
-        hint: 'review the plan with `qbank db push --dry-run`, then rerun with --allow-data-loss (and --yes without a terminal)',
-      });
+      throw new DataLossRefusedError(losses.map((s) => `${s.description}: ${s.dataLoss}`));
     }
     const confirmed = options.confirmDataLoss ? await options.confirmDataLoss(plan) : false;
     if (!confirmed) throw new RefusedError('push cancelled; nothing was changed');
