@@ -6,7 +6,7 @@ import type { OperationsContext } from '../turso/operations.js';
 import type { Output } from '../output/output.js';
 import { type CommandContext, examples } from './context.js';
 import { nonNegativeInteger, positiveInteger, positiveNumber } from './flags.js';
-import { CLI_HINTS } from './token.js';
+import { CLI_HINTS } from './operator-hints.js';
 
 interface StatusOptions {
   db?: string;

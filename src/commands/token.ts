@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import type { OperatorHints } from '../turso/operator-hints.js';
 import type { OperationsContext } from '../turso/operations.js';
 import type { RotationResult } from '../turso/token-rotation.js';
 import type { ClaimsSummary, TokenCheck } from '../turso/token-checks.js';
@@ -7,6 +6,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import type { Output } from '../output/output.js';
 import { type CommandContext, examples } from './context.js';
 import { positiveNumber } from './flags.js';
+import { CLI_HINTS } from './operator-hints.js';
 
 interface CreateOptions {
   db?: string;
@@ -48,28 +48,6 @@ export function registerTokenCommands(program: Command, context: CommandContext)
   registerKeygen(token, context);
   registerMint(token, context);
 }
-
-/** The Turso operations' next steps and recoveries, in the CLI's commands and flags. */
-export const CLI_HINTS: OperatorHints = {
-  givenToken: '--auth-token',
-  givenDatabase: '--db',
-  confirmAhead: 'pass --yes',
-  overwriteKeyFiles: 'pass --force to overwrite it',
-  nameDatabase: 'pass --db NAME',
-  databaseScope: 'drop --group',
-  groupScope: 'use --group',
-  giveToken: 'pass --auth-token',
-  giveUrl: 'pass --url',
-  tokensShown: 'shown above because of --show',
-  tokensPrintedOnly: 'prints them (--show); no env file is written',
-  mintPlatformToken: ({ scope, readOnly, envFile }) =>
-    `\`qbank token create${readOnly ? ' --read-only' : ''}${scope.kind === 'group' ? ' --group' : ''}${envFile ? ` --env-file ${envFile}` : ' --show'}\``,
-  mintDatabaseToken: 'mint their own with `qbank token create --db NAME --env-file FILE`',
-  mintSelfHostedToken: ({ privateKeyPath, readOnly, envFile }) =>
-    `\`qbank token mint --key ${privateKeyPath}${readOnly ? ' --read-only' : ''}${envFile ? ` --env-file ${envFile}` : ' --show'}\``,
-  rotateSelfHosted: 'use `qbank token rotate --self-hosted`',
-  verifyTokens: 'run `qbank token verify`',
-};
 
 /** What the Turso operations need from a command: environment, flags, the run's debug logger, progress lines, wording. */
 function operations(context: CommandContext, command: Command, out: Output, db?: string): OperationsContext {
