@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -122,6 +123,21 @@ describe('updateEnvFile', () => {
     writeFileSync(join(dir, 'open.env'), 'NOTE="never closed\n');
     await expect(checkEnvFileWritable(join(dir, 'open.env'))).rejects.toThrow(/line 1: the quoted value of NOTE is never closed/);
     expect(readdirSync(dir).sort()).toEqual(['locked.env', 'open.env']);
+  });
+
+  it('is refused on a full disk before anything irreversible happens (needs a small tmpfs: root only)', async (context) => {
+    const dir = workDir();
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', dir]).status !== 0) return context.skip();
+    cleanups.unshift(() => void spawnSync('umount', [dir]));
+    writeFileSync(join(dir, '.env'), 'A=1\n');
+    try {
+      writeFileSync(join(dir, 'filler'), Buffer.alloc(64 * 1024));
+    } catch {
+      // the device is full now, as intended
+    }
+    await expect(checkEnvFileWritable(join(dir, '.env'))).rejects.toThrow(/a test write beside it failed \(no space left on the device\)/);
+    expect(readFileSync(join(dir, '.env'), 'utf8')).toBe('A=1\n');
+    expect(readdirSync(dir).sort()).toEqual(['.env', 'filler']);
   });
 
   it('keeps tokens it could not write recoverable: a new 0600 file beside the target, never an existing one', async () => {
