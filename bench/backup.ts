@@ -26,7 +26,7 @@ const mb = (bytes: number) => `${(bytes / (1 << 20)).toFixed(0)} MB`;
 const ratio = (ours: number, theirs: number) => ours / theirs;
 
 /** Questions that look like the real thing: markdown with line breaks, quotes, non-ASCII, JSON columns. */
-async function fill(path: string, questions: number): Promise<void> {
+export async function fill(path: string, questions: number): Promise<void> {
   const client = createClient({ url: `file:${path}` });
   try {
     await client.executeMultiple(`
