@@ -1,6 +1,9 @@
 import { createClient } from '@libsql/client';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { main } from '../src/main.js';
 import type { IO } from '../src/output/io.js';
 import { Output } from '../src/output/output.js';
 import { runCli } from './support/cli.js';
@@ -89,6 +92,38 @@ describe('progress', () => {
     out.warn('careful');
     out.error('broken');
     expect(io.stderr.text).toBe('warning: careful\nerror: broken\n');
+  });
+});
+
+describe('progress of a long import without a terminal, as a CI log shows it', () => {
+  let t: TestDatabase;
+  beforeEach(async () => {
+    t = await createTestDatabase('file');
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('plain lines on stderr as the run clock passes; none with --quiet', async () => {
+    expect((await runCli(['db', 'push', '--schema', 'pingtopass'], { env: t.env, cwd: t.dir })).code).toBe(0);
+    writeFileSync(join(t.dir, 'exams.csv'), 'code,name,vendor,category,passing_score,total_questions,time_limit,price,description\nLOG-101,Logs,qbank,Tools,700,10,60,0,Progress\n');
+    const rows = Array.from({ length: 2000 }, (_, i) => `LOG-101,Question ${i} of a bank long enough to log progress,Yes,No,A,Because ${i},2`);
+    writeFileSync(join(t.dir, 'bank.csv'), ['exam_code,text,option_a,option_b,correct,explanation,difficulty', ...rows].join('\n') + '\n');
+    expect((await runCli(['import', 'exams', 'exams.csv'], { env: t.env, cwd: t.dir })).code).toBe(0);
+    // a clock that moves ten seconds each time it is read: every update is due
+    const run = async (args: string[]) => {
+      let ms = Date.parse('2026-01-01T00:00:00Z');
+      const io = { ...fakeIO({ tty: false, clock: { ms: 0 } }), env: { PATH: process.env.PATH, ...t.env }, cwd: t.dir, now: () => new Date((ms += 10_000)) };
+      const code = await main(args, io);
+      return { code, stderr: io.stderr.text };
+    };
+    const logged = await run(['import', 'bank.csv', '--dry-run']);
+    expect(logged.code, logged.stderr).toBe(0);
+    expect(logged.stderr).toMatch(/^importing bank\.csv \d+% \d+\/\d+ MB [\d,]+ rows/m);
+    expect(logged.stderr).not.toContain('\r');
+    const quiet = await run(['import', 'bank.csv', '--dry-run', '--quiet']);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
   });
 });
 
