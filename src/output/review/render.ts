@@ -1,6 +1,7 @@
 import type pc from 'picocolors';
 import type { DecisionReport, ListedQueue, ReviewStats } from '../../db/review/service.js';
 import { claimExpired, reviewRecordOf, type FlaggedQuestionItem, type PingToPassItem, type ReviewItem, type WorkItem } from '../../db/review/types.js';
+import { renderMarkdown, wrapHanging } from '../markdown.js';
 import type { Output } from '../output.js';
 
 /** Review items and reports as text: the screen, `review show`, `review list`, `review stats`. */
@@ -9,20 +10,38 @@ export type Colors = ReturnType<typeof pc.createColors>;
 
 const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const QUESTION_TYPES: Record<string, string> = { single: 'one answer', multiple: 'several answers', 'drag-drop': 'drag and drop', hotspot: 'hotspot', simulation: 'simulation' };
-const EXPLANATION_LINES = 40;
 export const SEPARATOR = '  ·  ';
+/** The width `review show` and a screen of unknown size use. */
+export const DEFAULT_WIDTH = 80;
+const TEXT_INDENT = '  ';
 
-function indent(text: string, prefix = '  '): string {
-  return text
-    .split('\n')
-    .map((line) => prefix + line)
-    .join('\n');
-}
+/**
+ * An item's lines before the final wrap: markdown fields are already rendered (and fit the width
+ * less their indent); every other line is wrapped with a hanging indent by `renderItemLines`.
+ */
+class ItemLines {
+  readonly lines: string[] = [];
 
-function clip(text: string, maxLines: number, c: Colors): string {
-  const lines = text.split('\n');
-  if (lines.length <= maxLines) return text;
-  return lines.slice(0, maxLines).join('\n') + '\n' + c.dim(`… ${lines.length - maxLines} more line(s) (e to edit shows all)`);
+  constructor(
+    readonly c: Colors,
+    readonly width: number,
+  ) {}
+
+  push(...lines: string[]): this {
+    this.lines.push(...lines);
+    return this;
+  }
+
+  /** A field written in markdown, indented under its heading. */
+  markdown(text: string, indent = TEXT_INDENT): this {
+    const rendered = renderMarkdown(text, { width: this.width - indent.length, color: this.c.isColorSupported });
+    return this.push(...rendered.map((line) => (line ? indent + line : line)));
+  }
+
+  section(title: string, text: string | null | undefined): this {
+    if (!text || !text.trim()) return this;
+    return this.push('', this.c.bold(title)).markdown(text);
+  }
 }
 
 const joinParts = (parts: Array<string | null | undefined | false>) => parts.filter(Boolean).join(SEPARATOR);
@@ -35,59 +54,64 @@ function reviewLine(item: ReviewItem, c: Colors): string | undefined {
   return c.dim('review: ') + joinParts([status, record.by ? `by ${record.by}` : null, record.at, record.reason ? `reason: ${record.reason}` : null]);
 }
 
-function renderPingToPass(item: PingToPassItem, c: Colors): string[] {
+function renderPingToPass(item: PingToPassItem, out: ItemLines): void {
+  const { c } = out;
   const q = item.question;
   const exam = item.exam.code ? `${item.exam.code}${item.exam.name ? ` (${item.exam.name})` : ''}` : item.exam.id;
-  const lines = [
+  out.push(
     joinParts([c.bold(item.id), exam, q.difficulty !== null ? `difficulty ${q.difficulty}/5` : null, q.objectiveId ? `objective ${q.objectiveId}${item.objective?.domain ? ` ${item.objective.domain}` : ''}` : null]),
     joinParts([q.tags.length ? `tags: ${q.tags.join(', ')}` : 'no tags', q.aiGenerated ? c.magenta(`AI: ${q.aiModel ?? 'unknown model'}`) : 'written by a person', QUESTION_TYPES[q.type] ?? q.type, q.isActive ? null : c.yellow('inactive')]),
-  ];
+  );
   const review = q.reviewStatus !== 'pending' || q.reviewedBy ? reviewLine(item, c) : undefined;
-  if (review) lines.push(review);
-  lines.push('', indent(q.text), '');
+  if (review) out.push(review);
+  out.push('').markdown(q.text).push('');
   for (const [i, option] of item.options.entries()) {
     const mark = option.isCorrect ? c.green('✔') : ' ';
-    const label = `${LETTERS[i] ?? '?'}. ${option.text}`;
-    lines.push(`  ${mark} ${option.isCorrect ? c.green(label) : label}`);
-    if (option.explanation) lines.push(c.dim(indent(option.explanation, '       ')));
+    const label = `${LETTERS[i] ?? '?'}. ${option.text.replace(/\s*\n\s*/g, ' ')}`;
+    out.push(`  ${mark} ${option.isCorrect ? c.green(label) : label}`);
+    if (option.explanation) out.push(...option.explanation.split('\n').map((line) => c.dim('       ' + line)));
   }
-  if (item.options.length === 0) lines.push(c.yellow('  (no answer options)'));
-  if (q.explanation) lines.push('', c.bold('Explanation'), indent(clip(q.explanation, EXPLANATION_LINES, c)));
-  if (q.referenceUrl) lines.push(c.dim(`  reference: ${q.referenceUrl}`));
-  if (q.exhibitUrl) lines.push(c.dim(`  exhibit: ${q.exhibitUrl}`));
+  if (item.options.length === 0) out.push(c.yellow('  (no answer options)'));
+  out.section('Explanation', q.explanation);
+  if (q.referenceUrl) out.push(c.dim(`  reference: ${q.referenceUrl}`));
+  if (q.exhibitUrl) out.push(c.dim(`  exhibit: ${q.exhibitUrl}`));
   if (item.feedback.length) {
-    lines.push('', c.bold(`Feedback (${item.feedback.length})`));
+    out.push('', c.bold(`Feedback (${item.feedback.length})`));
     for (const f of item.feedback) {
       const status = f.status === 'resolved' ? c.green(f.status) : c.yellow(f.status ?? 'pending');
-      lines.push(`  [${f.type} · ${status}] ${f.userEmail ?? f.userId}: ${f.message}`);
-      if (f.response) lines.push(c.dim(`      ↳ ${f.response}`));
+      out.push(`  [${f.type} · ${status}] ${f.userEmail ?? f.userId}: ${f.message}`);
+      if (f.response) out.push(c.dim(`      ↳ ${f.response}`));
     }
   }
-  return lines;
 }
 
-function renderFlagged(item: FlaggedQuestionItem, c: Colors): string[] {
+/** The question's mermaid source, shown as a diagram block (the queue reads every column). */
+function diagramOf(item: FlaggedQuestionItem): string | null {
+  const diagram = item.state.diagram;
+  if (typeof diagram !== 'string' || !diagram.trim()) return null;
+  return /^\s*```/.test(diagram) ? diagram : '```mermaid\n' + diagram.replace(/\n+$/, '') + '\n```';
+}
+
+function renderFlagged(item: FlaggedQuestionItem, out: ItemLines): void {
+  const { c } = out;
   const q = item.question;
-  const lines = [
+  out.push(
     joinParts([c.bold(item.id), `${q.channel}/${q.subChannel}`, q.difficulty, q.status === 'flagged' ? c.yellow('flagged') : q.status]),
     joinParts([q.tags.length ? `tags: ${q.tags.join(', ')}` : 'no tags', q.companies.length ? `companies: ${q.companies.join(', ')}` : null]),
-  ];
+  );
   const flag = item.history.find((event) => event.eventType === 'flagged');
-  if (q.status === 'flagged' && flag) lines.push(c.yellow(`flagged by ${flag.sourceName ?? flag.eventSource}${flag.createdAt ? ` at ${flag.createdAt}` : ''}${flag.reason ? `: ${flag.reason}` : ''}`));
+  if (q.status === 'flagged' && flag) out.push(c.yellow(`flagged by ${flag.sourceName ?? flag.eventSource}${flag.createdAt ? ` at ${flag.createdAt}` : ''}${flag.reason ? `: ${flag.reason}` : ''}`));
   const review = q.status !== 'flagged' ? reviewLine(item, c) : undefined;
-  if (review) lines.push(review);
-  lines.push('', indent(q.question), '', c.bold('Answer'), indent(clip(q.answer, 12, c)));
-  if (q.tldr) lines.push('', c.bold('TL;DR'), indent(q.tldr));
-  lines.push('', c.bold('Explanation'), indent(clip(q.explanation, EXPLANATION_LINES, c)));
-  if (q.eli5) lines.push('', c.bold('ELI5'), indent(clip(q.eli5, 8, c)));
-  if (q.sourceUrl) lines.push(c.dim(`  source: ${q.sourceUrl}`));
+  if (review) out.push(review);
+  out.push('').markdown(q.question);
+  out.section('Answer', q.answer).section('TL;DR', q.tldr).section('Explanation', q.explanation).section('Diagram', diagramOf(item)).section('ELI5', q.eli5);
+  if (q.sourceUrl) out.push(c.dim(`  source: ${q.sourceUrl}`));
   if (item.history.length) {
-    lines.push('', c.bold('History'));
+    out.push('', c.bold('History'));
     for (const event of item.history) {
-      lines.push(c.dim(`  ${event.createdAt ?? '?'}  ${event.eventType} by ${event.sourceName ?? event.eventSource}${event.reason ? `: ${event.reason}` : event.changesSummary ? `: ${event.changesSummary}` : ''}`));
+      out.push(c.dim(`  ${event.createdAt ?? '?'}  ${event.eventType} by ${event.sourceName ?? event.eventSource}${event.reason ? `: ${event.reason}` : event.changesSummary ? `: ${event.changesSummary}` : ''}`));
     }
   }
-  return lines;
 }
 
 /** "claimed by carol until …", or "claim by carol expired at …" once the lease ran out. */
@@ -96,28 +120,41 @@ export function claimText(item: WorkItem, now: Date): string | null {
   return claimExpired(item, now) ? `claim by ${item.claim.by} expired at ${item.claim.leaseExpiresAt}` : `claimed by ${item.claim.by} until ${item.claim.leaseExpiresAt}`;
 }
 
-function renderWork(item: WorkItem, c: Colors, now: Date): string[] {
+function renderWork(item: WorkItem, out: ItemLines, now: Date): void {
+  const { c } = out;
   const w = item.work;
   const expired = claimExpired(item, now);
-  const lines = [
+  out.push(
     joinParts([c.bold(`#${w.id}`), `${w.action} ${w.itemType} ${w.itemId}`, `priority ${w.priority ?? '-'}`, expired ? c.yellow('claim expired') : w.status]),
     joinParts([w.createdBy ? `queued by ${w.createdBy}` : null, w.createdAt, claimText(item, now) ?? (w.assignedTo ? `for ${w.assignedTo}` : null)]),
-  ];
+  );
   if (w.status === 'completed' || w.status === 'failed') {
     const review = reviewLine(item, c);
-    if (review) lines.push(review);
+    if (review) out.push(review);
   }
-  if (w.reason) lines.push('', indent(w.reason));
+  if (w.reason) out.push('').markdown(w.reason);
   if (item.question) {
     const q = item.question;
-    lines.push('', c.bold(`Question ${q.id}`) + c.dim(`  ${q.channel}/${q.subChannel} · ${q.difficulty} · ${q.status ?? 'active'}`), indent(q.question), '', indent(clip(q.answer, 12, c)));
+    out.push('', c.bold(`Question ${q.id}`) + c.dim(`  ${q.channel}/${q.subChannel} · ${q.difficulty} · ${q.status ?? 'active'}`)).markdown(q.question);
+    out.section('Answer', q.answer);
   }
-  return lines;
 }
 
-export function renderItem(item: ReviewItem, c: Colors, now = new Date()): string {
-  const lines = item.system === 'pingtopass' ? renderPingToPass(item, c) : item.queue === 'flagged' ? renderFlagged(item, c) : renderWork(item, c, now);
-  return lines.join('\n');
+/**
+ * The item as terminal lines of at most `width` display columns: wrapped at word boundaries, with
+ * continuation lines hanging under their label, option letter or bullet.
+ */
+export function renderItemLines(item: ReviewItem, c: Colors, options: { now?: Date; width?: number } = {}): string[] {
+  const width = Math.max(30, options.width ?? DEFAULT_WIDTH);
+  const out = new ItemLines(c, width);
+  if (item.system === 'pingtopass') renderPingToPass(item, out);
+  else if (item.queue === 'flagged') renderFlagged(item, out);
+  else renderWork(item, out, options.now ?? new Date());
+  return out.lines.flatMap((line) => wrapHanging(line, width));
+}
+
+export function renderItem(item: ReviewItem, c: Colors, now = new Date(), width = DEFAULT_WIDTH): string {
+  return renderItemLines(item, c, { now, width }).join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -157,8 +194,11 @@ export function truncationNote(listed: ListedQueue): string {
   return `${listed.items.length.toLocaleString('en-US')} of ${listed.total.toLocaleString('en-US')} (use --limit)`;
 }
 
+/** `review show`: the screen's rendering as plain lines, at the terminal's width (80 when not a terminal). */
 export function renderShow(out: Output, item: ReviewItem, now: Date): void {
-  out.line(renderItem(item, out.c, now));
+  const columns = (out.io.stdout as { columns?: number }).columns;
+  const width = out.io.stdoutIsTTY && columns ? columns : DEFAULT_WIDTH;
+  out.line(renderItem(item, out.c, now, width));
 }
 
 export function renderDecisionReport(out: Output, report: DecisionReport, verb: string): void {

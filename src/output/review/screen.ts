@@ -1,8 +1,9 @@
 import type { ReviewSession, SessionProgress, SessionSummary, StepOutcome } from '../../db/review/session.js';
 import type { ReviewItem } from '../../db/review/types.js';
 import { editItem } from './edit.js';
-import { claimText, renderItem, SEPARATOR, type Colors } from './render.js';
+import { claimText, DEFAULT_WIDTH, renderItem, renderItemLines, SEPARATOR, type Colors } from './render.js';
 import { clackPrompts, KeyReader, systemEditor, type KeyPress, type ReviewPrompts, type ReviewScreenIO, type TextEditor } from './terminal.js';
+import { contentOffset, frame, lineAtOffset, scrolled, scrollMoveOf, terminalSize, type TerminalSize } from './viewport.js';
 
 /** The interactive `qbank review`: one key per action, read by a loop that looks the key up in a table. */
 
@@ -68,6 +69,17 @@ export function summaryLine(summary: SessionSummary, c: Colors, options: { queue
   return `${c.green('✔')} ${decided}${rest ? ', ' + rest : ''} in ${duration(summary.elapsedMs)}${pace}; ${end}`;
 }
 
+/** What is on screen now, to scroll it and to draw it again at a new size. */
+interface View {
+  item: ReviewItem;
+  notice?: string;
+  /** The item's lines at `size`, and the first one shown. */
+  body: string[];
+  top: number;
+  paneHeight: number;
+  size: TerminalSize;
+}
+
 interface ScreenState {
   options: ReviewScreenOptions;
   session: ReviewSession;
@@ -76,6 +88,11 @@ interface ScreenState {
   editText: TextEditor;
   keys: KeyReader;
   write: (text: string) => void;
+  view?: View;
+  /** A full-screen frame ends on the key line, with no newline: what follows starts a line first. */
+  onKeyLine: boolean;
+  /** True while the loop waits for a key: a resize redraws only then (not under a prompt or editor). */
+  waiting: boolean;
 }
 
 type KeyAction = (state: ScreenState, item: ReviewItem) => Promise<string>;
@@ -112,7 +129,7 @@ const resolveFeedback: KeyAction = async ({ session, c, keys, prompts }, item) =
 };
 
 const help: KeyAction = async ({ session, c }) =>
-  c.dim(`a ${session.queue.verbs.approve} · r ${session.queue.verbs.reject} (asks for a reason) · s skip · e edit a field · f resolve feedback · u undo the last action · q quit (resumes here next time)`);
+  c.dim(`a ${session.queue.verbs.approve} · r ${session.queue.verbs.reject} (asks for a reason) · s skip · e edit a field · f resolve feedback · u undo the last action · q quit (resumes here next time) · space/j b/k g/G scroll the item`);
 
 const ACTIONS: Record<string, KeyAction> = {
   a: approve,
@@ -127,19 +144,59 @@ const ACTIONS: Record<string, KeyAction> = {
 
 const isQuit = (key: KeyPress) => key.name === 'q' || key.name === 'escape' || (key.ctrl && (key.name === 'c' || key.name === 'd'));
 
-function draw(state: ScreenState, item: ReviewItem, notice: string | undefined, stderrIsTTY: boolean): void {
-  const { write, session, c, options } = state;
-  const now = options.clock?.() ?? new Date();
-  if (stderrIsTTY) state.options.io.stderr.write('\x1b[2J\x1b[H');
-  else write(c.dim('─'.repeat(60)));
+const sameItem = (a: ReviewItem, b: ReviewItem) => a.queue === b.queue && a.id === b.id;
+
+function headerLine(state: ScreenState, item: ReviewItem, now: Date): string {
+  const { session, c } = state;
   const claim = item.queue === 'work' ? claimText(item, now) : null;
-  write(progressLine(session.progress(), session.reviewer, c) + (claim ? SEPARATOR + c.cyan(claim) : ''));
+  return progressLine(session.progress(), session.reviewer, c) + (claim ? SEPARATOR + c.cyan(claim) : '');
+}
+
+/** Where the pane starts for `body`: the same content as before for the same item, else the top. */
+function topFor(previous: View | undefined, item: ReviewItem, body: string[], size: TerminalSize): number {
+  if (!previous || !sameItem(previous.item, item)) return 0;
+  if (previous.size.columns === size.columns) return previous.top;
+  return lineAtOffset(body, contentOffset(previous.body, previous.top));
+}
+
+/** A screen of unknown size (not a terminal, or one that does not say): the whole item, one line after another. */
+function drawLines(state: ScreenState, item: ReviewItem, notice: string | undefined, now: Date): void {
+  const { write, session, c, options } = state;
+  if (options.io.stderrIsTTY) options.io.stderr.write('\x1b[2J\x1b[H');
+  else write(c.dim('─'.repeat(60)));
+  write(headerLine(state, item, now));
   write('');
-  write(renderItem(item, c, now));
+  write(renderItem(item, c, now, DEFAULT_WIDTH));
   write('');
   // next to the keys, where the reviewer looks: a long item cannot scroll it out of sight
   if (notice) write(notice);
   write(keyHelp(item, session, c, options.cannotReject));
+}
+
+function draw(state: ScreenState, item: ReviewItem, notice: string | undefined): void {
+  const { session, c, options } = state;
+  const now = options.clock?.() ?? new Date();
+  const size = terminalSize(options.io.stderr, options.io.stderrIsTTY);
+  if (!size) {
+    drawLines(state, item, notice, now);
+    return;
+  }
+  const body = renderItemLines(item, c, { now, width: size.columns });
+  const top = topFor(state.view, item, body, size);
+  const screen = frame({ size, header: headerLine(state, item, now), body, notice, keys: keyHelp(item, session, c, options.cannotReject), top, dim: c.dim });
+  options.io.stderr.write('\x1b[H\x1b[2J' + screen.text);
+  state.onKeyLine = true;
+  state.view = { item, notice, body, top: screen.top, paneHeight: screen.paneHeight, size };
+}
+
+/** The scroll keys move the pane of the item on screen; true when the key was one. */
+function scroll(state: ScreenState, key: KeyPress): boolean {
+  const move = scrollMoveOf(key);
+  const view = state.view;
+  if (!move || !view) return false;
+  view.top = scrolled(view.top, move, view.paneHeight, view.body.length);
+  draw(state, view.item, view.notice);
+  return true;
 }
 
 /** After the last item: the last action can still be taken back before the session ends. Returns false to finish. */
@@ -153,14 +210,51 @@ async function offerUndo(state: ScreenState, notice: string | undefined): Promis
   return { again: true, notice: describe(c, await session.undo()) };
 }
 
+/** Waits for a key, drawing the screen again at a new size meanwhile; scroll keys are handled here. */
+async function nextKey(state: ScreenState): Promise<KeyPress> {
+  state.waiting = true;
+  try {
+    for (;;) {
+      const key = await state.keys.next();
+      if (!scroll(state, key)) return key;
+    }
+  } finally {
+    state.waiting = false;
+  }
+}
+
+/** Prompts and the editor start on a line of their own, below the key line. */
+function leaveKeyLine(state: ScreenState): void {
+  if (!state.onKeyLine) return;
+  state.options.io.stderr.write('\n');
+  state.onKeyLine = false;
+}
+
 /**
  * Runs the one-key review loop until the queue is empty or the reviewer quits, then closes the
  * session (releasing claims, saving the resume position) and returns its summary.
  */
 export async function runReviewScreen(options: ReviewScreenOptions): Promise<SessionSummary> {
   const { session, io, colors: c } = options;
-  const write = (text: string) => io.stderr.write(text + '\n');
-  const state: ScreenState = { options, session, c, prompts: options.prompts ?? clackPrompts(io), editText: options.editText ?? systemEditor(io), keys: new KeyReader(io.stdin), write };
+  const state: ScreenState = {
+    options,
+    session,
+    c,
+    prompts: options.prompts ?? clackPrompts(io),
+    editText: options.editText ?? systemEditor(io),
+    keys: new KeyReader(io.stdin),
+    write: (text: string) => {
+      io.stderr.write((state.onKeyLine ? '\n' : '') + text + '\n');
+      state.onKeyLine = false;
+    },
+    onKeyLine: false,
+    waiting: false,
+  };
+  const write = state.write;
+  const redrawAtNewSize = () => {
+    if (state.waiting && state.view) draw(state, state.view.item, state.view.notice);
+  };
+  io.stderr.on('resize', redrawAtNewSize);
   let notice: string | undefined;
   try {
     if (!session.current) write(`nothing to review: no ${session.queue.label} match`);
@@ -175,10 +269,11 @@ export async function runReviewScreen(options: ReviewScreenOptions): Promise<Ses
       // a work item is shown with its claim (or who holds it), not before the claim has answered
       const lostClaim = item.queue === 'work' ? await session.claimSettled() : undefined;
       if (lostClaim) notice = [notice, c.yellow('✗ ') + lostClaim.message].filter(Boolean).join('\n');
-      draw(state, session.current ?? item, notice, io.stderrIsTTY);
+      draw(state, session.current ?? item, notice);
       notice = undefined;
-      const key = await state.keys.next();
+      const key = await nextKey(state);
       if (isQuit(key)) break;
+      leaveKeyLine(state);
       const action = ACTIONS[key.name];
       try {
         notice = action ? await action(state, item) : c.dim(`unknown key "${key.name}" — press ? for help`);
@@ -187,6 +282,7 @@ export async function runReviewScreen(options: ReviewScreenOptions): Promise<Ses
       }
     }
   } finally {
+    io.stderr.off('resize', redrawAtNewSize);
     state.keys.detach();
     io.stdin.pause();
   }

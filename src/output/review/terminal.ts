@@ -109,6 +109,8 @@ export function systemEditor(io: ReviewScreenIO): TextEditor {
 export interface KeyPress {
   name: string;
   ctrl: boolean;
+  /** "G" is g with shift. */
+  shift?: boolean;
 }
 
 /**
@@ -131,7 +133,7 @@ export class KeyReader {
   }
 
   private onKey = (text: string | undefined, key: Key | undefined) => {
-    const press = { name: (key?.name ?? text ?? '').toLowerCase(), ctrl: Boolean(key?.ctrl) };
+    const press = { name: (key?.name ?? text ?? '').toLowerCase(), ctrl: Boolean(key?.ctrl), shift: Boolean(key?.shift) };
     const waiter = this.waiter;
     if (!waiter) {
       if (press.ctrl && press.name === 'c') this.interrupted = true;
