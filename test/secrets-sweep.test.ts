@@ -201,7 +201,8 @@ describe('no command prints a planted secret, whatever fails', () => {
   ];
 
   // global flags after the command's words (test/cli-tree.test.ts checks they arrive from every place)
-  describe.each(scenarios.map((scenario) => [scenario.name, scenario] as const))('%s', (_name, scenario) => {
+  // runs wait on refused connections and timeouts, not on the CPU: several at once
+  describe.concurrent.each(scenarios.map((scenario) => [scenario.name, scenario] as const))('%s', (_name, scenario) => {
     it.each(COMMANDS.map((line) => [line.join(' '), line] as const))('qbank %s', async (_line, line) => {
       const args = [...line, ...scenario.args()];
       const result = await runCli(args, { env: scenario.env(), cwd: dir.path });
