@@ -100,4 +100,21 @@ describe.each(MODES)('a re-import respects review decisions (%s)', (mode) => {
       { text: '23', is_correct: 1 },
     ]);
   });
+
+  it('--json lists the ids created and updated; rows without an id are told the ids they got', async () => {
+    expect((await cli(['import', 'decided.csv', '--reviewer', 'lead@example.com'])).code).toBe(0);
+    writeFileSync(join(t.dir, 'new.csv'), `${HEADER}\n,CCNA-200-301,A question without an id?,yes,no,A,1,\nrv-2,CCNA-200-301,Which port does Telnet use?,22,23,B,1,telnet;changed\n`);
+    const plan = await cli(['import', 'new.csv', '--dry-run']);
+    expect(plan.stderr).toMatch(/1 row without an id would be created with new ids/);
+    const result = await cli(['import', 'new.csv', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const { ids } = result.json();
+    expect(ids.updated).toEqual(['rv-2']);
+    expect(ids.created).toHaveLength(1);
+    expect(ids.assigned).toEqual(ids.created);
+    expect((await rows(t, `SELECT text FROM questions WHERE id = '${ids.created[0]}'`))[0].text).toBe('A question without an id?');
+    writeFileSync(join(t.dir, 'another.csv'), `${HEADER}\n,CCNA-200-301,Another question without an id?,yes,no,A,1,\n`);
+    const human = await cli(['import', 'another.csv']);
+    expect(human.stderr).toMatch(/1 row without an id got: \S+/);
+  });
 });

@@ -258,6 +258,14 @@ function renderSummary(out: Output, summary: ImportSummary, displayUrl: string):
   ];
   out.table(headers, [...summary.groups.map((group) => row(group.group, group)), ...(summary.groups.length > 1 ? [row('total', summary)] : [])]);
   for (const column of summary.ignoredColumns) out.notice(`ignored column "${column}" (--ignore-unknown-columns)`);
+  if (summary.ids.assigned.length > 0) {
+    const shown = summary.ids.assigned.slice(0, 20).join(', ');
+    const more = summary.ids.assigned.length > 20 ? `, … (${summary.ids.assigned.length - 20} more; all in --json)` : '';
+    const rows = `${summary.ids.assigned.length.toLocaleString('en-US')} row${summary.ids.assigned.length === 1 ? '' : 's'} without an id`;
+    // a dry run's ids are provisional: the import draws new ones
+    if (summary.dryRun) out.notice(`${rows} would be created with new ids`);
+    else out.notice(`${rows} got: ${shown}${more}`);
+  }
   if (summary.reviewReset.length > 0) {
     const ids = summary.reviewReset.slice(0, 20).map((entry) => entry.id).join(', ');
     const more = summary.reviewReset.length > 20 ? `, … (${summary.reviewReset.length - 20} more; all in --json)` : '';

@@ -16,7 +16,7 @@ import { formatProblem, ProblemLog } from './problems.js';
 import { FileProblem, formatFromPath, type FileFormat } from './records.js';
 import { RejectsFormatError, RejectsWriter } from './rejects.js';
 import { openRunner, type ImportRunner } from './runner.js';
-import { Tally, type GroupCounts, type ImportContext, type ImportMode, type ImportTarget, type ReviewPolicy, type ReviewReset } from './session.js';
+import { Tally, type GroupCounts, type ImportContext, type ImportMode, type ImportTarget, type ImportedIds, type ReviewPolicy, type ReviewReset } from './session.js';
 import { normalizeEncoding, UnknownEncodingError } from './text-source.js';
 
 export type { ImportMode, GroupCounts, ReviewPolicy, ReviewReset } from './session.js';
@@ -88,6 +88,8 @@ export interface ImportSummary {
   warningCount: number;
   /** Approved or rejected questions whose content changed and that are pending again (or would be, in a dry run). */
   reviewReset: ReviewReset[];
+  /** Questions created and updated, by id (exams and certifications: empty); `assigned`: ids qbank gave to rows without one. */
+  ids: ImportedIds;
   ignoredColumns: string[];
   /** Whether parsing ran in a worker thread beside the writes. */
   parallel: boolean;
@@ -286,6 +288,7 @@ async function importOneFile(
       plannedExams,
       reviewPolicy: options.reviewPolicy ?? 'reset',
       reviewReset: [],
+      ids: { created: [], updated: [], assigned: [] },
     };
     const plan = await target.begin(context);
     const pipelineOptions: PipelineOptions = {
@@ -366,6 +369,7 @@ async function importOneFile(
       warnings: warnings.sorted().map((warning) => formatProblem(file, warning)),
       warningCount: warnings.count,
       reviewReset: context.reviewReset,
+      ids: context.ids,
       ignoredColumns: end.ignored,
       parallel,
       seconds: Number(process.hrtime.bigint() - started) / 1e9,

@@ -8,7 +8,7 @@ import {
   STAGING_OI_QUESTIONS as S,
   type OpenInterviewCertification,
 } from './open-interview-rows.js';
-import { BatchedRowsTarget, reportSharedMatches, type ImportContext, type ImportTarget } from './session.js';
+import { BatchedRowsTarget, readStagedIds, reportSharedMatches, type ImportContext, type ImportTarget } from './session.js';
 
 /** JSON snapshot of a question row in the system's own (camelCase) record shape. */
 function snapshotOf(alias: string): string {
@@ -101,6 +101,7 @@ export class OpenInterviewQuestionsTarget implements ImportTarget {
       const action = String(row.action);
       tally.add(String(row.channel), action === 'create' ? 'created' : action === 'update' ? 'updated' : action === 'skip' ? 'skipped' : 'unchanged', Number(row.n));
     }
+    if (problems.empty) await readStagedIds(runner, S, this.context.ids);
     if (dryRun || !problems.empty) return;
 
     const source = basename(file);

@@ -6,7 +6,7 @@ import { QbankError, RefusedError } from '../../errors.js';
 import { quoteIdent } from '../client.js';
 import { statementBytes, type Statement } from './encoder.js';
 import { GIVEN_FIELDS, STAGING_QUESTIONS, type PingToPassExam, type PingToPassQuestionsPlan } from './pingtopass-rows.js';
-import { BatchedRowsTarget, reportSharedMatches, type ImportContext, type ImportTarget } from './session.js';
+import { BatchedRowsTarget, readStagedIds, reportSharedMatches, type ImportContext, type ImportTarget } from './session.js';
 
 /** Decided questions whose content the import would change, refused as asked. */
 export class ReviewedChangesError extends RefusedError {
@@ -83,6 +83,11 @@ export class PingToPassQuestionsTarget implements ImportTarget {
   async finish(): Promise<void> {
     if (!this.direct) return this.resolveAndApply();
     if (this.rebuildIndexes.length > 0) await this.context.runner.send(this.rebuildIndexes, 0);
+    if (!this.context.dryRun && this.context.problems.empty) {
+      // the table was empty: every question in it is this import's (a dry run of an empty table writes nothing to read back)
+      const [rows] = await this.context.runner.query(['SELECT id FROM questions ORDER BY rowid']);
+      for (const row of rows.rows) this.context.ids.created.push(String(row.id));
+    }
   }
 
   private async resolveAndApply(): Promise<void> {
@@ -141,6 +146,7 @@ export class PingToPassQuestionsTarget implements ImportTarget {
     const [counts] = await runner.query([`SELECT exam_code, action, count(*) AS n FROM ${S} GROUP BY exam_code, action`]);
     for (const row of counts.rows) tally.add(String(row.exam_code), OUTCOME_OF_ACTION[String(row.action)], Number(row.n));
     await this.findReviewedChanges(typeFor);
+    if (problems.empty) await readStagedIds(runner, S, this.context.ids);
     if (dryRun || !problems.empty) return;
     const id = 'coalesce(s.given_id, s.new_id)';
     const keepUnlessGiven = GIVEN_FIELDS.map((field, bit) => `${field} = CASE WHEN s.given & ${1 << bit} THEN s.${field} ELSE questions.${field} END`).join(', ');

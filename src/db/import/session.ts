@@ -54,6 +54,29 @@ export interface ImportContext {
   reviewPolicy: ReviewPolicy;
   /** Decided questions the import sends back to pending, with the decision they had. */
   reviewReset: ReviewReset[];
+  /** Ids of the questions created (or that would be) and updated; `assigned`: created from rows without an id. */
+  ids: ImportedIds;
+}
+
+export interface ImportedIds {
+  created: string[];
+  updated: string[];
+  assigned: string[];
+}
+
+/** Reads the ids of a staging table's created and updated rows (`given_id`, `new_id`, `target_id`, `action`). */
+export async function readStagedIds(runner: ImportRunner, staging: string, ids: ImportedIds): Promise<void> {
+  const [rows] = await runner.query([
+    `SELECT coalesce(target_id, given_id, new_id) AS id, action, given_id IS NULL AND target_id IS NULL AS assigned FROM ${staging} WHERE action IN ('create', 'update') ORDER BY seq`,
+  ]);
+  for (const row of rows.rows) {
+    const id = String(row.id);
+    if (row.action === 'update') ids.updated.push(id);
+    else {
+      ids.created.push(id);
+      if (Number(row.assigned) === 1) ids.assigned.push(id);
+    }
+  }
 }
 
 export type ReviewPolicy = 'reset' | 'keep' | 'refuse';
