@@ -193,7 +193,7 @@ function registerRestore(backup: Command, context: CommandContext): void {
     .action(async (file: string, options: RestoreFlags, command: Command) => {
       const out = context.output(command);
       if (file === '-') throw new UsageError('restore reads the file twice (to verify it, then to load it), so it needs a file, not standard input');
-      const [{ openBackupDatabase }, { restoreDump, SystemMismatchError, UnknownRelationsError }, { resolve }, { hostname }, { VERSION }, { resolveActor }] = await Promise.all([
+      const [{ openBackupDatabase }, { restoreDump, SystemMismatchError, TargetOccupiedError, UnknownRelationsError }, { resolve }, { hostname }, { VERSION }, { resolveActor }] = await Promise.all([
         import('../db/backup/dump.js'),
         import('../db/backup/restore.js'),
         import('node:path'),
@@ -229,6 +229,15 @@ function registerRestore(backup: Command, context: CommandContext): void {
       } catch (error) {
         if (error instanceof UnknownRelationsError) throw new UsageError(`--tables: ${error.message}`, { hint: error.hint });
         if (error instanceof SystemMismatchError) throw new RefusedError(error.message, { hint: 'pass --force-system to restore it anyway' });
+        if (error instanceof TargetOccupiedError) {
+          throw new RefusedError(error.message, {
+            details: error.details,
+            hint:
+              error.occupiedBy === 'rows'
+                ? 'pass --clean to delete those rows first (the restore is still all-or-nothing)'
+                : '--clean drops the tables, views, indexes and triggers the dump contains, then restores them (all-or-nothing)',
+          });
+        }
         throw error;
       } finally {
         progress.finish();

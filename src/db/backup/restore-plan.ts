@@ -76,6 +76,17 @@ export class OrphanRowsError extends RefusedError {
   }
 }
 
+/** The database already holds what the restore would write: objects (a full dump) or rows (a data-only dump). */
+export class TargetOccupiedError extends RefusedError {
+  constructor(
+    message: string,
+    readonly occupiedBy: 'objects' | 'rows',
+    details: string[],
+  ) {
+    super(message, { details });
+  }
+}
+
 export const lower = (name: string) => name.toLowerCase();
 
 /** Tables no restore touches: SQLite's own, qbank's own bookkeeping and staging, libSQL's function registry. */
@@ -167,20 +178,18 @@ export async function planClean(database: Database, plan: RestorePlan, live: Liv
     const counts = await countRows(database, names);
     const occupied = names.map((table, i) => ({ table, rows: counts[i]! })).filter((t) => t.rows > 0);
     if (occupied.length > 0 && !clean) {
-      throw new RefusedError(`${database.displayUrl} already has rows in the tables this dump fills; nothing was changed`, {
-        details: occupied.map((t) => `${t.table}: ${t.rows} rows`),
-        hint: 'pass --clean to delete those rows first (the restore is still all-or-nothing)',
-      });
+      throw new TargetOccupiedError(`${database.displayUrl} already has rows in the tables this dump fills; nothing was changed`, 'rows', occupied.map((t) => `${t.table}: ${t.rows} rows`));
     }
     const liveTriggers = live.filter((o) => o.type === 'trigger' && plan.tableNames.has(lower(o.table)));
     return { drop: [], empty: occupied, rowsLost: occupied, liveTriggers, liveTables };
   }
   const occupied = live.filter((o) => o.type === 'table' || o.type === 'view' || o.type === 'trigger');
   if (occupied.length > 0 && !clean) {
-    throw new RefusedError(`${database.displayUrl} is not empty; a restore goes into an empty database unless --clean is given. Nothing was changed`, {
-      details: occupied.slice(0, 12).map((o) => `${o.type} ${o.name}`),
-      hint: '--clean drops the tables, views, indexes and triggers the dump contains, then restores them (all-or-nothing)',
-    });
+    throw new TargetOccupiedError(
+      `${database.displayUrl} is not empty, and a restore goes into an empty database unless it replaces what the dump contains. Nothing was changed`,
+      'objects',
+      occupied.slice(0, 12).map((o) => `${o.type} ${o.name}`),
+    );
   }
   const names = new Set([...plan.tableNames, ...plan.viewNames, ...plan.indexes.map((i) => lower(i.name)), ...plan.triggers.map((t) => lower(t.name))]);
   const drop = live.filter((o) => names.has(lower(o.name)) && o.sql !== null);

@@ -10,7 +10,7 @@ import { restoreThroughStaging, StagingRunFailed } from './restore-remote.js';
 import type { LoadContext, RestoreOptions } from './restore-shared.js';
 
 export type { CleanPlan } from './restore-plan.js';
-export { OrphanRowsError, SystemMismatchError, UnknownRelationsError } from './restore-plan.js';
+export { OrphanRowsError, SystemMismatchError, TargetOccupiedError, UnknownRelationsError } from './restore-plan.js';
 export type { RestoreOptions, RestoreProgress } from './restore-shared.js';
 
 export interface RestoreResult {
