@@ -57,11 +57,8 @@ function reviewLine(item: ReviewItem, c: Colors): string | undefined {
 function renderPingToPass(item: PingToPassItem, out: ItemLines): void {
   const { c } = out;
   const q = item.question;
-  const exam = item.exam.code ? `${item.exam.code}${item.exam.name ? ` (${item.exam.name})` : ''}` : item.exam.id;
-  out.push(
-    joinParts([c.bold(item.id), exam, q.difficulty !== null ? `difficulty ${q.difficulty}/5` : null, q.objectiveId ? `objective ${q.objectiveId}${item.objective?.domain ? ` ${item.objective.domain}` : ''}` : null]),
-    joinParts([q.tags.length ? `tags: ${q.tags.join(', ')}` : 'no tags', q.aiGenerated ? c.magenta(`AI: ${q.aiModel ?? 'unknown model'}`) : 'written by a person', QUESTION_TYPES[q.type] ?? q.type, q.isActive ? null : c.yellow('inactive')]),
-  );
+  // the decision first: what is asked and the options; what describes the question comes after them
+  out.push(joinParts([c.bold(item.id), item.exam.code ?? item.exam.id, q.difficulty !== null ? `difficulty ${q.difficulty}/5` : null, q.objectiveId ? `objective ${q.objectiveId}` : null]));
   const review = q.reviewStatus !== 'pending' || q.reviewedBy ? reviewLine(item, c) : undefined;
   if (review) out.push(review);
   out.push('').markdown(q.text).push('');
@@ -72,6 +69,10 @@ function renderPingToPass(item: PingToPassItem, out: ItemLines): void {
     if (option.explanation) out.push(...option.explanation.split('\n').map((line) => c.dim('       ' + line)));
   }
   if (item.options.length === 0) out.push(c.yellow('  (no answer options)'));
+  const exam = item.exam.name ? `${item.exam.code ?? item.exam.id} ${item.exam.name}` : null;
+  const objective = q.objectiveId && item.objective?.domain ? `objective ${q.objectiveId} ${item.objective.domain}` : null;
+  out.push('', c.dim(joinParts([exam, objective, q.tags.length ? `tags: ${q.tags.join(', ')}` : 'no tags', q.aiGenerated ? `AI: ${q.aiModel ?? 'unknown model'}` : 'written by a person', QUESTION_TYPES[q.type] ?? q.type])));
+  if (!q.isActive) out.push(c.yellow('  inactive'));
   out.section('Explanation', q.explanation);
   if (q.referenceUrl) out.push(c.dim(`  reference: ${q.referenceUrl}`));
   if (q.exhibitUrl) out.push(c.dim(`  exhibit: ${q.exhibitUrl}`));

@@ -42,13 +42,13 @@ export function progressLine(progress: SessionProgress, reviewer: string, c: Col
   return parts.join(SEPARATOR);
 }
 
-function keyHelp(item: ReviewItem, session: ReviewSession, c: Colors, cannotReject?: string): string {
+function keyHelp(item: ReviewItem, session: ReviewSession, c: Colors, cannotReject?: string): string[] {
   const verbs = session.queue.verbs;
   const keys = [`${c.bold('a')} ${verbs.approve}`, cannotReject ? c.dim(`r ${verbs.reject}`) : `${c.bold('r')} ${verbs.reject}`, `${c.bold('s')} skip`];
   if (session.queue.fieldsOf(item).length) keys.push(`${c.bold('e')} edit`);
   if (item.system === 'pingtopass' && item.feedback.some((f) => f.status !== 'resolved')) keys.push(`${c.bold('f')} resolve feedback`);
   keys.push(session.canUndo ? `${c.bold('u')} undo` : c.dim('u undo'), `${c.bold('q')} quit`);
-  return keys.join('   ');
+  return keys;
 }
 
 /** What the closing line says: counts in the queue's own words, and what is still waiting. */
@@ -170,7 +170,7 @@ function drawLines(state: ScreenState, item: ReviewItem, notice: string | undefi
   write('');
   // next to the keys, where the reviewer looks: a long item cannot scroll it out of sight
   if (notice) write(notice);
-  write(keyHelp(item, session, c, options.cannotReject));
+  write(keyHelp(item, session, c, options.cannotReject).join('   '));
 }
 
 function draw(state: ScreenState, item: ReviewItem, notice: string | undefined): void {

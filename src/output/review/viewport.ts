@@ -1,6 +1,6 @@
 import { stripVTControlCharacters } from 'node:util';
 import type { Writable } from 'node:stream';
-import { wrapHanging } from '../markdown.js';
+import { displayWidth, wrapHanging } from '../markdown.js';
 
 /**
  * The review screen's frame at a known terminal size: the header on top, the item in a pane that
@@ -85,7 +85,8 @@ export interface FrameInput {
   header: string;
   body: string[];
   notice?: string;
-  keys: string;
+  /** The key line's entries ("a approve", "q quit"): never broken inside one. */
+  keys: string[];
   /** First body line shown. */
   top: number;
   /** Styles the scroll marker. */
@@ -107,19 +108,34 @@ function scrollMarker(top: number, paneHeight: number, bodyLength: number): stri
   return '';
 }
 
+/** The key entries on as few rows as the width allows, each entry whole. */
+export function fitKeys(entries: string[], columns: number): string[] {
+  for (const separator of ['   ', '  ']) {
+    const line = entries.join(separator);
+    if (displayWidth(line) <= columns) return [line];
+  }
+  const rows: string[] = [];
+  for (const entry of entries) {
+    const last = rows.at(-1);
+    if (last !== undefined && displayWidth(last + '  ' + entry) <= columns) rows[rows.length - 1] = last + '  ' + entry;
+    else rows.push(...wrapHanging(entry, columns));
+  }
+  return rows;
+}
+
 export function frame(input: FrameInput): Frame {
   const { size, body } = input;
   const wrap = (text: string) => text.split('\n').flatMap((line) => wrapHanging(line, size.columns));
   const header = wrap(input.header);
   const notice = input.notice ? wrap(input.notice) : [];
-  const keys = wrap(input.keys);
+  const keys = fitKeys(input.keys, size.columns);
   // the marker row is always reserved, so the pane does not change height as it scrolls
-  const paneHeight = Math.max(1, size.rows - header.length - 1 - 1 - notice.length - keys.length);
+  const paneHeight = Math.max(1, size.rows - header.length - 1 - notice.length - keys.length);
   const top = clampTop(input.top, paneHeight, body.length);
   const pane = body.slice(top, top + paneHeight);
   while (pane.length < paneHeight) pane.push('');
   const marker = scrollMarker(top, paneHeight, body.length);
-  const rows = [...header, '', ...pane, marker ? input.dim(marker.slice(0, size.columns)) : '', ...notice, ...keys];
+  const rows = [...header, ...pane, marker ? input.dim(marker.slice(0, size.columns)) : '', ...notice, ...keys];
   // a screen too small for the header, notice and keys: the key line still ends the last row
   const visible = rows.slice(Math.max(0, rows.length - size.rows));
   return { text: visible.join('\n'), top, paneHeight };
