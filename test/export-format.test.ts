@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/client.js';
 import { exportRecords } from '../src/db/export/index.js';
-import { excelSafe } from '../src/db/export/formats.js';
+import { excelSafe, removeExcelApostrophe } from '../src/db/export/formats.js';
 import { runCli } from './support/cli.js';
 import { createTestDatabase, MODES, type Mode, type TestDatabase } from './support/modes.js';
 import { random } from './support/random.js';
@@ -83,6 +83,18 @@ describe('export formats', () => {
       '',
       '1',
     ]);
+  });
+
+  it('removeExcelApostrophe undoes excelSafe for any cell, and leaves every other cell alone', () => {
+    const rnd = random(5);
+    const pieces = ["'", '=', '+', '-', '@', '\t', '\r', 'a', ' ', '1'];
+    for (let i = 0; i < 5000; i++) {
+      let cell = '';
+      const length = Math.floor(rnd() * 6);
+      while (cell.length < length) cell += pieces[Math.floor(rnd() * pieces.length)];
+      expect(removeExcelApostrophe(excelSafe(cell)), JSON.stringify(cell)).toBe(cell);
+      if (excelSafe(cell) === cell) expect(removeExcelApostrophe(cell), JSON.stringify(cell)).toBe(cell);
+    }
   });
 });
 
@@ -175,5 +187,5 @@ describe.each(MODES)('export (%s)', (mode: Mode) => {
       await client.batch(['DELETE FROM answer_options', 'DELETE FROM questions'], 'write');
       client.close();
     }
-  });
+  }, 180_000);
 });

@@ -123,7 +123,7 @@ describe.each(MODES)('export → import round trips (%s)', (mode: Mode) => {
     expect((await cliOther(['export', 'exams', `exams2.${format}`])).code).toBe(0);
     expect(readFileSync(join(t.dir, `bank2.${format}`))).toEqual(readFileSync(join(t.dir, `bank.${format}`)));
     expect(readFileSync(join(t.dir, `exams2.${format}`))).toEqual(readFileSync(join(t.dir, `exams.${format}`)));
-  });
+  }, 120_000);
 
   it('JSON keeps an empty text apart from NULL, and an empty list apart from NULL', async () => {
     await seedPingToPass(t, cli, false);
@@ -136,7 +136,7 @@ describe.each(MODES)('export → import round trips (%s)', (mode: Mode) => {
       ['q-null-lists', null, null],
     ]);
     expect(records[1]).toMatchObject({ option_a: '  leading and trailing spaces  ', correct: 'A;C', is_active: false, ai_generated: true, review_status: 'approved' });
-  });
+  }, 60_000);
 
   it('open-interview: trait records and certifications, every format, both round trips', async () => {
     expect((await cli(['db', 'push', '--schema', 'open-interview'])).code).toBe(0);
@@ -167,7 +167,7 @@ describe.each(MODES)('export → import round trips (%s)', (mode: Mode) => {
       await other.close();
       other = undefined;
     }
-  });
+  }, 120_000);
 
   it.skipIf(!existsSync(SHARED))('the open-interview system’s own records, as they are: export and import back changes nothing', async () => {
     expect((await cli(['db', 'push', '--schema', 'open-interview'])).code).toBe(0);
@@ -184,5 +184,5 @@ describe.each(MODES)('export → import round trips (%s)', (mode: Mode) => {
       expect(again.json(), format).toMatchObject({ created: 0, updated: 0, unchanged: count });
       expect(await contents(t), format).toEqual(before);
     }
-  });
+  }, 120_000);
 });

@@ -1,4 +1,5 @@
 import type { InValue } from '@libsql/client';
+import { collectGarbage } from '../backup/memory.js';
 import { openNativeFileConnection, type Database } from '../client.js';
 
 /**
@@ -28,7 +29,7 @@ export interface PageSettings {
   pageBytes: number;
 }
 
-export const DEFAULT_PAGES: PageSettings = { firstPageRows: 2_000, maxPageRows: 20_000, pageBytes: 8 << 20 };
+export const DEFAULT_PAGES: PageSettings = { firstPageRows: 2_000, maxPageRows: 10_000, pageBytes: 2.5 * (1 << 20) };
 
 const BATCH_ROWS = 1_000;
 
@@ -83,6 +84,9 @@ async function* readPages(database: Database, query: RowQuery, pages: PageSettin
       last = rows[rows.length - 1][query.keyIndex] as InValue;
       let bytes = 0;
       for (const row of rows) bytes += textBytes(row);
+      // a page's response is garbage once written: V8 would let pages pile up far past the live data
+      // (measured, 50,000 questions: 201 MB peak without, 159 MB with a collection per page)
+      collectGarbage();
       const perRow = bytes / rows.length;
       limit = Math.max(1, Math.min(pages.maxPageRows, Math.floor(pages.pageBytes / perRow)));
     }
