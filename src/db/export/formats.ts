@@ -34,10 +34,8 @@ export function excelSafe(cell: string): string {
   return FORMULA_START.test(cell) ? `'${cell}` : cell;
 }
 
-/** What `import --excel` does to each cell: the exact inverse of `excelSafe`. */
-export function removeExcelApostrophe(cell: string): string {
-  return /^'+[=+\-@\t\r]/.test(cell) ? cell.slice(1) : cell;
-}
+/** What `import --excel` does to each cell, the exact inverse of `excelSafe`, lives with the import's reader. */
+export { removeExcelApostrophe } from '../import/records.js';
 
 function booleanOf(value: unknown): boolean {
   return typeof value === 'bigint' ? value !== 0n : Boolean(Number(value));

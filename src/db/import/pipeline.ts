@@ -26,6 +26,8 @@ export interface PipelineOptions {
   encoding?: string;
   maxFieldChars: number;
   ignoreUnknownColumns: boolean;
+  /** CSV from `export --excel`: see RecordReaderOptions.excel. */
+  excel?: boolean;
   skipInvalid: boolean;
   /** Send rejected records along, for the rejects file. */
   keepRejected: boolean;
@@ -115,6 +117,7 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
       format: options.format,
       columns: encoder.columns,
       ignoreUnknownColumns: options.ignoreUnknownColumns,
+      excel: options.excel,
       maxFieldChars: options.maxFieldChars,
       wrapperKeys: WRAPPER_KEYS[options.plan.target],
     });

@@ -11,6 +11,11 @@ export type FieldKind = 'text' | 'int' | 'number' | 'bool' | 'enum' | 'list' | '
 /** The column (CSV) or key (JSON) a rejects file adds to each row; an import skips it, so the fixed file imports as it is. */
 export const REJECTS_ERROR_COLUMN = 'error';
 
+/** The inverse of `export --excel`, which puts one apostrophe before a cell matching /^'*[=+\-@\t\r]/. */
+export function removeExcelApostrophe(cell: string): string {
+  return /^'+[=+\-@\t\r]/.test(cell) ? cell.slice(1) : cell;
+}
+
 export function formatFromPath(path: string): FileFormat | undefined {
   const lower = path.toLowerCase();
   if (lower.endsWith('.csv')) return 'csv';
@@ -86,6 +91,8 @@ export interface RecordReaderOptions {
   columns: ColumnMap;
   ignoreUnknownColumns: boolean;
   maxFieldChars: number;
+  /** CSV written for spreadsheets (`export --excel`): each cell loses the apostrophe that kept it from running as a formula. */
+  excel?: boolean;
   /** Called as text is consumed, for progress. */
   onText?: () => void;
   /** JSON: keys under which a file that is one object holds its array of records (`{"questions": [...]}`). */
@@ -155,7 +162,7 @@ function readCsv(source: TextSource, options: RecordReaderOptions): RecordStream
     const count = Math.min(fields.length, names.length);
     for (let i = 0; i < count; i++) {
       const name = names[i];
-      if (name !== null) values[name] = fields[i];
+      if (name !== null) values[name] = options.excel ? removeExcelApostrophe(fields[i]) : fields[i];
     }
     const located: SourceRecord = {
       index: ++index,
