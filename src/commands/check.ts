@@ -1,0 +1,84 @@
+import { Option, type Command } from 'commander';
+import type { CheckReport } from '../db/check/model.js';
+import { ExitCode, UsageError } from '../errors.js';
+import type { Output } from '../output/output.js';
+import { type CommandContext, examples } from './context.js';
+import { commaSeparated } from './flags.js';
+
+type CheckFormat = 'table' | 'json' | 'junit' | 'github';
+
+interface CheckFlags {
+  rules?: string[];
+  skipRules?: string[];
+  strict?: boolean;
+  format?: CheckFormat;
+}
+
+export function registerCheckCommand(program: Command, context: CommandContext): void {
+  program
+    .command('check')
+    .description('check a question bank (the configured database, read only) for broken rows, bad keys, duplicates and other quality problems')
+    .argument('[file]', 'an import file to check before importing it, instead of the database')
+    .option('--rules <a,b>', 'only these rules (repeatable, comma-separated)', commaSeparated)
+    .option('--skip-rules <a,b>', 'not these rules (repeatable, comma-separated)', commaSeparated)
+    .option('--strict', 'warnings fail the check too (exit 6)')
+    .addOption(new Option('--format <format>', 'how to report: table (default), json, junit (CI test reports), github (workflow annotations)').choices(['table', 'json', 'junit', 'github']))
+    .addHelpText(
+      'after',
+      examples([
+        ['qbank check', 'every rule on the configured database'],
+        ['qbank check --rules duplicate-question,near-duplicate-question', 'only the duplicate rules'],
+        ['qbank check --strict --format github', 'in a GitHub workflow: annotations, and warnings fail too'],
+        ['qbank check --format junit > check.xml', 'a JUnit report for CI'],
+        ['qbank check --json', 'findings, summary and the rules that ran, as JSON'],
+      ]) + '\nExit codes: 0 no errors, 6 errors found (or warnings with --strict).\n',
+    )
+    .action(async (file: string | undefined, flags: CheckFlags, command: Command) => {
+      const format: CheckFormat = flags.format ?? (context.globals(command).json ? 'json' : 'table');
+      const out = context.output(command, { json: format === 'json' });
+      if (file !== undefined) throw new UsageError('checking an import file is not available yet: import it into a scratch database (--url file:scratch.db) and check that');
+      const { database, config } = await context.database(command, 'read', out);
+      const system = await context.system(database, config);
+      const settings = await settingsOf(context, flags, system);
+      const { checkDatabase } = await import('../db/check/database.js');
+      const progress = format === 'table' ? out.progress('checking', undefined, ' rows') : undefined;
+      let report: CheckReport;
+      try {
+        report = await checkDatabase(database, settings, { now: context.io.now(), onProgress: progress ? (rows) => progress.update(rows) : undefined });
+      } finally {
+        progress?.finish();
+      }
+      await render(out, format, report, database.displayUrl);
+      if (report.summary.errors > 0 || (flags.strict && report.summary.warnings > 0)) context.exitCode = ExitCode.checkFailed;
+    });
+}
+
+async function settingsOf(context: CommandContext, flags: CheckFlags, system: import('../config.js').SystemName) {
+  const { readConfigFile } = await import('../config.js');
+  const { parseCheckSection, resolveCheckSettings, UnknownRuleError } = await import('../db/check/settings.js');
+  const section = parseCheckSection((readConfigFile(context.io.cwd) as { check?: unknown } | undefined)?.check, 'qbank.config.json');
+  try {
+    return resolveCheckSettings({ system, rules: flags.rules, skipRules: flags.skipRules, section });
+  } catch (error) {
+    if (error instanceof UnknownRuleError) throw new UsageError(`--${error.list} names ${error.message}`, { hint: error.hint });
+    throw error;
+  }
+}
+
+async function render(out: Output, format: CheckFormat, report: CheckReport, displayUrl: string): Promise<void> {
+  const { renderGithub, renderJunit, sortFindings, where } = await import('../db/check/formats.js');
+  const sorted = { ...report, findings: sortFindings(report.findings) };
+  if (format === 'json') return out.data(sorted);
+  if (format === 'junit') return out.line(renderJunit(sorted));
+  if (format === 'github') {
+    if (sorted.findings.length > 0) out.line(renderGithub(sorted));
+    return;
+  }
+  if (sorted.findings.length > 0) {
+    out.table(['severity', 'rule', 'where', 'finding'], sorted.findings.map((finding) => [finding.severity, finding.rule, where(finding), finding.message + (finding.related.length ? ` [${finding.related.join(', ')}]` : '')]));
+  }
+  const { errors, warnings } = report.summary;
+  const line = `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'} from ${report.rules.length} rules on ${displayUrl}`;
+  if (errors === 0 && warnings === 0) out.success(line);
+  else out.info(line);
+}

@@ -1,0 +1,42 @@
+import { BankRules } from './bank-rules.js';
+import type { CheckQuestion, CheckSettings, RawFinding, RuleName } from './model.js';
+import { optionRules, textRules } from './question-rules.js';
+import { rowRules, type TableSpec } from './row-rules.js';
+
+/**
+ * Runs the enabled rules over rows fed one at a time, from a database or from an import file: the
+ * same rules whatever the source. Findings of rules that are not enabled are never produced.
+ */
+export class CheckEngine {
+  readonly findings: RawFinding[] = [];
+  private readonly bank: BankRules | undefined;
+
+  constructor(private readonly settings: CheckSettings) {
+    const on = (rule: RuleName) => settings.rules.has(rule);
+    const bankRules: RuleName[] = ['duplicate-question', 'near-duplicate-question', 'answer-position-bias', 'longest-option-correct'];
+    this.bank = bankRules.some(on) ? new BankRules(settings.thresholds, settings.system === 'pingtopass', on('near-duplicate-question')) : undefined;
+  }
+
+  private keep(found: RawFinding[]): void {
+    for (const finding of found) if (this.settings.rules.has(finding.rule)) this.findings.push(finding);
+  }
+
+  row(spec: TableSpec, row: Record<string, unknown>, group: string | null): void {
+    this.keep(rowRules(spec, row, group, { json: this.settings.rules.has('invalid-json'), values: this.settings.rules.has('invalid-value') }));
+  }
+
+  question(question: CheckQuestion): void {
+    this.keep(optionRules(question, this.settings.thresholds));
+    this.keep(textRules(question));
+    this.bank?.add(question);
+  }
+
+  add(found: RawFinding[]): void {
+    this.keep(found);
+  }
+
+  finish(): RawFinding[] {
+    if (this.bank) this.keep(this.bank.findings());
+    return this.findings;
+  }
+}

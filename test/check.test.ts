@@ -1,0 +1,180 @@
+import { createClient } from '@libsql/client';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from './support/cli.js';
+import { createTestDatabase, MODES, type Mode, type TestDatabase } from './support/modes.js';
+
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'check');
+
+async function load(t: TestDatabase, ...files: string[]): Promise<void> {
+  const client = createClient({ url: `file:${t.dbPath}` });
+  for (const file of files) await client.executeMultiple(readFileSync(join(FIXTURES, file), 'utf8'));
+  client.close();
+}
+
+async function snapshot(t: TestDatabase): Promise<string> {
+  const client = createClient({ url: `file:${t.dbPath}` });
+  const tables = await client.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
+  const parts: string[] = [];
+  for (const { name } of tables.rows) parts.push(JSON.stringify((await client.execute(`SELECT * FROM "${String(name)}" ORDER BY rowid`)).rows));
+  client.close();
+  return parts.join('\n');
+}
+
+const pairs = (report: { findings: Array<{ rule: string; id: string | null }> }) => report.findings.map((f) => `${f.rule} ${f.id}`).sort();
+
+const PINGTOPASS_PLANTED = [
+  'all-none-of-the-above d-allnone',
+  'answer-position-bias BIAS-1',
+  'duplicate-option d-dupopt',
+  'duplicate-question d-dup-1',
+  'invalid-json d-json',
+  'invalid-value d-value',
+  'json-in-text d-jsontext',
+  'longest-option-correct BIAS-1',
+  'missing-explanation d-noexpl',
+  'near-duplicate-question d-near-1',
+  'no-correct-option d-nocorrect',
+  'option-length-bias d-lenbias',
+  'option-order d-order',
+  'orphan-row opt-orphan',
+  'single-multiple-correct d-twocorrect',
+  'too-few-options d-oneoption',
+].sort();
+
+const OPEN_INTERVIEW_PLANTED = [
+  'bot-anomaly burst',
+  'bot-anomaly cleaner',
+  'duplicate-question oi-dup-1',
+  'invalid-json oi-json',
+  'invalid-value oi-value',
+  'json-in-text oi-jsontext',
+  'missing-explanation oi-noexpl',
+  'near-duplicate-question oi-near-1',
+  'orphan-row 900',
+  'stale-claim 901',
+  'truncated-answer oi-trunc',
+].sort();
+
+describe.each(MODES)('qbank check (%s)', (mode: Mode) => {
+  let t: TestDatabase;
+  const cli = (args: string[], options: { env?: Record<string, string> } = {}) => runCli(args, { env: { ...t.env, ...options.env }, cwd: t.dir });
+
+  beforeEach(async () => {
+    t = await createTestDatabase(mode);
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  describe('PingToPass', () => {
+    beforeEach(async () => {
+      expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
+      await load(t, 'pingtopass-clean.sql');
+    });
+
+    it('reports nothing on a clean bank (exit 0), in every form', async () => {
+      for (const args of [['check'], ['check', '--json'], ['--json', 'check'], ['check', '--format', 'json'], ['check', '--strict']]) {
+        const result = await cli(args);
+        expect(result.code, `${args.join(' ')}\n${result.stderr}`).toBe(0);
+      }
+      const report = (await cli(['check', '--json'])).json();
+      expect(report.findings).toEqual([]);
+      expect(report.summary).toEqual({ errors: 0, warnings: 0, byRule: {} });
+      expect(report.rules.map((r: { rule: string }) => r.rule)).toContain('answer-position-bias');
+      expect(report.rules.find((r: { rule: string }) => r.rule === 'answer-position-bias').thresholds).toEqual({ positionBiasMinQuestions: 20, positionBiasShare: 0.4 });
+      expect(report.rules.map((r: { rule: string }) => r.rule)).not.toContain('truncated-answer');
+    });
+
+    it('reports exactly the planted defects, exits 6, and changes nothing', async () => {
+      await load(t, 'pingtopass-defects.sql');
+      const before = await snapshot(t);
+      const result = await cli(['check', '--json']);
+      expect(result.code, result.stderr).toBe(6);
+      const report = result.json();
+      expect(pairs(report)).toEqual(PINGTOPASS_PLANTED);
+      expect(report.summary.errors).toBe(7);
+      expect(report.summary.warnings).toBe(9);
+      const duplicate = report.findings.find((f: { rule: string }) => f.rule === 'duplicate-question');
+      expect(duplicate).toMatchObject({ severity: 'warning', table: 'questions', group: 'DEFECTS-1', related: ['d-dup-2'] });
+      expect(report.findings.find((f: { rule: string }) => f.rule === 'near-duplicate-question').related).toEqual(['d-near-2']);
+      expect(report.findings.find((f: { rule: string }) => f.rule === 'orphan-row')).toMatchObject({ severity: 'error', table: 'answer_options' });
+      expect(await snapshot(t)).toBe(before);
+    });
+
+    it('--rules and --skip-rules choose the rules, before or after the command; warnings alone pass unless --strict', async () => {
+      await load(t, 'pingtopass-defects.sql');
+      const only = await cli(['check', '--rules', 'duplicate-question,duplicate-option', '--json']);
+      expect(only.code).toBe(0);
+      expect(pairs(only.json())).toEqual(['duplicate-option d-dupopt', 'duplicate-question d-dup-1']);
+      expect(only.json().rules.map((r: { rule: string }) => r.rule)).toEqual(['duplicate-question', 'duplicate-option']);
+      const strict = await cli(['--json', 'check', '--strict', '--rules', 'duplicate-question']);
+      expect(strict.code).toBe(6);
+      const skipped = await cli(['check', '--json', '--skip-rules', 'orphan-row,invalid-json', '--skip-rules', 'invalid-value']);
+      expect(pairs(skipped.json())).toEqual(PINGTOPASS_PLANTED.filter((p) => !/^(orphan-row|invalid-json|invalid-value) /.test(p)));
+      const unknown = await cli(['check', '--rules', 'duplicate-questions']);
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain('--rules names unknown rule: duplicate-questions');
+    });
+
+    it('junit, github and table formats', async () => {
+      await load(t, 'pingtopass-defects.sql');
+      const junit = await cli(['check', '--format', 'junit']);
+      expect(junit.code).toBe(6);
+      expect(junit.stdout).toMatch(/^<\?xml/);
+      expect(junit.stdout).toContain('<testcase classname="qbank.check" name="option-order">');
+      expect(junit.stdout).toContain('<testcase classname="qbank.check" name="invalid-json">');
+      expect(junit.stdout.match(/<failure /g)).toHaveLength(PINGTOPASS_PLANTED.length);
+      const github = await cli(['check', '--format', 'github']);
+      expect(github.code).toBe(6);
+      const lines = github.stdout.trim().split('\n');
+      expect(lines).toHaveLength(PINGTOPASS_PLANTED.length);
+      expect(lines.filter((line) => line.startsWith('::error '))).toHaveLength(7);
+      expect(lines).toContain('::warning title=qbank check duplicate-option::questions d-dupopt (DEFECTS-1): 2 options read "paris"');
+      const table = await cli(['check']);
+      expect(table.code).toBe(6);
+      expect(table.stdout).toContain('option-order');
+      expect(table.stderr).toContain('7 errors, 9 warnings');
+    });
+
+    it('takes severities and thresholds from qbank.config.json', async () => {
+      await load(t, 'pingtopass-defects.sql');
+      writeFileSync(
+        join(t.dir, 'qbank.config.json'),
+        JSON.stringify({ targets: {}, check: { severities: { 'orphan-row': 'warning', 'option-order': 'off', 'duplicate-option': 'error' }, thresholds: { lengthBiasMinExtra: 1000 } } }),
+      );
+      const report = (await cli(['check', '--json'])).json();
+      expect(pairs(report)).toEqual(PINGTOPASS_PLANTED.filter((p) => !p.startsWith('option-order') && !p.startsWith('option-length-bias')));
+      expect(report.findings.find((f: { rule: string }) => f.rule === 'orphan-row').severity).toBe('warning');
+      expect(report.findings.find((f: { rule: string }) => f.rule === 'duplicate-option').severity).toBe('error');
+      writeFileSync(join(t.dir, 'qbank.config.json'), JSON.stringify({ targets: {}, check: { thresholds: { nearDuplicate: 0.5 } } }));
+      const bad = await cli(['check']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('check.thresholds.nearDuplicate: unknown threshold');
+    });
+  });
+
+  describe('open-interview', () => {
+    beforeEach(async () => {
+      expect((await cli(['db', 'push', '--schema', 'open-interview'])).code).toBe(0);
+      await load(t, 'open-interview-clean.sql');
+    });
+
+    it('reports nothing on a clean bank', async () => {
+      const result = await cli(['check', '--json']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.json().findings).toEqual([]);
+    });
+
+    it('reports exactly the planted defects', async () => {
+      await load(t, 'open-interview-defects.sql');
+      const before = await snapshot(t);
+      const result = await cli(['check', '--json']);
+      expect(result.code, result.stderr).toBe(6);
+      expect(pairs(result.json())).toEqual(OPEN_INTERVIEW_PLANTED);
+      expect(result.json().findings.find((f: { rule: string }) => f.rule === 'duplicate-question')).toMatchObject({ related: ['oi-dup-2'], group: 'backend' });
+      expect(await snapshot(t)).toBe(before);
+    });
+  });
+});
