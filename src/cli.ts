@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { CommandContext, examples } from './commands/context.js';
 import { withoutFlagValues } from './commands/flags.js';
 import { registerBackupCommands } from './commands/backup.js';
+import { registerCheckCommand } from './commands/check.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerImportCommands } from './commands/import.js';
@@ -57,6 +58,7 @@ export function buildProgram(context: CommandContext): Command {
   registerExportCommands(program, context);
   registerReviewCommands(program, context);
   registerBackupCommands(program, context);
+  registerCheckCommand(program, context);
   registerDemoCommand(program, context);
   registerReplicaCommands(program, context);
   registerTokenCommands(program, context);

@@ -78,6 +78,8 @@ export interface TargetConfig {
 export interface ConfigFile {
   defaultTarget?: string;
   targets: Record<string, TargetConfig>;
+  /** `qbank check`'s severities and thresholds, validated by the check command. */
+  check?: unknown;
 }
 
 const TARGET_KEYS = ['url', 'urlEnv', 'authTokenEnv', 'readOnlyUrlEnv', 'readOnlyAuthTokenEnv', 'schema'];
@@ -90,7 +92,7 @@ function validateConfigFile(raw: unknown): { value?: ConfigFile; problem?: strin
   const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   if (!isObject(raw)) return { problem: '(top level): expected an object' };
   for (const key of Object.keys(raw)) {
-    if (!['$schema', 'defaultTarget', 'targets'].includes(key)) return { problem: `${key}: unknown key` };
+    if (!['$schema', 'defaultTarget', 'targets', 'check'].includes(key)) return { problem: `${key}: unknown key` };
   }
   if (raw.defaultTarget !== undefined && typeof raw.defaultTarget !== 'string') return { problem: 'defaultTarget: expected a string' };
   if (!isObject(raw.targets)) return { problem: 'targets: expected an object of named targets' };
