@@ -130,6 +130,35 @@ describe.each(MODES)('export (%s)', (mode: Mode) => {
     expect(content.split('\r\n')).toHaveLength(4);
   });
 
+  it('export --excel → import --excel: nothing changes; into an empty database the same file comes out again', async () => {
+    const cells = ['=1+1', '+x', '-5', '@SUM(A1)', '\tlead tab', '\rlead CR', "'=quoted", "''+twice", "'plain", 'plain'];
+    writeFileSync(
+      join(t.dir, 'in.json'),
+      JSON.stringify(cells.map((cell, i) => ({ id: `xl-${i}`, exam_code: 'SC-900', text: `${cell} ${i}`, option_a: cell, option_b: 'b', correct: 'A', difficulty: 1, explanation: cell, tags: [cell] }))),
+    );
+    expect((await cli(['import', 'in.json'])).code).toBe(0);
+    const before = await questionRows(t);
+    expect((await cli(['export', 'questions', 'sheet.csv', '--excel'])).code).toBe(0);
+    const plain = await cli(['import', 'sheet.csv', '--json']);
+    expect(plain.json().updated, 'without --excel the apostrophes are content').toBeGreaterThan(0);
+    await cli(['import', 'in.json']);
+    const again = await cli(['import', 'questions', 'sheet.csv', '--excel', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json()).toMatchObject({ created: 0, updated: 0, unchanged: cells.length });
+    expect(await questionRows(t)).toBe(before);
+    const other = await createTestDatabase(mode);
+    try {
+      const run = (args: string[]) => runCli(args, { env: other.env, cwd: t.dir });
+      expect((await run(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
+      expect((await run(['import', 'exams', EXAMS_CSV])).code).toBe(0);
+      expect((await run(['import', '--excel', 'sheet.csv'])).code).toBe(0);
+      expect((await run(['export', 'questions', 'sheet2.csv', '--excel'])).code).toBe(0);
+      expect(readFileSync(join(t.dir, 'sheet2.csv'))).toEqual(readFileSync(join(t.dir, 'sheet.csv')));
+    } finally {
+      await other.close();
+    }
+  }, 60_000);
+
   it('shows progress at a terminal while writing a file', async () => {
     writeFileSync(join(t.dir, 'in.json'), JSON.stringify(randomBank(random(7))));
     expect((await cli(['import', 'in.json'])).code).toBe(0);
