@@ -180,7 +180,8 @@ export function describeJsonProblem(value: unknown, column: JsonColumn): string 
     }
     case 'string-map':
       if (!isObject(parsed)) return 'expected a JSON object';
-      return Object.values(parsed).every((item) => typeof item === 'string') ? undefined : 'expected string values';
+      // The system writes absent links as null: {"shortVideo": null, "longVideo": null}.
+      return Object.values(parsed).every((item) => typeof item === 'string' || item === null) ? undefined : 'expected string values';
     case 'number-map':
       if (!isObject(parsed)) return 'expected a JSON object';
       return Object.values(parsed).every((item) => typeof item === 'number') ? undefined : 'expected number values';
