@@ -71,6 +71,9 @@ describe.each(MODES)('qbank export questions --layout open-interview-data (%s)',
       expect(again.json(), name).toMatchObject({ created: 0, updated: 0 });
     }
     expect(await questionTable(t)).toBe(before);
+    const wholeDir = await cli(['import', join('data', 'questions'), '--json']);
+    expect(wholeDir.code, wholeDir.stderr).toBe(0);
+    expect(await questionTable(t)).toBe(before);
 
     other = await createTestDatabase(mode);
     const run = (args: string[]) => runCli(args, { env: other!.env, cwd: t.dir });
