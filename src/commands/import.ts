@@ -15,11 +15,12 @@ interface ImportFlags {
   encoding?: string;
   format?: 'csv' | 'json' | 'jsonl';
   ignoreUnknownColumns?: boolean;
-  excel?: boolean;
   maxFieldSize?: string;
   keepReviewStatus?: boolean;
   refuseReviewedChanges?: boolean;
   reviewer?: string;
+  prune?: boolean;
+  yes?: boolean;
 }
 
 function withImportOptions(command: Command): Command {
@@ -33,11 +34,12 @@ function withImportOptions(command: Command): Command {
     .option('--encoding <name>', 'text encoding when the file has no byte-order mark (default utf-8; e.g. windows-1252)')
     .addOption(new Option('--format <format>', 'file format (default: from the file name)').choices(['csv', 'json', 'jsonl']))
     .option('--ignore-unknown-columns', 'skip columns (or JSON keys) qbank does not know instead of failing')
-    .option('--excel', 'a CSV written by `qbank export --excel`: remove the apostrophe it put before formula-like cells')
     .option('--max-field-size <chars>', 'longest field accepted, in characters', '1048576')
     .option('--keep-review-status', 'approved and rejected questions whose text, options, answer or explanation change keep their decision (default: back to pending)')
     .option('--refuse-reviewed-changes', `refuse the import (exit ${ExitCode.refused}) when it would change an approved or rejected question's content`)
-    .option('--reviewer <email>', 'who approves or rejects the rows a file marks so, when they have no reviewed_by');
+    .option('--reviewer <email>', 'who approves or rejects the rows a file marks so, when they have no reviewed_by')
+    .option('--prune', "deactivate the questions of the file's exams (open-interview: channels) that the file does not have")
+    .option('-y, --yes', 'confirm --prune without a prompt (needed without a terminal)');
 }
 
 export function registerImportCommands(program: Command, context: CommandContext): void {
@@ -71,7 +73,6 @@ export function registerImportCommands(program: Command, context: CommandContext
           rejects: flags.rejects,
           encoding: flags.encoding,
           ignoreUnknownColumns: flags.ignoreUnknownColumns,
-          excel: flags.excel,
           maxFieldChars,
           parallel: parallelSetting(context.io.env.QBANK_IMPORT_PARALLEL),
           now: context.io.now,
@@ -86,6 +87,13 @@ export function registerImportCommands(program: Command, context: CommandContext
           onWait: (message) => out.notice(message),
           reviewPolicy: flags.keepReviewStatus ? 'keep' : flags.refuseReviewedChanges ? 'refuse' : 'reset',
           reviewer: flags.reviewer,
+          prune: flags.prune,
+          confirmPrune: flags.yes
+            ? undefined
+            : (missing) => {
+                const count = missing.reduce((sum, group) => sum + group.count, 0);
+                return out.confirm(`deactivate ${count} question${count === 1 ? '' : 's'} of ${missing.map((group) => group.group).join(', ')} that the file does not have`);
+              },
         },
       );
       progress?.finish();
@@ -268,6 +276,12 @@ function renderSummary(out: Output, summary: ImportSummary, displayUrl: string):
     // a dry run's ids are provisional: the import draws new ones
     if (summary.dryRun) out.notice(`${rows} would be created with new ids`);
     else out.notice(`${rows} got: ${shown}${more}`);
+  }
+  for (const group of summary.missing) {
+    const what = `${group.count.toLocaleString('en-US')} question${group.count === 1 ? '' : 's'} of ${group.group}`;
+    const ids = `${group.ids.join(', ')}${group.count > group.ids.length ? ', …' : ''}`;
+    if (summary.pruned > 0) out.warn(`${what} ${summary.dryRun ? 'would be' : 'were'} deactivated: not in this file (${ids})`);
+    else out.notice(`${what} ${group.count === 1 ? 'is' : 'are'} in the database but not in this file (${ids}); --prune deactivates them`);
   }
   if (summary.reviewReset.length > 0) {
     const ids = summary.reviewReset.slice(0, 20).map((entry) => entry.id).join(', ');

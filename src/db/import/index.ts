@@ -16,7 +16,7 @@ import { formatProblem, ProblemLog } from './problems.js';
 import { FileProblem, formatFromPath, type FileFormat } from './records.js';
 import { RejectsFormatError, RejectsWriter } from './rejects.js';
 import { openRunner, type ImportRunner } from './runner.js';
-import { Tally, type GroupCounts, type ImportContext, type ImportMode, type ImportTarget, type ImportedIds, type ReviewPolicy, type ReviewReset } from './session.js';
+import { Tally, type GroupCounts, type ImportContext, type ImportMode, type ImportTarget, type ImportedIds, type MissingQuestions, type ReviewPolicy, type ReviewReset } from './session.js';
 import { normalizeEncoding, UnknownEncodingError } from './text-source.js';
 
 export type { ImportMode, GroupCounts, ReviewPolicy, ReviewReset } from './session.js';
@@ -41,8 +41,6 @@ export interface ImportOptions {
   force?: boolean;
   encoding?: string;
   ignoreUnknownColumns?: boolean;
-  /** CSV written by `export --excel`: the apostrophe before formula-like cells is removed. */
-  excel?: boolean;
   maxFieldChars?: number;
   /** Parse in a worker thread: `auto` does for files of a few megabytes and more. */
   parallel?: 'auto' | 'always' | 'never';
@@ -52,6 +50,10 @@ export interface ImportOptions {
   reviewPolicy?: ReviewPolicy;
   /** Who decides rows marked approved or rejected without a reviewed_by of their own. */
   reviewer?: string;
+  /** Deactivate the questions of the file's exams (channels) the file does not have. */
+  prune?: boolean;
+  /** Asked before pruning, with what would be deactivated; false refuses the import. */
+  confirmPrune?: (missing: MissingQuestions[]) => Promise<boolean>;
   /** Told when the import waits for another writer's lock. */
   onWait?: (message: string) => void;
 }
@@ -92,6 +94,10 @@ export interface ImportSummary {
   reviewReset: ReviewReset[];
   /** Questions created and updated, by id (exams and certifications: empty); `assigned`: ids qbank gave to rows without one. */
   ids: ImportedIds;
+  /** Active questions of the file's exams (open-interview: channels) that the file does not have. */
+  missing: MissingQuestions[];
+  /** How many of them `prune` deactivated (PingToPass `is_active = 0`, open-interview status `deleted`); in a dry run, would. */
+  pruned: number;
   ignoredColumns: string[];
   /** Whether parsing ran in a worker thread beside the writes. */
   parallel: boolean;
@@ -291,6 +297,9 @@ async function importOneFile(
       reviewPolicy: options.reviewPolicy ?? 'reset',
       reviewReset: [],
       ids: { created: [], updated: [], assigned: [] },
+      prune: Boolean(options.prune),
+      confirmPrune: options.confirmPrune,
+      missing: [],
     };
     const plan = await target.begin(context);
     const pipelineOptions: PipelineOptions = {
@@ -299,7 +308,6 @@ async function importOneFile(
       encoding: options.encoding,
       maxFieldChars: options.maxFieldChars ?? DEFAULT_MAX_FIELD_CHARS,
       ignoreUnknownColumns: Boolean(options.ignoreUnknownColumns),
-      excel: Boolean(options.excel),
       skipInvalid: Boolean(options.skipInvalid),
       keepRejected: Boolean(rejectsFile),
       dryRun,
@@ -373,6 +381,8 @@ async function importOneFile(
       warningCount: warnings.count,
       reviewReset: context.reviewReset,
       ids: context.ids,
+      missing: context.missing,
+      pruned: options.prune ? context.missing.reduce((sum, group) => sum + group.count, 0) : 0,
       ignoredColumns: end.ignored,
       parallel,
       seconds: Number(process.hrtime.bigint() - started) / 1e9,

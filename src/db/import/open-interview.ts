@@ -8,7 +8,7 @@ import {
   STAGING_OI_QUESTIONS as S,
   type OpenInterviewCertification,
 } from './open-interview-rows.js';
-import { BatchedRowsTarget, readStagedIds, reportSharedMatches, type ImportContext, type ImportTarget } from './session.js';
+import { BatchedRowsTarget, confirmPruning, readMissing, readStagedIds, reportSharedMatches, type ImportContext, type ImportTarget } from './session.js';
 
 /** JSON snapshot of a question row in the system's own (camelCase) record shape. */
 function snapshotOf(alias: string): string {
@@ -102,7 +102,15 @@ export class OpenInterviewQuestionsTarget implements ImportTarget {
       tally.add(String(row.channel), action === 'create' ? 'created' : action === 'update' ? 'updated' : action === 'skip' ? 'skipped' : 'unchanged', Number(row.n));
     }
     if (problems.empty) await readStagedIds(runner, S, this.context.ids);
+    // questions of the file's channels, not deleted, that no row of the file matched
+    const missingRows = `SELECT q.channel AS grp, q.id AS id FROM main.questions AS q
+      WHERE q.channel IN (SELECT DISTINCT channel FROM ${S}) AND coalesce(q.status, 'active') <> 'deleted'
+        AND q.id NOT IN (SELECT target_id FROM ${S} WHERE target_id IS NOT NULL)`;
+    if (problems.empty) await readMissing(runner, missingRows, this.context.missing);
     if (dryRun || !problems.empty) return;
+    if (await confirmPruning(this.context)) {
+      await runner.send([{ sql: `UPDATE main.questions SET status = 'deleted', last_updated = ? WHERE id IN (SELECT id FROM (${missingRows}))`, args: [nowIso] }], 0);
+    }
 
     const source = basename(file);
     const keep = (column: string, bit: number) => `${column} = CASE WHEN s.given & ${1 << bit} THEN s.${column} ELSE questions.${column} END`;

@@ -6,7 +6,7 @@ import { QbankError, RefusedError } from '../../errors.js';
 import { quoteIdent } from '../client.js';
 import { statementBytes, type Statement } from './encoder.js';
 import { GIVEN_FIELDS, STAGING_QUESTIONS, type PingToPassExam, type PingToPassQuestionsPlan } from './pingtopass-rows.js';
-import { BatchedRowsTarget, readStagedIds, reportSharedMatches, type ImportContext, type ImportTarget } from './session.js';
+import { BatchedRowsTarget, confirmPruning, readMissing, readStagedIds, reportSharedMatches, type ImportContext, type ImportTarget } from './session.js';
 
 /** Decided questions whose content the import would change, refused as asked. */
 export class ReviewedChangesError extends RefusedError {
@@ -147,7 +147,15 @@ export class PingToPassQuestionsTarget implements ImportTarget {
     for (const row of counts.rows) tally.add(String(row.exam_code), OUTCOME_OF_ACTION[String(row.action)], Number(row.n));
     await this.findReviewedChanges(typeFor);
     if (problems.empty) await readStagedIds(runner, S, this.context.ids);
+    // active questions of the file's exams that no row of the file matched
+    const missingRows = `SELECT e.code AS grp, q.id AS id FROM main.questions AS q JOIN main.exams AS e ON e.id = q.exam_id
+      WHERE q.exam_id IN (SELECT DISTINCT exam_id FROM ${S}) AND coalesce(q.is_active, 1) = 1
+        AND q.id NOT IN (SELECT target_id FROM ${S} WHERE target_id IS NOT NULL)`;
+    if (problems.empty) await readMissing(runner, missingRows, this.context.missing);
     if (dryRun || !problems.empty) return;
+    if (await confirmPruning(this.context)) {
+      await runner.send([`UPDATE main.questions SET is_active = 0, updated_at = ${now} WHERE id IN (SELECT id FROM (${missingRows}))`], 0);
+    }
     const id = 'coalesce(s.given_id, s.new_id)';
     const keepUnlessGiven = GIVEN_FIELDS.map((field, bit) => `${field} = CASE WHEN s.given & ${1 << bit} THEN s.${field} ELSE questions.${field} END`).join(', ');
     await runner.send(

@@ -1,3 +1,4 @@
+import { RefusedError } from '../../errors.js';
 import type { Database } from '../client.js';
 import type { EncoderPlan } from './pipeline.js';
 import type { ProblemLog } from './problems.js';
@@ -56,6 +57,42 @@ export interface ImportContext {
   reviewReset: ReviewReset[];
   /** Ids of the questions created (or that would be) and updated; `assigned`: created from rows without an id. */
   ids: ImportedIds;
+  /** Deactivate the questions of the file's exams (channels) that the file does not have. */
+  prune: boolean;
+  /** Asked before pruning (not in a dry run), with what would be deactivated; false refuses the import. */
+  confirmPrune?: (missing: MissingQuestions[]) => Promise<boolean>;
+  /** Active questions of the file's exams (channels) the file does not have, per exam (channel). */
+  missing: MissingQuestions[];
+}
+
+export interface MissingQuestions {
+  group: string;
+  count: number;
+  /** The first 20. */
+  ids: string[];
+}
+
+/** Pruning was not confirmed: nothing is imported. */
+export class PruneNotConfirmedError extends RefusedError {
+  constructor(count: number) {
+    super(`deactivating ${count} question${count === 1 ? '' : 's'} the file does not have was not confirmed; nothing was imported`);
+  }
+}
+
+/** Asks (when the import has a way to) before the questions `missing` lists are deactivated. */
+export async function confirmPruning(context: ImportContext): Promise<boolean> {
+  if (!context.prune || context.missing.length === 0) return false;
+  if (context.confirmPrune && !(await context.confirmPrune(context.missing))) throw new PruneNotConfirmedError(context.missing.reduce((sum, group) => sum + group.count, 0));
+  return true;
+}
+
+/**
+ * Counts, per group, the rows `missingRows` selects (columns `grp`, `id`), keeping the first ids.
+ * `missingRows` reads the database before the import's rows are applied.
+ */
+export async function readMissing(runner: ImportRunner, missingRows: string, into: MissingQuestions[]): Promise<void> {
+  const [rows] = await runner.query([`SELECT grp, count(*) AS n, json_group_array(id) AS ids FROM (${missingRows}) GROUP BY grp ORDER BY grp`]);
+  for (const row of rows.rows) into.push({ group: String(row.grp), count: Number(row.n), ids: (JSON.parse(String(row.ids)) as string[]).slice(0, 20) });
 }
 
 export interface ImportedIds {
