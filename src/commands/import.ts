@@ -15,6 +15,7 @@ interface ImportFlags {
   encoding?: string;
   format?: 'csv' | 'json' | 'jsonl';
   ignoreUnknownColumns?: boolean;
+  excel?: boolean;
   maxFieldSize?: string;
   keepReviewStatus?: boolean;
   refuseReviewedChanges?: boolean;
@@ -34,6 +35,7 @@ function withImportOptions(command: Command): Command {
     .option('--encoding <name>', 'text encoding when the file has no byte-order mark (default utf-8; e.g. windows-1252)')
     .addOption(new Option('--format <format>', 'file format (default: from the file name)').choices(['csv', 'json', 'jsonl']))
     .option('--ignore-unknown-columns', 'skip columns (or JSON keys) qbank does not know instead of failing')
+    .option('--excel', 'a CSV written by `qbank export --excel`: remove the apostrophe it put before formula-like cells')
     .option('--max-field-size <chars>', 'longest field accepted, in characters', '1048576')
     .option('--keep-review-status', 'approved and rejected questions whose text, options, answer or explanation change keep their decision (default: back to pending)')
     .option('--refuse-reviewed-changes', `refuse the import (exit ${ExitCode.refused}) when it would change an approved or rejected question's content`)
@@ -73,6 +75,7 @@ export function registerImportCommands(program: Command, context: CommandContext
           rejects: flags.rejects,
           encoding: flags.encoding,
           ignoreUnknownColumns: flags.ignoreUnknownColumns,
+          excel: flags.excel,
           maxFieldChars,
           parallel: parallelSetting(context.io.env.QBANK_IMPORT_PARALLEL),
           now: context.io.now,

@@ -41,6 +41,8 @@ export interface ImportOptions {
   force?: boolean;
   encoding?: string;
   ignoreUnknownColumns?: boolean;
+  /** CSV written by `export --excel`: the apostrophe before formula-like cells is removed. */
+  excel?: boolean;
   maxFieldChars?: number;
   /** Parse in a worker thread: `auto` does for files of a few megabytes and more. */
   parallel?: 'auto' | 'always' | 'never';
@@ -308,6 +310,7 @@ async function importOneFile(
       encoding: options.encoding,
       maxFieldChars: options.maxFieldChars ?? DEFAULT_MAX_FIELD_CHARS,
       ignoreUnknownColumns: Boolean(options.ignoreUnknownColumns),
+      excel: Boolean(options.excel),
       skipInvalid: Boolean(options.skipInvalid),
       keepRejected: Boolean(rejectsFile),
       dryRun,
