@@ -176,5 +176,55 @@ describe.each(MODES)('qbank check (%s)', (mode: Mode) => {
       expect(result.json().findings.find((f: { rule: string }) => f.rule === 'duplicate-question')).toMatchObject({ related: ['oi-dup-2'], group: 'backend' });
       expect(await snapshot(t)).toBe(before);
     });
+
+    it('--enqueue hands the findings about questions to the bots once, in one transaction with a run entry', async () => {
+      await load(t, 'open-interview-defects.sql');
+      const queueOf = async () => {
+        const client = createClient({ url: `file:${t.dbPath}` });
+        const rows = (await client.execute("SELECT item_type, item_id, action, status, reason, created_by FROM work_queue WHERE created_by = 'qbank' ORDER BY item_id, reason")).rows.map((row) => ({ ...row }));
+        const runs = (await client.execute("SELECT command, counts FROM __qbank_audit WHERE command = 'check'")).rows.map((row) => ({ ...row }));
+        client.close();
+        return { rows, runs };
+      };
+      const first = await cli(['check', '--enqueue', '--skip-rules', 'near-duplicate-question', '--json']);
+      expect(first.code, first.stderr).toBe(6);
+      expect(first.json().enqueued).toMatchObject({ candidates: 6, queued: 6, alreadyPending: 0 });
+      const { rows, runs } = await queueOf();
+      expect(rows.map((row) => `${row.item_id} ${row.action} ${String(row.reason).split(':')[0]}`)).toEqual([
+        'oi-dup-1 verify duplicate-question',
+        'oi-json improve invalid-json',
+        'oi-jsontext improve json-in-text',
+        'oi-noexpl improve missing-explanation',
+        'oi-trunc improve truncated-answer',
+        'oi-value improve invalid-value',
+      ]);
+      expect(rows.every((row) => row.item_type === 'question' && row.status === 'pending')).toBe(true);
+      expect(runs).toEqual([{ command: 'check', counts: '{"candidates":6}' }]);
+      // a second run (options before the command) queues nothing new, and is recorded too
+      const second = await cli(['--json', 'check', '--enqueue']);
+      expect(second.json().enqueued).toMatchObject({ candidates: 7, queued: 1, alreadyPending: 6 });
+      const after = await queueOf();
+      expect(after.rows).toHaveLength(7);
+      expect(after.runs).toHaveLength(2);
+    });
+
+    it.runIf(mode === 'remote')('a read-only token can check but not --enqueue', async () => {
+      await load(t, 'open-interview-defects.sql');
+      const env = { TURSO_AUTH_TOKEN: t.readOnlyToken! };
+      const checked = await cli(['check'], { env });
+      expect(checked.code, checked.stderr).toBe(6);
+      const refused = await cli(['check', '--enqueue'], { env });
+      expect([4, 5]).toContain(refused.code);
+      const client = createClient({ url: `file:${t.dbPath}` });
+      expect((await client.execute("SELECT count(*) AS n FROM work_queue WHERE created_by = 'qbank'")).rows[0]!.n).toBe(0);
+      client.close();
+    });
+  });
+
+  it('--enqueue refuses a PingToPass database, which has no work queue', async () => {
+    expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
+    const result = await cli(['check', '--enqueue']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--enqueue hands findings to the open-interview system's work queue");
   });
 });

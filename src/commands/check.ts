@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import type { EnqueueResult } from '../db/check/enqueue.js';
 import type { CheckReport } from '../db/check/model.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { Output } from '../output/output.js';
@@ -12,6 +13,7 @@ interface CheckFlags {
   skipRules?: string[];
   strict?: boolean;
   format?: CheckFormat;
+  enqueue?: boolean;
 }
 
 export function registerCheckCommand(program: Command, context: CommandContext): void {
@@ -23,10 +25,12 @@ export function registerCheckCommand(program: Command, context: CommandContext):
     .option('--skip-rules <a,b>', 'not these rules (repeatable, comma-separated)', commaSeparated)
     .option('--strict', 'warnings fail the check too (exit 6)')
     .addOption(new Option('--format <format>', 'how to report: table (default), json, junit (CI test reports), github (workflow annotations)').choices(['table', 'json', 'junit', 'github']))
+    .option('--enqueue', "open-interview: hand each finding about a question to the system's bots as a work_queue item (once per question and rule)")
     .addHelpText(
       'after',
       examples([
         ['qbank check', 'every rule on the configured database'],
+        ['qbank check --enqueue --rules truncated-answer', "open-interview: queue the cut-off answers for the bots to improve"],
         ['qbank check --rules duplicate-question,near-duplicate-question', 'only the duplicate rules'],
         ['qbank check --strict --format github', 'in a GitHub workflow: annotations, and warnings fail too'],
         ['qbank check --format junit > check.xml', 'a JUnit report for CI'],
@@ -37,8 +41,9 @@ export function registerCheckCommand(program: Command, context: CommandContext):
       const format: CheckFormat = flags.format ?? (context.globals(command).json ? 'json' : 'table');
       const out = context.output(command, { json: format === 'json' });
       if (file !== undefined) throw new UsageError('checking an import file is not available yet: import it into a scratch database (--url file:scratch.db) and check that');
-      const { database, config } = await context.database(command, 'read', out);
+      const { database, config } = await context.database(command, flags.enqueue ? 'write' : 'read', out);
       const system = await context.system(database, config);
+      if (flags.enqueue && system !== 'open-interview') throw new UsageError(`--enqueue hands findings to the open-interview system's work queue; this database holds ${system}`);
       const settings = await settingsOf(context, flags, system);
       const { checkDatabase } = await import('../db/check/database.js');
       const progress = format === 'table' ? out.progress('checking', undefined, ' rows') : undefined;
@@ -48,7 +53,8 @@ export function registerCheckCommand(program: Command, context: CommandContext):
       } finally {
         progress?.finish();
       }
-      await render(out, format, report, database.displayUrl);
+      const queued = flags.enqueue ? await enqueue(context, database, report, flags) : undefined;
+      await render(out, format, report, database.displayUrl, queued);
       if (report.summary.errors > 0 || (flags.strict && report.summary.warnings > 0)) context.exitCode = ExitCode.checkFailed;
     });
 }
@@ -65,10 +71,18 @@ async function settingsOf(context: CommandContext, flags: CheckFlags, system: im
   }
 }
 
-async function render(out: Output, format: CheckFormat, report: CheckReport, displayUrl: string): Promise<void> {
+async function enqueue(context: CommandContext, database: import('../db/client.js').Database, report: CheckReport, flags: CheckFlags): Promise<EnqueueResult> {
+  const { resolveActor } = await import('../db/run-record.js');
+  const { enqueueFindings } = await import('../db/check/enqueue.js');
+  const run = { ...resolveActor({ env: context.io.env, cwd: context.io.cwd }), command: 'check', arguments: { enqueue: true, rules: flags.rules, skipRules: flags.skipRules }, target: database.displayUrl };
+  return enqueueFindings(database, report.findings, run, context.io.now());
+}
+
+async function render(out: Output, format: CheckFormat, report: CheckReport, displayUrl: string, queued: EnqueueResult | undefined): Promise<void> {
   const { renderGithub, renderJunit, sortFindings, where } = await import('../db/check/formats.js');
   const sorted = { ...report, findings: sortFindings(report.findings) };
-  if (format === 'json') return out.data(sorted);
+  if (queued) out.notice(`queued ${queued.queued} work item${queued.queued === 1 ? '' : 's'} for the bots (${queued.alreadyPending} already pending, run ${queued.runId})`);
+  if (format === 'json') return out.data(queued ? { ...sorted, enqueued: queued } : sorted);
   if (format === 'junit') return out.line(renderJunit(sorted));
   if (format === 'github') {
     if (sorted.findings.length > 0) out.line(renderGithub(sorted));

@@ -1,4 +1,4 @@
-// Raw SQL: catalogue reads (PRAGMA foreign_key_check, sqlite_master) and rowid-paged scans of every table.
+// Raw SQL: catalogue reads (pragma_foreign_key_check, sqlite_master) and rowid-paged scans of every table.
 import type { Database } from '../client.js';
 import { CheckEngine } from './engine.js';
 import { buildReport, type CheckOption, type CheckQuestion, type CheckReport, type CheckSettings, type RawFinding } from './model.js';
@@ -43,7 +43,8 @@ async function tableNames(database: Database): Promise<Set<string>> {
 }
 
 async function orphanRows(database: Database): Promise<RawFinding[]> {
-  const result = await database.client.execute('PRAGMA foreign_key_check');
+  // The table-valued forms are plain SELECTs: sqld lets a read-only token run them, not the PRAGMA statements.
+  const result = await database.client.execute('SELECT * FROM pragma_foreign_key_check()');
   const found: RawFinding[] = [];
   for (const row of result.rows) {
     const table = String(row.table);
@@ -51,7 +52,7 @@ async function orphanRows(database: Database): Promise<RawFinding[]> {
     const key = await database.client.execute({ sql: `SELECT * FROM "${table.replace(/"/g, '""')}" WHERE rowid = ?`, args: [row.rowid as number] });
     const record = key.rows[0] as Record<string, unknown> | undefined;
     const id = record?.id === undefined || record.id === null ? `rowid ${String(row.rowid)}` : String(record.id);
-    const fk = await database.client.execute(`PRAGMA foreign_key_list("${table.replace(/"/g, '""')}")`);
+    const fk = await database.client.execute({ sql: 'SELECT * FROM pragma_foreign_key_list(?)', args: [table] });
     const column = fk.rows.find((entry) => Number(entry.id) === Number(row.fkid));
     const from = column ? String(column.from) : 'a column';
     const value = column && record ? record[from] : undefined;
