@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SystemName } from '../config.js';
 import { openDatabase } from './client.js';
+import { exportRecords } from './export/index.js';
+import { fileExportSink } from './export/sinks.js';
 import { importFile, type ImportKind, type ImportSummary } from './import/index.js';
 import { packageRoot } from './migration-journal.js';
 import type { RunContext } from './run-record.js';
@@ -10,7 +12,7 @@ import { seedDatabase } from './seed.js';
 import { databaseStatus, type DatabaseStatus } from './status.js';
 
 export interface DemoReport {
-  systems: Array<{ system: SystemName; url: string; push: PushResult; seeded: number; imported: ImportSummary[]; status: DatabaseStatus }>;
+  systems: Array<{ system: SystemName; url: string; push: PushResult; seeded: number; imported: ImportSummary[]; exported: { file: string; rows: number; bytes: number }; status: DatabaseStatus }>;
 }
 
 /** The sample banks the demo imports after seeding, in order (exams before the questions naming them). */
@@ -44,8 +46,18 @@ export async function runDemo(options: { dir: string; systems: SystemName[]; onS
         options.onStep?.(`${system}: importing ${file}`);
         imported.push(await importFile(database, { file, cwd: packageRoot(), system, kind }));
       }
+      // the way back out: the bank in the import's own format, ready to edit and import again
+      const exportFile = join(options.dir, `${system}-questions.csv`);
+      options.onStep?.(`${system}: exporting its questions to ${exportFile}`);
+      const sink = await fileExportSink(exportFile, { cwd: options.dir, force: true });
+      const exportSummary = await exportRecords(database, sink, { system, kind: 'questions', format: 'csv' }).catch(async (error) => {
+        await sink.abort();
+        throw error;
+      });
+      await sink.commit();
+      const exported = { file: exportFile, rows: exportSummary.rows, bytes: exportSummary.bytes };
       const status = await databaseStatus(database, { source: 'demo', authToken: undefined, readOnlyCredentials: false }, system);
-      report.systems.push({ system, url, push, seeded: seed.tables.reduce((n, t) => n + t.rows, 0), imported, status });
+      report.systems.push({ system, url, push, seeded: seed.tables.reduce((n, t) => n + t.rows, 0), imported, exported, status });
     } finally {
       database.close();
     }
