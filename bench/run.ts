@@ -11,6 +11,7 @@ const sections: Record<string, string> = {
   backup: './backup.ts',
   review: './review.ts',
   export: './export.ts',
+  check: './check.ts',
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
