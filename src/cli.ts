@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { CommandContext, examples } from './commands/context.js';
 import { withoutFlagValues } from './commands/flags.js';
+import { registerAuditCommands } from './commands/audit.js';
 import { registerBackupCommands } from './commands/backup.js';
 import { registerCheckCommand } from './commands/check.js';
 import { registerDbCommands } from './commands/db.js';
@@ -10,6 +11,7 @@ import { registerExportCommands } from './commands/export.js';
 import { registerReplicaCommands } from './commands/replica.js';
 import { registerReviewCommands } from './commands/review.js';
 import { registerTokenCommands } from './commands/token.js';
+import { registerUndoCommand } from './commands/undo.js';
 import { VERSION } from './version.js';
 
 /** Builds the program. Command modules only declare options; their work is imported when they run. */
@@ -62,6 +64,8 @@ export function buildProgram(context: CommandContext): Command {
   registerDemoCommand(program, context);
   registerReplicaCommands(program, context);
   registerTokenCommands(program, context);
+  registerAuditCommands(program, context);
+  registerUndoCommand(program, context);
   return program;
 }
 

@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
+import { runEntry, runRecordStatements, type RunContext, type RunEntry, type RunFile } from '../run-record.js';
+import { RowImageCapture, type CapturedCounts, type StatementExecutor } from './row-images.js';
+
+/** SHA-256 and size of a file, read as a stream (started at the run's start, awaited at its end). */
+export function describeFile(path: string, name: string): Promise<RunFile> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    let size = 0;
+    createReadStream(path)
+      .on('data', (chunk: Buffer | string) => {
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        size += bytes.length;
+        hash.update(bytes);
+      })
+      .on('error', reject)
+      .on('end', () => resolve({ name: basename(name), size, sha256: hash.digest('hex') }));
+  });
+}
+
+export interface AuditedRunFacts {
+  system?: string | null;
+  counts?: Record<string, number> | null;
+}
+
+/**
+ * A writing run that keeps before-images and appends its entry in its own transaction: begun
+ * after the transaction opens, finished just before it commits.
+ */
+export class AuditedRun {
+  private constructor(
+    private readonly executor: StatementExecutor,
+    private readonly context: RunContext & { id: string },
+    private readonly capture: RowImageCapture,
+    private readonly files: Array<Promise<RunFile>>,
+  ) {}
+
+  get id(): string {
+    return this.context.id;
+  }
+
+  static async begin(executor: StatementExecutor, context: RunContext & { id: string }, files: Array<{ path: string; name: string }> = []): Promise<AuditedRun> {
+    const described = files.map((file) => describeFile(file.path, file.name));
+    // an unread failure would be unhandled until finish awaits it
+    for (const promise of described) promise.catch(() => undefined);
+    const capture = await RowImageCapture.begin(executor, context.id);
+    return new AuditedRun(executor, context, capture, described);
+  }
+
+  /** Records the rows and appends the entry; the caller commits. */
+  async finish(facts: AuditedRunFacts = {}): Promise<{ entry: RunEntry; rows: CapturedCounts }> {
+    const rows = await this.capture.finish();
+    const files = await Promise.all(this.files);
+    const args = files.length > 1 ? { ...this.context.arguments, files } : this.context.arguments;
+    const entry = runEntry(
+      { ...this.context, arguments: args },
+      { system: facts.system, counts: { ...facts.counts, rowsCreated: rows.created, rowsUpdated: rows.updated, rowsDeleted: rows.deleted }, file: files[0] ?? null },
+    );
+    await this.executor.query(runRecordStatements(entry));
+    return { entry, rows };
+  }
+}
