@@ -56,6 +56,7 @@ export function registerImportCommands(program: Command, context: CommandContext
     const { database, config } = await context.database(command, flags.dryRun ? 'read' : 'write', out);
     const system = await context.system(database, config);
     const { importFiles } = await import('../db/import/index.js');
+    const { importRunContext } = await import('../db/audit/import-run.js');
     // The bar appears with the first chunk read, when the file's size is known.
     let progress: Progress | undefined;
     let progressFile: string | undefined;
@@ -90,6 +91,7 @@ export function registerImportCommands(program: Command, context: CommandContext
           onWait: (message) => out.notice(message),
           reviewPolicy: flags.keepReviewStatus ? 'keep' : flags.refuseReviewedChanges ? 'refuse' : 'reset',
           reviewer: flags.reviewer,
+          run: importRunContext({ kind, files: specs.map((spec) => spec.file), flags, reviewer: flags.reviewer, env: context.io.env, cwd: context.io.cwd, target: database.displayUrl }),
           prune: flags.prune,
           confirmPrune: flags.yes
             ? undefined

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { SystemName } from '../../config.js';
 import { InvalidInputError, QbankError, UsageError } from '../../errors.js';
 import { prepareOutputFile, type OutputFile } from '../../output-file.js';
+import { beginImportAudit, importCounts, type ImportRunContext } from '../audit/import-run.js';
 import { describeDatabaseError, requireWriteAccess, type Database } from '../client.js';
 import { DEFAULT_MAX_FIELD_CHARS } from './csv.js';
 import { statementBytes } from './encoder.js';
@@ -28,6 +29,8 @@ export type ImportKind = 'questions' | 'exams' | 'certifications';
 export interface ImportOptions {
   /** The file as the user named it (messages use it); resolved against `cwd`. */
   file: string;
+  /** Who runs the import and how, for the run entry (and before-images) that commit with it. */
+  run?: ImportRunContext;
   cwd: string;
   system: SystemName;
   kind: ImportKind;
@@ -238,9 +241,11 @@ export async function importFiles(database: Database, files: ImportFileSpec[], o
     // only a lone questions file loads in bulk: the checks it skips hold for its own rows only
     const bulk = prepared.length === 1 ? prepared[0].target.bulkLoad : undefined;
     runner = await openRunner(database, dryRun, options.onWait, bulk);
+    const audit = dryRun ? undefined : await beginImportAudit(database, runner, options.run, prepared);
     const summaries: ImportSummary[] = [];
     const plannedExams = new Map<string, string>();
     for (const one of prepared) summaries.push(await importOneFile(database, runner, one, { ...options, now: () => now }, rejectsFile, plannedExams));
+    await audit?.finish({ system: options.system, counts: importCounts(summaries) });
     if (rejectsFile) await rejectsFile.commit();
     if (dryRun) await runner.rollback();
     else await runner.commit();
