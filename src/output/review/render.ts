@@ -61,7 +61,7 @@ function renderPingToPass(item: PingToPassItem, out: ItemLines): void {
   out.push(joinParts([c.bold(item.id), item.exam.code ?? item.exam.id, q.difficulty !== null ? `difficulty ${q.difficulty}/5` : null, q.objectiveId ? `objective ${q.objectiveId}` : null]));
   const review = q.reviewStatus !== 'pending' || q.reviewedBy ? reviewLine(item, c) : undefined;
   if (review) out.push(review);
-  out.push('').markdown(q.text).push('');
+  out.markdown(q.text).push('');
   for (const [i, option] of item.options.entries()) {
     const mark = option.isCorrect ? c.green('✔') : ' ';
     const label = `${LETTERS[i] ?? '?'}. ${option.text.replace(/\s*\n\s*/g, ' ')}`;
@@ -104,7 +104,7 @@ function renderFlagged(item: FlaggedQuestionItem, out: ItemLines): void {
   if (q.status === 'flagged' && flag) out.push(c.yellow(`flagged by ${flag.sourceName ?? flag.eventSource}${flag.createdAt ? ` at ${flag.createdAt}` : ''}${flag.reason ? `: ${flag.reason}` : ''}`));
   const review = q.status !== 'flagged' ? reviewLine(item, c) : undefined;
   if (review) out.push(review);
-  out.push('').markdown(q.question);
+  out.markdown(q.question);
   out.section('Answer', q.answer).section('TL;DR', q.tldr).section('Explanation', q.explanation).section('Diagram', diagramOf(item)).section('ELI5', q.eli5);
   if (q.sourceUrl) out.push(c.dim(`  source: ${q.sourceUrl}`));
   if (item.history.length) {

@@ -101,11 +101,28 @@ export interface Frame {
   paneHeight: number;
 }
 
-function scrollMarker(top: number, paneHeight: number, bodyLength: number): string {
+/** "more below (37 lines)" and how to get there, or undefined when the whole item is in view. */
+function scrollMarker(top: number, paneHeight: number, bodyLength: number): { short: string; long: string } | undefined {
   const below = bodyLength - top - paneHeight;
-  if (below > 0) return `── more below (${below} line${below === 1 ? '' : 's'}) · space/j down · b/k up · g/G top/bottom`;
-  if (top > 0) return `── end · b/k up · g top`;
-  return '';
+  const lines = `${below} line${below === 1 ? '' : 's'}`;
+  if (below > 0) return { short: `── more below (${lines})`, long: `── more below (${lines}) · space/j down · b/k up · g/G top/bottom` };
+  if (top > 0) return { short: '── end · b up', long: '── end · b/k up · g top' };
+  return undefined;
+}
+
+/**
+ * The rows under the pane: the marker beside the keys when both fit on the last row (a row more for
+ * the item), else on a row of its own; the notice above them.
+ */
+function footerRows(entries: string[], marker: { short: string; long: string } | undefined, columns: number, dim: (text: string) => string): { marker: string[]; keys: string[] } {
+  const keys = fitKeys(entries, columns);
+  if (!marker) return { marker: [], keys };
+  const last = keys.at(-1) ?? '';
+  const tight = keys.length === 1 ? entries.join('  ') : last;
+  for (const [line, text] of [[last, marker.long], [last, marker.short], [tight, marker.short]]) {
+    if (displayWidth(line) + 3 + displayWidth(text) <= columns) return { marker: [], keys: [...keys.slice(0, -1), line + '   ' + dim(text)] };
+  }
+  return { marker: [dim(marker.long.slice(0, columns))], keys };
 }
 
 /** The key entries on as few rows as the width allows, each entry whole. */
@@ -129,13 +146,23 @@ export function frame(input: FrameInput): Frame {
   const header = wrap(input.header);
   const notice = input.notice ? wrap(input.notice) : [];
   const keys = fitKeys(input.keys, size.columns);
-  // the marker row is always reserved, so the pane does not change height as it scrolls
-  const paneHeight = Math.max(1, size.rows - header.length - 1 - notice.length - keys.length);
-  const top = clampTop(input.top, paneHeight, body.length);
-  const pane = body.slice(top, top + paneHeight);
-  while (pane.length < paneHeight) pane.push('');
-  const marker = scrollMarker(top, paneHeight, body.length);
-  const rows = [...header, ...pane, marker ? input.dim(marker.slice(0, size.columns)) : '', ...notice, ...keys];
+  const pane = (height: number, top: number) => {
+    const shown = body.slice(top, top + height);
+    while (shown.length < height) shown.push('');
+    return shown;
+  };
+  const available = Math.max(1, size.rows - header.length - notice.length - keys.length);
+  let paneHeight = available;
+  let top = clampTop(input.top, paneHeight, body.length);
+  let footer = footerRows(input.keys, scrollMarker(top, paneHeight, body.length), size.columns, input.dim);
+  if (footer.marker.length) {
+    paneHeight = Math.max(1, available - 1);
+    top = clampTop(input.top, paneHeight, body.length);
+    footer = footerRows(input.keys, scrollMarker(top, paneHeight, body.length), size.columns, input.dim);
+    // the marker fits beside the keys at this position after all: its row stays, blank
+    if (!footer.marker.length) footer = { ...footer, marker: [''] };
+  }
+  const rows = [...header, ...pane(paneHeight, top), ...footer.marker, ...notice, ...footer.keys];
   // a screen too small for the header, notice and keys: the key line still ends the last row
   const visible = rows.slice(Math.max(0, rows.length - size.rows));
   return { text: visible.join('\n'), top, paneHeight };
