@@ -9,7 +9,7 @@ import { exportTable, type ExportColumn } from './tables.js';
 import type { ExportGroup } from './index.js';
 
 /**
- * `--layout open-interview-data`: the open-interview system's own repository layout, one
+ * The open-interview data layout: the system's own repository layout, one
  * `<channel>.json` a channel, each an array of records in the shape of its `data/questions/*.json`
  * (camelCase keys in the system's order, lists and objects as JSON, flags as 0/1, two-space
  * indentation), so the system's data files can be regenerated from the database. `qbank import`
