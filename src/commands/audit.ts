@@ -48,6 +48,7 @@ export function registerAuditCommands(program: Command, context: CommandContext)
     .command('show')
     .description("one run's entry and the rows whose before-images it kept")
     .argument('<run>', 'the run id (see `qbank audit list`)')
+    .addHelpText('after', examples([['qbank audit show 7f165a03', 'what run 7f165a03 did and whether it can be undone']]))
     .action(async (runId: string, _flags: object, command: Command) => {
       const out = context.output(command);
       const { database } = await context.database(command, 'read', out);
@@ -74,6 +75,7 @@ export function registerAuditCommands(program: Command, context: CommandContext)
     .description('drop the before-images of runs started before a time (their entries stay; those runs can no longer be undone)')
     .requiredOption('--before <time>', 'runs started before this time (ISO 8601)')
     .option('--dry-run', 'say what would be dropped')
+    .addHelpText('after', examples([['qbank audit prune --before 2026-06-01 --dry-run', 'what pruning older runs would drop']]))
     .action(async (flags: { before: string; dryRun?: boolean }, command: Command) => {
       const out = context.output(command);
       const before = isoTime(flags.before, '--before');
