@@ -113,6 +113,20 @@ describe.each(MODES)('undo of an import (%s)', (mode) => {
       expect((await auditRows(t, "SELECT review_status FROM questions WHERE id = 'ud-4'"))[0].review_status).toBe('approved');
     });
 
+    it('a bulk review decision is recorded with its reviewer and can be undone', async () => {
+      expect((await cli(['import', 'a2.csv'])).code).toBe(0);
+      const before = await content(t);
+      const approved = await cli(['review', 'approve', '--all-matching', '--exam', 'CCNA-200-301', '--reviewer', 'ci-bot', '--yes']);
+      expect(approved.code, approved.stderr).toBe(0);
+      expect(await content(t)).not.toEqual(before);
+      const runId = await lastRun('review approve');
+      const shown = (await cli(['audit', 'show', runId, '--json'])).json();
+      expect(shown.entry).toMatchObject({ actor: 'ci-bot', command: 'review approve', arguments: { decision: 'approve' } });
+      const undone = await cli(['undo', runId]);
+      expect(undone.code, undone.stderr).toBe(0);
+      expect(await content(t)).toEqual(before);
+    });
+
     it('an entry never holds a token, and a dry run or a refused import leaves no entry', async () => {
       const runsBefore = await auditRows(t, 'SELECT count(*) AS n FROM __qbank_audit');
       expect((await cli(['import', 'a2.csv', '--dry-run'])).code).toBe(0);

@@ -98,22 +98,41 @@ export class RowImageCapture {
     private readonly executor: StatementExecutor,
     private readonly runId: string,
     private readonly shapes: TableShape[],
-    private readonly maxRowids: number[],
+    /** Per table, the largest rowid at the start: a literal, or a lookup in a temporary table filled in the same batch. */
+    private readonly maxRowids: string[],
   ) {}
 
   static async begin(executor: StatementExecutor, runId: string): Promise<RowImageCapture> {
     await executor.query([...AUDIT_ROWS_STATEMENTS]);
     const shapes = await readTableShapes(executor);
-    const maxRowids: number[] = [];
+    const maxRowids: string[] = [];
     if (shapes.length > 0) {
       const [result] = await executor.query([
         `SELECT ${shapes.map((shape, index) => `(SELECT coalesce(max(rowid), 0) FROM main.${quoteIdent(shape.name)}) AS m${index}`).join(', ')}`,
       ]);
-      shapes.forEach((_, index) => maxRowids.push(Number(result.rows[0][`m${index}`])));
+      shapes.forEach((_, index) => maxRowids.push(String(Number(result.rows[0][`m${index}`]))));
     }
     const capture = new RowImageCapture(executor, runId, shapes, maxRowids);
     await executor.query(capture.triggerStatements());
     return capture;
+  }
+
+  /**
+   * The statements that begin and finish a capture inside one batch (a review decision's), for
+   * tables read beforehand: the largest rowids are taken by the batch itself into a temporary table.
+   */
+  static forBatch(runId: string, shapes: TableShape[]): { begin: InStatement[]; finish: InStatement[] } {
+    const maxTable = `temp.${quoteIdent(`qbank_audit_max_${runId.replace(/[^0-9a-z]/gi, '_')}`)}`;
+    const maxRowids = shapes.map((shape) => `(SELECT m FROM ${maxTable} WHERE t = ${sqlText(shape.name)})`);
+    const statements: InStatement[] = [];
+    const capture = new RowImageCapture({ query: async (batch) => (statements.push(...batch), batch.map(() => ({ rows: [] }))) }, runId, shapes, maxRowids);
+    const begin: InStatement[] = [
+      ...AUDIT_ROWS_STATEMENTS,
+      `CREATE TEMP TABLE ${maxTable} (t text PRIMARY KEY, m integer)`,
+      ...shapes.map((shape) => `INSERT INTO ${maxTable} SELECT ${sqlText(shape.name)}, coalesce(max(rowid), 0) FROM main.${quoteIdent(shape.name)}`),
+      ...capture.triggerStatements(),
+    ];
+    return { begin, finish: [...capture.finishStatements(), `DROP TABLE ${maxTable}`] };
   }
 
   private triggerStatements(): InStatement[] {
@@ -139,6 +158,13 @@ export class RowImageCapture {
 
   /** Stops capturing, records the created rows and every row's values at commit; returns the counts. */
   async finish(): Promise<CapturedCounts> {
+    const statements = this.finishStatements();
+    const results = await this.executor.query(statements);
+    return countsOf(results[results.length - 1].rows);
+  }
+
+  /** Drops the triggers, records created rows and values at commit; the last statement counts the rows by action. */
+  private finishStatements(): InStatement[] {
     const table = `main.${quoteIdent(AUDIT_ROWS_TABLE)}`;
     const statements: InStatement[] = this.shapes.flatMap((_, index) => [
       `DROP TRIGGER IF EXISTS temp.${quoteIdent(triggerName(this.runId, index, 'i'))}`,
@@ -150,8 +176,8 @@ export class RowImageCapture {
       statements.push(
         {
           sql: `INSERT OR IGNORE INTO ${table} ("run_id", "tbl", "row_key", "action", "before", "after")
-                SELECT ?, ?, ${rowKey(shape, 'x')}, 'create', NULL, ${rowJson(shape, 'x')} FROM ${source} AS x WHERE x.rowid > ?`,
-          args: [this.runId, shape.name, this.maxRowids[index]],
+                SELECT ?, ?, ${rowKey(shape, 'x')}, 'create', NULL, ${rowJson(shape, 'x')} FROM ${source} AS x WHERE x.rowid > ${this.maxRowids[index]}`,
+          args: [this.runId, shape.name],
         },
         {
           // deleted and created again under the same key: for the database, an update
@@ -174,14 +200,18 @@ export class RowImageCapture {
       sql: `SELECT "action", count(*) AS n FROM ${table} WHERE "run_id" = ? GROUP BY "action"`,
       args: [this.runId],
     });
-    const results = await this.executor.query(statements);
-    const counts: CapturedCounts = { created: 0, updated: 0, deleted: 0 };
-    for (const row of results[results.length - 1].rows) {
-      const action = String(row.action);
-      if (action === 'create') counts.created = Number(row.n);
-      else if (action === 'update') counts.updated = Number(row.n);
-      else if (action === 'delete') counts.deleted = Number(row.n);
-    }
-    return counts;
+    return statements;
   }
+}
+
+/** Rows of `SELECT "action", count(*) AS n … GROUP BY "action"` as counts. */
+export function countsOf(rows: Array<Record<string, unknown>>): CapturedCounts {
+  const counts: CapturedCounts = { created: 0, updated: 0, deleted: 0 };
+  for (const row of rows) {
+    const action = String(row.action);
+    if (action === 'create') counts.created = Number(row.n);
+    else if (action === 'update') counts.updated = Number(row.n);
+    else if (action === 'delete') counts.deleted = Number(row.n);
+  }
+  return counts;
 }

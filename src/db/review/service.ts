@@ -1,4 +1,5 @@
 import type { SystemName } from '../../config.js';
+import { auditedDecisions, decisionRun } from '../audit/review-run.js';
 import { InvalidInputError, RefusedError } from '../../errors.js';
 import { ReviewerNotAUserError } from './errors.js';
 import { requireWriteAccess, type Database } from '../client.js';
@@ -145,7 +146,8 @@ export async function decideItems(database: Database, queue: ReviewQueue, ids: s
 
 async function decideReady(database: Database, queue: ReviewQueue, items: ReviewItem[], decision: Decision, context: ActionContext, command: string): Promise<DecisionOutcome[]> {
   if (items.length === 0) return [];
-  const results = await runWrite(database, combineAll(items.map((item) => queue.decide(item as never, decision, context))), command);
+  const decisions = combineAll(items.map((item) => queue.decide(item as never, decision, context)));
+  const results = await runWrite(database, await auditedDecisions(database, decisions, decisionRun(queue.system, decision as never, context.reviewer, command, items.map((item) => item.id))), command);
   const lost = items.filter((_, i) => !results[i].ok);
   const explained = lost.length ? await runRead(database, combineAll(lost.map((item) => queue.explainConflict(item as never))), command) : [];
   return items.map((item, i) => {
@@ -224,7 +226,8 @@ export async function reopenItems(database: Database, queue: ReviewQueue, ids: s
   const outcomes = await actOnIds(database, queue, ids, command, {
     blocker: (item) => queue.reopenBlocker(item as never, context),
     apply: async (ready) => {
-      const results = await runWrite(database, combineAll(ready.map((item) => queue.reopen(item as never, reason, context))), command);
+      const reopened = combineAll(ready.map((item) => queue.reopen(item as never, reason, context)));
+      const results = await runWrite(database, await auditedDecisions(database, reopened, decisionRun(queue.system, { kind: 'reopen', reason }, context.reviewer, command, ready.map((item) => item.id))), command);
       return ready.map((item, i): DecisionOutcome => {
         const result = results[i];
         if (result.ok) return { id: item.id, outcome: 'decided', status: statusOf(result.item), auditRows: result.auditRows };
