@@ -30,7 +30,7 @@ describe('qbank check --json follows docs/json/check.schema.json', () => {
     expect(validate(clean.json()), JSON.stringify(validate.errors)).toBe(true);
     await client.executeMultiple(readFileSync(join(FIXTURES, 'open-interview-defects.sql'), 'utf8'));
     client.close();
-    for (const args of [['check', '--json'], ['check', '--format', 'json', '--enqueue']]) {
+    for (const args of [['check', '--json'], ['check', '--format', 'json', '--enqueue'], ['check', '--json', '--fix', '--yes']]) {
       const result = await cli(args);
       expect(result.code).toBe(6);
       expect(validate(result.json()), JSON.stringify(validate.errors)).toBe(true);

@@ -155,6 +155,55 @@ describe.each(MODES)('qbank check (%s)', (mode: Mode) => {
     });
   });
 
+  describe('PingToPass --fix', () => {
+    beforeEach(async () => {
+      expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
+      await load(t, 'pingtopass-clean.sql', 'pingtopass-defects.sql');
+    });
+    const state = async () => {
+      const client = createClient({ url: `file:${t.dbPath}` });
+      const orders = (await client.execute(`SELECT id, "order" FROM answer_options WHERE question_id = 'd-order' ORDER BY id`)).rows.map((row) => `${row.id}=${row.order}`);
+      const tags = (await client.execute(`SELECT tags FROM questions WHERE id IN ('d-spaced', 'd-json') ORDER BY id`)).rows.map((row) => row.tags);
+      const runs = (await client.execute(`SELECT count(*) AS n FROM sqlite_master WHERE name = '__qbank_audit'`)).rows[0]!.n
+        ? (await client.execute(`SELECT counts FROM __qbank_audit WHERE command = 'check'`)).rows.map((row) => row.counts)
+        : [];
+      client.close();
+      return { orders, tags, runs };
+    };
+
+    it('without a terminal and without --yes, refuses (exit 5) and changes nothing', async () => {
+      const before = await state();
+      const refused = await cli(['check', '--fix']);
+      expect(refused.code).toBe(5);
+      expect(refused.stderr).toContain('--yes');
+      expect(await state()).toEqual(before);
+      expect((await cli(['check', '--yes'])).code).toBe(2);
+    });
+
+    it('--fix --yes lists the fixes first, renumbers the orders and compacts the JSON in one transaction with a run entry', async () => {
+      const fixed = await cli(['check', '--fix', '--yes']);
+      expect(fixed.code).toBe(6);
+      expect(fixed.stderr.indexOf('fix: answer_options d-order-c order: 1 → 2')).toBeGreaterThanOrEqual(0);
+      expect(fixed.stderr.indexOf('fix: questions d-spaced tags')).toBeLessThan(fixed.stderr.indexOf('applied 2 of 2 fixes'));
+      expect(await state()).toEqual({ orders: ['d-order-a=0', 'd-order-b=1', 'd-order-c=2', 'd-order-d=3'], tags: ['["cables", ', '["net","routing"]'], runs: ['{"fixes":2}'] });
+      const again = await cli(['--json', 'check', '--yes', '--fix']);
+      expect(again.json().fixed).toEqual({ applied: 0, runId: null });
+      expect(pairs(again.json())).toEqual(PINGTOPASS_PLANTED.filter((p) => !p.startsWith('option-order')));
+    });
+
+    it('at a terminal, asks first; no means nothing changes', async () => {
+      const before = await state();
+      const { PassThrough } = await import('node:stream');
+      const stdin = new PassThrough();
+      const answered = runCli(['check', '--fix'], { env: t.env, cwd: t.dir, tty: true, stdin });
+      // the prompt waits for a key: answer no
+      setImmediate(() => stdin.write('n'));
+      const result = await answered;
+      expect(result.stderr).toContain('apply these 2 fixes');
+      expect(await state()).toEqual(before);
+    });
+  });
+
   describe('open-interview', () => {
     beforeEach(async () => {
       expect((await cli(['db', 'push', '--schema', 'open-interview'])).code).toBe(0);

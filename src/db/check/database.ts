@@ -1,6 +1,7 @@
 // Raw SQL: catalogue reads (pragma_foreign_key_check, sqlite_master) and rowid-paged scans of every table.
 import type { Database } from '../client.js';
 import { CheckEngine } from './engine.js';
+import type { Fix } from './fixes.js';
 import { buildReport, type CheckOption, type CheckQuestion, type CheckReport, type CheckSettings, type RawFinding } from './model.js';
 import { botAnomalies, staleClaims, type BotDay } from './operations-rules.js';
 import { tableSpecs, type TableSpec } from './row-rules.js';
@@ -13,7 +14,7 @@ export interface CheckDatabaseOptions {
 }
 
 /** Checks a whole database, read only: a rowid-paged scan of each table the rules look at. */
-export async function checkDatabase(database: Database, settings: CheckSettings, options: CheckDatabaseOptions): Promise<CheckReport> {
+export async function checkDatabase(database: Database, settings: CheckSettings, options: CheckDatabaseOptions): Promise<CheckReport & { fixes: Fix[] }> {
   const engine = new CheckEngine(settings);
   const tables = await tableNames(database);
   if (settings.rules.has('orphan-row')) engine.add(await orphanRows(database));
@@ -34,7 +35,7 @@ export async function checkDatabase(database: Database, settings: CheckSettings,
     }
   }
   if (settings.system === 'open-interview') engine.add(await operations(database, settings, options.now, tables));
-  return buildReport(engine.finish(), settings);
+  return { ...buildReport(engine.finish(), settings), fixes: engine.fixes };
 }
 
 async function tableNames(database: Database): Promise<Set<string>> {

@@ -1,4 +1,5 @@
 import { BankRules } from './bank-rules.js';
+import { compactJson, orderFixes, type Fix } from './fixes.js';
 import type { CheckQuestion, CheckSettings, RawFinding, RuleName } from './model.js';
 import { optionRules, textRules } from './question-rules.js';
 import { rowRules, type TableSpec } from './row-rules.js';
@@ -9,6 +10,7 @@ import { rowRules, type TableSpec } from './row-rules.js';
  */
 export class CheckEngine {
   readonly findings: RawFinding[] = [];
+  readonly fixes: Fix[] = [];
   private readonly bank: BankRules | undefined;
 
   constructor(private readonly settings: CheckSettings) {
@@ -22,11 +24,22 @@ export class CheckEngine {
   }
 
   row(spec: TableSpec, row: Record<string, unknown>, group: string | null): void {
-    this.keep(rowRules(spec, row, group, { json: this.settings.rules.has('invalid-json'), values: this.settings.rules.has('invalid-value') }));
+    const found = rowRules(spec, row, group, { json: this.settings.rules.has('invalid-json'), values: this.settings.rules.has('invalid-value') });
+    this.keep(found);
+    if (!this.settings.collectFixes || !this.settings.rules.has('invalid-json')) return;
+    const id = row[spec.key];
+    if (id === null || id === undefined) return;
+    for (const column of spec.json) {
+      const value = row[column.column];
+      if (typeof value !== 'string' || found.some((finding) => finding.message.startsWith(`${column.column}:`))) continue;
+      const compact = compactJson(value);
+      if (compact !== undefined) this.fixes.push({ table: spec.table, id: String(id), column: column.column, from: value, to: compact, why: 'JSON re-serialised without whitespace' });
+    }
   }
 
   question(question: CheckQuestion): void {
     this.keep(optionRules(question, this.settings.thresholds));
+    if (this.settings.collectFixes && this.settings.rules.has('option-order')) this.fixes.push(...orderFixes(question.id, question.options));
     this.keep(textRules(question));
     this.bank?.add(question);
   }

@@ -144,6 +144,8 @@ export interface CheckSettings {
   rules: ReadonlySet<RuleName>;
   severities: Record<RuleName, Severity>;
   thresholds: Thresholds;
+  /** Collect the lossless fixes (`--fix`) while checking. */
+  collectFixes?: boolean;
 }
 
 export interface RuleReport {
