@@ -5,10 +5,7 @@ import type { CleanPlan, RestoreProgress, RestoreResult } from '../db/backup/res
 import { CheckFailedError, ExitCode, RefusedError, UsageError } from '../errors.js';
 import type { Output, Progress } from '../output/output.js';
 import { type CommandContext, examples } from './context.js';
-
-function collectNames(value: string, previous: string[]): string[] {
-  return [...previous, ...value.split(',').map((name) => name.trim()).filter((name) => name.length > 0)];
-}
+import { commaSeparated } from './flags.js';
 
 function megabytes(bytes: number): string {
   return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
@@ -49,8 +46,8 @@ function registerDump(backup: Command, context: CommandContext): void {
     .command('dump')
     .description('write a consistent dump (schema, then rows as INSERTs) sealed with a checksum')
     .argument('[file]', 'where to write it; `-` for standard output; a name ending in .gz is compressed', undefined)
-    .option('--tables <names>', 'only these tables (comma-separated, repeatable)', collectNames, [])
-    .option('--exclude-tables <names>', 'leave these tables out (comma-separated, repeatable)', collectNames, [])
+    .option('--tables <names>', 'only these tables (comma-separated, repeatable)', commaSeparated, [])
+    .option('--exclude-tables <names>', 'leave these tables out (comma-separated, repeatable)', commaSeparated, [])
     .option('--schema-only', 'tables, indexes, views and triggers; no rows')
     .option('--data-only', 'rows only; restore into an existing schema')
     .option('--force', 'replace the file if it exists')
@@ -180,7 +177,7 @@ function registerRestore(backup: Command, context: CommandContext): void {
     .argument('<file>', 'a qbank dump (.sql or .sql.gz), or a sqlite3 / turso db shell .dump')
     .option('--clean', 'drop the tables, views, indexes and triggers the dump contains first (data-only dumps: delete their rows)')
     .option('-y, --yes', 'confirm --clean without a prompt (needed without a terminal)')
-    .option('--tables <names>', 'restore only these tables (comma-separated, repeatable)', collectNames, [])
+    .option('--tables <names>', 'restore only these tables (comma-separated, repeatable)', commaSeparated, [])
     .option('--force-system', 'restore a dump of one system (pingtopass, open-interview) into a database of the other')
     .addHelpText(
       'after',
