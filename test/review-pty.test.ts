@@ -348,4 +348,20 @@ describe.runIf(hasTmux && existsSync(SHARED))('the review screen in a real termi
     screen.keys('q');
     await screen.waitFor('qbank exited 0');
   }, 120_000);
+
+  it('open-interview work queue at 80×24: the same layout, the claim in the header, the key line on the last row', async () => {
+    t = await createTestDatabase('file');
+    expect((await runCli(['db', 'push', '--schema', 'open-interview'], { env: t.env, cwd: t.dir })).code).toBe(0);
+    expect((await runCli(['db', 'seed'], { env: t.env, cwd: t.dir })).code).toBe(0);
+    const [first] = await sql(t, `SELECT w.id, q.question FROM work_queue w JOIN questions q ON q.id = w.item_id WHERE w.status = 'pending' ORDER BY w.priority, w.id LIMIT 1`);
+    screen = new TmuxScreen(80, 24);
+    startReview(t, screen, ['--schema', 'open-interview', '--queue', 'work']);
+    const lines = await screen.waitFor(`#${first.id}`, 'claimed by ada@example.com', 'q quit');
+    expect(lines[0]).toContain('claimed by ada@example.com');
+    expect(screenWords(lines)).toContain(squash(String(first.question)));
+    for (const line of lines) expect(stringWidth(line), line).toBeLessThanOrEqual(80);
+    expect(lines.at(-1)).toMatch(/a \S+.*q quit/);
+    screen.keys('q');
+    await screen.waitFor('qbank exited 0');
+  }, 120_000);
 });
