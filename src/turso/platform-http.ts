@@ -1,6 +1,7 @@
 import { setTimeout as timerSleep } from 'node:timers/promises';
 import type { z } from 'zod';
 import { tokenProblem } from '../auth/token-input.js';
+import { redactSecrets } from '../output/redact.js';
 
 /*
  * The HTTP layer under the Turso Platform API client: one request (transport), retries with backoff
@@ -351,11 +352,7 @@ function truncate(text: string, max = LOGGED_BODY_CHARS): string {
   return text.length > max ? `${text.slice(0, max)}… (${text.length} chars)` : text;
 }
 
-const JWT_PATTERN = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
-
 /** Debug lines and network messages never carry the platform token or a minted JWT. */
 function redactTokens(line: string, token: string): string {
-  let out = line.replace(/("jwt"\s*:\s*)"[^"]*"/g, '$1"[REDACTED]"').replace(JWT_PATTERN, '[REDACTED JWT]');
-  if (token) out = out.split(token).join('[REDACTED]');
-  return out;
+  return redactSecrets(line.replace(/("jwt"\s*:\s*)"[^"]*"/g, '$1"[REDACTED]"'), [token]);
 }
