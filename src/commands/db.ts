@@ -5,6 +5,7 @@ import type { DatabaseStatus, TableRole } from '../db/status.js';
 import { CheckFailedError, ExitCode, UsageError } from '../errors.js';
 import type { Output } from '../output/output.js';
 import { type CommandContext, examples } from './context.js';
+import { registerDbAdminCommands } from './db-admin.js';
 
 /** How long a push whose answer was lost may spend reconnecting to find out whether it committed. */
 const CONFIRM_TIMEOUT_MS = 5000;
@@ -27,6 +28,7 @@ export function registerDbCommands(program: Command, context: CommandContext): v
   registerMigrate(db, context);
   registerStatus(db, context);
   registerSeed(db, context);
+  registerDbAdminCommands(db, context);
 }
 
 function registerPush(db: Command, context: CommandContext): void {

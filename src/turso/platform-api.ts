@@ -76,6 +76,23 @@ const getGroupResponse = z.looseObject({ group: groupSchema });
 const createTokenResponse = z.looseObject({ jwt: z.string().min(1) });
 const validateTokenResponse = z.looseObject({ exp: z.number().int() });
 const listLocationsResponse = z.looseObject({ locations: z.record(z.string(), z.string()) });
+const createDatabaseResponse = z.looseObject({ database: z.looseObject({ Name: z.string(), DbId: z.string(), Hostname: z.string() }) });
+const deleteDatabaseResponse = z.looseObject({ database: z.string().optional() });
+export const databaseConfigurationSchema = z.looseObject({
+  size_limit: z.string().optional(),
+  block_reads: z.boolean().optional(),
+  block_writes: z.boolean().optional(),
+  delete_protection: z.boolean().optional(),
+});
+export type DatabaseConfiguration = z.infer<typeof databaseConfigurationSchema>;
+
+export interface CreateDatabaseInput {
+  name: string;
+  group: string;
+  /** Copy of an existing database, at a point in time when `timestamp` (ISO 8601) is given. */
+  seed?: { type: 'database'; name: string; timestamp?: string };
+  size_limit?: string;
+}
 
 export type TokenAuthorization = 'full-access' | 'read-only';
 
@@ -135,6 +152,12 @@ export interface PlatformApi {
   validateToken(): Promise<TokenValidity>;
   /** Location code to human-readable name. */
   listLocations(): Promise<Record<string, string>>;
+  /** Never retried automatically: a create that reached the server must not run twice. */
+  createDatabase(input: CreateDatabaseInput): Promise<{ Name: string; DbId: string; Hostname: string }>;
+  /** Never retried automatically. */
+  deleteDatabase(name: string): Promise<void>;
+  getDatabaseConfiguration(name: string): Promise<DatabaseConfiguration>;
+  updateDatabaseConfiguration(name: string, change: Partial<DatabaseConfiguration>): Promise<DatabaseConfiguration>;
 }
 
 export { PlatformApiError, type PlatformApiErrorKind } from './platform-http.js';
@@ -333,6 +356,52 @@ class PlatformApiEndpoints implements PlatformApi {
       action: 'list locations',
     });
     return body.locations;
+  }
+
+  async createDatabase(input: CreateDatabaseInput) {
+    const body = await this.http.request({
+      method: 'POST',
+      path: `${this.orgPath}/databases`,
+      body: input,
+      schema: createDatabaseResponse,
+      action: `create database "${input.name}" in group "${input.group}"`,
+      notFound: input.seed ? `group "${input.group}" or database "${input.seed.name}"` : `group "${input.group}"`,
+      scope: 'db:create',
+    });
+    return body.database;
+  }
+
+  async deleteDatabase(name: string): Promise<void> {
+    await this.http.request({
+      method: 'DELETE',
+      path: `${this.orgPath}/databases/${segment(name)}`,
+      schema: deleteDatabaseResponse,
+      action: `delete database "${name}"`,
+      notFound: `database "${name}"`,
+      scope: 'db:delete',
+    });
+  }
+
+  async getDatabaseConfiguration(name: string): Promise<DatabaseConfiguration> {
+    return this.http.request({
+      method: 'GET',
+      path: `${this.orgPath}/databases/${segment(name)}/configuration`,
+      schema: databaseConfigurationSchema,
+      action: `read the configuration of database "${name}"`,
+      notFound: `database "${name}"`,
+    });
+  }
+
+  async updateDatabaseConfiguration(name: string, change: Partial<DatabaseConfiguration>): Promise<DatabaseConfiguration> {
+    return this.http.request({
+      method: 'PATCH',
+      path: `${this.orgPath}/databases/${segment(name)}/configuration`,
+      body: change,
+      schema: databaseConfigurationSchema,
+      action: `change the configuration of database "${name}"`,
+      notFound: `database "${name}"`,
+      scope: 'db:update',
+    });
   }
 }
 

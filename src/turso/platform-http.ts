@@ -60,9 +60,11 @@ export interface CallContext {
 }
 
 export interface Call<T> extends CallContext {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   path: string;
   query?: Record<string, string | number | undefined>;
+  /** Sent as JSON. */
+  body?: unknown;
   /** null: the response body is ignored (the spec documents no content). */
   schema: z.ZodType<T> | null;
 }
@@ -175,7 +177,13 @@ export function createPlatformHttp(options: PlatformHttpOptions): PlatformHttp {
     try {
       response = await fetchImpl(url, {
         method: call.method,
-        headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'user-agent': 'qbank' },
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          'user-agent': 'qbank',
+          ...(call.body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: call.body === undefined ? undefined : JSON.stringify(call.body),
         signal: AbortSignal.timeout(options.timeoutMs),
       });
     } catch (cause) {

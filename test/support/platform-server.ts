@@ -1,4 +1,8 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
+import { rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'libsql';
+import { startLibsqlServer, type LibsqlServer } from './libsql-server.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { generateEd25519KeyPair, signToken, type Ed25519KeyPair, type TokenClaims } from '../../src/auth/jwt.js';
@@ -32,6 +36,23 @@ export interface PlatformDatabaseConfig {
   instances: PlatformInstanceConfig[];
   /** Extra fields merged into the Database object, e.g. legacy ones such as `is_schema`. */
   extra?: Record<string, unknown>;
+  /** The file behind the primary: sizes, snapshots and seeds are taken from it. */
+  dbPath?: string;
+}
+
+/**
+ * Create Database starts a real local libSQL server for the new database, its file in `dir`; Delete
+ * stops it and removes the file. Point-in-time seeds: the stand-in keeps timestamped snapshots of each
+ * database's file, taken when the database is created and whenever `snapshot(name)` is called (a test
+ * snapshots, notes the time, then makes the change it will take back); a seed with `timestamp` copies
+ * the newest snapshot at or before that time.
+ */
+export interface PlatformProvisioningOptions {
+  dir: string;
+  /** Latency of each new libSQL server. */
+  latencyMs?: number;
+  /** Region of a new database's primary when its group has none. */
+  defaultRegion?: string;
 }
 
 export interface PlatformGroupConfig {
@@ -69,6 +90,7 @@ export interface StartPlatformServerOptions {
   locations?: Record<string, string>;
   /** `exp` answered by GET /v1/auth/validate; -1 (never) by default. */
   apiTokenExp?: number;
+  provisioning?: PlatformProvisioningOptions;
 }
 
 export interface RecordedRequest {
@@ -119,6 +141,10 @@ export interface PlatformServer {
   clearFaults(): void;
   /** Points an instance (and, for a primary, the database's Hostname) at a server started later. */
   setInstanceUrl(db: string, instance: string, url: string): void;
+  /** The libSQL servers started by Create Database, by database name. */
+  servers: Map<string, LibsqlServer>;
+  /** Records a timestamped copy of the database's file now; returns the time it stands for. */
+  snapshot(db: string): Date;
   close(): Promise<void>;
 }
 
@@ -126,6 +152,8 @@ interface DatabaseState {
   config: PlatformDatabaseConfig;
   id: string;
   instances: Array<PlatformInstanceConfig & { uuid: string }>;
+  settings: { delete_protection: boolean; block_reads: boolean; block_writes: boolean; size_limit: string };
+  parent: { id: string; name: string; branched_at: string } | null;
 }
 
 interface GroupState {
@@ -143,6 +171,8 @@ class HttpError extends Error {
     super(message);
   }
 }
+
+const DEFAULT_SETTINGS = { delete_protection: false, block_reads: false, block_writes: false, size_limit: '0' };
 
 const DEFAULT_LOCATIONS: Record<string, string> = {
   'aws-ap-northeast-1': 'AWS AP NorthEast (Tokyo)',
@@ -184,6 +214,8 @@ export async function startPlatformServer(options: StartPlatformServerOptions): 
       config,
       id: randomUUID(),
       instances: config.instances.map((instance) => ({ ...instance, uuid: randomUUID() })),
+      settings: { ...DEFAULT_SETTINGS },
+      parent: null,
     });
     keys.databases.set(config.name, options.initialKeys?.databases?.[config.name] ?? generateEd25519KeyPair());
   }
@@ -244,13 +276,13 @@ export async function startPlatformServer(options: StartPlatformServerOptions): 
       Name: db.config.name,
       DbId: db.id,
       Hostname: primary?.url ? hostOf(primary.url) : `${db.config.name}-${org}.turso.io`,
-      block_reads: false,
-      block_writes: false,
+      block_reads: db.settings.block_reads,
+      block_writes: db.settings.block_writes,
       regions: [...new Set(db.instances.map((i) => i.region))].sort(),
       primaryRegion: db.config.primaryRegion,
       group: db.config.group,
-      delete_protection: false,
-      parent: null,
+      delete_protection: db.settings.delete_protection,
+      parent: db.parent,
       ...db.config.extra,
     };
   }
@@ -361,8 +393,134 @@ export async function startPlatformServer(options: StartPlatformServerOptions): 
     if (members.length === 0) await options.onKeysRotated?.({ group }, [keys.groups.get(group)!.publicKey]);
     return undefined;
   });
+  route('POST', `${O}/databases`, (_p, _url, body) => createDatabase(body));
+  route('DELETE', `${O}/databases/:db`, ([db]) => deleteDatabase(db));
+  route('GET', `${O}/databases/:db/configuration`, ([db]) => databaseConfiguration(databaseOrThrow(db)));
+  route('PATCH', `${O}/databases/:db/configuration`, ([db], _url, body) => {
+    const state = databaseOrThrow(db);
+    const change = parseJsonObject(body);
+    for (const key of ['delete_protection', 'block_reads', 'block_writes'] as const) {
+      if (change[key] === undefined) continue;
+      if (typeof change[key] !== 'boolean') throw new HttpError(400, `${key} must be a boolean`);
+      state.settings[key] = change[key];
+    }
+    if (change.size_limit !== undefined) state.settings.size_limit = String(change.size_limit);
+    return databaseConfiguration(state);
+  });
   route('GET', '/v1/auth/validate', () => ({ exp: options.apiTokenExp ?? -1 }));
   route('GET', '/v1/locations', () => ({ locations: options.locations ?? DEFAULT_LOCATIONS }));
+
+  // ------------------------------------------------------------------ provisioning
+  const servers = new Map<string, LibsqlServer>();
+  const snapshots = new Map<string, Array<{ at: Date; path: string }>>();
+  let snapshotCount = 0;
+
+  function databaseConfiguration(db: DatabaseState) {
+    return { ...db.settings, allow_attach: false };
+  }
+
+  function fileOf(name: string): string {
+    const path = databases.get(name)?.config.dbPath;
+    if (!path) throw new HttpError(400, `database ${name} has no file the stand-in can copy`);
+    return path;
+  }
+
+  function copyFile(source: string, target: string): void {
+    const connection = new Database(source);
+    try {
+      connection.exec(`VACUUM INTO '${target.replaceAll("'", "''")}'`);
+    } finally {
+      connection.close();
+    }
+  }
+
+  function snapshot(name: string): Date {
+    const provisioning = provisioningOrThrow();
+    const path = join(provisioning.dir, `snapshot-${++snapshotCount}-${name}.db`);
+    copyFile(fileOf(name), path);
+    const at = new Date();
+    const list = snapshots.get(name) ?? [];
+    list.push({ at, path });
+    snapshots.set(name, list);
+    return at;
+  }
+
+  function provisioningOrThrow(): PlatformProvisioningOptions {
+    if (!options.provisioning) throw new HttpError(501, 'this stand-in was started without provisioning');
+    return options.provisioning;
+  }
+
+  /** The file a seed copies: the source now, or its newest snapshot at or before `timestamp`. */
+  function seedFile(seed: Record<string, unknown>): { path: string; parent: DatabaseState; at: Date } {
+    if (seed.type !== 'database') throw new HttpError(400, `seed type ${String(seed.type)} is not supported by the stand-in`);
+    if (typeof seed.name !== 'string') throw new HttpError(400, 'seed.name is required');
+    const parent = databaseOrThrow(seed.name);
+    if (seed.timestamp === undefined) return { path: fileOf(seed.name), parent, at: new Date() };
+    const at = new Date(String(seed.timestamp));
+    if (Number.isNaN(at.getTime())) throw new HttpError(400, `invalid timestamp: ${String(seed.timestamp)}`);
+    const candidates = (snapshots.get(seed.name) ?? []).filter((s) => s.at.getTime() <= at.getTime());
+    const chosen = candidates.at(-1);
+    if (!chosen) throw new HttpError(400, `no point-in-time restore point of database ${seed.name} at or before ${at.toISOString()}`);
+    return { path: chosen.path, parent, at: chosen.at };
+  }
+
+  async function createDatabase(body: string): Promise<object> {
+    const provisioning = provisioningOrThrow();
+    const input = parseJsonObject(body);
+    const name = input.name;
+    if (typeof name !== 'string' || !/^[a-z0-9-]{1,64}$/.test(name)) {
+      throw new HttpError(400, 'database name must contain only lowercase letters, numbers and dashes, at most 64 characters');
+    }
+    if (databases.has(name)) throw new HttpError(409, `database ${name} already exists`);
+    const groupName = typeof input.group === 'string' ? input.group : 'default';
+    const group = groupOrThrow(groupName);
+    const seed = input.seed === undefined ? undefined : seedFile(input.seed as Record<string, unknown>);
+    const dbPath = join(provisioning.dir, `${name}.db`);
+    rmSync(dbPath, { force: true });
+    if (seed) copyFile(seed.path, dbPath);
+    const state: DatabaseState = {
+      config: { name, group: groupName, primaryRegion: group.primary, instances: [], dbPath },
+      id: randomUUID(),
+      instances: [],
+      settings: { ...DEFAULT_SETTINGS, size_limit: typeof input.size_limit === 'string' ? input.size_limit : '0' },
+      parent: seed ? { id: seed.parent.id, name: seed.parent.config.name, branched_at: seed.at.toISOString() } : null,
+    };
+    keys.databases.set(name, generateEd25519KeyPair());
+    databases.set(name, state);
+    const server = await startLibsqlServer({ dbPath, publicKeys: publicKeysFor(name), latencyMs: provisioning.latencyMs });
+    servers.set(name, server);
+    state.instances.push({ name: group.primary, type: 'primary', region: group.primary, url: server.url, uuid: randomUUID() });
+    snapshot(name);
+    return { database: { Name: name, DbId: state.id, Hostname: hostOf(server.url) } };
+  }
+
+  async function deleteDatabase(name: string): Promise<object> {
+    const state = databaseOrThrow(name);
+    if (state.settings.delete_protection) throw new HttpError(400, `database ${name} has delete protection enabled`);
+    databases.delete(name);
+    keys.databases.delete(name);
+    await servers.get(name)?.close();
+    servers.delete(name);
+    if (state.config.dbPath && options.provisioning) {
+      for (const suffix of ['', '-wal', '-shm']) rmSync(state.config.dbPath + suffix, { force: true });
+    }
+    return { database: name };
+  }
+
+  /** Size of the database's file and its WAL, for usage figures. */
+  function fileBytes(state: DatabaseState): number {
+    if (!state.config.dbPath) return 0;
+    let total = 0;
+    for (const suffix of ['', '-wal']) {
+      try {
+        total += statSync(state.config.dbPath + suffix).size;
+      } catch {
+        // no WAL yet
+      }
+    }
+    return total;
+  }
+  void fileBytes;
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://platform.local');
@@ -464,18 +622,38 @@ export async function startPlatformServer(options: StartPlatformServerOptions): 
     clearFaults() {
       faults = [];
     },
+    servers,
+    snapshot(db) {
+      try {
+        return snapshot(db);
+      } catch (error) {
+        throw error instanceof HttpError ? new Error(error.message) : error;
+      }
+    },
     setInstanceUrl(db, instanceName, url) {
       const instance = databases.get(db)?.instances.find((i) => i.name === instanceName);
       if (!instance) throw new Error(`no instance "${instanceName}" of database "${db}" on the platform server`);
       instance.url = url;
     },
-    close() {
+    async close() {
+      await Promise.allSettled([...servers.values()].map((s) => s.close()));
       return new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       });
     },
   };
+}
+
+function parseJsonObject(body: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body || '{}');
+  } catch {
+    throw new HttpError(400, 'invalid request body');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HttpError(400, 'invalid request body');
+  return parsed as Record<string, unknown>;
 }
 
 /** The request body, or null as soon as it grows past `limit` bytes (the rest is not read). */

@@ -1,0 +1,209 @@
+import type { Command } from 'commander';
+import { RefusedError, UsageError } from '../errors.js';
+import type { Output } from '../output/output.js';
+import type { PlatformApi } from '../turso/platform-api.js';
+import type { DatabaseDetails, DatabaseSummary } from '../turso/provisioning.js';
+import { type CommandContext, examples } from './context.js';
+import { positiveInteger } from './flags.js';
+
+/*
+ * Databases of the Turso organization, through the Platform API: db list, show, protect, destroy and
+ * create, registered onto the `db` command group.
+ */
+
+const DEFAULT_READY_TIMEOUT_SECONDS = 60;
+
+async function platformApi(context: CommandContext, command: Command, out: Output): Promise<PlatformApi> {
+  const { resolvePlatformConfig, openPlatformApi } = await import('../turso/platform-config.js');
+  const config = resolvePlatformConfig({ env: context.io.env, cwd: context.io.cwd });
+  context.io.session?.addSecrets([config.token]);
+  return openPlatformApi(config, { debug: context.debugLogger(command, out) });
+}
+
+export function registerDbAdminCommands(db: Command, context: CommandContext): void {
+  registerList(db, context);
+  registerShow(db, context);
+  registerProtect(db, context);
+  registerDestroy(db, context);
+  registerCreate(db, context);
+}
+
+function registerList(db: Command, context: CommandContext): void {
+  db.command('list')
+    .description('the databases of the Turso organization (TURSO_API_TOKEN, TURSO_ORG)')
+    .option('--group <name>', 'only the databases of this group')
+    .addHelpText('after', examples([['qbank db list', 'every database of the organization'], ['qbank db list --group default --json', 'one group, as JSON']]))
+    .action(async (options: { group?: string }, command: Command) => {
+      const out = context.output(command);
+      const api = await platformApi(context, command, out);
+      const { listDatabases } = await import('../turso/provisioning.js');
+      const databases = await listDatabases(api, { group: options.group });
+      if (out.json) return out.data({ org: api.org, group: options.group ?? null, databases });
+      out.table(
+        ['name', 'group', 'primary', 'regions', 'protected', 'url'],
+        databases.map((d) => [d.name, d.group ?? '', d.primaryRegion ?? '', d.regions.join(' '), d.deleteProtection ? 'yes' : 'no', d.url]),
+      );
+      out.notice(`${databases.length} database(s) in organization "${api.org}"${options.group ? `, group "${options.group}"` : ''}`);
+    });
+}
+
+function registerShow(db: Command, context: CommandContext): void {
+  db.command('show')
+    .description('one database: URL, hostname, group, locations, instances, delete protection, blocked reads/writes')
+    .argument('<name>', 'database name in the organization')
+    .addHelpText('after', examples([['qbank db show pingtopass-prod', 'as a table'], ['qbank db show pingtopass-prod --json', 'as JSON']]))
+    .action(async (name: string, _options: unknown, command: Command) => {
+      const out = context.output(command);
+      const api = await platformApi(context, command, out);
+      const { showDatabase } = await import('../turso/provisioning.js');
+      const details = await showDatabase(api, name);
+      if (out.json) return out.data(details);
+      renderDetails(out, details);
+    });
+}
+
+function renderDetails(out: Output, d: DatabaseDetails): void {
+  out.heading(d.name);
+  out.table(
+    ['field', 'value'],
+    [
+      ['url', d.url],
+      ['hostname', d.hostname],
+      ['id', d.id],
+      ['group', d.group ?? ''],
+      ['primary region', d.primaryRegion ?? ''],
+      ['locations', d.regions.join(' ')],
+      ['size limit', d.sizeLimit ?? 'none'],
+      ['delete protection', d.deleteProtection ? 'on' : 'off'],
+      ['block reads', d.blockReads ? 'yes' : 'no'],
+      ['block writes', d.blockWrites ? 'yes' : 'no'],
+      ['parent', d.parent ? `${d.parent.name ?? '?'} at ${d.parent.branchedAt ?? '?'}` : ''],
+    ],
+  );
+  out.line();
+  out.table(
+    ['instance', 'type', 'region', 'hostname'],
+    d.instances.map((i) => [i.name, i.type, i.region, i.hostname]),
+  );
+}
+
+function registerProtect(db: Command, context: CommandContext): void {
+  db.command('protect')
+    .description('switch delete protection of a database on (or off with --off)')
+    .argument('<name>', 'database name in the organization')
+    .option('--off', 'switch delete protection off')
+    .addHelpText('after', examples([['qbank db protect pingtopass-prod', 'refuse every delete'], ['qbank db protect pingtopass-dev --off', 'allow `qbank db destroy` again']]))
+    .action(async (name: string, options: { off?: boolean }, command: Command) => {
+      const out = context.output(command);
+      const api = await platformApi(context, command, out);
+      const { setDeleteProtection } = await import('../turso/provisioning.js');
+      const result = await setDeleteProtection(api, name, !options.off);
+      if (out.json) return out.data(result);
+      const state = result.deleteProtection ? 'on' : 'off';
+      out.success(result.changed ? `delete protection of "${name}" is now ${state}` : `delete protection of "${name}" was already ${state}`);
+    });
+}
+
+function registerDestroy(db: Command, context: CommandContext): void {
+  db.command('destroy')
+    .description('delete a database of the organization and everything in it (asks to type its name, or --yes)')
+    .argument('<name>', 'database name in the organization')
+    .option('-y, --yes', 'destroy without a prompt (needed without a terminal)')
+    .addHelpText(
+      'after',
+      examples([
+        ['qbank db destroy pingtopass-dev', 'shows what will be lost, then asks to type the name'],
+        ['qbank db destroy pingtopass-dev --yes', 'in a script'],
+      ]) + '\nRefused (exit 5) while delete protection is on: `qbank db protect NAME --off` first.\n',
+    )
+    .action(async (name: string, options: { yes?: boolean }, command: Command) => {
+      const out = context.output(command);
+      const api = await platformApi(context, command, out);
+      const { showDatabase, destroyDatabase } = await import('../turso/provisioning.js');
+      const details = await showDatabase(api, name);
+      if (details.deleteProtection) {
+        throw new RefusedError(`database "${name}" has delete protection on, so it was not destroyed`, {
+          hint: `switch it off first with \`qbank db protect ${name} --off\` if the database really must go`,
+        });
+      }
+      if (!options.yes) await confirmByName(context, out, details);
+      await destroyDatabase(api, name);
+      if (out.json) return out.data({ destroyed: name, url: details.url });
+      out.success(`database "${name}" destroyed`);
+    });
+}
+
+async function confirmByName(context: CommandContext, out: Output, details: DatabaseDetails): Promise<void> {
+  if (!context.io.stdinIsTTY || !context.io.stderrIsTTY) {
+    throw new RefusedError(`destroying database "${details.name}" needs a confirmation, and there is no terminal to ask at`, {
+      hint: 'pass --yes to destroy it without a prompt',
+    });
+  }
+  out.warn(
+    `this deletes database "${details.name}" (${details.url}, group ${details.group ?? '?'}, ${details.instances.length} instance(s)) and every row in it; ` +
+      'a copy survives only in a backup or a fork made before',
+  );
+  const { text, isCancel } = await import('@clack/prompts');
+  const answer = await text({ message: `Type the database name (${details.name}) to destroy it`, input: context.io.stdin, output: context.io.stderr });
+  if (isCancel(answer) || answer !== details.name) {
+    throw new RefusedError(`the name typed did not match "${details.name}": nothing was destroyed`);
+  }
+}
+
+interface CreateOptions {
+  group: string;
+  fromDb?: string;
+  at?: string;
+  sizeLimit?: string;
+  wait: number;
+}
+
+function registerCreate(db: Command, context: CommandContext): void {
+  db.command('create')
+    .description('create a database in the organization (or a copy of one at a point in time) and wait until it answers')
+    .argument('<name>', 'name of the new database: lowercase letters, digits and dashes')
+    .option('--group <name>', 'group of the new database', 'default')
+    .option('--from-db <source>', 'copy of this database of the organization')
+    .option('--at <time>', 'with --from-db: the copy as it was at this time (ISO 8601, e.g. 2026-12-06T21:30:00Z)')
+    .option('--size-limit <size>', 'maximum size, e.g. 256mb or 1gb')
+    .option('--wait <seconds>', 'how long to wait for the new database to answer', positiveInteger, DEFAULT_READY_TIMEOUT_SECONDS)
+    .addHelpText(
+      'after',
+      examples([
+        ['qbank db create pingtopass-dev --group default', 'a new empty database'],
+        ['qbank db create fix --from-db pingtopass-prod --at 2026-12-06T21:30:00Z', 'undo: a fork of prod as it was before a bad change'],
+        ['qbank db create fix --from-db pingtopass-prod --json', 'a copy of prod now, as JSON'],
+      ]),
+    )
+    .action(async (name: string, options: CreateOptions, command: Command) => {
+      if (options.at !== undefined && !options.fromDb) throw new UsageError('--at goes with --from-db: it is the time of the copy of that database');
+      const at = options.at === undefined ? undefined : parseTime(options.at);
+      const out = context.output(command);
+      const api = await platformApi(context, command, out);
+      const { createDatabase } = await import('../turso/provisioning.js');
+      const created = await createDatabase(api, {
+        name,
+        group: options.group,
+        fromDb: options.fromDb,
+        at,
+        sizeLimit: options.sizeLimit,
+        readyTimeoutMs: options.wait * 1000,
+      });
+      if (out.json) return out.data(created);
+      renderCreated(out, created, options);
+    });
+}
+
+function renderCreated(out: Output, created: DatabaseSummary & { readyAfterMs: number }, options: CreateOptions): void {
+  const copy = options.fromDb ? ` as a copy of "${options.fromDb}"${options.at ? ` at ${options.at}` : ''}` : '';
+  out.success(`created database "${created.name}" in group "${created.group ?? options.group}"${copy}; it answered after ${created.readyAfterMs} ms`);
+  out.line(created.url);
+}
+
+function parseTime(text: string): Date {
+  const date = new Date(text);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(date.getTime())) {
+    throw new UsageError(`--at: "${text}" is not a time`, { hint: 'give an ISO 8601 time such as 2026-12-06T21:30:00Z' });
+  }
+  return date;
+}

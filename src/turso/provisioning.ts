@@ -1,0 +1,188 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InvalidInputError, QbankError, RefusedError } from '../errors.js';
+import { instanceBaseUrl } from './hrana-probe.js';
+import { PlatformApiError, type Database, type DatabaseConfiguration, type Instance, type PlatformApi } from './platform-api.js';
+import { describePlatformError } from './platform-errors.js';
+
+/*
+ * Databases of the organization through the Platform API: list, show, protect, destroy and create.
+ * Reads go through the client's retries; a create or a delete is sent once, and a failed create is
+ * followed by a read that says whether the database exists after all (so it is never made twice).
+ */
+
+export interface DatabaseSummary {
+  name: string;
+  id: string;
+  group: string | null;
+  hostname: string;
+  /** URL a client connects to: https:// (http:// for a loopback test server). */
+  url: string;
+  primaryRegion: string | null;
+  regions: string[];
+  deleteProtection: boolean;
+  blockReads: boolean;
+  blockWrites: boolean;
+  parent: { name: string | null; branchedAt: string | null } | null;
+}
+
+export interface DatabaseDetails extends DatabaseSummary {
+  instances: Array<{ name: string; type: string; region: string; hostname: string }>;
+  sizeLimit: string | null;
+}
+
+export function databaseUrl(hostname: string): string {
+  return instanceBaseUrl(hostname);
+}
+
+function summary(database: Database): DatabaseSummary {
+  return {
+    name: database.Name,
+    id: database.DbId,
+    group: database.group ?? null,
+    hostname: database.Hostname,
+    url: databaseUrl(database.Hostname),
+    primaryRegion: database.primaryRegion ?? null,
+    regions: database.regions ?? [],
+    deleteProtection: database.delete_protection ?? false,
+    blockReads: database.block_reads ?? false,
+    blockWrites: database.block_writes ?? false,
+    parent: database.parent ? { name: database.parent.name ?? null, branchedAt: database.parent.branched_at ?? null } : null,
+  };
+}
+
+/** A 404 on a named database is "no such item" (exit 3); every other failure as platform-errors.ts maps it. */
+async function call<T>(run: () => Promise<T>, database?: string): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (database && error instanceof PlatformApiError && error.status === 404) {
+      throw new InvalidInputError(error.message, { hint: 'list the databases of the organization with `qbank db list`', cause: error });
+    }
+    throw describePlatformError(error);
+  }
+}
+
+export async function listDatabases(api: PlatformApi, options: { group?: string } = {}): Promise<DatabaseSummary[]> {
+  const databases = await call(() => api.listDatabases({ group: options.group }));
+  return databases.map(summary).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export async function showDatabase(api: PlatformApi, name: string): Promise<DatabaseDetails> {
+  const database = await call(() => api.getDatabase(name), name);
+  const [instances, configuration] = await Promise.all([
+    call(() => api.listInstances(name), name),
+    call(() => api.getDatabaseConfiguration(name), name),
+  ]);
+  return withConfiguration({ ...summary(database), instances: instances.map(instanceSummary), sizeLimit: null }, configuration);
+}
+
+function instanceSummary(instance: Instance) {
+  return { name: instance.name, type: instance.type, region: instance.region, hostname: instance.hostname };
+}
+
+function withConfiguration(details: DatabaseDetails, configuration: DatabaseConfiguration): DatabaseDetails {
+  return {
+    ...details,
+    deleteProtection: configuration.delete_protection ?? details.deleteProtection,
+    blockReads: configuration.block_reads ?? details.blockReads,
+    blockWrites: configuration.block_writes ?? details.blockWrites,
+    sizeLimit: configuration.size_limit && configuration.size_limit !== '0' ? configuration.size_limit : null,
+  };
+}
+
+export async function setDeleteProtection(api: PlatformApi, name: string, on: boolean): Promise<{ name: string; deleteProtection: boolean; changed: boolean }> {
+  const before = await call(() => api.getDatabaseConfiguration(name), name);
+  if ((before.delete_protection ?? false) === on) return { name, deleteProtection: on, changed: false };
+  const after = await call(() => api.updateDatabaseConfiguration(name, { delete_protection: on }), name);
+  return { name, deleteProtection: after.delete_protection ?? on, changed: true };
+}
+
+/** Refuses (exit 5) while delete protection is on; the caller has already confirmed. */
+export async function destroyDatabase(api: PlatformApi, name: string): Promise<void> {
+  const configuration = await call(() => api.getDatabaseConfiguration(name), name);
+  if (configuration.delete_protection) {
+    throw new RefusedError(`database "${name}" has delete protection on, so it was not destroyed`, {
+      hint: `switch it off first with \`qbank db protect ${name} --off\` if the database really must go`,
+    });
+  }
+  await call(() => api.deleteDatabase(name), name);
+}
+
+export interface CreateDatabaseRequest {
+  name: string;
+  group: string;
+  fromDb?: string;
+  /** Point in time of the copy of `fromDb`. */
+  at?: Date;
+  sizeLimit?: string;
+  /** How long to wait for the new database to answer. */
+  readyTimeoutMs: number;
+  now?: () => number;
+}
+
+export interface CreatedDatabase extends DatabaseSummary {
+  /** Milliseconds from the create request until the database answered a query. */
+  readyAfterMs: number;
+}
+
+/**
+ * Creates the database once and waits until it answers `SELECT 1` with a token minted for the wait.
+ * After a failed create (5xx, lost answer) it reads the database back: when it exists the create took
+ * effect and the run goes on; otherwise the error says nothing was created.
+ */
+export async function createDatabase(api: PlatformApi, request: CreateDatabaseRequest): Promise<CreatedDatabase> {
+  const started = Date.now();
+  const seed = request.fromDb ? { type: 'database' as const, name: request.fromDb, timestamp: request.at?.toISOString() } : undefined;
+  try {
+    await api.createDatabase({ name: request.name, group: request.group, seed, size_limit: request.sizeLimit });
+  } catch (error) {
+    const existsAnyway = error instanceof PlatformApiError && (error.status >= 500 || error.kind === 'network') && (await exists(api, request.name));
+    if (!existsAnyway) {
+      const failure = describePlatformError(error);
+      if (error instanceof PlatformApiError && (error.status >= 500 || error.kind === 'network')) {
+        throw new QbankError(`${failure.message}; database "${request.name}" does not exist, so nothing was created`, {
+          hint: 'run the same command again when the Turso Platform API answers',
+          cause: error,
+        });
+      }
+      throw failure;
+    }
+  }
+  const database = await call(() => api.getDatabase(request.name), request.name);
+  await waitUntilReachable(api, database, request.readyTimeoutMs);
+  return { ...summary(database), readyAfterMs: Date.now() - started };
+}
+
+async function exists(api: PlatformApi, name: string): Promise<boolean> {
+  try {
+    await api.getDatabase(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntilReachable(api: PlatformApi, database: Database, timeoutMs: number): Promise<void> {
+  const token = await call(() => api.createDatabaseToken(database.Name, { expiration: '1h', authorization: 'read-only' }), database.Name);
+  const { createClient } = await import('@libsql/client');
+  const client = createClient({ url: databaseUrl(database.Hostname), authToken: token });
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  try {
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+      try {
+        await client.execute('SELECT 1');
+        return;
+      } catch (error) {
+        lastError = (error as Error).message;
+      }
+      if (Date.now() + delay > deadline) break;
+      await sleep(delay);
+    }
+  } finally {
+    client.close();
+  }
+  throw new QbankError(`database "${database.Name}" was created but did not answer within ${Math.round(timeoutMs / 1000)} s (last error: ${lastError})`, {
+    hint: `it may still be starting: check it with \`qbank db show ${database.Name}\` in a minute; it exists, so do not create it again`,
+  });
+}

@@ -1,0 +1,184 @@
+import { createClient } from '@libsql/client';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli, tempDir } from './support/cli.js';
+import { loadOpenApiSpec, responseSchemaFor, validateAgainstSchema } from './support/openapi-validate.js';
+import { startPlatformServer, type PlatformServer } from './support/platform-server.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface Org {
+  platform: PlatformServer;
+  dir: string;
+  env: Record<string, string>;
+}
+
+async function organization(): Promise<Org> {
+  const dir = tempDir();
+  cleanups.push(() => dir.remove());
+  const apiToken = 'qbank-provisioning-test-token';
+  const platform = await startPlatformServer({
+    org: 'acme',
+    apiToken,
+    databases: [],
+    groups: [{ name: 'default', primary: 'aws-us-east-1', locations: ['aws-us-east-1'] }],
+    provisioning: { dir: dir.path },
+  });
+  cleanups.push(() => platform.close());
+  return { platform, dir: dir.path, env: { TURSO_API_URL: platform.baseUrl, TURSO_ORG: 'acme', TURSO_API_TOKEN: apiToken } };
+}
+
+async function query(org: Org, name: string, sql: string) {
+  const client = createClient({ url: org.platform.servers.get(name)!.url, authToken: org.platform.mintToken(name) });
+  try {
+    return await client.execute(sql);
+  } finally {
+    client.close();
+  }
+}
+
+function expectStandInFollowsTheSpec(platform: PlatformServer): void {
+  const spec = loadOpenApiSpec();
+  for (const request of platform.requests) {
+    if (request.body === undefined || request.fault) continue;
+    const schema = responseSchemaFor(request.method, request.path, request.status, spec)?.schema;
+    if (!schema) continue;
+    expect(validateAgainstSchema(request.body, schema, spec), `${request.method} ${request.path}`).toEqual([]);
+  }
+}
+
+describe('qbank db create, list, show', () => {
+  it('creates a database that answers, lists and shows it in a table and as JSON', async () => {
+    const org = await organization();
+    const created = await runCli(['db', 'create', 'quiz-dev', '--group', 'default'], { env: org.env, cwd: org.dir });
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stderr).toContain('created database "quiz-dev" in group "default"');
+    expect(created.stdout.trim()).toBe(org.platform.servers.get('quiz-dev')!.url);
+    expect((await query(org, 'quiz-dev', 'SELECT 1 AS one')).rows[0]!.one).toBe(1);
+
+    const list = await runCli(['db', 'list'], { env: org.env, cwd: org.dir });
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/quiz-dev\s+default\s+aws-us-east-1/);
+    // the global option before the subcommand, as --help shows it
+    const listJson = await runCli(['--json', 'db', 'list', '--group', 'default'], { env: org.env, cwd: org.dir });
+    expect(listJson.json()).toMatchObject({ org: 'acme', group: 'default', databases: [{ name: 'quiz-dev', group: 'default', deleteProtection: false }] });
+
+    const show = await runCli(['db', 'show', 'quiz-dev'], { env: org.env, cwd: org.dir });
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toMatch(/delete protection\s+off/);
+    expect(show.stdout).toMatch(/aws-us-east-1\s+primary/);
+    const showJson = await runCli(['db', 'show', 'quiz-dev', '--json'], { env: org.env, cwd: org.dir });
+    expect(showJson.json()).toMatchObject({ name: 'quiz-dev', url: org.platform.servers.get('quiz-dev')!.url, blockReads: false, blockWrites: false, instances: [{ type: 'primary' }] });
+    expect(list.stdout + list.stderr + show.stdout + show.stderr).not.toContain(org.env.TURSO_API_TOKEN);
+    expectStandInFollowsTheSpec(org.platform);
+  });
+
+  it('an unknown database is exit 3, a bad --at is exit 2, and neither changes anything', async () => {
+    const org = await organization();
+    const show = await runCli(['db', 'show', 'nope'], { env: org.env, cwd: org.dir });
+    expect(show.code).toBe(3);
+    expect(show.stderr).toContain('database "nope" not found in organization "acme"');
+    const at = await runCli(['db', 'create', 'fix', '--from-db', 'prod', '--at', 'yesterday'], { env: org.env, cwd: org.dir });
+    expect(at.code).toBe(2);
+    expect(at.stderr).toContain('--at: "yesterday" is not a time');
+    const atAlone = await runCli(['db', 'create', 'fix', '--at', '2026-01-01T00:00:00Z'], { env: org.env, cwd: org.dir });
+    expect(atAlone.code).toBe(2);
+    expect(org.platform.requests.filter((r) => r.method === 'POST')).toHaveLength(0);
+  });
+
+  it('a 5xx during create leaves no database and says so; run again, there is exactly one', async () => {
+    const org = await organization();
+    org.platform.setFault({ method: 'POST', path: '/v1/organizations/acme/databases', status: 503 });
+    const failed = await runCli(['db', 'create', 'quiz'], { env: org.env, cwd: org.dir });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('database "quiz" does not exist, so nothing was created');
+    expect(org.platform.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/databases'))).toHaveLength(1);
+    const again = await runCli(['db', 'create', 'quiz', '--json'], { env: org.env, cwd: org.dir });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json()).toMatchObject({ name: 'quiz' });
+    const list = await runCli(['db', 'list', '--json'], { env: org.env, cwd: org.dir });
+    expect(list.json().databases.map((d: { name: string }) => d.name)).toEqual(['quiz']);
+  });
+
+  it('a create whose database never answers times out, saying it exists and what to do', async () => {
+    const org = await organization();
+    const created = await runCli(['db', 'create', 'slow'], { env: org.env, cwd: org.dir });
+    expect(created.code).toBe(0);
+    // a second database whose server is stopped right after the create: it never answers
+    const server = org.platform.servers.get('slow')!;
+    await server.close();
+    const { createPlatformApi } = await import('../src/turso/platform-api.js');
+    const { createDatabase } = await import('../src/turso/provisioning.js');
+    const api = createPlatformApi({ baseUrl: org.platform.baseUrl, token: org.env.TURSO_API_TOKEN!, org: 'acme' });
+    const stopOnCreate = org.platform.servers;
+    const timedOut = createDatabase(api, { name: 'never', group: 'default', readyTimeoutMs: 1500 });
+    // wait for the stand-in to start the server, then stop it before it is reached
+    for (;;) {
+      const started = stopOnCreate.get('never');
+      if (started) {
+        await started.close();
+        break;
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await expect(timedOut).rejects.toThrow(/database "never" was created but did not answer within 2 s/);
+  });
+});
+
+describe('qbank db protect and destroy', () => {
+  it('refuses while protected and without a terminal or --yes; --yes destroys it and its file', async () => {
+    const org = await organization();
+    expect((await runCli(['db', 'create', 'quiz-prod'], { env: org.env, cwd: org.dir })).code).toBe(0);
+    const protect = await runCli(['db', 'protect', 'quiz-prod'], { env: org.env, cwd: org.dir });
+    expect(protect.code, protect.stderr).toBe(0);
+    expect(protect.stderr).toContain('delete protection of "quiz-prod" is now on');
+    const again = await runCli(['db', 'protect', 'quiz-prod', '--json'], { env: org.env, cwd: org.dir });
+    expect(again.json()).toEqual({ name: 'quiz-prod', deleteProtection: true, changed: false });
+
+    const refused = await runCli(['db', 'destroy', 'quiz-prod', '--yes'], { env: org.env, cwd: org.dir });
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toContain('database "quiz-prod" has delete protection on, so it was not destroyed');
+    expect(refused.stderr).toContain('qbank db protect quiz-prod --off');
+
+    expect((await runCli(['db', 'protect', 'quiz-prod', '--off'], { env: org.env, cwd: org.dir })).code).toBe(0);
+    const noTerminal = await runCli(['db', 'destroy', 'quiz-prod'], { env: org.env, cwd: org.dir });
+    expect(noTerminal.code).toBe(5);
+    expect(noTerminal.stderr).toContain('there is no terminal to ask at');
+    expect(org.platform.requests.filter((r) => r.method === 'DELETE')).toHaveLength(0);
+
+    const file = join(org.dir, 'quiz-prod.db');
+    expect(existsSync(file)).toBe(true);
+    const destroyed = await runCli(['--json', 'db', 'destroy', '--yes', 'quiz-prod'], { env: org.env, cwd: org.dir });
+    expect(destroyed.code, destroyed.stderr).toBe(0);
+    expect(destroyed.json()).toMatchObject({ destroyed: 'quiz-prod' });
+    expect(existsSync(file)).toBe(false);
+    expect((await runCli(['db', 'show', 'quiz-prod'], { env: org.env, cwd: org.dir })).code).toBe(3);
+    expectStandInFollowsTheSpec(org.platform);
+  });
+});
+
+describe('undo on a managed database: a fork at a time before the bad change', () => {
+  it('db create fix --from-db prod --at TIME holds the rows the bad change deleted; prod keeps the change', async () => {
+    const org = await organization();
+    expect((await runCli(['db', 'create', 'prod'], { env: org.env, cwd: org.dir })).code).toBe(0);
+    await query(org, 'prod', 'CREATE TABLE questions (id INTEGER PRIMARY KEY, text TEXT)');
+    await query(org, 'prod', "INSERT INTO questions (text) VALUES ('kept one'), ('kept two')");
+    const before = org.platform.snapshot('prod');
+    await query(org, 'prod', 'DELETE FROM questions');
+    org.platform.snapshot('prod');
+
+    const fork = await runCli(['db', 'create', 'fix', '--from-db', 'prod', '--at', before.toISOString(), '--json'], { env: org.env, cwd: org.dir });
+    expect(fork.code, fork.stderr).toBe(0);
+    expect(fork.json()).toMatchObject({ name: 'fix', parent: { name: 'prod' } });
+    expect((await query(org, 'fix', 'SELECT text FROM questions ORDER BY id')).rows.map((r) => r.text)).toEqual(['kept one', 'kept two']);
+    expect((await query(org, 'prod', 'SELECT count(*) AS n FROM questions')).rows[0]!.n).toBe(0);
+
+    const tooEarly = await runCli(['db', 'create', 'fix2', '--from-db', 'prod', '--at', '2000-01-01T00:00:00Z'], { env: org.env, cwd: org.dir });
+    expect(tooEarly.code).toBe(2);
+    expect(tooEarly.stderr).toContain('no point-in-time restore point of database prod');
+  });
+});
