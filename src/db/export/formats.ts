@@ -101,22 +101,27 @@ export function jsonValue(value: unknown, kind: ValueKind): string {
   }
 }
 
-/** One JSON object a record, keyed by `key` of each column. */
-export function jsonObjectText(columns: ExportColumn[], values: unknown[], key: 'name' | 'dataKey', valueOf = jsonValue): string {
-  let text = '{';
-  for (let i = 0; i < columns.length; i++) text += (i === 0 ? '' : ',') + JSON.stringify(columns[i][key]) + ':' + valueOf(values[i], columns[i].kind);
-  return text + '}';
+/** Writes one JSON object a record, keyed by each column's name; the keys are serialised once. */
+function jsonObjectWriter(columns: ExportColumn[]): (values: unknown[]) => string {
+  const prefixes = columns.map((column, i) => (i === 0 ? '{' : ',') + JSON.stringify(column.name) + ':');
+  const kinds = columns.map((column) => column.kind);
+  return (values) => {
+    let text = '';
+    for (let i = 0; i < prefixes.length; i++) text += prefixes[i] + jsonValue(values[i], kinds[i]);
+    return text + '}';
+  };
 }
 
 /** `.json`: an array with one record a line; `.jsonl`: one record a line. */
 export function jsonWriter(columns: ExportColumn[], lines: boolean): RecordWriter {
-  if (lines) return { start: () => '', record: (values) => jsonObjectText(columns, values, 'name') + '\n', end: () => '' };
+  const object = jsonObjectWriter(columns);
+  if (lines) return { start: () => '', record: (values) => object(values) + '\n', end: () => '' };
   let any = false;
   return {
     start: () => '[',
     record(values, first) {
       any = true;
-      return (first ? '\n' : ',\n') + jsonObjectText(columns, values, 'name');
+      return (first ? '\n' : ',\n') + object(values);
     },
     end: () => (any ? '\n]\n' : ']\n'),
   };
