@@ -8,6 +8,7 @@ import { registerDbCommands } from './commands/db.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerImportCommands } from './commands/import.js';
 import { registerExportCommands } from './commands/export.js';
+import { registerHistoryCommand } from './commands/history.js';
 import { registerReplicaCommands } from './commands/replica.js';
 import { registerReviewCommands } from './commands/review.js';
 import { registerTokenCommands } from './commands/token.js';
@@ -66,6 +67,7 @@ export function buildProgram(context: CommandContext): Command {
   registerTokenCommands(program, context);
   registerAuditCommands(program, context);
   registerUndoCommand(program, context);
+  registerHistoryCommand(program, context);
   return program;
 }
 

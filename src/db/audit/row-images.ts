@@ -22,7 +22,18 @@ export const AUDIT_ROWS_STATEMENTS: readonly string[] = [
 \t"after" text,
 \tPRIMARY KEY ("run_id", "tbl", "row_key")
 )`,
+  `CREATE INDEX IF NOT EXISTS "${AUDIT_ROWS_TABLE}_row" ON "${AUDIT_ROWS_TABLE}" ("tbl", "row_key")`,
 ];
+
+/**
+ * The rows a run created past a table's largest rowid are kept as one range (`action` = this,
+ * `before` = `{"from","to","count","first","last"}`: rowids after `from` up to `to`, and the keys
+ * of the first and last), not row by row: a bulk import of 200,000 questions adds one row here.
+ */
+export const CREATED_RANGE = 'create-range';
+
+/** The key of a created range: JSON like every key, and its NULL never equals a column. */
+export const RANGE_KEY = '[null,"created"]';
 
 /** Runs statements inside the transaction of a run and returns their rows (an import's runner, an undo's transaction). */
 export interface StatementExecutor {
@@ -175,8 +186,11 @@ export class RowImageCapture {
       const source = `main.${quoteIdent(shape.name)}`;
       statements.push(
         {
-          sql: `INSERT OR IGNORE INTO ${table} ("run_id", "tbl", "row_key", "action", "before", "after")
-                SELECT ?, ?, ${rowKey(shape, 'x')}, 'create', NULL, ${rowJson(shape, 'x')} FROM ${source} AS x WHERE x.rowid > ${this.maxRowids[index]}`,
+          sql: `INSERT INTO ${table} ("run_id", "tbl", "row_key", "action", "before")
+                SELECT ?, ?, '${RANGE_KEY}', '${CREATED_RANGE}', json_object('from', ${this.maxRowids[index]}, 'to', max(x.rowid), 'count', count(*),
+                  'first', json((SELECT ${rowKey(shape, 'f')} FROM ${source} AS f WHERE f.rowid > ${this.maxRowids[index]} ORDER BY f.rowid LIMIT 1)),
+                  'last', json((SELECT ${rowKey(shape, 'l')} FROM ${source} AS l ORDER BY l.rowid DESC LIMIT 1)))
+                FROM ${source} AS x WHERE x.rowid > ${this.maxRowids[index]} HAVING count(*) > 0`,
           args: [this.runId, shape.name],
         },
         {
@@ -197,14 +211,19 @@ export class RowImageCapture {
     // created and deleted again within the run: nothing to undo
     statements.push({ sql: `DELETE FROM ${table} WHERE "run_id" = ? AND "action" = 'create' AND "after" IS NULL`, args: [this.runId] });
     statements.push({
-      sql: `SELECT "action", count(*) AS n FROM ${table} WHERE "run_id" = ? GROUP BY "action"`,
+      sql: COUNT_ACTIONS_SQL,
       args: [this.runId],
     });
     return statements;
   }
 }
 
-/** Rows of `SELECT "action", count(*) AS n … GROUP BY "action"` as counts. */
+/** Rows by action (created ranges counted by their rows) of one run (`?`). */
+export const COUNT_ACTIONS_SQL = `SELECT CASE "action" WHEN '${CREATED_RANGE}' THEN 'create' ELSE "action" END AS action,
+  sum(CASE "action" WHEN '${CREATED_RANGE}' THEN json_extract("before", '$.count') ELSE 1 END) AS n
+  FROM "${AUDIT_ROWS_TABLE}" WHERE "run_id" = ? GROUP BY 1`;
+
+/** Rows of `COUNT_ACTIONS_SQL` as counts. */
 export function countsOf(rows: Array<Record<string, unknown>>): CapturedCounts {
   const counts: CapturedCounts = { created: 0, updated: 0, deleted: 0 };
   for (const row of rows) {

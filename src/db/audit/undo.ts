@@ -3,7 +3,7 @@ import type { InStatement, Transaction } from '@libsql/client';
 import { InvalidInputError, RefusedError } from '../../errors.js';
 import { describeDatabaseError, quoteIdent, requireWriteAccess, type Database } from '../client.js';
 import { AUDIT_TABLE, findRun, newRunId, type RunContext, type RunEntry } from '../run-record.js';
-import { AUDIT_ROWS_TABLE, keyMatches, readTableShapes, rowJson, type StatementExecutor, type TableShape } from './row-images.js';
+import { AUDIT_ROWS_TABLE, COUNT_ACTIONS_SQL, countsOf, CREATED_RANGE, keyMatches, readTableShapes, rowJson, rowKey, type StatementExecutor, type TableShape } from './row-images.js';
 import { AuditedRun } from './run.js';
 
 export interface ChangedRow {
@@ -102,7 +102,7 @@ export async function undoRun(database: Database, options: UndoOptions): Promise
     const executor = executorOf(transaction);
     await refuseUndone(executor, options.runId);
     const shapes = await tablesOfRun(executor, options.runId);
-    const changed = await rowsChangedSince(executor, options.runId, shapes);
+    const changed = [...(await checkRanges(executor, options.runId, shapes)), ...(await rowsChangedSince(executor, options.runId, shapes))];
     if (changed.length > 0 && !options.force) throw new RowsChangedSinceRunError(options.runId, changed);
     const counts = await countRows(executor, options.runId);
     const result: UndoResult = { runId: options.runId, run, dryRun: Boolean(options.dryRun), reverted: counts, skipped: changed };
@@ -152,9 +152,13 @@ function asRunLeftIt(shape: TableShape): string {
 async function rowsChangedSince(executor: StatementExecutor, runId: string, shapes: TableShape[]): Promise<ChangedRow[]> {
   const results = await executor.query(
     shapes.map((shape) => ({
-      sql: `SELECT r."row_key" AS row_key, r."action" AS action FROM "${AUDIT_ROWS_TABLE}" AS r LEFT JOIN main.${quoteIdent(shape.name)} AS x ON ${keyMatches(shape, 'x', 'r."row_key"')}
-            WHERE r."run_id" = ? AND r."tbl" = ? AND NOT (${asRunLeftIt(shape)}) ORDER BY r."row_key"`,
-      args: [runId, shape.name],
+      sql: `SELECT r."row_key" AS row_key, r."action" AS action FROM (${rowsOfRun("r.\"action\" <> '" + CREATED_RANGE + "'")}) AS r LEFT JOIN main.${quoteIdent(shape.name)} AS x ON ${keyMatches(shape, 'x', 'r."row_key"')}
+            WHERE NOT (${asRunLeftIt(shape)})
+            UNION ALL
+            SELECT ${rowKey(shape, 'x')}, 'create' FROM (${rowsOfRun(`r."action" = '${CREATED_RANGE}'`)}) AS r, main.${quoteIdent(shape.name)} AS x
+            WHERE ${inRange('x', 'r')} AND ${touchedLater(shape, 'x', 'r')}
+            ORDER BY 1`,
+      args: [runId, shape.name, runId, shape.name],
     })),
   );
   return results.flatMap((result, index) =>
@@ -162,15 +166,55 @@ async function rowsChangedSince(executor: StatementExecutor, runId: string, shap
   );
 }
 
+/** The run's kept rows of one table (`?`, `?`: run, table) that meet a condition on `r`. */
+function rowsOfRun(condition: string): string {
+  return `SELECT * FROM "${AUDIT_ROWS_TABLE}" AS r WHERE r."run_id" = ? AND r."tbl" = ? AND ${condition}`;
+}
+
+/** Row `x` lies in the created range `r`. */
+function inRange(x: string, r: string): string {
+  return `${x}.rowid > json_extract(${r}."before", '$.from') AND ${x}.rowid <= json_extract(${r}."before", '$.to')`;
+}
+
+/**
+ * A later run kept a before-image of row `x`: it changed it since run `r`. (Rows of a range are
+ * not kept one by one, so a change made outside qbank to a created row is not seen.)
+ */
+function touchedLater(shape: TableShape, x: string, r: string): string {
+  return `EXISTS (SELECT 1 FROM "${AUDIT_ROWS_TABLE}" AS later WHERE later."tbl" = ${r}."tbl" AND later."row_key" = ${rowKey(shape, x)} AND later."run_id" > ${r}."run_id")`;
+}
+
+/** A created range whose rows are no longer where the run left them (a restore or VACUUM renumbered them, or rows went). */
+async function checkRanges(executor: StatementExecutor, runId: string, shapes: TableShape[]): Promise<ChangedRow[]> {
+  const results = await executor.query(
+    shapes.map((shape) => ({
+      sql: `SELECT json_extract(r."before", '$.count') AS expected, r."before" AS range,
+              (SELECT count(*) FROM main.${quoteIdent(shape.name)} AS x WHERE ${inRange('x', 'r')}) AS present,
+              (SELECT ${rowKey(shape, 'x')} FROM main.${quoteIdent(shape.name)} AS x WHERE x.rowid = (SELECT min(rowid) FROM main.${quoteIdent(shape.name)} AS y WHERE ${inRange('y', 'r')})) AS first,
+              json_extract(r."before", '$.first') AS expected_first
+            FROM (${rowsOfRun(`r."action" = '${CREATED_RANGE}'`)}) AS r`,
+      args: [runId, shape.name],
+    })),
+  );
+  const missing: ChangedRow[] = [];
+  results.forEach((result, index) => {
+    for (const row of result.rows) {
+      const name = shapes[index].name;
+      if (row.first !== null && row.first !== row.expected_first) {
+        throw new NothingToUndoError(runId, `the rows it created in ${name} were renumbered since (a restore or VACUUM): they can no longer be told apart`);
+      }
+      const gone = Number(row.expected) - Number(row.present);
+      if (gone > 0) missing.push({ table: name, key: [`${gone} created row${gone === 1 ? '' : 's'} deleted since`], action: 'create' });
+    }
+  });
+  return missing;
+}
+
+
+
 async function countRows(executor: StatementExecutor, runId: string): Promise<UndoResult['reverted']> {
-  const [result] = await executor.query([{ sql: `SELECT "action", count(*) AS n FROM "${AUDIT_ROWS_TABLE}" WHERE "run_id" = ? GROUP BY "action"`, args: [runId] }]);
-  const counts = { created: 0, updated: 0, deleted: 0 };
-  for (const row of result.rows) {
-    if (row.action === 'create') counts.created = Number(row.n);
-    else if (row.action === 'update') counts.updated = Number(row.n);
-    else if (row.action === 'delete') counts.deleted = Number(row.n);
-  }
-  return counts;
+  const [result] = await executor.query([{ sql: COUNT_ACTIONS_SQL, args: [runId] }]);
+  return countsOf(result.rows);
 }
 
 const jsonPath = (column: string) => `'$."${column.replaceAll("'", "''").replaceAll('"', '\\"')}"'`;
@@ -181,12 +225,15 @@ const jsonPath = (column: string) => `'$."${column.replaceAll("'", "''").replace
  */
 function revertStatements(runId: string, shapes: TableShape[]): InStatement[] {
   const rows = `"${AUDIT_ROWS_TABLE}"`;
-  const untouched = (shape: TableShape, action: string) =>
-    `r."run_id" = ? AND r."tbl" = ? AND r."action" = '${action}' AND ${keyMatches(shape, 'x', 'r."row_key"')} AND ${rowJson(shape, 'x')} IS r."after"`;
+  const untouched = (shape: TableShape) => `${keyMatches(shape, 'x', 'r."row_key"')} AND ${rowJson(shape, 'x')} IS r."after"`;
   const statements: InStatement[] = ['PRAGMA defer_foreign_keys = ON'];
   for (const shape of shapes) {
     const table = `main.${quoteIdent(shape.name)}`;
-    statements.push({ sql: `DELETE FROM ${table} WHERE rowid IN (SELECT x.rowid FROM ${table} AS x, ${rows} AS r WHERE ${untouched(shape, 'create')})`, args: [runId, shape.name] });
+    statements.push({ sql: `DELETE FROM ${table} WHERE rowid IN (SELECT x.rowid FROM ${table} AS x, (${rowsOfRun(`r."action" = 'create'`)}) AS r WHERE ${untouched(shape)})`, args: [runId, shape.name] });
+    statements.push({
+      sql: `DELETE FROM ${table} WHERE rowid IN (SELECT x.rowid FROM ${table} AS x, (${rowsOfRun(`r."action" = '${CREATED_RANGE}'`)}) AS r WHERE ${inRange('x', 'r')} AND NOT ${touchedLater(shape, 'x', 'r')})`,
+      args: [runId, shape.name],
+    });
   }
   for (const shape of shapes) {
     const table = `main.${quoteIdent(shape.name)}`;
@@ -201,7 +248,7 @@ function revertStatements(runId: string, shapes: TableShape[]): InStatement[] {
   for (const shape of shapes) {
     const table = `main.${quoteIdent(shape.name)}`;
     const assignments = shape.columns.map((column) => `${quoteIdent(column)} = json_extract(r."before", ${jsonPath(column)})`).join(', ');
-    statements.push({ sql: `UPDATE ${table} AS x SET ${assignments} FROM ${rows} AS r WHERE ${untouched(shape, 'update')}`, args: [runId, shape.name] });
+    statements.push({ sql: `UPDATE ${table} AS x SET ${assignments} FROM (${rowsOfRun(`r."action" = 'update'`)}) AS r WHERE ${untouched(shape)}`, args: [runId, shape.name] });
   }
   return statements;
 }
