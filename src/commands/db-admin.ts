@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { SystemName } from '../config.js';
 import { RefusedError, UsageError } from '../errors.js';
 import type { Output } from '../output/output.js';
 import type { PlatformApi } from '../turso/platform-api.js';
@@ -206,4 +207,107 @@ function parseTime(text: string): Date {
     throw new UsageError(`--at: "${text}" is not a time`, { hint: 'give an ISO 8601 time such as 2026-12-06T21:30:00Z' });
   }
   return date;
+}
+
+// ---------------------------------------------------------------------------------------------
+// fleets: db push --all, db status --all
+
+export interface FleetFlags {
+  group?: string;
+  concurrency?: number;
+  dryRun?: boolean;
+  allowDataLoss?: boolean;
+  yes?: boolean;
+}
+
+/** `db push --all`: the built-in schema pushed to every database of the organization or group. */
+export async function pushFleet(context: CommandContext, command: Command, flags: FleetFlags): Promise<void> {
+  const out = context.output(command);
+  const api = await platformApi(context, command, out);
+  const { runOnFleet, DEFAULT_FLEET_CONCURRENCY } = await import('../turso/fleet.js');
+  const { introspect, pushSchema } = await import('../db/schema-sync.js');
+  const { resolveSystem } = await import('../db/systems.js');
+  const { resolveActor } = await import('../db/run-record.js');
+  const explicit = context.globals(command).schema as SystemName | undefined;
+  const actor = resolveActor({ env: context.io.env, cwd: context.io.cwd });
+  const entries = await runOnFleet(api, {
+    group: flags.group,
+    concurrency: flags.concurrency ?? DEFAULT_FLEET_CONCURRENCY,
+    readOnly: Boolean(flags.dryRun),
+    refuse: (target) => (target.blockWrites && !flags.dryRun ? 'writes are blocked on this database (block_writes), so nothing was pushed' : undefined),
+    onEntry: (entry) => renderFleetLine(out, entry),
+    job: async (database) => {
+      const live = await introspect(database);
+      const system = await resolveSystem(database, explicit, live.keys());
+      const result = await pushSchema(database, system, {
+        live,
+        dryRun: flags.dryRun,
+        allowDataLoss: flags.allowDataLoss,
+        confirmDataLoss: async () => Boolean(flags.yes),
+        run: { ...actor, command: 'db push --all', arguments: { schema: system, group: flags.group ?? null }, target: database.displayUrl },
+      });
+      if (result.upToDate) return { outcome: 'ok', message: `up to date (${system})`, result };
+      if (result.dryRun) return { outcome: 'pending', message: `${result.steps.length} step(s) pending (${system}), not applied`, result };
+      return { outcome: 'changed', message: `applied ${result.statementCount} statement(s) (${system})`, result };
+    },
+  });
+  finishFleet(context, out, 'db push --all', entries, flags);
+}
+
+/** `db status --all`: drift and pending migrations of every database, read only. */
+export async function statusFleet(context: CommandContext, command: Command, flags: FleetFlags): Promise<void> {
+  const out = context.output(command);
+  const api = await platformApi(context, command, out);
+  const { runOnFleet, DEFAULT_FLEET_CONCURRENCY } = await import('../turso/fleet.js');
+  const { databaseStatus, pendingChanges } = await import('../db/status.js');
+  const explicit = context.globals(command).schema as SystemName | undefined;
+  const entries = await runOnFleet(api, {
+    group: flags.group,
+    concurrency: flags.concurrency ?? DEFAULT_FLEET_CONCURRENCY,
+    readOnly: true,
+    onEntry: (entry) => renderFleetLine(out, entry),
+    job: async (database, target) => {
+      const config = { url: target.url, displayUrl: database.displayUrl, kind: 'remote' as const, source: 'Platform API', readOnlyCredentials: true, notices: [] };
+      const status = await databaseStatus(database, config as Parameters<typeof databaseStatus>[1], explicit);
+      const pending = pendingChanges(status);
+      const result = { status, pending };
+      if (pending.length === 0) return { outcome: 'ok', message: `in step with the ${status.system ?? 'built-in'} schema`, result };
+      return { outcome: 'pending', message: `${pending.length} change(s) pending: ${pending[0]}${pending.length > 1 ? ', …' : ''}`, result };
+    },
+  });
+  finishFleet(context, out, 'db status --all', entries, flags);
+}
+
+function renderFleetLine(out: Output, entry: import('../turso/fleet.js').FleetEntry<unknown>): void {
+  if (out.json) return;
+  const mark = entry.outcome === 'refused' || entry.outcome === 'failed' ? out.ce.red('✗') : entry.outcome === 'pending' ? out.ce.yellow('!') : out.ce.green('✔');
+  out.info(`${mark} ${entry.name}: ${entry.outcome === 'refused' ? 'refused: ' : entry.outcome === 'failed' ? 'failed: ' : ''}${entry.message}`);
+  for (const detail of entry.details ?? []) out.info(`    ${detail}`);
+}
+
+function finishFleet(
+  context: CommandContext,
+  out: Output,
+  what: string,
+  entries: Array<import('../turso/fleet.js').FleetEntry<unknown>>,
+  flags: FleetFlags,
+): void {
+  const counts = {
+    databases: entries.length,
+    ok: entries.filter((e) => e.outcome === 'ok').length,
+    changed: entries.filter((e) => e.outcome === 'changed').length,
+    pending: entries.filter((e) => e.outcome === 'pending').length,
+    refused: entries.filter((e) => e.outcome === 'refused').length,
+    failed: entries.filter((e) => e.outcome === 'failed').length,
+  };
+  const problems = entries.filter((e) => e.outcome === 'refused' || e.outcome === 'failed');
+  if (out.json) {
+    out.data({ command: what, group: flags.group ?? null, dryRun: Boolean(flags.dryRun), summary: counts, databases: entries });
+  } else {
+    out.table(['databases', 'up to date', 'changed', 'pending', 'refused', 'failed'], [[counts.databases, counts.ok, counts.changed, counts.pending, counts.refused, counts.failed]]);
+  }
+  if (problems.length > 0) {
+    out.error(`${problems.length} of ${entries.length} database(s) refused or failed: ${problems.map((e) => e.name).join(', ')}; exit code 6`);
+    context.exitCode = 6;
+  }
 }

@@ -5,7 +5,8 @@ import type { DatabaseStatus, TableRole } from '../db/status.js';
 import { CheckFailedError, ExitCode, UsageError } from '../errors.js';
 import type { Output } from '../output/output.js';
 import { type CommandContext, examples } from './context.js';
-import { registerDbAdminCommands } from './db-admin.js';
+import { pushFleet, registerDbAdminCommands, statusFleet, type FleetFlags } from './db-admin.js';
+import { positiveInteger } from './flags.js';
 
 /** How long a push whose answer was lost may spend reconnecting to find out whether it committed. */
 const CONFIRM_TIMEOUT_MS = 5000;
@@ -38,6 +39,9 @@ function registerPush(db: Command, context: CommandContext): void {
     .option('--allow-data-loss', 'allow statements that drop columns or tables')
     .option('-y, --yes', 'confirm data loss without a prompt (needed without a terminal)')
     .option('--exit-code', 'with --dry-run: exit 0 when there is nothing to do, 6 when changes are pending')
+    .option('--all', 'every database of the Turso organization (TURSO_API_TOKEN, TURSO_ORG), each with a token minted for the run')
+    .option('--group <name>', 'with --all: only the databases of this group')
+    .option('--concurrency <n>', 'with --all: databases pushed at once (default 4)', positiveInteger)
     .addHelpText(
       'after',
       examples([
@@ -45,10 +49,13 @@ function registerPush(db: Command, context: CommandContext): void {
         ['qbank db push --dry-run', 'show what would change'],
         ['qbank db push --dry-run --exit-code', 'for CI: exit 6 when the database needs a push'],
         ['qbank db push --allow-data-loss --yes', 'apply a plan that drops columns, in CI'],
+        ['qbank db push --all --group default --dry-run', 'what a push would change on every database of a group'],
       ]),
     )
-    .action(async (options: { dryRun?: boolean; allowDataLoss?: boolean; yes?: boolean; exitCode?: boolean }, command: Command) => {
+    .action(async (options: FleetFlags & { all?: boolean; exitCode?: boolean }, command: Command) => {
       if (options.exitCode && !options.dryRun) throw new UsageError('--exit-code goes with --dry-run: it says whether a push is needed, without pushing');
+      if (!options.all && (options.group !== undefined || options.concurrency !== undefined)) throw new UsageError('--group and --concurrency go with --all');
+      if (options.all) return pushFleet(context, command, options);
       const out = context.output(command);
       const { database, config } = await context.database(command, options.dryRun ? 'read' : 'write', out);
       const { DataLossRefusedError, introspect, pushSchema } = await import('../db/schema-sync.js');
@@ -105,6 +112,9 @@ function registerStatus(db: Command, context: CommandContext): void {
     .description('connection, system, migrations, drift from the built-in schema, row counts')
     .option('--check', 'exit 6 when the database differs from the schema or migrations are pending')
     .option('--exit-code', 'the same as --check: exit 0 when nothing is pending, 6 when changes are')
+    .option('--all', 'every database of the Turso organization (TURSO_API_TOKEN, TURSO_ORG), each with a read-only token minted for the run')
+    .option('--group <name>', 'with --all: only the databases of this group')
+    .option('--concurrency <n>', 'with --all: databases read at once (default 4)', positiveInteger)
     .addHelpText(
       'after',
       examples([
@@ -112,7 +122,8 @@ function registerStatus(db: Command, context: CommandContext): void {
         ['qbank db status --json --check', 'for CI: one JSON document with the check inside, exit 6 on drift'],
       ]),
     )
-    .action(async (options: { check?: boolean; exitCode?: boolean }, command: Command) => {
+    .action(async (options: FleetFlags & { check?: boolean; exitCode?: boolean; all?: boolean }, command: Command) => {
+      if (options.all) return statusFleet(context, command, options);
       const out = context.output(command);
       const { database, config } = await context.database(command, 'read', out);
       const { databaseStatus, pendingChanges } = await import('../db/status.js');
