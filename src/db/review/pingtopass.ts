@@ -345,7 +345,8 @@ export class PingToPassPendingQueue implements ReviewQueue<PingToPassItem> {
 
   /**
    * Sets the review status with the reviewer and the time, only while the question is as shown. A
-   * reason needs a feedback row by the reviewer's user account, written in the same transaction.
+   * reason becomes a feedback row by the reviewer's user account in the same transaction when the
+   * reviewer is a user (qbank's run entry keeps it for every reviewer).
    */
   private setReviewStatus(item: PingToPassItem, status: string, reason: string | null, context: ActionContext, description: string): Query<ActionResult<PingToPassItem>> {
     const at = unixSeconds(context.now);
@@ -355,8 +356,8 @@ export class PingToPassPendingQueue implements ReviewQueue<PingToPassItem> {
     const feedbackId = reason === null ? undefined : newCuidLikeId();
     if (feedbackId) {
       statements.push({
-        sql: `UPDATE questions SET ${set.sql} WHERE id = ? AND ${shown.sql} AND EXISTS (SELECT 1 FROM users WHERE email = ? OR id = ?)`,
-        args: [...set.args, item.id, ...shown.args, context.reviewer, context.reviewer],
+        sql: `UPDATE questions SET ${set.sql} WHERE id = ? AND ${shown.sql}`,
+        args: [...set.args, item.id, ...shown.args],
       });
       statements.push({
         sql:

@@ -1,7 +1,6 @@
 import type { SystemName } from '../../config.js';
 import { auditedDecisions, decisionRun } from '../audit/review-run.js';
 import { InvalidInputError, RefusedError } from '../../errors.js';
-import { ReviewerNotAUserError } from './errors.js';
 import { requireWriteAccess, type Database } from '../client.js';
 import { FlaggedQuestionQueue } from './flagged-queue.js';
 import { WorkQueue } from './work-queue.js';
@@ -86,19 +85,13 @@ export async function reviewerIsUser(database: Database, reviewer: string): Prom
   return (await runRead(database, reviewerUserQuery(reviewer), 'review')) !== undefined;
 }
 
-/** Fails before any write when the decision cannot be recorded at all. */
-export async function checkCanDecide(database: Database, queue: ReviewQueue, decision: { kind: VerbKind }, reviewer: string, command: string): Promise<void> {
+/**
+ * Fails before any write when the decision cannot be recorded at all. Any reviewer may reject or
+ * reopen with a reason: qbank's run entry keeps it, and PingToPass a feedback row too when the
+ * reviewer is one of its users.
+ */
+export async function checkCanDecide(database: Database, _queue: ReviewQueue, _decision: { kind: VerbKind }, _reviewer: string, command: string): Promise<void> {
   requireWriteAccess(database, command);
-  if (queue.system === 'pingtopass' && (decision.kind === 'reject' || decision.kind === 'reopen')) {
-    const user = await runRead(database, reviewerUserQuery(reviewer), command);
-    if (!user) {
-      throw new ReviewerNotAUserError(
-        `cannot ${decision.kind} as "${reviewer}": PingToPass keeps the reason as a feedback row, which needs a user, and no user has that email or id`,
-        { hint: 'add the reviewer to the users table, or review as an existing user' },
-        reviewer,
-      );
-    }
-  }
 }
 
 /** How a verb by id treats one chunk of found items: what stops an item, and the write for the rest. */
