@@ -12,6 +12,7 @@ const sections: Record<string, string> = {
   review: './review.ts',
   export: './export.ts',
   check: './check.ts',
+  fleet: './fleet.ts',
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
