@@ -11,6 +11,11 @@ import { normaliseText } from './question-rules.js';
 const MINHASH_BANDS = 16;
 const MINHASH_ROWS = 4;
 const MINHASH_SIZE = MINHASH_BANDS * MINHASH_ROWS;
+/** A band value shared by more stems than this is a stock phrase, not a sign of duplicates: that bucket is not compared pairwise. */
+const MAX_BUCKET = 64;
+/** Bits of a stem's index packed under its 32-bit band value in a float64 (exact below 2^53). */
+const INDEX_BITS = 21;
+const INDEX_SCALE = 2 ** INDEX_BITS;
 
 interface ExamKeyStats {
   singleWithFour: number;
@@ -19,17 +24,17 @@ interface ExamKeyStats {
   longestCorrect: number;
 }
 
-interface StoredStem {
-  id: string;
-  group: string | null;
-  shingles: Uint32Array;
-}
-
 export class BankRules {
   private readonly exact = new Map<string, { group: string | null; ids: string[] }>();
-  private readonly stems: StoredStem[] = [];
-  /** One map per LSH band: band hash → the stems in that bucket (a number until a second one arrives). */
-  private readonly buckets = Array.from({ length: MINHASH_BANDS }, () => new Map<number, number | number[]>());
+  /** Near duplicates: per stem its id and group and one hash per LSH band (flat typed arrays). */
+  private readonly stemIds: string[] = [];
+  private readonly stemGroups: Array<string | null> = [];
+  /** The MinHash signature of the stem being added: only its band hashes are kept. */
+  private readonly signature = new Uint32Array(MINHASH_SIZE);
+  private bands = new Uint32Array(MINHASH_BANDS * 1024);
+  /** Each stem's sorted shingle hashes, end to end, for the exact similarity of candidate pairs. */
+  private shingles = new Uint32Array(64 * 1024);
+  private shingleEnds = new Uint32Array(1024);
   private readonly exams = new Map<string, ExamKeyStats>();
   private readonly seeds: Uint32Array;
 
@@ -58,23 +63,30 @@ export class BankRules {
 
   private addNear(question: CheckQuestion, normalised: string, scope: string): void {
     const shingles = shinglesOf(normalised, this.thresholds.shingleWords);
-    if (shingles.length === 0) return;
-    const index = this.stems.length;
-    this.stems.push({ id: question.id, group: question.group, shingles });
-    const signature = this.minhash(shingles);
+    const index = this.stemIds.length;
+    if (shingles.length === 0 || index >= INDEX_SCALE) return;
+    this.stemIds.push(question.id);
+    this.stemGroups.push(question.group);
+    if ((index + 1) * MINHASH_BANDS > this.bands.length) {
+      this.bands = grown(this.bands);
+      this.shingleEnds = grown(this.shingleEnds);
+    }
+    const start = index === 0 ? 0 : this.shingleEnds[index - 1]!;
+    while (start + shingles.length > this.shingles.length) this.shingles = grown(this.shingles);
+    this.shingles.set(shingles, start);
+    this.shingleEnds[index] = start + shingles.length;
+    const signature = this.signature;
+    this.minhash(shingles, signature);
     const scopeHash = hash32(scope);
     for (let band = 0; band < MINHASH_BANDS; band++) {
       let bucket = scopeHash;
       for (let row = band * MINHASH_ROWS; row < (band + 1) * MINHASH_ROWS; row++) bucket = Math.imul(bucket ^ signature[row]!, 0x01000193) >>> 0;
-      const members = this.buckets[band]!.get(bucket);
-      if (members === undefined) this.buckets[band]!.set(bucket, index);
-      else if (typeof members === 'number') this.buckets[band]!.set(bucket, [members, index]);
-      else members.push(index);
+      this.bands[index * MINHASH_BANDS + band] = bucket;
     }
   }
 
-  private minhash(shingles: Uint32Array): Uint32Array {
-    const signature = new Uint32Array(MINHASH_SIZE).fill(0xffffffff);
+  private minhash(shingles: Uint32Array, signature: Uint32Array): void {
+    signature.fill(0xffffffff);
     for (const shingle of shingles) {
       for (let i = 0; i < MINHASH_SIZE; i++) {
         let h = Math.imul(shingle ^ this.seeds[i]!, 0x85ebca6b);
@@ -83,7 +95,6 @@ export class BankRules {
         if (h < signature[i]!) signature[i] = h;
       }
     }
-    return signature;
   }
 
   private addKeyStats(question: CheckQuestion): void {
@@ -117,28 +128,62 @@ export class BankRules {
     return found;
   }
 
+  /**
+   * LSH by sorting rather than hash maps (a few MB for 200k stems): per band, stems sorted by their
+   * band hash; stems in one run share that band and are compared by their exact word-shingle
+   * Jaccard similarity.
+   */
   private nearDuplicateFindings(): RawFinding[] {
-    const pairs = new Set<string>();
+    const count = this.stemIds.length;
+    const compared = new Set<number>();
     const found: RawFinding[] = [];
-    for (const members of this.collidingBuckets()) {
-      for (let a = 0; a < members.length; a++) {
-        for (let b = a + 1; b < members.length; b++) {
-          const key = `${members[a]}:${members[b]}`;
-          if (pairs.has(key)) continue;
-          pairs.add(key);
-          const first = this.stems[members[a]!]!;
-          const second = this.stems[members[b]!]!;
-          const similarity = jaccard(first.shingles, second.shingles);
-          if (similarity < this.thresholds.nearDuplicateJaccard) continue;
-          found.push({ rule: 'near-duplicate-question', table: 'questions', id: first.id, group: first.group, message: `its text is ${(similarity * 100).toFixed(0)}% the same as ${second.id}'s`, related: [second.id] });
-        }
+    const keys = new Float64Array(count);
+    for (let band = 0; band < MINHASH_BANDS; band++) {
+      for (let index = 0; index < count; index++) keys[index] = this.bands[index * MINHASH_BANDS + band]! * INDEX_SCALE + index;
+      keys.sort();
+      for (let start = 0; start < count; ) {
+        const value = Math.floor(keys[start]! / INDEX_SCALE);
+        let end = start + 1;
+        while (end < count && Math.floor(keys[end]! / INDEX_SCALE) === value) end++;
+        if (end - start > 1 && end - start <= MAX_BUCKET) this.compareRun(keys, start, end, compared, found);
+        start = end;
       }
     }
     return found;
   }
 
-  private *collidingBuckets(): Generator<number[]> {
-    for (const band of this.buckets) for (const members of band.values()) if (typeof members !== 'number') yield members;
+  private compareRun(keys: Float64Array, start: number, end: number, compared: Set<number>, found: RawFinding[]): void {
+    const count = this.stemIds.length;
+    for (let a = start; a < end; a++) {
+      for (let b = a + 1; b < end; b++) {
+        const first = Math.min(keys[a]! % INDEX_SCALE, keys[b]! % INDEX_SCALE);
+        const second = Math.max(keys[a]! % INDEX_SCALE, keys[b]! % INDEX_SCALE);
+        const pair = first * count + second;
+        if (compared.has(pair)) continue;
+        compared.add(pair);
+        const similarity = this.jaccard(first, second);
+        if (similarity < this.thresholds.nearDuplicateJaccard) continue;
+        found.push({ rule: 'near-duplicate-question', table: 'questions', id: this.stemIds[first]!, group: this.stemGroups[first]!, message: `its text is ${(similarity * 100).toFixed(0)}% the same as ${this.stemIds[second]}'s`, related: [this.stemIds[second]!] });
+      }
+    }
+  }
+
+  /** Jaccard similarity of two stems' sorted shingle sets. */
+  private jaccard(first: number, second: number): number {
+    const a = this.shingles.subarray(first === 0 ? 0 : this.shingleEnds[first - 1]!, this.shingleEnds[first]!);
+    const b = this.shingles.subarray(second === 0 ? 0 : this.shingleEnds[second - 1]!, this.shingleEnds[second]!);
+    let i = 0;
+    let j = 0;
+    let shared = 0;
+    while (i < a.length && j < b.length) {
+      if (a[i] === b[j]) {
+        shared++;
+        i++;
+        j++;
+      } else if (a[i]! < b[j]!) i++;
+      else j++;
+    }
+    return shared / (a.length + b.length - shared);
   }
 
   private keyFindings(): RawFinding[] {
@@ -161,6 +206,12 @@ export class BankRules {
   }
 }
 
+function grown(array: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {
+  const bigger = new Uint32Array(array.length * 2);
+  bigger.set(array);
+  return bigger;
+}
+
 function shinglesOf(normalised: string, size: number): Uint32Array {
   const words = normalised.split(' ').filter((word) => word.length > 0);
   const set = new Set<number>();
@@ -174,20 +225,4 @@ function hash32(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return h >>> 0;
-}
-
-/** Jaccard similarity of two sorted sets. */
-function jaccard(a: Uint32Array, b: Uint32Array): number {
-  let i = 0;
-  let j = 0;
-  let shared = 0;
-  while (i < a.length && j < b.length) {
-    if (a[i] === b[j]) {
-      shared++;
-      i++;
-      j++;
-    } else if (a[i]! < b[j]!) i++;
-    else j++;
-  }
-  return shared / (a.length + b.length - shared);
 }
