@@ -212,13 +212,19 @@ function grown(array: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {
   return bigger;
 }
 
+/** The sorted, distinct hashes of a stem's runs of `size` words (each word hashed once). */
 function shinglesOf(normalised: string, size: number): Uint32Array {
-  const words = normalised.split(' ').filter((word) => word.length > 0);
+  const words = normalised.split(' ').filter((word) => word.length > 0).map(hash32);
   const set = new Set<number>();
+  const combine = (from: number, to: number) => {
+    let h = 0x9747b28c;
+    for (let i = from; i < to; i++) h = Math.imul(h ^ words[i]!, 0x01000193) >>> 0;
+    return h;
+  };
   if (words.length < size) {
-    if (words.length > 0) set.add(hash32(words.join(' ')));
-  } else for (let i = 0; i + size <= words.length; i++) set.add(hash32(words.slice(i, i + size).join(' ')));
-  return Uint32Array.from([...set].sort((a, b) => a - b));
+    if (words.length > 0) set.add(combine(0, words.length));
+  } else for (let i = 0; i + size <= words.length; i++) set.add(combine(i, i + size));
+  return Uint32Array.from(set).sort();
 }
 
 function hash32(text: string): number {

@@ -19,6 +19,7 @@ export async function checkDatabase(database: Database, settings: CheckSettings,
   const tables = await tableNames(database);
   if (settings.rules.has('orphan-row')) engine.add(await orphanRows(database));
   let scanned = 0;
+  const examCodes = settings.system === 'pingtopass' && tables.has('exams') ? await examCodesById(database) : new Map<string, string>();
   for (const spec of tableSpecs(settings.system)) {
     if (!tables.has(spec.table)) continue;
     const isQuestions = spec.table === 'questions';
@@ -26,7 +27,7 @@ export async function checkDatabase(database: Database, settings: CheckSettings,
     for await (const page of pagesOf(database, spec, settings.system)) {
       const optionsByQuestion = isQuestions && settings.system === 'pingtopass' ? await optionsOfPage(database, page) : undefined;
       for (const row of page) {
-        const group = row.__group === null || row.__group === undefined ? null : String(row.__group);
+        const group = row.__exam !== undefined ? (examCodes.get(String(row.__exam)) ?? null) : row.__group === null || row.__group === undefined ? null : String(row.__group);
         engine.row(spec, row, group);
         if (isQuestions) engine.question(questionOf(row, group, settings.system, optionsByQuestion));
       }
@@ -36,6 +37,11 @@ export async function checkDatabase(database: Database, settings: CheckSettings,
   }
   if (settings.system === 'open-interview') engine.add(await operations(database, settings, options.now, tables));
   return { ...buildReport(engine.finish(), settings), fixes: engine.fixes };
+}
+
+async function examCodesById(database: Database): Promise<Map<string, string>> {
+  const result = await database.client.execute('SELECT id, code FROM exams');
+  return new Map(result.rows.map((row) => [String(row.id), String(row.code)]));
 }
 
 async function tableNames(database: Database): Promise<Set<string>> {
@@ -72,7 +78,8 @@ function selectOf(spec: TableSpec, system: CheckSettings['system']): string {
     for (const column of text) columns.add(column);
   }
   const list = [...columns].map(quoted).join(', ');
-  if (spec.table === 'questions' && system === 'pingtopass') return `SELECT t.rowid AS __rowid, ${list}, e.code AS __group FROM questions t LEFT JOIN exams e ON e.id = t.exam_id`;
+  // PingToPass: the exam's code is looked up in memory; a join here lets the planner scan questions once per page.
+  if (spec.table === 'questions' && system === 'pingtopass') return `SELECT t.rowid AS __rowid, ${list}, t.exam_id AS __exam FROM questions t`;
   const group = spec.group ? `, t."${spec.group}" AS __group` : '';
   return `SELECT t.rowid AS __rowid, ${list}${group} FROM "${spec.table}" t`;
 }
