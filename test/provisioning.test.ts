@@ -1,5 +1,6 @@
 import { createClient } from '@libsql/client';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { parseDotenv } from '../src/config.js';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from './support/cli.js';
@@ -106,19 +107,13 @@ describe('qbank db create, list, show', () => {
 
   it('a create whose database never answers times out, saying it exists and what to do', async () => {
     const org = await organization();
-    const created = await runCli(['db', 'create', 'slow'], { env: org.env, cwd: org.dir });
-    expect(created.code).toBe(0);
-    // a second database whose server is stopped right after the create: it never answers
-    const server = org.platform.servers.get('slow')!;
-    await server.close();
     const { createPlatformApi } = await import('../src/turso/platform-api.js');
     const { createDatabase } = await import('../src/turso/provisioning.js');
     const api = createPlatformApi({ baseUrl: org.platform.baseUrl, token: org.env.TURSO_API_TOKEN!, org: 'acme' });
-    const stopOnCreate = org.platform.servers;
     const timedOut = createDatabase(api, { name: 'never', group: 'default', readyTimeoutMs: 1500 });
-    // wait for the stand-in to start the server, then stop it before it is reached
+    // wait for the stand-in to start the database's server, then stop it: the database never answers
     for (;;) {
-      const started = stopOnCreate.get('never');
+      const started = org.platform.servers.get('never');
       if (started) {
         await started.close();
         break;
@@ -126,6 +121,38 @@ describe('qbank db create, list, show', () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     await expect(timedOut).rejects.toThrow(/database "never" was created but did not answer within 2 s/);
+  });
+});
+
+describe('qbank db create --env-file', () => {
+  it('writes the four variables with a read-write and a read-only token (0600, other lines kept), printing no token', async () => {
+    const org = await organization();
+    writeFileSync(join(org.dir, 'dev.env'), '# mine\nOTHER=kept\n');
+    const created = await runCli(['db', 'create', 'quiz-dev', '--env-file', 'dev.env', '--json'], { env: org.env, cwd: org.dir });
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout + created.stderr).not.toMatch(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./);
+    expect(created.json().envFile.keys).toEqual(['TURSO_DATABASE_URL', 'TURSO_AUTH_TOKEN', 'TURSO_DATABASE_URL_RO', 'TURSO_AUTH_TOKEN_RO']);
+    const path = join(org.dir, 'dev.env');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const text = readFileSync(path, 'utf8');
+    expect(text.startsWith('# mine\nOTHER=kept\n')).toBe(true);
+    const values = parseDotenv(text);
+    const url = org.platform.servers.get('quiz-dev')!.url;
+    expect(values.TURSO_DATABASE_URL).toBe(url);
+    const write = createClient({ url, authToken: values.TURSO_AUTH_TOKEN });
+    await write.execute('CREATE TABLE t (x)');
+    write.close();
+    const read = createClient({ url: values.TURSO_DATABASE_URL_RO!, authToken: values.TURSO_AUTH_TOKEN_RO });
+    await expect(read.execute('CREATE TABLE u (x)')).rejects.toThrow();
+    expect((await read.execute('SELECT count(*) AS n FROM t')).rows[0]!.n).toBe(0);
+    read.close();
+  });
+
+  it('an env file that cannot be written stops the run before the database is created', async () => {
+    const org = await organization();
+    const result = await runCli(['db', 'create', 'quiz-dev', '--env-file', 'missing-dir/dev.env'], { env: org.env, cwd: org.dir });
+    expect(result.code).not.toBe(0);
+    expect(org.platform.requests.filter((r) => r.method === 'POST')).toHaveLength(0);
   });
 });
 

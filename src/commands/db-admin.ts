@@ -157,6 +157,7 @@ interface CreateOptions {
   at?: string;
   sizeLimit?: string;
   wait: number;
+  envFile?: string;
 }
 
 function registerCreate(db: Command, context: CommandContext): void {
@@ -167,6 +168,7 @@ function registerCreate(db: Command, context: CommandContext): void {
     .option('--from-db <source>', 'copy of this database of the organization')
     .option('--at <time>', 'with --from-db: the copy as it was at this time (ISO 8601, e.g. 2026-12-06T21:30:00Z)')
     .option('--size-limit <size>', 'maximum size, e.g. 256mb or 1gb')
+    .option('--env-file <file>', 'mint a read-write and a read-only token and write TURSO_DATABASE_URL, TURSO_AUTH_TOKEN, TURSO_DATABASE_URL_RO, TURSO_AUTH_TOKEN_RO (mode 0600, other lines kept)')
     .option('--wait <seconds>', 'how long to wait for the new database to answer', positiveInteger, DEFAULT_READY_TIMEOUT_SECONDS)
     .addHelpText(
       'after',
@@ -181,7 +183,14 @@ function registerCreate(db: Command, context: CommandContext): void {
       const at = options.at === undefined ? undefined : parseTime(options.at);
       const out = context.output(command);
       const api = await platformApi(context, command, out);
-      const { createDatabase } = await import('../turso/provisioning.js');
+      const { createDatabase, writeDatabaseEnvFile } = await import('../turso/provisioning.js');
+      const { resolve } = await import('node:path');
+      const envFile = options.envFile === undefined ? undefined : resolve(context.io.cwd, options.envFile);
+      if (envFile) {
+        // Checked before the database is created, so a file that cannot be written stops the run early.
+        const { checkEnvFileWritable } = await import('../turso/env-file.js');
+        await checkEnvFileWritable(envFile, options.envFile);
+      }
       const created = await createDatabase(api, {
         name,
         group: options.group,
@@ -190,8 +199,10 @@ function registerCreate(db: Command, context: CommandContext): void {
         sizeLimit: options.sizeLimit,
         readyTimeoutMs: options.wait * 1000,
       });
-      if (out.json) return out.data(created);
+      const written = envFile ? await writeDatabaseEnvFile(api, created, envFile, (secret) => context.io.session?.addSecrets([secret])) : undefined;
+      if (out.json) return out.data({ ...created, envFile: written ?? null });
       renderCreated(out, created, options);
+      if (written) out.success(`wrote ${written.keys.join(', ')} to ${options.envFile} (mode 0600)`);
     });
 }
 

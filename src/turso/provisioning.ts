@@ -186,3 +186,30 @@ async function waitUntilReachable(api: PlatformApi, database: Database, timeoutM
     hint: `it may still be starting: check it with \`qbank db show ${database.Name}\` in a minute; it exists, so do not create it again`,
   });
 }
+
+/** The URL for an env file: libsql:// for Turso, the plain URL of a loopback test server. */
+function envFileUrl(database: DatabaseSummary): string {
+  return database.url.startsWith('http://') ? database.url : `libsql://${database.hostname}`;
+}
+
+/**
+ * Mints a read-write and a read-only token for the database and writes them with its URL into the
+ * dotenv file (mode 0600, other lines kept). `onSecret` receives each token first, so that no
+ * output can show it.
+ */
+export async function writeDatabaseEnvFile(
+  api: PlatformApi,
+  database: DatabaseSummary,
+  path: string,
+  onSecret: (token: string) => void,
+): Promise<{ path: string; keys: string[] }> {
+  const readWrite = await call(() => api.createDatabaseToken(database.name, { authorization: 'full-access' }), database.name);
+  onSecret(readWrite);
+  const readOnly = await call(() => api.createDatabaseToken(database.name, { authorization: 'read-only' }), database.name);
+  onSecret(readOnly);
+  const url = envFileUrl(database);
+  const { updateEnvFile } = await import('./env-file.js');
+  const values = { TURSO_DATABASE_URL: url, TURSO_AUTH_TOKEN: readWrite, TURSO_DATABASE_URL_RO: url, TURSO_AUTH_TOKEN_RO: readOnly };
+  await updateEnvFile(path, values);
+  return { path, keys: Object.keys(values) };
+}
