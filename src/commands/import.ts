@@ -44,74 +44,77 @@ function withImportOptions(command: Command): Command {
     .option('-y, --yes', 'confirm --prune without a prompt (needed without a terminal)');
 }
 
-export function registerImportCommands(program: Command, context: CommandContext): void {
-  const run = (kind: ImportKind | 'by-name') => async (files: string | string[], flags: ImportFlags, command: Command) => {
-    const out = context.output(command);
-    const maxFieldChars = Number(flags.maxFieldSize);
-    if (!Number.isInteger(maxFieldChars) || maxFieldChars < 1) throw new UsageError(`--max-field-size must be a positive whole number, not "${flags.maxFieldSize}"`);
-    if (flags.keepReviewStatus && flags.refuseReviewedChanges) throw new UsageError('--keep-review-status and --refuse-reviewed-changes contradict each other: choose one');
-    if (flags.exitCode && !flags.dryRun) throw new UsageError('--exit-code goes with --dry-run: it says whether the import would change anything', { hint: 'qbank import FILE --dry-run --exit-code' });
-    const specs = kind === 'by-name' ? await filesByName(Array.isArray(files) ? files : [files], context.io.cwd) : [{ file: files as string, kind }];
-    // a dry run only reads: it works with read-only credentials
-    const { database, config } = await context.database(command, flags.dryRun ? 'read' : 'write', out);
-    const system = await context.system(database, config);
-    const { importFiles } = await import('../db/import/index.js');
-    const { importRunContext } = await import('../db/audit/import-run.js');
-    // The bar appears with the first chunk read, when the file's size is known.
-    let progress: Progress | undefined;
-    let progressFile: string | undefined;
-    try {
-      const summaries = await importFiles(
-        database,
-        specs.map((spec) => ({ ...spec, format: flags.format })),
-        {
-          force: flags.force,
-          file: specs[0].file,
-          cwd: context.io.cwd,
-          system,
-          kind: specs[0].kind,
-          mode: flags.mode,
-          dryRun: flags.dryRun,
-          skipInvalid: flags.skipInvalid,
-          rejects: flags.rejects,
-          encoding: flags.encoding,
-          ignoreUnknownColumns: flags.ignoreUnknownColumns,
-          excel: flags.excel,
-          maxFieldChars,
-          parallel: parallelSetting(context.io.env.QBANK_IMPORT_PARALLEL),
-          now: context.io.now,
-          onProgress: ({ file, bytes, totalBytes, rows }) => {
-            if (progressFile !== file) {
-              progress?.finish();
-              progress = out.progress(`importing ${file}`, Math.max(1, Math.ceil(totalBytes / 1e6)), ' MB');
-              progressFile = file;
-            }
-            progress!.update(Math.min(Math.ceil(totalBytes / 1e6), Math.round(bytes / 1e6)), `${rows.toLocaleString('en-US')} rows`);
-          },
-          onWait: (message) => out.notice(message),
-          reviewPolicy: flags.keepReviewStatus ? 'keep' : flags.refuseReviewedChanges ? 'refuse' : 'reset',
-          reviewer: flags.reviewer,
-          run: importRunContext({ kind, files: specs.map((spec) => spec.file), flags, reviewer: flags.reviewer, env: context.io.env, cwd: context.io.cwd, target: database.displayUrl }),
-          prune: flags.prune,
-          confirmPrune: flags.yes
-            ? undefined
-            : (missing) => {
-                const count = missing.reduce((sum, group) => sum + group.count, 0);
-                return out.confirm(`deactivate ${count} question${count === 1 ? '' : 's'} of ${missing.map((group) => group.group).join(', ')} that the file does not have`);
-              },
+/** Parses what the flags ask, imports in one service call, renders the summaries. */
+async function runImport(context: CommandContext, kind: ImportKind | 'by-name', files: string | string[], flags: ImportFlags, command: Command): Promise<void> {
+  const out = context.output(command);
+  const maxFieldChars = Number(flags.maxFieldSize);
+  if (!Number.isInteger(maxFieldChars) || maxFieldChars < 1) throw new UsageError(`--max-field-size must be a positive whole number, not "${flags.maxFieldSize}"`);
+  if (flags.keepReviewStatus && flags.refuseReviewedChanges) throw new UsageError('--keep-review-status and --refuse-reviewed-changes contradict each other: choose one');
+  if (flags.exitCode && !flags.dryRun) throw new UsageError('--exit-code goes with --dry-run: it says whether the import would change anything', { hint: 'qbank import FILE --dry-run --exit-code' });
+  const specs = kind === 'by-name' ? await filesByName(Array.isArray(files) ? files : [files], context.io.cwd) : [{ file: files as string, kind }];
+  // a dry run only reads: it works with read-only credentials
+  const { database, config } = await context.database(command, flags.dryRun ? 'read' : 'write', out);
+  const system = await context.system(database, config);
+  const { importFiles } = await import('../db/import/index.js');
+  const { importRunContext } = await import('../db/audit/import-run.js');
+  // The bar appears with the first chunk read, when the file's size is known.
+  let progress: Progress | undefined;
+  let progressFile: string | undefined;
+  try {
+    const summaries = await importFiles(
+      database,
+      specs.map((spec) => ({ ...spec, format: flags.format })),
+      {
+        force: flags.force,
+        file: specs[0].file,
+        cwd: context.io.cwd,
+        system,
+        kind: specs[0].kind,
+        mode: flags.mode,
+        dryRun: flags.dryRun,
+        skipInvalid: flags.skipInvalid,
+        rejects: flags.rejects,
+        encoding: flags.encoding,
+        ignoreUnknownColumns: flags.ignoreUnknownColumns,
+        excel: flags.excel,
+        maxFieldChars,
+        parallel: parallelSetting(context.io.env.QBANK_IMPORT_PARALLEL),
+        now: context.io.now,
+        onProgress: ({ file, bytes, totalBytes, rows }) => {
+          if (progressFile !== file) {
+            progress?.finish();
+            progress = out.progress(`importing ${file}`, Math.max(1, Math.ceil(totalBytes / 1e6)), ' MB');
+            progressFile = file;
+          }
+          progress!.update(Math.min(Math.ceil(totalBytes / 1e6), Math.round(bytes / 1e6)), `${rows.toLocaleString('en-US')} rows`);
         },
-      );
-      progress?.finish();
-      progress = undefined;
-      renderSummaries(out, summaries, database.displayUrl);
-      const pending = summaries.some((summary) => summary.created + summary.updated > 0);
-      if (flags.exitCode && pending) context.exitCode = ExitCode.checkFailed;
-    } catch (error) {
-      throw await withFlagHints(error);
-    } finally {
-      progress?.finish();
-    }
-  };
+        onWait: (message) => out.notice(message),
+        reviewPolicy: flags.keepReviewStatus ? 'keep' : flags.refuseReviewedChanges ? 'refuse' : 'reset',
+        reviewer: flags.reviewer,
+        run: importRunContext({ kind, files: specs.map((spec) => spec.file), flags, reviewer: flags.reviewer, env: context.io.env, cwd: context.io.cwd, target: database.displayUrl }),
+        prune: flags.prune,
+        confirmPrune: flags.yes
+          ? undefined
+          : (missing) => {
+              const count = missing.reduce((sum, group) => sum + group.count, 0);
+              return out.confirm(`deactivate ${count} question${count === 1 ? '' : 's'} of ${missing.map((group) => group.group).join(', ')} that the file does not have`);
+            },
+      },
+    );
+    progress?.finish();
+    progress = undefined;
+    renderSummaries(out, summaries, database.displayUrl);
+    const pending = summaries.some((summary) => summary.created + summary.updated > 0);
+    if (flags.exitCode && pending) context.exitCode = ExitCode.checkFailed;
+  } catch (error) {
+    throw await withFlagHints(error);
+  } finally {
+    progress?.finish();
+  }
+}
+
+export function registerImportCommands(program: Command, context: CommandContext): void {
+  const run = (kind: ImportKind | 'by-name') => (files: string | string[], flags: ImportFlags, command: Command) => runImport(context, kind, files, flags, command);
 
   const importCommand = withImportOptions(
     program

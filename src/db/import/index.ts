@@ -277,129 +277,25 @@ async function importOneFile(
 ): Promise<ImportSummary> {
   const started = process.hrtime.bigint();
   const roundTripsBefore = database.roundTrips();
-  const { file, path, format, target, parallel } = prepared;
-  const rejectsFormat = options.rejects ? (formatFromPath(options.rejects) ?? format) : undefined;
-  const mode = options.mode ?? 'upsert';
-  const dryRun = Boolean(options.dryRun);
-  const problems = new ProblemLog(20);
-  const rejectedLog = new ProblemLog(20);
-  const warnings = new ProblemLog(20);
-  const tally = new Tally();
+  const { file, target, parallel } = prepared;
   const now = options.now?.() ?? new Date();
-  let rejects: RejectsWriter | undefined;
-  let records = 0;
+  const context = importContext(database, runner, file, options, now, plannedExams);
+  const stream: FileStream = { records: 0, rejectedLog: new ProblemLog(20), warnings: new ProblemLog(20) };
   let batches: AsyncGenerator<PipelineBatch, PipelineEnd> | undefined;
   try {
-    const context: ImportContext = {
-      database,
-      runner,
-      file,
-      mode,
-      dryRun,
-      now,
-      newId: createIdGenerator(() => now),
-      problems,
-      tally,
-      plannedExams,
-      reviewPolicy: options.reviewPolicy ?? 'reset',
-      reviewReset: [],
-      ids: { created: [], updated: [], assigned: [] },
-      prune: Boolean(options.prune),
-      confirmPrune: options.confirmPrune,
-      missing: [],
-    };
     const plan = await target.begin(context);
-    const pipelineOptions: PipelineOptions = {
-      path,
-      format,
-      encoding: options.encoding,
-      maxFieldChars: options.maxFieldChars ?? DEFAULT_MAX_FIELD_CHARS,
-      ignoreUnknownColumns: Boolean(options.ignoreUnknownColumns),
-      excel: Boolean(options.excel),
-      skipInvalid: Boolean(options.skipInvalid),
-      keepRejected: Boolean(rejectsFile),
-      dryRun,
-      nowMs: now.getTime(),
-      idPrefix: options.system === 'open-interview' ? 'q-' : '',
-      plan,
-      reviewer: options.reviewer,
-    };
-    batches = parallel ? runPipelineInWorker(pipelineOptions) : runPipeline(pipelineOptions);
-    let end: PipelineEnd | undefined;
-    let header: string[] | undefined;
-    for (;;) {
-      const next = await batches.next();
-      if (next.done) {
-        end = next.value;
-        break;
-      }
-      const batch: PipelineBatch = next.value;
-      header ??= batch.header;
-      records = batch.records;
-      for (const problem of batch.problems) problems.add(problem);
-      problems.count += batch.problemsNotSent;
-      if (problems.empty) {
-        await runner.send(batch.statements, statementBytes(batch.statements));
-        if (batch.rows.length > 0) await target.accept(batch.rows);
-      }
-      for (const rejected of batch.rejected) {
-        tally.add(rejected.group, 'rejected');
-        if (rejectsFile && rejected.raw) {
-          rejects ??= new RejectsWriter(rejectsFile, rejectsFormat!, header);
-          await rejects.write(rejected.raw, rejected.error ?? '');
-        }
-      }
-      for (const problem of batch.rejectedProblems) rejectedLog.add(problem);
-      for (const warning of batch.warnings) warnings.add(warning);
-      warnings.count += batch.warningsNotSent;
-      options.onProgress?.({ file, bytes: batch.bytes, totalBytes: batch.totalBytes, rows: records });
-    }
-    header = end.header;
-    records = end.records;
-    if (!problems.empty) throw problemsError(file, problems, records);
-    for (const count of end.counts) tally.add(count.group, count.outcome, count.count);
-    await target.finish();
-    await runner.drain();
-    if (!problems.empty) throw problemsError(file, problems, records);
-    if (rejectsFile) {
-      rejects ??= new RejectsWriter(rejectsFile, rejectsFormat!, header);
-      await rejects.finish();
-    }
-    const groups = tally.list();
-    const total = (outcome: keyof Omit<GroupCounts, 'group'>) => groups.reduce((sum, group) => sum + group[outcome], 0);
+    const settings = pipelineOptions(prepared, options, plan, now, Boolean(rejectsFile));
+    batches = parallel ? runPipelineInWorker(settings) : runPipeline(settings);
+    const end = await applyBatches(batches, context, prepared, options, rejectsFile, stream);
     return {
-      file,
-      system: options.system,
-      kind: prepared.kind,
-      format,
-      encoding: end.encoding,
-      mode,
-      dryRun,
-      rows: records,
-      created: total('created'),
-      updated: total('updated'),
-      unchanged: total('unchanged'),
-      skipped: total('skipped'),
-      rejected: total('rejected'),
-      groupBy: target.groupLabel,
-      groups,
-      rejectsFile: options.rejects,
-      problems: rejectedLog.sorted().map((problem) => formatProblem(file, problem)),
-      warnings: warnings.sorted().map((warning) => formatProblem(file, warning)),
-      warningCount: warnings.count,
-      reviewReset: context.reviewReset,
-      ids: context.ids,
-      missing: context.missing,
-      pruned: options.prune ? context.missing.reduce((sum, group) => sum + group.count, 0) : 0,
-      ignoredColumns: end.ignored,
-      parallel,
+      ...summaryOf(prepared, options, context, stream, end),
       seconds: Number(process.hrtime.bigint() - started) / 1e9,
       roundTrips: database.roundTrips() - roundTripsBefore,
     };
   } catch (error) {
     if (error instanceof FileProblem) {
-      for (const problem of error.problems) problems.add(problem);
-      throw problemsError(file, problems, records, { where: error.where, line: error.problems[0]?.line ?? 1 });
+      for (const problem of error.problems) context.problems.add(problem);
+      throw problemsError(file, context.problems, stream.records, { where: error.where, line: error.problems[0]?.line ?? 1 });
     }
     throw error;
   } finally {
@@ -407,6 +303,140 @@ async function importOneFile(
     // (and closes the file), which would otherwise keep the process alive.
     await batches?.return(undefined as never).catch(() => undefined);
   }
+}
+
+/** What one file's stream gathers beside the statements it sends. */
+interface FileStream {
+  records: number;
+  rejectedLog: ProblemLog;
+  warnings: ProblemLog;
+}
+
+function importContext(database: Database, runner: ImportRunner, file: string, options: ImportOptions, now: Date, plannedExams: Map<string, string>): ImportContext {
+  return {
+    database,
+    runner,
+    file,
+    mode: options.mode ?? 'upsert',
+    dryRun: Boolean(options.dryRun),
+    now,
+    newId: createIdGenerator(() => now),
+    problems: new ProblemLog(20),
+    tally: new Tally(),
+    plannedExams,
+    reviewPolicy: options.reviewPolicy ?? 'reset',
+    reviewReset: [],
+    ids: { created: [], updated: [], assigned: [] },
+    prune: Boolean(options.prune),
+    confirmPrune: options.confirmPrune,
+    missing: [],
+  };
+}
+
+function pipelineOptions(prepared: PreparedFile, options: ImportOptions, plan: PipelineOptions['plan'], now: Date, keepRejected: boolean): PipelineOptions {
+  return {
+    path: prepared.path,
+    format: prepared.format,
+    encoding: options.encoding,
+    maxFieldChars: options.maxFieldChars ?? DEFAULT_MAX_FIELD_CHARS,
+    ignoreUnknownColumns: Boolean(options.ignoreUnknownColumns),
+    excel: Boolean(options.excel),
+    skipInvalid: Boolean(options.skipInvalid),
+    keepRejected,
+    dryRun: Boolean(options.dryRun),
+    nowMs: now.getTime(),
+    idPrefix: options.system === 'open-interview' ? 'q-' : '',
+    plan,
+    reviewer: options.reviewer,
+  };
+}
+
+/** Runs each batch's statements as it comes (while the file is good), sets rejected rows aside, and finishes the target. */
+async function applyBatches(
+  batches: AsyncGenerator<PipelineBatch, PipelineEnd>,
+  context: ImportContext,
+  prepared: PreparedFile,
+  options: ImportOptions,
+  rejectsFile: OutputFile | undefined,
+  stream: FileStream,
+): Promise<PipelineEnd> {
+  const { file, format, target } = prepared;
+  const { problems, tally, runner } = context;
+  const rejectsFormat = options.rejects ? (formatFromPath(options.rejects) ?? format) : undefined;
+  let rejects: RejectsWriter | undefined;
+  let end: PipelineEnd | undefined;
+  let header: string[] | undefined;
+  for (;;) {
+    const next = await batches.next();
+    if (next.done) {
+      end = next.value;
+      break;
+    }
+    const batch: PipelineBatch = next.value;
+    header ??= batch.header;
+    stream.records = batch.records;
+    for (const problem of batch.problems) problems.add(problem);
+    problems.count += batch.problemsNotSent;
+    if (problems.empty) {
+      await runner.send(batch.statements, statementBytes(batch.statements));
+      if (batch.rows.length > 0) await target.accept(batch.rows);
+    }
+    for (const rejected of batch.rejected) {
+      tally.add(rejected.group, 'rejected');
+      if (rejectsFile && rejected.raw) {
+        rejects ??= new RejectsWriter(rejectsFile, rejectsFormat!, header);
+        await rejects.write(rejected.raw, rejected.error ?? '');
+      }
+    }
+    for (const problem of batch.rejectedProblems) stream.rejectedLog.add(problem);
+    for (const warning of batch.warnings) stream.warnings.add(warning);
+    stream.warnings.count += batch.warningsNotSent;
+    options.onProgress?.({ file, bytes: batch.bytes, totalBytes: batch.totalBytes, rows: stream.records });
+  }
+  stream.records = end.records;
+  if (!problems.empty) throw problemsError(file, problems, stream.records);
+  for (const count of end.counts) tally.add(count.group, count.outcome, count.count);
+  await target.finish();
+  await runner.drain();
+  if (!problems.empty) throw problemsError(file, problems, stream.records);
+  if (rejectsFile) {
+    rejects ??= new RejectsWriter(rejectsFile, rejectsFormat!, end.header);
+    await rejects.finish();
+  }
+  return end;
+}
+
+function summaryOf(prepared: PreparedFile, options: ImportOptions, context: ImportContext, stream: FileStream, end: PipelineEnd): Omit<ImportSummary, 'seconds' | 'roundTrips'> {
+  const { file } = prepared;
+  const groups = context.tally.list();
+  const total = (outcome: keyof Omit<GroupCounts, 'group'>) => groups.reduce((sum, group) => sum + group[outcome], 0);
+  return {
+    file,
+    system: options.system,
+    kind: prepared.kind,
+    format: prepared.format,
+    encoding: end.encoding,
+    mode: context.mode,
+    dryRun: context.dryRun,
+    rows: stream.records,
+    created: total('created'),
+    updated: total('updated'),
+    unchanged: total('unchanged'),
+    skipped: total('skipped'),
+    rejected: total('rejected'),
+    groupBy: prepared.target.groupLabel,
+    groups,
+    rejectsFile: options.rejects,
+    problems: stream.rejectedLog.sorted().map((problem) => formatProblem(file, problem)),
+    warnings: stream.warnings.sorted().map((warning) => formatProblem(file, warning)),
+    warningCount: stream.warnings.count,
+    reviewReset: context.reviewReset,
+    ids: context.ids,
+    missing: context.missing,
+    pruned: options.prune ? context.missing.reduce((sum, group) => sum + group.count, 0) : 0,
+    ignoredColumns: end.ignored,
+    parallel: prepared.parallel,
+  };
 }
 
 function problemsError(file: string, problems: ProblemLog, rows: number, stopped?: { where: FileProblem['where']; line: number }): InvalidInputError {
