@@ -5,6 +5,7 @@ import { registerAuditCommands } from './commands/audit.js';
 import { registerBackupCommands } from './commands/backup.js';
 import { registerCheckCommand } from './commands/check.js';
 import { registerDbCommands } from './commands/db.js';
+import { registerOrgCommands } from './commands/db-admin.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerImportCommands } from './commands/import.js';
 import { registerExportCommands } from './commands/export.js';
@@ -64,6 +65,7 @@ export function buildProgram(context: CommandContext): Command {
   registerCheckCommand(program, context);
   registerDemoCommand(program, context);
   registerReplicaCommands(program, context);
+  registerOrgCommands(program, context);
   registerTokenCommands(program, context);
   registerAuditCommands(program, context);
   registerUndoCommand(program, context);

@@ -188,6 +188,29 @@ describe('qbank db protect and destroy', () => {
   });
 });
 
+describe('qbank org audit-log', () => {
+  it('lists who created, protected, minted and deleted, newest first, in pages; --since keeps the recent ones', async () => {
+    const org = await organization();
+    expect((await runCli(['db', 'create', 'quiz-a'], { env: org.env, cwd: org.dir })).code).toBe(0);
+    expect((await runCli(['db', 'protect', 'quiz-a'], { env: org.env, cwd: org.dir })).code).toBe(0);
+    const bad = await runCli(['org', 'audit-log', '--since', 'last week'], { env: org.env, cwd: org.dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--since: "last week" is not a time');
+    const all = await runCli(['--json', 'org', 'audit-log'], { env: org.env, cwd: org.dir });
+    expect(all.code, all.stderr).toBe(0);
+    const codes = all.json().entries.map((e: { code: string }) => e.code);
+    expect(codes[0]).toBe('db-protect');
+    expect(codes).toContain('db-create');
+    expect(codes).toContain('db-token-create');
+    const table = await runCli(['org', 'audit-log'], { env: org.env, cwd: org.dir });
+    expect(table.stdout).toMatch(/db-create\s+qbank-stand-in\s+cli\s+\{"name":"quiz-a"/);
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    const none = await runCli(['org', 'audit-log', '--since', future, '--json'], { env: org.env, cwd: org.dir });
+    expect(none.json().entries).toEqual([]);
+    expectStandInFollowsTheSpec(org.platform);
+  });
+});
+
 describe('undo on a managed database: a fork at a time before the bad change', () => {
   it('db create fix --from-db prod --at TIME holds the rows the bad change deleted; prod keeps the change', async () => {
     const org = await organization();

@@ -212,10 +212,10 @@ function renderCreated(out: Output, created: DatabaseSummary & { readyAfterMs: n
   out.line(created.url);
 }
 
-function parseTime(text: string): Date {
+function parseTime(text: string, flag = '--at'): Date {
   const date = new Date(text);
   if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(date.getTime())) {
-    throw new UsageError(`--at: "${text}" is not a time`, { hint: 'give an ISO 8601 time such as 2026-12-06T21:30:00Z' });
+    throw new UsageError(`${flag}: "${text}" is not a time`, { hint: 'give an ISO 8601 time such as 2026-12-06T21:30:00Z' });
   }
   return date;
 }
@@ -321,4 +321,36 @@ function finishFleet(
     out.error(`${problems.length} of ${entries.length} database(s) refused or failed: ${problems.map((e) => e.name).join(', ')}; exit code 6`);
     context.exitCode = 6;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// org audit-log
+
+/** `qbank org audit-log`: who created, deleted, protected databases and minted tokens. */
+export function registerOrgCommands(program: Command, context: CommandContext): void {
+  const org = program.command('org').description('the Turso organization (TURSO_API_TOKEN, TURSO_ORG)');
+  org
+    .command('audit-log')
+    .description("the organization's audit log, newest first: who created or deleted databases, switched protection, minted tokens")
+    .option('--since <time>', 'only entries at or after this time (ISO 8601)')
+    .addHelpText('after', examples([['qbank org audit-log', 'every entry'], ['qbank org audit-log --since 2026-12-06T00:00:00Z --json', 'since a time, as JSON']]))
+    .action(async (options: { since?: string }, command: Command) => {
+      const since = options.since === undefined ? undefined : parseTime(options.since, '--since');
+      const out = context.output(command);
+      const api = await platformApi(context, command, out);
+      const { describePlatformError } = await import('../turso/platform-errors.js');
+      const recent = (entry: { created_at: string }) => !since || Date.parse(entry.created_at) >= since.getTime();
+      const entries = await api
+        .listAuditLogs({ keepGoing: (page) => page.every(recent) })
+        .then((all) => all.filter(recent))
+        .catch((error: unknown) => {
+          throw describePlatformError(error);
+        });
+      if (out.json) return out.data({ org: api.org, since: since?.toISOString() ?? null, entries });
+      out.table(
+        ['time', 'code', 'author', 'origin', 'data'],
+        entries.map((e) => [e.created_at, e.code, e.author ?? '', e.origin ?? '', e.data === undefined ? '' : JSON.stringify(e.data)]),
+      );
+      out.notice(`${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} in the audit log of "${api.org}"${since ? ` since ${since.toISOString()}` : ''}`);
+    });
 }

@@ -86,6 +86,20 @@ export const databaseConfigurationSchema = z.looseObject({
 });
 export type DatabaseConfiguration = z.infer<typeof databaseConfigurationSchema>;
 
+export const auditLogSchema = z.looseObject({
+  code: z.string(),
+  message: z.string().optional(),
+  origin: z.string().optional(),
+  author: z.string().optional(),
+  created_at: z.string(),
+  data: z.unknown().optional(),
+});
+export type AuditLogEntry = z.infer<typeof auditLogSchema>;
+const auditLogsResponse = z.looseObject({
+  audit_logs: z.array(auditLogSchema),
+  pagination: z.looseObject({ page: z.number().int().optional(), total_pages: z.number().int().optional() }).nullish(),
+});
+
 export interface CreateDatabaseInput {
   name: string;
   group: string;
@@ -158,6 +172,8 @@ export interface PlatformApi {
   deleteDatabase(name: string): Promise<void>;
   getDatabaseConfiguration(name: string): Promise<DatabaseConfiguration>;
   updateDatabaseConfiguration(name: string, change: Partial<DatabaseConfiguration>): Promise<DatabaseConfiguration>;
+  /** Newest first; pages are read until `keepGoing` says stop (e.g. entries older than wanted) or the last page. */
+  listAuditLogs(options?: { pageSize?: number; keepGoing?: (page: AuditLogEntry[]) => boolean }): Promise<AuditLogEntry[]>;
 }
 
 export { PlatformApiError, type PlatformApiErrorKind } from './platform-http.js';
@@ -390,6 +406,25 @@ class PlatformApiEndpoints implements PlatformApi {
       action: `read the configuration of database "${name}"`,
       notFound: `database "${name}"`,
     });
+  }
+
+  async listAuditLogs(options: { pageSize?: number; keepGoing?: (page: AuditLogEntry[]) => boolean } = {}): Promise<AuditLogEntry[]> {
+    const entries: AuditLogEntry[] = [];
+    for (let page = 1; page <= MAX_PAGES; page++) {
+      const body = await this.http.request({
+        method: 'GET',
+        path: `${this.orgPath}/audit-logs`,
+        query: { page, page_size: options.pageSize ?? 100 },
+        schema: auditLogsResponse,
+        action: `read the audit log of organization "${this.org}"`,
+        notFound: `organization "${this.org}"`,
+        scope: 'org:audit-logs',
+      });
+      entries.push(...body.audit_logs);
+      const last = body.pagination?.total_pages ?? page;
+      if (page >= last || body.audit_logs.length === 0 || (options.keepGoing && !options.keepGoing(body.audit_logs))) return entries;
+    }
+    return entries;
   }
 
   async updateDatabaseConfiguration(name: string, change: Partial<DatabaseConfiguration>): Promise<DatabaseConfiguration> {

@@ -143,6 +143,8 @@ export interface PlatformServer {
   setInstanceUrl(db: string, instance: string, url: string): void;
   /** The libSQL servers started by Create Database, by database name. */
   servers: Map<string, LibsqlServer>;
+  /** The organization's audit log, oldest first: creates, deletes, protection switches, token mints. */
+  auditLog: Array<{ code: string; message: string; origin: string; author: string; created_at: string; data: Record<string, unknown> }>;
   /** Records a timestamped copy of the database's file now; returns the time it stands for. */
   snapshot(db: string): Date;
   close(): Promise<void>;
@@ -206,6 +208,9 @@ export async function startPlatformServer(options: StartPlatformServerOptions): 
   const groups = new Map<string, GroupState>();
   const keys = { databases: new Map<string, Ed25519KeyPair>(), groups: new Map<string, Ed25519KeyPair>() };
   const requests: RecordedRequest[] = [];
+  const auditLog: PlatformServer['auditLog'] = [];
+  const audit = (code: string, data: Record<string, unknown>) =>
+    auditLog.push({ code, message: '', origin: 'cli', author: 'qbank-stand-in', created_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), data });
   let faults: Array<PlatformFault & { remaining: number }> = [];
 
   for (const config of options.databases) {
@@ -371,6 +376,7 @@ export async function startPlatformServer(options: StartPlatformServerOptions): 
     const state = databaseOrThrow(db);
     const { readOnly, expiresIn } = parseTokenQuery(url);
     checkTokenBody(body);
+    audit('db-token-create', { name: db, authorization: readOnly ? 'read-only' : 'full-access' });
     return { jwt: sign(keys.databases.get(db)!.privateKey, { id: state.id }, readOnly, expiresIn) };
   });
   route('POST', `${O}/databases/:db/auth/rotate`, async ([db]) => {
@@ -383,6 +389,7 @@ export async function startPlatformServer(options: StartPlatformServerOptions): 
     const state = groupOrThrow(group);
     const { readOnly, expiresIn } = parseTokenQuery(url);
     checkTokenBody(body);
+    audit('group-token-create', { name: group, authorization: readOnly ? 'read-only' : 'full-access' });
     return { jwt: sign(keys.groups.get(group)!.privateKey, { gid: state.uuid }, readOnly, expiresIn) };
   });
   route('POST', `${O}/groups/:group/auth/rotate`, async ([group]) => {
@@ -402,10 +409,21 @@ export async function startPlatformServer(options: StartPlatformServerOptions): 
     for (const key of ['delete_protection', 'block_reads', 'block_writes'] as const) {
       if (change[key] === undefined) continue;
       if (typeof change[key] !== 'boolean') throw new HttpError(400, `${key} must be a boolean`);
+      if (key === 'delete_protection' && state.settings[key] !== change[key]) audit(change[key] ? 'db-protect' : 'db-unprotect', { name: db });
       state.settings[key] = change[key];
     }
     if (change.size_limit !== undefined) state.settings.size_limit = String(change.size_limit);
     return databaseConfiguration(state);
+  });
+  route('GET', `${O}/audit-logs`, (_p, url) => {
+    const pageSize = Number(url.searchParams.get('page_size') ?? 100);
+    const page = Number(url.searchParams.get('page') ?? 1);
+    if (!Number.isInteger(pageSize) || pageSize < 1 || !Number.isInteger(page) || page < 1) throw new HttpError(400, 'invalid page or page_size');
+    const newestFirst = [...auditLog].reverse();
+    return {
+      audit_logs: newestFirst.slice((page - 1) * pageSize, page * pageSize),
+      pagination: { page, page_size: pageSize, total_pages: Math.max(1, Math.ceil(newestFirst.length / pageSize)), total_rows: newestFirst.length },
+    };
   });
   route('GET', '/v1/auth/validate', () => ({ exp: options.apiTokenExp ?? -1 }));
   route('GET', '/v1/locations', () => ({ locations: options.locations ?? DEFAULT_LOCATIONS }));
@@ -491,6 +509,7 @@ export async function startPlatformServer(options: StartPlatformServerOptions): 
     servers.set(name, server);
     state.instances.push({ name: group.primary, type: 'primary', region: group.primary, url: server.url, uuid: randomUUID() });
     snapshot(name);
+    audit('db-create', { name, group: groupName, ...(seed ? { seed: seed.parent.config.name } : {}) });
     return { database: { Name: name, DbId: state.id, Hostname: hostOf(server.url) } };
   }
 
@@ -504,6 +523,7 @@ export async function startPlatformServer(options: StartPlatformServerOptions): 
     if (state.config.dbPath && options.provisioning) {
       for (const suffix of ['', '-wal', '-shm']) rmSync(state.config.dbPath + suffix, { force: true });
     }
+    audit('db-delete', { name });
     return { database: name };
   }
 
@@ -623,6 +643,7 @@ export async function startPlatformServer(options: StartPlatformServerOptions): 
       faults = [];
     },
     servers,
+    auditLog,
     snapshot(db) {
       try {
         return snapshot(db);
