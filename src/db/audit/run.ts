@@ -49,9 +49,14 @@ export class AuditedRun {
     return new AuditedRun(executor, context, capture, described);
   }
 
-  /** Records the rows and appends the entry; the caller commits. */
-  async finish(facts: AuditedRunFacts = {}): Promise<{ entry: RunEntry; rows: CapturedCounts }> {
+  /**
+   * Records the rows and appends the entry; the caller commits. A run that changed no row (an
+   * import of a file the database already holds) leaves no entry: the database stays byte for byte
+   * as it was, and there is nothing to undo. `always` appends one anyway.
+   */
+  async finish(facts: AuditedRunFacts = {}, always = false): Promise<{ entry?: RunEntry; rows: CapturedCounts }> {
     const rows = await this.capture.finish();
+    if (!always && rows.created + rows.updated + rows.deleted === 0) return { rows };
     const files = await Promise.all(this.files);
     const args = files.length > 1 ? { ...this.context.arguments, files } : this.context.arguments;
     const entry = runEntry(

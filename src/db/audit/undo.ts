@@ -110,7 +110,7 @@ export async function undoRun(database: Database, options: UndoOptions): Promise
     const undoId = options.run.id ?? newRunId(options.run.startedAt);
     const audited = await AuditedRun.begin(executor, { ...options.run, id: undoId, arguments: { ...options.run.arguments, run: options.runId } });
     await executor.query(revertStatements(options.runId, shapes));
-    await audited.finish({ system: run.system, counts: { ...counts, skipped: changed.length } });
+    await audited.finish({ system: run.system, counts: { ...counts, skipped: changed.length } }, true);
     await transaction.commit();
     return { ...result, undoRunId: undoId };
   } catch (error) {
