@@ -1,5 +1,5 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
-import { rmSync, statSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'libsql';
 import { startLibsqlServer, type LibsqlServer } from './libsql-server.js';
@@ -527,20 +527,6 @@ export async function startPlatformServer(options: StartPlatformServerOptions): 
     return { database: name };
   }
 
-  /** Size of the database's file and its WAL, for usage figures. */
-  function fileBytes(state: DatabaseState): number {
-    if (!state.config.dbPath) return 0;
-    let total = 0;
-    for (const suffix of ['', '-wal']) {
-      try {
-        total += statSync(state.config.dbPath + suffix).size;
-      } catch {
-        // no WAL yet
-      }
-    }
-    return total;
-  }
-  void fileBytes;
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://platform.local');
