@@ -102,7 +102,7 @@ export async function destroyDatabase(api: PlatformApi, name: string): Promise<v
   const configuration = await call(() => api.getDatabaseConfiguration(name), name);
   if (configuration.delete_protection) {
     throw new RefusedError(`database "${name}" has delete protection on, so it was not destroyed`, {
-      hint: `switch it off first with \`qbank db protect ${name} --off\` if the database really must go`,
+      hint: 'switch delete protection off first if the database really must go',
     });
   }
   await call(() => api.deleteDatabase(name), name);
