@@ -107,7 +107,7 @@ async function runImport(context: CommandContext, kind: ImportKind | 'by-name', 
     const pending = summaries.some((summary) => summary.created + summary.updated > 0);
     if (flags.exitCode && pending) context.exitCode = ExitCode.checkFailed;
   } catch (error) {
-    throw await withFlagHints(error);
+    throw await withFlagHints(error, flags);
   } finally {
     progress?.finish();
   }
@@ -198,7 +198,7 @@ export function registerImportCommands(program: Command, context: CommandContext
 }
 
 /** The service states what went wrong; here it gets the flag that answers it. */
-async function withFlagHints(error: unknown): Promise<unknown> {
+async function withFlagHints(error: unknown, flags: ImportFlags): Promise<unknown> {
   const { OutputFileExistsError } = await import('../output-file.js');
   const { UnknownFormatError, RejectsWithoutSkipError, ReviewedChangesError, KindNotInSystemError } = await import('../db/import/index.js');
   if (error instanceof KindNotInSystemError) return new UsageError(error.message, { hint: `${error.hint}; pass --schema ${error.owner} if the database is meant for ${error.owner}` });
@@ -210,8 +210,21 @@ async function withFlagHints(error: unknown): Promise<unknown> {
   if (error instanceof InvalidInputError && error.details?.some((detail) => detail.includes('needs a reviewer'))) {
     return new InvalidInputError(error.message, { details: error.details, hint: 'name the reviewer with --reviewer EMAIL, or add a reviewed_by column' });
   }
+  if (error instanceof InvalidInputError && error.details) {
+    const flagHint = rowProblemFlagHint(error.details, flags);
+    if (flagHint) return new InvalidInputError(error.message, { details: error.details, hint: error.hint ? `${flagHint}; or ${error.hint}` : flagHint, cause: error.cause });
+  }
   if (error instanceof RejectsWithoutSkipError) return new UsageError('--rejects goes with --skip-invalid: without it, one invalid row stops the import');
   return error;
+}
+
+/** The row problems the service states as facts, answered by the flag that handles them. */
+function rowProblemFlagHint(details: string[], flags: ImportFlags): string | undefined {
+  const hints: string[] = [];
+  if (details.some((detail) => /: unknown (column|field)\b/.test(detail))) hints.push('pass --ignore-unknown-columns to skip unknown columns');
+  if (details.some((detail) => /longer than the limit of [\d,]+ characters/.test(detail))) hints.push('raise the limit with --max-field-size CHARS');
+  if (flags.mode === 'insert' && details.some((detail) => / already exists\b/.test(detail))) hints.push('--mode insert only adds new records; --mode upsert updates them');
+  return hints.length > 0 ? hints.join('; ') : undefined;
 }
 
 /** QBANK_IMPORT_PARALLEL=always|never overrides when parsing moves to a worker thread (tests, benchmarks). */

@@ -78,7 +78,7 @@ export class CsvParser {
   }
 
   private tooLong(line: number): CsvSyntaxError {
-    return new CsvSyntaxError(line, `a field starting on this line is longer than the limit of ${this.limitText} characters (--max-field-size)`);
+    return new CsvSyntaxError(line, `a field starting on this line is longer than the limit of ${this.limitText} characters`);
   }
 
   private parse(buf: string, final: boolean, out: CsvRecord[]): void {

@@ -125,7 +125,7 @@ export class JsonArraySplitter {
       this.parts.push(piece);
       this.partLength += piece.length;
       if (this.partLength > this.maxRecordChars) {
-        throw new JsonSyntaxError(this.elementLine, this.elementColumn, `a record is longer than the limit of ${this.maxRecordChars.toLocaleString('en-US')} characters (--max-field-size)`);
+        throw new JsonSyntaxError(this.elementLine, this.elementColumn, `a record is longer than the limit of ${this.maxRecordChars.toLocaleString('en-US')} characters`);
       }
     }
     this.offset += n;
@@ -174,7 +174,7 @@ export class JsonLinesSplitter {
     }
     this.pending = buf.slice(start);
     if (this.pending.length > this.maxRecordChars) {
-      throw new JsonSyntaxError(this.line, 1, `a line is longer than the limit of ${this.maxRecordChars.toLocaleString('en-US')} characters (--max-field-size)`);
+      throw new JsonSyntaxError(this.line, 1, `a line is longer than the limit of ${this.maxRecordChars.toLocaleString('en-US')} characters`);
     }
   }
 

@@ -92,7 +92,7 @@ export class OpenInterviewQuestionsTarget implements ImportTarget {
         `SELECT count(*) AS n FROM ${S} WHERE target_id IS NOT NULL`,
       ]);
       for (const row of existing.rows) {
-        problems.add({ line: Number(row.line), message: `question already exists (id "${row.target_id}", matched by ${row.matched_by}); --mode insert only adds new questions` });
+        problems.add({ line: Number(row.line), message: `question already exists (id "${row.target_id}", matched by ${row.matched_by})` });
       }
       problems.count += Number(total.rows[0].n) - existing.rows.length;
     }
@@ -198,7 +198,7 @@ export class OpenInterviewCertificationsTarget extends BatchedRowsTarget<OpenInt
         continue;
       }
       if (mode === 'insert') {
-        problems.add({ line: row.line, message: `certification "${row.id}" already exists; --mode insert only adds new certifications` });
+        problems.add({ line: row.line, message: `certification "${row.id}" already exists` });
         continue;
       }
       if (mode === 'skip-existing') {

@@ -139,7 +139,7 @@ export class PingToPassQuestionsTarget implements ImportTarget {
         `SELECT count(*) AS n FROM ${S} WHERE target_id IS NOT NULL`,
       ]);
       for (const row of existing.rows) {
-        problems.add({ line: Number(row.line), message: `question already exists (id "${row.target_id}", matched by ${row.matched_by}); --mode insert only adds new questions` });
+        problems.add({ line: Number(row.line), message: `question already exists (id "${row.target_id}", matched by ${row.matched_by})` });
       }
       problems.count += Number(total.rows[0].n) - existing.rows.length;
     }
@@ -269,7 +269,7 @@ export class PingToPassExamsTarget extends BatchedRowsTarget<PingToPassExam> {
         continue;
       }
       if (mode === 'insert') {
-        problems.add({ line: row.line, message: `exam ${row.code} already exists; --mode insert only adds new exams` });
+        problems.add({ line: row.line, message: `exam ${row.code} already exists` });
         continue;
       }
       if (mode === 'skip-existing') {

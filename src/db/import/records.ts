@@ -137,7 +137,7 @@ function readCsv(source: TextSource, options: RecordReaderOptions): RecordStream
       if (!name) {
         if (title.trim() === REJECTS_ERROR_COLUMN) return null;
         if (options.ignoreUnknownColumns) stream.ignored.add(title);
-        else problems.push({ line: record.line, column: index + 1, field: title, message: 'unknown column (use --ignore-unknown-columns to skip it)' });
+        else problems.push({ line: record.line, column: index + 1, field: title, message: 'unknown column' });
         return null;
       }
       const before = seen.get(name);
@@ -264,7 +264,7 @@ function readJson(source: TextSource, options: RecordReaderOptions): RecordStrea
         line: element.line,
         column: element.column,
         field: unknown[0],
-        message: `unknown field${unknown.length > 1 ? ` (and ${unknown.slice(1).map((k) => `"${k}"`).join(', ')})` : ''}; use --ignore-unknown-columns to skip it`,
+        message: `unknown field${unknown.length > 1 ? ` (and ${unknown.slice(1).map((k) => `"${k}"`).join(', ')})` : ''}`,
       };
     }
     return record;
