@@ -117,4 +117,22 @@ describe.each(MODES)('a re-import respects review decisions (%s)', (mode) => {
     const human = await cli(['import', 'another.csv']);
     expect(human.stderr).toMatch(/1 row without an id got: \S+/);
   });
+
+  it('--json lists the decided questions the file left as they are, beside those created and updated', async () => {
+    expect((await cli(['import', 'decided.csv', '--reviewer', 'lead@example.com'])).code).toBe(0);
+    writeFileSync(join(t.dir, 'same.csv'), `${HEADER}\nrv-1,CCNA-200-301,Which port does SSH use?,22,23,A,1,ssh\nrv-2,CCNA-200-301,Which port does Telnet use?,22,23,B,1,telnet;legacy\nrv-3,CCNA-200-301,Which port does HTTP use?,80,8080,A,1,http\n`);
+    for (const args of [['import', 'same.csv', '--dry-run', '--json'], ['--json', 'import', 'same.csv']]) {
+      const result = await cli(args);
+      expect(result.code, result.stderr).toBe(0);
+      const { ids, unchanged } = result.json();
+      expect(ids.updated).toEqual(['rv-2']);
+      expect(ids.unchangedReviewed).toEqual(['rv-1', 'rv-3']);
+      expect(unchanged).toBe(2);
+    }
+    expect((await reviewOf(t)).map((row) => [row.id, row.review_status])).toEqual([
+      ['rv-1', 'approved'],
+      ['rv-2', 'approved'],
+      ['rv-3', 'rejected'],
+    ]);
+  });
 });

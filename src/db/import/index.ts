@@ -326,7 +326,7 @@ function importContext(database: Database, runner: ImportRunner, file: string, o
     plannedExams,
     reviewPolicy: options.reviewPolicy ?? 'reset',
     reviewReset: [],
-    ids: { created: [], updated: [], assigned: [] },
+    ids: { created: [], updated: [], assigned: [], unchangedReviewed: [] },
     prune: Boolean(options.prune),
     confirmPrune: options.confirmPrune,
     missing: [],

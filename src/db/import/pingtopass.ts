@@ -146,7 +146,13 @@ export class PingToPassQuestionsTarget implements ImportTarget {
     const [counts] = await runner.query([`SELECT exam_code, action, count(*) AS n FROM ${S} GROUP BY exam_code, action`]);
     for (const row of counts.rows) tally.add(String(row.exam_code), OUTCOME_OF_ACTION[String(row.action)], Number(row.n));
     await this.findReviewedChanges(typeFor);
-    if (problems.empty) await readStagedIds(runner, S, this.context.ids);
+    if (problems.empty) {
+      await readStagedIds(runner, S, this.context.ids);
+      const [reviewed] = await runner.query([
+        `SELECT q.id FROM ${S} AS s JOIN main.questions AS q ON q.id = s.target_id WHERE s.action = 'unchanged' AND q.review_status IN ('approved', 'rejected') ORDER BY s.seq`,
+      ]);
+      for (const row of reviewed.rows) this.context.ids.unchangedReviewed.push(String(row.id));
+    }
     // active questions of the file's exams that no row of the file matched
     const missingRows = `SELECT e.code AS grp, q.id AS id FROM main.questions AS q JOIN main.exams AS e ON e.id = q.exam_id
       WHERE q.exam_id IN (SELECT DISTINCT exam_id FROM ${S}) AND coalesce(q.is_active, 1) = 1

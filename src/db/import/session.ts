@@ -99,6 +99,8 @@ export interface ImportedIds {
   created: string[];
   updated: string[];
   assigned: string[];
+  /** Approved or rejected questions the file left as they are (PingToPass; open-interview questions carry no decision). */
+  unchangedReviewed: string[];
 }
 
 /** Reads the ids of a staging table's created and updated rows (`given_id`, `new_id`, `target_id`, `action`). */
