@@ -1,11 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
+import { join } from 'node:path';
 import { createTestDatabase, MODES, type Mode, type TestDatabase } from './support/modes.js';
+import { hasSharedOpenInterview, SHARED_OPEN_INTERVIEW } from './support/shared-fixtures.js';
 
-/** The open-interview system's own records (see /work/shared/fixtures/open-interview/README.md), imported as they are, then checked. */
-const RECORDS = '/work/shared/fixtures/open-interview/data-questions.json';
+/** The open-interview system's own records (see ../shared/fixtures/open-interview/README.md), imported as they are, then checked. */
+const RECORDS = join(SHARED_OPEN_INTERVIEW, 'data-questions.json');
 
-describe.each(MODES)('qbank check on the open-interview system’s own records (%s)', (mode: Mode) => {
+describe.skipIf(!hasSharedOpenInterview).each(MODES)('qbank check on the open-interview system’s own records (%s)', (mode: Mode) => {
   let t: TestDatabase;
   const cli = (args: string[]) => runCli(args, { env: t.env, cwd: t.dir });
 

@@ -6,6 +6,7 @@ import stringWidth from 'string-width';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
 import { createTestDatabase, type TestDatabase } from './support/modes.js';
+import { SHARED_OPEN_INTERVIEW } from './support/shared-fixtures.js';
 
 /**
  * `qbank review` as an editor sees it, in a real pseudo-terminal (tmux) at ordinary sizes, on the
@@ -13,7 +14,7 @@ import { createTestDatabase, type TestDatabase } from './support/modes.js';
  * is for content on the screen, never for a fixed time.
  */
 
-const SHARED = join(process.cwd(), '../shared/fixtures/open-interview');
+const SHARED = SHARED_OPEN_INTERVIEW;
 const DESK = join(process.cwd(), 'fixtures/review-desk/questions.json');
 
 const hasTmux = (() => {
