@@ -118,6 +118,18 @@ describe.each(MODES)('a re-import respects review decisions (%s)', (mode) => {
     expect(human.stderr).toMatch(/1 row without an id got: \S+/);
   });
 
+  it('the decision a re-import resets is kept in its run: the entry counts it, and undoing the run brings it back', async () => {
+    expect((await cli(['import', 'decided.csv', '--reviewer', 'lead@example.com'])).code).toBe(0);
+    const before = await reviewOf(t);
+    expect((await cli(['import', 'edited.csv'])).code).toBe(0);
+    expect((await reviewOf(t)).find((row) => row.id === 'rv-1')!.review_status).toBe('pending');
+    const [entry] = await rows(t, "SELECT id, counts FROM __qbank_audit WHERE command LIKE 'import%' ORDER BY started_at DESC, rowid DESC LIMIT 1");
+    expect(JSON.parse(String(entry.counts)).reviewReset).toBe(2);
+    const undo = await cli(['undo', String(entry.id)]);
+    expect(undo.code, undo.stderr).toBe(0);
+    expect(await reviewOf(t)).toEqual(before);
+  });
+
   it('--json lists the decided questions the file left as they are, beside those created and updated', async () => {
     expect((await cli(['import', 'decided.csv', '--reviewer', 'lead@example.com'])).code).toBe(0);
     writeFileSync(join(t.dir, 'same.csv'), `${HEADER}\nrv-1,CCNA-200-301,Which port does SSH use?,22,23,A,1,ssh\nrv-2,CCNA-200-301,Which port does Telnet use?,22,23,B,1,telnet;legacy\nrv-3,CCNA-200-301,Which port does HTTP use?,80,8080,A,1,http\n`);

@@ -245,7 +245,9 @@ export async function importFiles(database: Database, files: ImportFileSpec[], o
     const summaries: ImportSummary[] = [];
     const plannedExams = new Map<string, string>();
     for (const one of prepared) summaries.push(await importOneFile(database, runner, one, { ...options, now: () => now }, rejectsFile, plannedExams));
-    await audit?.finish({ system: options.system, counts: importCounts(summaries) });
+    // the decisions reset are in the before-images; the entry says how many there were
+    const reviewReset = summaries.reduce((sum, summary) => sum + summary.reviewReset.length, 0);
+    await audit?.finish({ system: options.system, counts: { ...importCounts(summaries), ...(reviewReset > 0 ? { reviewReset } : {}) } });
     if (rejectsFile) await rejectsFile.commit();
     if (dryRun) await runner.rollback();
     else await runner.commit();
