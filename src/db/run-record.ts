@@ -215,7 +215,8 @@ function osUser(env: Record<string, string | undefined>): string {
   }
 }
 
-function entryFromRow(row: Record<string, unknown>): RunEntry {
+/** A `__qbank_audit` row as a RunEntry (its JSON columns parsed). */
+export function entryFromRow(row: Record<string, unknown>): RunEntry {
   const parse = <T>(value: unknown): T | null => (value === null || value === undefined ? null : (JSON.parse(String(value)) as T));
   return {
     id: String(row.id),

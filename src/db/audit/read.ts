@@ -1,6 +1,6 @@
 // Raw SQL here: qbank's own tables are no part of either system's drizzle schema.
 import { requireWriteAccess, type Database } from '../client.js';
-import { AUDIT_TABLE, findRun, type RunEntry } from '../run-record.js';
+import { AUDIT_TABLE, entryFromRow, findRun, type RunEntry } from '../run-record.js';
 import { AUDIT_ROWS_TABLE } from './row-images.js';
 
 export interface RunFilter {
@@ -13,24 +13,6 @@ export interface RunFilter {
 }
 
 const missingTable = (error: unknown) => /no such table/.test(String((error as Error)?.message ?? ''));
-
-function entryOf(row: Record<string, unknown>): RunEntry {
-  const parse = <T>(value: unknown): T | null => (value === null || value === undefined ? null : (JSON.parse(String(value)) as T));
-  return {
-    id: String(row.id),
-    startedAt: String(row.started_at),
-    finishedAt: row.finished_at === null ? null : String(row.finished_at),
-    actor: String(row.actor),
-    ci: parse(row.ci),
-    command: String(row.command),
-    arguments: parse(row.arguments) ?? {},
-    target: String(row.target),
-    system: row.system === null ? null : String(row.system),
-    counts: parse(row.counts),
-    file: parse(row.file),
-    qbankVersion: String(row.qbank_version),
-  };
-}
 
 /** Runs newest first; none when qbank never wrote to the database. */
 export async function listRuns(database: Database, filter: RunFilter = {}): Promise<RunEntry[]> {
@@ -54,7 +36,7 @@ export async function listRuns(database: Database, filter: RunFilter = {}): Prom
       sql: `SELECT * FROM "${AUDIT_TABLE}"${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY "started_at" DESC, "id" DESC LIMIT ?`,
       args,
     });
-    return result.rows.map((row) => entryOf(row as unknown as Record<string, unknown>));
+    return result.rows.map((row) => entryFromRow(row as unknown as Record<string, unknown>));
   } catch (error) {
     if (missingTable(error)) return [];
     throw error;
