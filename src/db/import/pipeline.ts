@@ -4,8 +4,8 @@ import { createIdGenerator } from './ids.js';
 import { OpenInterviewCertificationEncoder, OpenInterviewQuestionEncoder } from './open-interview-rows.js';
 import { PingToPassExamEncoder, PingToPassQuestionEncoder, type EncoderSettings, type PingToPassQuestionsPlan } from './pingtopass-rows.js';
 import type { Problem } from './problems.js';
-import { readRecords, type FileFormat, type RawRecord, type SourceRecord } from './records.js';
-import { openTextSource } from './text-source.js';
+import type { FileFormat, RawRecord, SourceRecord } from './records.js';
+import { openRecordSource } from './sources.js';
 
 /**
  * The part of an import that needs no database: read the file, parse it, validate every record,
@@ -111,16 +111,17 @@ function describe(problems: Problem[]): string {
 export async function* runPipeline(options: PipelineOptions): AsyncGenerator<PipelineBatch, PipelineEnd> {
   const now = new Date(options.nowMs);
   const encoder = createEncoder(options.plan, { now, newId: createIdGenerator(() => now, options.idPrefix), dryRun: options.dryRun, reviewer: options.reviewer });
-  const source = await openTextSource(options.path, { encoding: options.encoding });
+  const source = await openRecordSource(options.path, {
+    format: options.format,
+    encoding: options.encoding,
+    columns: encoder.columns,
+    ignoreUnknownColumns: options.ignoreUnknownColumns,
+    excel: options.excel,
+    maxFieldChars: options.maxFieldChars,
+    wrapperKeys: WRAPPER_KEYS[options.plan.target],
+  });
+  const stream = source.stream;
   try {
-    const stream = readRecords(source, {
-      format: options.format,
-      columns: encoder.columns,
-      ignoreUnknownColumns: options.ignoreUnknownColumns,
-      excel: options.excel,
-      maxFieldChars: options.maxFieldChars,
-      wrapperKeys: WRAPPER_KEYS[options.plan.target],
-    });
     const fingerprints = new FingerprintSet();
     const probes: FingerprintProbe[] = [];
     let records = 0;
