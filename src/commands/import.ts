@@ -200,7 +200,10 @@ export function registerImportCommands(program: Command, context: CommandContext
 /** The service states what went wrong; here it gets the flag that answers it. */
 async function withFlagHints(error: unknown, flags: ImportFlags): Promise<unknown> {
   const { OutputFileExistsError } = await import('../output-file.js');
-  const { UnknownFormatError, RejectsWithoutSkipError, ReviewedChangesError, KindNotInSystemError } = await import('../db/import/index.js');
+  const { UnknownFormatError, RejectsWithoutSkipError, ReviewedChangesError, KindNotInSystemError, RowProblemsError } = await import('../db/import/index.js');
+  if (error instanceof RowProblemsError && error.skippable && error.details) {
+    error = new InvalidInputError(error.message, { details: error.details, hint: `${error.hint}, or import the valid rows with --skip-invalid --rejects rejected.csv`, cause: error.cause });
+  }
   if (error instanceof KindNotInSystemError) return new UsageError(error.message, { hint: `${error.hint}; pass --schema ${error.owner} if the database is meant for ${error.owner}` });
   if (error instanceof OutputFileExistsError) return error.withHint('choose another name, or pass --force to replace it');
   if (error instanceof UnknownFormatError) return new UsageError(error.message, { hint: 'name it .csv, .json or .jsonl, or pass --format csv|json|jsonl' });

@@ -441,7 +441,18 @@ function summaryOf(prepared: PreparedFile, options: ImportOptions, context: Impo
   };
 }
 
-function problemsError(file: string, problems: ProblemLog, rows: number, stopped?: { where: FileProblem['where']; line: number }): InvalidInputError {
+/** Rows of a file are invalid; `skippable` when the valid ones could be imported and the others set aside. */
+export class RowProblemsError extends InvalidInputError {
+  constructor(
+    message: string,
+    options: { hint?: string; details?: string[] },
+    readonly skippable: boolean,
+  ) {
+    super(message, options);
+  }
+}
+
+function problemsError(file: string, problems: ProblemLog, rows: number, stopped?: { where: FileProblem['where']; line: number }): RowProblemsError {
   const count = problems.count;
   const what =
     stopped?.where === 'header'
@@ -451,8 +462,12 @@ function problemsError(file: string, problems: ProblemLog, rows: number, stopped
         : `${file}: ${count.toLocaleString('en-US')} problem${count === 1 ? '' : 's'} in ${rows.toLocaleString('en-US')} row${rows === 1 ? '' : 's'}`;
   const shown = problems.kept.length;
   const more = count > shown ? `the first ${shown} of ${count.toLocaleString('en-US')} problems are shown; ` : '';
-  return new InvalidInputError(`${what}; nothing was imported`, {
-    details: problems.sorted().map((problem) => formatProblem(file, problem)),
-    hint: stopped ? (stopped.where === 'header' ? 'see `qbank import template` for the columns' : undefined) : `${more}fix them, or import the valid rows with --skip-invalid --rejects rejected.csv`,
-  });
+  return new RowProblemsError(
+    `${what}; nothing was imported`,
+    {
+      details: problems.sorted().map((problem) => formatProblem(file, problem)),
+      hint: stopped ? (stopped.where === 'header' ? 'see `qbank import template` for the columns' : undefined) : `${more}fix them`,
+    },
+    !stopped,
+  );
 }
