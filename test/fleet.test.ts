@@ -99,3 +99,48 @@ describe('db push --all over a fleet of 50 databases (20 ms latency)', () => {
     expect(misuse.stderr).toContain('--group and --concurrency go with --all');
   });
 });
+
+describe('db migrate --all', () => {
+  it('lists pending migrations with --dry-run (nothing changed), applies them once, then has nothing to do; blocked writes are refused', { timeout: 60_000 }, async () => {
+    const fleet = await startFleet(3, 0);
+    const api = createPlatformApi({ baseUrl: fleet.platform.baseUrl, token: API_TOKEN, org: 'acme' });
+    await api.updateDatabaseConfiguration('fleet-03', { block_writes: true });
+
+    const dry = await runCli(['db', 'migrate', '--all', '--dry-run', '--schema', 'pingtopass', '--json'], { env: fleet.env, cwd: fleet.dir });
+    expect(dry.code, dry.stderr).toBe(0);
+    const planned = dry.json();
+    expect(planned).toMatchObject({ command: 'db migrate --all', dryRun: true, summary: { databases: 3, pending: 3, changed: 0 } });
+    expect(planned.databases[0].result.pending.length).toBeGreaterThan(0);
+    const tables = await sql(fleet.platform, 'fleet-01', "SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'");
+    expect(Number(tables.rows[0]!.n)).toBe(0);
+
+    const applied = await runCli(['--schema', 'pingtopass', 'db', 'migrate', '--all'], { env: fleet.env, cwd: fleet.dir });
+    expect(applied.code).toBe(6);
+    expect(applied.stderr.match(/✔ fleet-0[12]: applied \d+ migration\(s\) \(pingtopass\)/g)).toHaveLength(2);
+    expect(applied.stderr).toMatch(/✗ fleet-03: refused: writes are blocked on this database/);
+    expect(applied.stdout).toMatch(/3\s+0\s+2\s+0\s+1\s+0/);
+    expect(await hasIndex(fleet.platform, 'fleet-01', 'exams_vendor_idx')).toBe(true);
+    const recorded = await sql(fleet.platform, 'fleet-02', 'SELECT count(*) AS n FROM __drizzle_migrations');
+    expect(Number(recorded.rows[0]!.n)).toBe(planned.databases[1].result.pending.length);
+    const runs = await sql(fleet.platform, 'fleet-02', "SELECT command FROM __qbank_audit WHERE command = 'db migrate --all'");
+    expect(runs.rows).toHaveLength(1);
+
+    const again = await runCli(['db', 'migrate', '--all', '--group', 'default', '--concurrency', '2', '--json'], { env: fleet.env, cwd: fleet.dir });
+    expect(again.json().summary).toMatchObject({ databases: 3, ok: 2, changed: 0, refused: 1 });
+    expect(again.json().databases[0].message).toBe('no pending migrations (pingtopass)');
+
+    const misuse = await runCli(['db', 'migrate', '--dry-run'], { env: fleet.env, cwd: fleet.dir });
+    expect(misuse.code).toBe(2);
+    expect(misuse.stderr).toContain('go with --all');
+  });
+
+  it('one token minted per group for the run, none printed', { timeout: 60_000 }, async () => {
+    const fleet = await startFleet(4, 0);
+    const before = fleet.platform.requests.length;
+    const status = await runCli(['db', 'status', '--all', '--json'], { env: fleet.env, cwd: fleet.dir });
+    expect(status.code, status.stderr).toBe(0);
+    const mints = fleet.platform.requests.slice(before).filter((r) => r.path.endsWith('/auth/tokens'));
+    expect(mints.map((r) => `${r.path}${r.query}`)).toEqual(['/v1/organizations/acme/groups/default/auth/tokens?expiration=1h&authorization=read-only']);
+    expect(status.stdout).not.toMatch(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./);
+  });
+});

@@ -289,6 +289,31 @@ export async function statusFleet(context: CommandContext, command: Command, fla
   finishFleet(context, out, 'db status --all', entries, flags);
 }
 
+/** `db migrate --all`: the committed migrations applied to every database (`--dry-run`: listed, read only). */
+export async function migrateFleet(context: CommandContext, command: Command, flags: FleetFlags): Promise<void> {
+  const out = context.output(command);
+  const api = await platformApi(context, command, out);
+  const { runOnFleet, DEFAULT_FLEET_CONCURRENCY } = await import('../turso/fleet.js');
+  const { migrateOne } = await import('../turso/fleet-jobs.js');
+  const { resolveActor } = await import('../db/run-record.js');
+  const explicit = context.globals(command).schema as SystemName | undefined;
+  const actor = resolveActor({ env: context.io.env, cwd: context.io.cwd });
+  const entries = await runOnFleet(api, {
+    group: flags.group,
+    concurrency: flags.concurrency ?? DEFAULT_FLEET_CONCURRENCY,
+    readOnly: Boolean(flags.dryRun),
+    refuse: (target) => (target.blockWrites && !flags.dryRun ? 'writes are blocked on this database (block_writes), so nothing was migrated' : undefined),
+    onEntry: (entry) => renderFleetLine(out, entry),
+    job: (database) =>
+      migrateOne(database, {
+        explicit,
+        dryRun: Boolean(flags.dryRun),
+        run: { ...actor, command: 'db migrate --all', arguments: { group: flags.group ?? null }, target: database.displayUrl },
+      }),
+  });
+  finishFleet(context, out, 'db migrate --all', entries, flags);
+}
+
 function renderFleetLine(out: Output, entry: import('../turso/fleet.js').FleetEntry<unknown>): void {
   if (out.json) return;
   const mark = entry.outcome === 'refused' || entry.outcome === 'failed' ? out.ce.red('✗') : entry.outcome === 'pending' ? out.ce.yellow('!') : out.ce.green('✔');

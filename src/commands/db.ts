@@ -5,7 +5,7 @@ import type { DatabaseStatus, TableRole } from '../db/status.js';
 import { CheckFailedError, ExitCode, UsageError } from '../errors.js';
 import type { Output } from '../output/output.js';
 import { type CommandContext, examples } from './context.js';
-import { pushFleet, registerDbAdminCommands, statusFleet, type FleetFlags } from './db-admin.js';
+import { migrateFleet, pushFleet, registerDbAdminCommands, statusFleet, type FleetFlags } from './db-admin.js';
 import { positiveInteger } from './flags.js';
 
 /** How long a push whose answer was lost may spend reconnecting to find out whether it committed. */
@@ -90,8 +90,23 @@ function registerPush(db: Command, context: CommandContext): void {
 function registerMigrate(db: Command, context: CommandContext): void {
   db.command('migrate')
     .description('apply the committed SQL migrations of the selected system')
-    .addHelpText('after', examples([['qbank db migrate --schema open-interview', 'apply pending migrations']]))
-    .action(async (_options: unknown, command: Command) => {
+    .option('--all', 'every database of the Turso organization (TURSO_API_TOKEN, TURSO_ORG), each with a token minted for the run')
+    .option('--group <name>', 'with --all: only the databases of this group')
+    .option('--concurrency <n>', 'with --all: databases migrated at once (default 4)', positiveInteger)
+    .option('--dry-run', 'with --all: list the pending migrations of each database, read only')
+    .addHelpText(
+      'after',
+      examples([
+        ['qbank db migrate --schema open-interview', 'apply pending migrations'],
+        ['qbank db migrate --all --group default --dry-run', 'what is pending on every database of a group'],
+        ['qbank db migrate --all --json', 'migrate every database of the organization, one JSON document'],
+      ]),
+    )
+    .action(async (options: FleetFlags & { all?: boolean }, command: Command) => {
+      if (!options.all && (options.group !== undefined || options.concurrency !== undefined || options.dryRun)) {
+        throw new UsageError('--group, --concurrency and --dry-run go with --all');
+      }
+      if (options.all) return migrateFleet(context, command, options);
       const out = context.output(command);
       const { database, config } = await context.database(command, 'write', out);
       const system = await context.system(database, config);

@@ -1,14 +1,15 @@
 import type { DatabaseConfig } from '../config.js';
 import type { Database } from '../db/client.js';
 import { QbankError, RefusedError } from '../errors.js';
-import type { PlatformApi } from './platform-api.js';
+import { PlatformApiError, type CreateTokenOptions, type PlatformApi } from './platform-api.js';
 import { describePlatformError } from './platform-errors.js';
 import { listDatabases, type DatabaseSummary } from './provisioning.js';
 
 /*
- * One job run on every database of the organization (or of a group): each database gets a token
- * minted for this run (short-lived, never written anywhere), at most `concurrency` databases are
- * worked on at once, and a failing database does not stop the others.
+ * One job run on every database of the organization (or of a group): each database is opened with a
+ * token minted for this run (short-lived, never written anywhere; one per group where the platform
+ * token may mint group tokens), at most `concurrency` databases are worked on at once, and a failing
+ * database does not stop the others.
  */
 
 export const DEFAULT_FLEET_CONCURRENCY = 4;
@@ -49,12 +50,13 @@ export interface FleetOptions<T> {
 
 export async function runOnFleet<T>(api: PlatformApi, options: FleetOptions<T>): Promise<Array<FleetEntry<T>>> {
   const targets = await listDatabases(api, { group: options.group });
+  const tokens = new RunTokens(api, Boolean(options.readOnly));
   const entries: Array<FleetEntry<T>> = new Array(targets.length);
   let next = 0;
   const worker = async () => {
     while (next < targets.length) {
       const index = next++;
-      const entry = await runOne(api, targets[index]!, options);
+      const entry = await runOne(tokens, targets[index]!, options);
       entries[index] = entry;
       options.onEntry?.(entry);
     }
@@ -63,17 +65,51 @@ export async function runOnFleet<T>(api: PlatformApi, options: FleetOptions<T>):
   return entries;
 }
 
-async function runOne<T>(api: PlatformApi, target: DatabaseSummary, options: FleetOptions<T>): Promise<FleetEntry<T>> {
+/**
+ * Tokens minted for one run: one group token per group (a single round trip covers every database
+ * of the group), else, for a database outside any group or when the platform token may not mint
+ * group tokens, one token for the database itself.
+ */
+class RunTokens {
+  private readonly groups = new Map<string, Promise<string | undefined>>();
+
+  constructor(
+    private readonly api: PlatformApi,
+    private readonly readOnly: boolean,
+  ) {}
+
+  async forDatabase(target: DatabaseSummary): Promise<string> {
+    const options = { expiration: RUN_TOKEN_EXPIRATION, authorization: this.readOnly ? ('read-only' as const) : ('full-access' as const) };
+    const groupToken = target.group ? await this.forGroup(target.group, options) : undefined;
+    if (groupToken) return groupToken;
+    return this.api.createDatabaseToken(target.name, options).catch((error: unknown) => {
+      throw describePlatformError(error);
+    });
+  }
+
+  private forGroup(group: string, options: CreateTokenOptions): Promise<string | undefined> {
+    let token = this.groups.get(group);
+    if (!token) {
+      // A token that may not mint group tokens (403), or a group the API does not know, falls back
+      // to database tokens; any other failure is the database's failure.
+      token = this.api.createGroupToken(group, options).catch((error: unknown) => {
+        if (error instanceof PlatformApiError && (error.status === 403 || error.status === 404)) return undefined;
+        this.groups.delete(group);
+        throw describePlatformError(error);
+      });
+      this.groups.set(group, token);
+    }
+    return token;
+  }
+}
+
+async function runOne<T>(tokens: RunTokens, target: DatabaseSummary, options: FleetOptions<T>): Promise<FleetEntry<T>> {
   const base = { name: target.name, url: target.url };
   const refusal = options.refuse?.(target);
   if (refusal) return { ...base, outcome: 'refused', message: refusal, exitCode: 5 };
   let database: Database | undefined;
   try {
-    const token = await api
-      .createDatabaseToken(target.name, { expiration: RUN_TOKEN_EXPIRATION, authorization: options.readOnly ? 'read-only' : 'full-access' })
-      .catch((error: unknown) => {
-        throw describePlatformError(error);
-      });
+    const token = await tokens.forDatabase(target);
     const { openDatabase } = await import('../db/client.js');
     database = openDatabase(fleetConfig(target, token), { access: options.readOnly ? 'read' : 'write' });
     const done = await options.job(database, target);
