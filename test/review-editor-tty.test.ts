@@ -1,10 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { createClient } from '@libsql/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from './support/cli.js';
-import { createTestDatabase, type TestDatabase } from './support/modes.js';
+import { seededDatabase, sqlite, type TestDatabase } from './support/modes.js';
+import { haveCommands, startQbank, TmuxScreen } from './support/tmux.js';
 
 /**
  * `qbank review` in a real pseudo-terminal (tmux), with no $VISUAL or $EDITOR: `e` opens vi, as git
@@ -12,15 +8,7 @@ import { createTestDatabase, type TestDatabase } from './support/modes.js';
  * the screen, never for a fixed time.
  */
 
-const hasTmux = (() => {
-  try {
-    execFileSync('tmux', ['-V']);
-    execFileSync('sh', ['-c', 'command -v vi']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasTmux = haveCommands('tmux', 'vi');
 
 // trailing spaces, a tab, a code fence, wide characters, blank lines, no newline at the end
 const EXPLANATION = [
@@ -35,53 +23,6 @@ const EXPLANATION = [
   ...Array.from({ length: 20 }, (_, i) => `Line ${i + 1}: hello packets every 10 s on broadcast links, dead interval 40 s.`),
 ].join('\n');
 
-const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
-
-class TmuxScreen {
-  private readonly socket = `qbank-review-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  private readonly session = 'review';
-
-  start(command: string): void {
-    this.tmux('-f', '/dev/null', 'new-session', '-d', '-x', '100', '-y', '30', '-s', this.session, command);
-    this.tmux('set-option', '-t', this.session, 'remain-on-exit', 'on');
-  }
-
-  private tmux(...args: string[]): string {
-    return execFileSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8' });
-  }
-
-  text(): string {
-    return this.tmux('capture-pane', '-p', '-t', this.session);
-  }
-
-  /** Polls the screen until it shows every pattern. */
-  async waitFor(...patterns: Array<string | RegExp | ((screen: string) => boolean)>): Promise<string> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const screen = this.text();
-      if (patterns.every((p) => (typeof p === 'string' ? screen.includes(p) : typeof p === 'function' ? p(screen) : p.test(screen)))) return screen;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${patterns.join(', ')}; the screen:\n${screen}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
-  keys(...keys: string[]): void {
-    this.tmux('send-keys', '-t', this.session, ...keys);
-  }
-
-  type(text: string): void {
-    this.tmux('send-keys', '-t', this.session, '-l', text);
-  }
-
-  close(): void {
-    try {
-      this.tmux('kill-server');
-    } catch {
-      // already gone
-    }
-  }
-}
-
 /** The first item of each system's queue, and how far down the field list its explanation is. */
 const SYSTEMS = [
   { system: 'pingtopass', id: 'q_ccna_003', explanationRow: 1, fields: ['Question', 'Explanation', 'Option A', 'Correct answer', 'Tags'] },
@@ -92,29 +33,14 @@ describe.runIf(hasTmux).each(SYSTEMS)('editing in a real terminal with no editor
   let t: TestDatabase;
   let screen: TmuxScreen;
 
-  const explanation = async () => {
-    const client = createClient({ url: `file:${t.dbPath}` });
-    try {
-      return (await client.execute({ sql: 'SELECT explanation FROM questions WHERE id = ?', args: [id] })).rows[0].explanation;
-    } finally {
-      client.close();
-    }
-  };
+  const explanation = async () => (await sqlite(t, 'SELECT explanation FROM questions WHERE id = ?', [id]))[0].explanation;
 
   beforeEach(async () => {
-    t = await createTestDatabase('file');
-    expect((await runCli(['db', 'push', '--schema', system], { env: t.env, cwd: t.dir })).code).toBe(0);
-    expect((await runCli(['db', 'seed'], { env: t.env, cwd: t.dir })).code).toBe(0);
-    const client = createClient({ url: `file:${t.dbPath}` });
-    await client.execute({ sql: 'UPDATE questions SET explanation = ? WHERE id = ?', args: [EXPLANATION, id] });
-    client.close();
-    const entry = join(t.dir, 'qbank.mjs');
-    writeFileSync(entry, `const { main } = await import(${JSON.stringify(join(process.cwd(), 'src/main.ts'))});\nprocess.exitCode = await main(process.argv.slice(2));\n`);
-    const env = { PATH: process.env.PATH!, HOME: t.dir, TERM: 'xterm-256color', LANG: 'C.UTF-8', NO_COLOR: '1', TURSO_DATABASE_URL: t.url, QBANK_STATE_DIR: join(t.dir, 'state') };
-    const assignments = Object.entries(env).map(([name, value]) => `${name}=${quote(value)}`);
-    screen = new TmuxScreen();
-    // env -i: neither VISUAL nor EDITOR reaches qbank, whatever the test runner has
-    screen.start(`cd ${quote(process.cwd())} && env -i ${assignments.join(' ')} ${quote(process.execPath)} --import tsx ${quote(entry)} review --reviewer ada@example.com --schema ${system}; echo "qbank exited $?"`);
+    t = await seededDatabase('file', system);
+    await sqlite(t, 'UPDATE questions SET explanation = ? WHERE id = ?', [EXPLANATION, id]);
+    screen = new TmuxScreen(100, 30);
+    // no VISUAL or EDITOR reaches qbank, whatever the test runner has
+    startQbank(screen, t, ['review', '--reviewer', 'ada@example.com', '--schema', system]);
   });
 
   afterEach(async () => {

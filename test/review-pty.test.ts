@@ -1,12 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createClient } from '@libsql/client';
 import stringWidth from 'string-width';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, type TestDatabase } from './support/modes.js';
+import { createTestDatabase, seededDatabase, sqlite, type TestDatabase } from './support/modes.js';
 import { SHARED_OPEN_INTERVIEW } from './support/shared-fixtures.js';
+import { haveCommands, startQbank, TmuxScreen } from './support/tmux.js';
 
 /**
  * `qbank review` as an editor sees it, in a real pseudo-terminal (tmux) at ordinary sizes, on the
@@ -17,74 +16,7 @@ import { SHARED_OPEN_INTERVIEW } from './support/shared-fixtures.js';
 const SHARED = SHARED_OPEN_INTERVIEW;
 const DESK = join(process.cwd(), 'fixtures/review-desk/questions.json');
 
-const hasTmux = (() => {
-  try {
-    execFileSync('tmux', ['-V']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
-
-type ScreenCheck = string | RegExp | ((screen: string) => boolean);
-
-class TmuxScreen {
-  private readonly socket = `qbank-desk-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  private readonly session = 'desk';
-
-  constructor(
-    public columns: number,
-    public rows: number,
-  ) {}
-
-  start(command: string): void {
-    this.tmux('-f', '/dev/null', 'new-session', '-d', '-x', String(this.columns), '-y', String(this.rows), '-s', this.session, command);
-    this.tmux('set-option', '-t', this.session, 'remain-on-exit', 'on');
-  }
-
-  private tmux(...args: string[]): string {
-    return execFileSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8' });
-  }
-
-  /** The screen's rows, every one of them (capture-pane drops none, trailing blanks included). */
-  lines(): string[] {
-    const text = this.tmux('capture-pane', '-p', '-t', this.session);
-    const lines = text.replace(/\n$/, '').split('\n');
-    while (lines.length < this.rows) lines.push('');
-    return lines;
-  }
-
-  async waitFor(...checks: ScreenCheck[]): Promise<string[]> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const lines = this.lines();
-      const screen = lines.join('\n');
-      if (checks.every((p) => (typeof p === 'string' ? screen.includes(p) : typeof p === 'function' ? p(screen) : p.test(screen)))) return lines;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${checks.join(', ')}; the screen:\n${screen}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
-  keys(...keys: string[]): void {
-    this.tmux('send-keys', '-t', this.session, ...keys);
-  }
-
-  resize(columns: number, rows: number): void {
-    this.columns = columns;
-    this.rows = rows;
-    this.tmux('resize-window', '-t', this.session, '-x', String(columns), '-y', String(rows));
-  }
-
-  close(): void {
-    try {
-      this.tmux('kill-server');
-    } catch {
-      // already gone
-    }
-  }
-}
+const hasTmux = haveCommands('tmux');
 
 const words = (text: string) => text.split(/\s+/).filter(Boolean);
 const squash = (text: string) => words(text).join(' ');
@@ -170,20 +102,9 @@ function algorithmsBank(limit: number, maxCharacters = Infinity): Array<Record<s
   });
 }
 
-async function sql(t: TestDatabase, statement: string): Promise<Record<string, unknown>[]> {
-  const client = createClient({ url: `file:${t.dbPath}` });
-  try {
-    return (await client.execute(statement)).rows as unknown as Record<string, unknown>[];
-  } finally {
-    client.close();
-  }
-}
-
-/** A PingToPass database whose pending queue is the reshaped algorithms bank, then our own fixtures. */
+/** The seeded PingToPass database made one whose pending queue is the reshaped algorithms bank, then our own fixtures. */
 async function pingToPassDesk(t: TestDatabase, algorithms: number, maxCharacters?: number): Promise<Array<Record<string, unknown>>> {
-  expect((await runCli(['db', 'push', '--schema', 'pingtopass'], { env: t.env, cwd: t.dir })).code).toBe(0);
-  expect((await runCli(['db', 'seed'], { env: t.env, cwd: t.dir })).code).toBe(0);
-  await sql(t, `UPDATE questions SET review_status = 'approved'`);
+  await sqlite(t, `UPDATE questions SET review_status = 'approved'`);
   const bank = algorithmsBank(algorithms, maxCharacters);
   writeFileSync(join(t.dir, 'algorithms.json'), JSON.stringify(bank));
   const imported = await runCli(['import', 'algorithms.json', DESK], { env: t.env, cwd: t.dir });
@@ -192,11 +113,7 @@ async function pingToPassDesk(t: TestDatabase, algorithms: number, maxCharacters
 }
 
 function startReview(t: TestDatabase, screen: TmuxScreen, args: string[]): void {
-  const entry = join(t.dir, 'qbank.mjs');
-  writeFileSync(entry, `const { main } = await import(${JSON.stringify(join(process.cwd(), 'src/main.ts'))});\nprocess.exitCode = await main(process.argv.slice(2));\n`);
-  const env = { PATH: process.env.PATH!, HOME: t.dir, TERM: 'xterm-256color', LANG: 'C.UTF-8', NO_COLOR: '1', TURSO_DATABASE_URL: t.url, QBANK_STATE_DIR: join(t.dir, 'state') };
-  const assignments = Object.entries(env).map(([name, value]) => `${name}=${quote(value)}`);
-  screen.start(`cd ${quote(process.cwd())} && env -i ${assignments.join(' ')} ${quote(process.execPath)} --import tsx ${quote(entry)} review --reviewer ada@example.com ${args.join(' ')}; echo "qbank exited $?"`);
+  startQbank(screen, t, ['review', '--reviewer', 'ada@example.com', ...args]);
 }
 
 const SIZES = [
@@ -218,7 +135,7 @@ describe.runIf(hasTmux && existsSync(SHARED))('the review screen in a real termi
 
   // at 80×24 the real questions of ordinary length (stem and options up to 1,150 characters: most of them)
   it.each(SIZES)('PingToPass at $columns×$rows: header, stem, every option and the keys on the first screen, wrapped at word boundaries', async ({ columns, rows }) => {
-    t = await createTestDatabase('file');
+    t = await seededDatabase('file', 'pingtopass');
     const bank = await pingToPassDesk(t, 3, columns === 80 ? 1_150 : undefined);
     screen = new TmuxScreen(columns, rows);
     startReview(t, screen, ['--schema', 'pingtopass']);
@@ -248,7 +165,7 @@ describe.runIf(hasTmux && existsSync(SHARED))('the review screen in a real termi
   }, 120_000);
 
   it('PingToPass at 80×24: a 400-word stem scrolls with the rest, a 200-line explanation is read to its end with the scroll keys, and a resize redraws at the same content', async () => {
-    t = await createTestDatabase('file');
+    t = await seededDatabase('file', 'pingtopass');
     await pingToPassDesk(t, 0);
     screen = new TmuxScreen(80, 24);
     startReview(t, screen, ['--schema', 'pingtopass']);
@@ -329,8 +246,8 @@ describe.runIf(hasTmux && existsSync(SHARED))('the review screen in a real termi
     expect((await runCli(['db', 'push', '--schema', 'open-interview'], { env: t.env, cwd: t.dir })).code).toBe(0);
     const imported = await runCli(['import', join(SHARED, 'data-questions.json'), '--skip-invalid', '--ignore-unknown-columns'], { env: t.env, cwd: t.dir });
     expect(imported.code, imported.stderr).toBe(0);
-    const flagged = await sql(t, `SELECT id, question, diagram FROM questions WHERE diagram IS NOT NULL AND diagram <> '' ORDER BY rowid LIMIT 2`);
-    await sql(t, `UPDATE questions SET status = 'flagged' WHERE id IN (${flagged.map((q) => `'${q.id}'`).join(', ')})`);
+    const flagged = await sqlite(t, `SELECT id, question, diagram FROM questions WHERE diagram IS NOT NULL AND diagram <> '' ORDER BY rowid LIMIT 2`);
+    await sqlite(t, `UPDATE questions SET status = 'flagged' WHERE id IN (${flagged.map((q) => `'${q.id}'`).join(', ')})`);
     screen = new TmuxScreen(columns, rows);
     startReview(t, screen, ['--schema', 'open-interview']);
     const question = flagged[0];
@@ -359,10 +276,8 @@ describe.runIf(hasTmux && existsSync(SHARED))('the review screen in a real termi
   }, 120_000);
 
   it('open-interview work queue at 80×24: the same layout, the claim in the header, the key line on the last row', async () => {
-    t = await createTestDatabase('file');
-    expect((await runCli(['db', 'push', '--schema', 'open-interview'], { env: t.env, cwd: t.dir })).code).toBe(0);
-    expect((await runCli(['db', 'seed'], { env: t.env, cwd: t.dir })).code).toBe(0);
-    const [first] = await sql(t, `SELECT w.id, q.question FROM work_queue w JOIN questions q ON q.id = w.item_id WHERE w.status = 'pending' ORDER BY w.priority, w.id LIMIT 1`);
+    t = await seededDatabase('file', 'open-interview');
+    const [first] = await sqlite(t, `SELECT w.id, q.question FROM work_queue w JOIN questions q ON q.id = w.item_id WHERE w.status = 'pending' ORDER BY w.priority, w.id LIMIT 1`);
     screen = new TmuxScreen(80, 24);
     startReview(t, screen, ['--schema', 'open-interview', '--queue', 'work']);
     const lines = await screen.waitFor(`#${first.id}`, 'claimed by ada@example.com', 'q quit');

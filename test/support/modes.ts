@@ -1,6 +1,8 @@
 import { join } from 'node:path';
+import { createClient, type Client, type InValue } from '@libsql/client';
+import { expect } from 'vitest';
 import { generateEd25519KeyPair, signToken } from '../../src/auth/jwt.js';
-import { tempDir } from './cli.js';
+import { runCli, tempDir, type CliOptions, type CliResult } from './cli.js';
 import { startLibsqlServer } from './libsql-server.js';
 
 /** Every command is tested against an embedded file and against the local libSQL protocol server. */
@@ -50,4 +52,37 @@ export async function createTestDatabase(mode: Mode, options: { latencyMs?: numb
       dir.remove();
     },
   };
+}
+
+/**
+ * The CLI as a user runs it against the test database: in its directory, pointed at it, with a
+ * state folder of its own (review sessions, resume points).
+ */
+export function runIn(t: TestDatabase, args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return runCli(args, { ...options, env: { ...t.env, QBANK_STATE_DIR: join(t.dir, 'state'), ...options.env }, cwd: t.dir });
+}
+
+/** A database of `system` as `db push` and `db seed` leave it, then as each of `more` (more commands) leaves it. */
+export async function seededDatabase(mode: Mode, system: 'pingtopass' | 'open-interview', more: string[][] = []): Promise<TestDatabase> {
+  const t = await createTestDatabase(mode);
+  for (const args of [['db', 'push', '--schema', system], ['db', 'seed', '--schema', system], ...more]) {
+    const result = await runCli(args, { env: t.env, cwd: t.dir });
+    expect(result.code, `qbank ${args.join(' ')}: ${result.stderr}`).toBe(0);
+  }
+  return t;
+}
+
+/** A connection straight to the file behind either mode, for `work`: what is really in the database. */
+export async function withFile<T>(t: Pick<TestDatabase, 'dbPath'>, work: (client: Client) => Promise<T>, options: { intMode?: 'number' | 'bigint' } = {}): Promise<T> {
+  const client = createClient({ url: `file:${t.dbPath}`, intMode: options.intMode });
+  try {
+    return await work(client);
+  } finally {
+    client.close();
+  }
+}
+
+/** One statement straight on the file behind either mode; its rows as plain objects. */
+export function sqlite(t: Pick<TestDatabase, 'dbPath'>, sql: string, args: InValue[] = []): Promise<Array<Record<string, unknown>>> {
+  return withFile(t, async (client) => (await client.execute({ sql, args })).rows.map((row) => ({ ...row })));
 }
