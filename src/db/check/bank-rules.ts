@@ -1,21 +1,27 @@
-import { createHash } from 'node:crypto';
 import type { CheckQuestion, RawFinding, Thresholds } from './model.js';
-import { normaliseText } from './question-rules.js';
+import { fmix, hashString, shingleHashes, StemReader } from './stems.js';
 
 /**
  * The rules that judge questions against each other: exact and near duplicates, and the skew of an
- * exam's answer key. Questions are fed one at a time; only what each rule needs is kept (a hash of
- * the stem, a MinHash signature, counters per exam), so a 200k-question bank fits in memory.
+ * exam's answer key. Questions are fed one at a time; only what each rule needs is kept, in flat
+ * typed arrays: per stem a 64-bit key of its words, one hash per LSH band, and its shingles as
+ * sorted 16-bit values (about 250 bytes a question with its id), so a 200k-question bank takes
+ * some 50 MB.
+ *
+ * Near duplicates: one-permutation MinHash (each shingle hashed once, into one of 64 bins; empty
+ * bins filled from their neighbours), 16 bands of 4 bins; stems that share a band are compared by
+ * the Jaccard similarity of their shingle sets.
  */
 
-const MINHASH_BANDS = 16;
-const MINHASH_ROWS = 4;
-const MINHASH_SIZE = MINHASH_BANDS * MINHASH_ROWS;
+const BINS = 64;
+const BANDS = 16;
+const ROWS = BINS / BANDS;
 /** A band value shared by more stems than this is a stock phrase, not a sign of duplicates: that bucket is not compared pairwise. */
 const MAX_BUCKET = 64;
-/** Bits of a stem's index packed under its 32-bit band value in a float64 (exact below 2^53). */
+/** Bits of a stem's index packed under a 32-bit hash in a float64 (exact below 2^53): up to 2M stems are compared. */
 const INDEX_BITS = 21;
 const INDEX_SCALE = 2 ** INDEX_BITS;
+const EMPTY = 0xffffffff;
 
 interface ExamKeyStats {
   singleWithFour: number;
@@ -24,76 +30,119 @@ interface ExamKeyStats {
   longestCorrect: number;
 }
 
+function grown<T extends Uint32Array<ArrayBuffer> | Uint16Array<ArrayBuffer> | Int32Array<ArrayBuffer>>(array: T, atLeast: number): T {
+  if (atLeast <= array.length) return array;
+  const bigger = new (array.constructor as new (length: number) => T)(Math.max(atLeast, Math.ceil(array.length * 1.5)));
+  bigger.set(array);
+  return bigger;
+}
+
 export class BankRules {
-  private readonly exact = new Map<string, { group: string | null; ids: string[] }>();
-  /** Near duplicates: per stem its id and group and one hash per LSH band (flat typed arrays). */
-  private readonly stemIds: string[] = [];
-  private readonly stemGroups: Array<string | null> = [];
-  /** The MinHash signature of the stem being added: only its band hashes are kept. */
-  private readonly signature = new Uint32Array(MINHASH_SIZE);
-  private bands = new Uint32Array(MINHASH_BANDS * 1024);
-  /** Each stem's sorted shingle hashes, end to end, for the exact similarity of candidate pairs. */
-  private shingles = new Uint32Array(64 * 1024);
+  private count = 0;
+  private readonly ids: string[] = [];
+  private readonly groups: Array<string | null> = [];
+  /** Group names are held once, whichever row's string they came from. */
+  private readonly groupNames = new Map<string, string>();
+  private readonly groupSeeds = new Map<string, number>();
+  private lines = new Int32Array(1024);
+  private exactA = new Uint32Array(1024);
+  private exactB = new Uint32Array(1024);
+  private bands = new Uint32Array(1024 * BANDS);
   private shingleEnds = new Uint32Array(1024);
+  private shingles = new Uint16Array(64 * 1024);
+  private readonly reader = new StemReader();
+  private readonly hashes = { buffer: new Uint32Array(256) };
+  private readonly bins = new Uint32Array(BINS);
+  private readonly dense = new Uint32Array(BINS);
   private readonly exams = new Map<string, ExamKeyStats>();
-  private readonly seeds: Uint32Array;
 
   constructor(
     private readonly thresholds: Thresholds,
     /** PingToPass: duplicates within one exam; open-interview: across the bank. */
     private readonly duplicatesWithinGroup: boolean,
     private readonly near: boolean,
-  ) {
-    this.seeds = new Uint32Array(MINHASH_SIZE);
-    for (let i = 0; i < MINHASH_SIZE; i++) this.seeds[i] = (Math.imul(i + 1, 0x9e3779b1) ^ 0x85ebca6b) >>> 0;
-  }
+  ) {}
 
   add(question: CheckQuestion): void {
-    const normalised = normaliseText(question.text);
-    const scope = this.duplicatesWithinGroup ? `${question.group ?? ''}\u0000` : '';
-    const key = createHash('sha1').update(scope + normalised).digest('base64');
-    const entry = this.exact.get(key);
-    if (entry) entry.ids.push(question.id);
-    else {
-      this.exact.set(key, { group: question.group, ids: [question.id] });
-      if (this.near) this.addNear(question, normalised, scope);
-    }
     if (question.group !== null && question.options.length > 0) this.addKeyStats(question);
-  }
-
-  private addNear(question: CheckQuestion, normalised: string, scope: string): void {
-    const shingles = shinglesOf(normalised, this.thresholds.shingleWords);
-    const index = this.stemIds.length;
-    if (shingles.length === 0 || index >= INDEX_SCALE) return;
-    this.stemIds.push(question.id);
-    this.stemGroups.push(question.group);
-    if ((index + 1) * MINHASH_BANDS > this.bands.length) {
-      this.bands = grown(this.bands);
-      this.shingleEnds = grown(this.shingleEnds);
+    const index = this.count;
+    if (index >= INDEX_SCALE) return;
+    this.count++;
+    if (index >= this.exactA.length) {
+      const size = Math.ceil(this.exactA.length * 1.5);
+      this.lines = grown(this.lines, size);
+      this.exactA = grown(this.exactA, size);
+      this.exactB = grown(this.exactB, size);
+      this.shingleEnds = grown(this.shingleEnds, size);
+      if (this.near) this.bands = grown(this.bands, size * BANDS);
     }
+    let group = question.group;
+    if (group !== null) {
+      const known = this.groupNames.get(group);
+      if (known === undefined) this.groupNames.set(group, group);
+      else group = known;
+    }
+    this.ids.push(question.id);
+    this.groups.push(group);
+    this.lines[index] = question.line ?? 0;
+    this.reader.read(question.text, this.duplicatesWithinGroup ? (group ?? '') : '');
+    this.exactA[index] = this.reader.exactA;
+    this.exactB[index] = this.reader.exactB;
     const start = index === 0 ? 0 : this.shingleEnds[index - 1]!;
-    while (start + shingles.length > this.shingles.length) this.shingles = grown(this.shingles);
-    this.shingles.set(shingles, start);
-    this.shingleEnds[index] = start + shingles.length;
-    const signature = this.signature;
-    this.minhash(shingles, signature);
-    const scopeHash = hash32(scope);
-    for (let band = 0; band < MINHASH_BANDS; band++) {
-      let bucket = scopeHash;
-      for (let row = band * MINHASH_ROWS; row < (band + 1) * MINHASH_ROWS; row++) bucket = Math.imul(bucket ^ signature[row]!, 0x01000193) >>> 0;
-      this.bands[index * MINHASH_BANDS + band] = bucket;
+    this.shingleEnds[index] = start;
+    if (this.near) this.addNear(index, start);
+  }
+
+  private addNear(index: number, start: number): void {
+    const n = shingleHashes(this.reader, this.thresholds.shingleWords, this.hashes);
+    const hashes = this.hashes.buffer;
+    // no words: nothing to compare (bands stay 0, the stem is left out of every bucket)
+    if (n === 0) return;
+    this.shingles = grown(this.shingles, start + n);
+    const own = this.shingles.subarray(start, start + n);
+    for (let i = 0; i < n; i++) own[i] = hashes[i]! & 0xffff;
+    own.sort();
+    let distinct = 1;
+    for (let i = 1; i < n; i++) if (own[i] !== own[distinct - 1]) own[distinct++] = own[i]!;
+    this.shingleEnds[index] = start + distinct;
+    this.signature(hashes, n);
+    // PingToPass compares within an exam: the exam is part of every bucket
+    const scope = this.duplicatesWithinGroup ? this.groupSeed(this.groups[index]!) : 0;
+    const dense = this.dense;
+    for (let band = 0; band < BANDS; band++) {
+      let bucket = fmix(band + 1) ^ scope;
+      for (let row = band * ROWS; row < (band + 1) * ROWS; row++) bucket = Math.imul(bucket ^ dense[row]!, 0x01000193) >>> 0;
+      // 0 marks "no stem": a real bucket is never 0
+      this.bands[index * BANDS + band] = bucket === 0 ? 1 : bucket;
     }
   }
 
-  private minhash(shingles: Uint32Array, signature: Uint32Array): void {
-    signature.fill(0xffffffff);
-    for (const shingle of shingles) {
-      for (let i = 0; i < MINHASH_SIZE; i++) {
-        let h = Math.imul(shingle ^ this.seeds[i]!, 0x85ebca6b);
-        h ^= h >>> 13;
-        h = Math.imul(h, 0xc2b2ae35) >>> 0;
-        if (h < signature[i]!) signature[i] = h;
+  private groupSeed(group: string | null): number {
+    if (group === null) return 0;
+    let seed = this.groupSeeds.get(group);
+    if (seed === undefined) this.groupSeeds.set(group, (seed = fmix(hashString(group, 0x811c9dc5))));
+    return seed;
+  }
+
+  /** One-permutation MinHash of the shingle hashes into `dense`, empty bins taking their right neighbour's value. */
+  private signature(hashes: Uint32Array, n: number): void {
+    const bins = this.bins;
+    bins.fill(EMPTY);
+    for (let i = 0; i < n; i++) {
+      const h = hashes[i]!;
+      const bin = h >>> 26;
+      const value = h & 0x3ffffff;
+      if (value < bins[bin]!) bins[bin] = value;
+    }
+    const dense = this.dense;
+    for (let bin = 0; bin < BINS; bin++) {
+      if (bins[bin] !== EMPTY) {
+        dense[bin] = bins[bin]!;
+        continue;
       }
+      let distance = 1;
+      while (bins[(bin + distance) % BINS] === EMPTY) distance++;
+      dense[bin] = fmix(bins[(bin + distance) % BINS]! + Math.imul(distance, 0x9e3779b1)) | 0x80000000;
     }
   }
 
@@ -101,51 +150,89 @@ export class BankRules {
     let stats = this.exams.get(question.group!);
     if (!stats) this.exams.set(question.group!, (stats = { singleWithFour: 0, correctAtPosition: [], judged: 0, longestCorrect: 0 }));
     const options = question.options;
-    const correct = options.map((option, index) => (option.isCorrect ? index : -1)).filter((index) => index >= 0);
-    if (question.type === 'single' && options.length >= 4 && correct.length === 1) {
-      stats.singleWithFour++;
-      stats.correctAtPosition[correct[0]!] = (stats.correctAtPosition[correct[0]!] ?? 0) + 1;
+    let correctIndex = -1;
+    let correctCount = 0;
+    for (let index = 0; index < options.length; index++) {
+      if (!options[index]!.isCorrect) continue;
+      correctCount++;
+      correctIndex = index;
     }
-    if (correct.length === 1 && options.length >= 2) {
+    if (question.type === 'single' && options.length >= 4 && correctCount === 1) {
+      stats.singleWithFour++;
+      stats.correctAtPosition[correctIndex] = (stats.correctAtPosition[correctIndex] ?? 0) + 1;
+    }
+    if (correctCount === 1 && options.length >= 2) {
       stats.judged++;
-      const lengths = options.map((option) => option.text.trim().length);
-      const correctLength = lengths[correct[0]!]!;
-      if (lengths.every((length, index) => index === correct[0] || length < correctLength)) stats.longestCorrect++;
+      const correctLength = options[correctIndex]!.text.trim().length;
+      if (options.every((option, index) => index === correctIndex || option.text.trim().length < correctLength)) stats.longestCorrect++;
     }
   }
 
   findings(): RawFinding[] {
-    return [...this.duplicateFindings(), ...this.nearDuplicateFindings(), ...this.keyFindings()];
+    const repeated = new Uint8Array(this.count);
+    return [...this.duplicateFindings(repeated), ...(this.near ? this.nearDuplicateFindings(repeated) : []), ...this.keyFindings()];
   }
 
-  private duplicateFindings(): RawFinding[] {
-    const found: RawFinding[] = [];
-    for (const { group, ids } of this.exact.values()) {
-      if (ids.length < 2) continue;
-      const where = this.duplicatesWithinGroup && group !== null ? ` in ${group}` : '';
-      found.push({ rule: 'duplicate-question', table: 'questions', id: ids[0]!, group, message: `${ids.length} questions${where} have the same text`, related: ids.slice(1) });
+  private located(index: number, finding: RawFinding): RawFinding {
+    const line = this.lines[index]!;
+    return line > 0 ? { ...finding, line } : finding;
+  }
+
+  /** Stems sorted by their exact key; each run of one key is a duplicate group. Marks the repeats in `repeated`. */
+  private duplicateFindings(repeated: Uint8Array): RawFinding[] {
+    const count = this.count;
+    const keys = new Float64Array(count);
+    for (let index = 0; index < count; index++) keys[index] = this.exactA[index]! * INDEX_SCALE + index;
+    keys.sort();
+    const groups: number[][] = [];
+    for (let start = 0; start < count; ) {
+      const value = Math.floor(keys[start]! / INDEX_SCALE);
+      let end = start + 1;
+      while (end < count && Math.floor(keys[end]! / INDEX_SCALE) === value) end++;
+      if (end - start > 1) {
+        const byB = new Map<number, number[]>();
+        for (let k = start; k < end; k++) {
+          const index = keys[k]! % INDEX_SCALE;
+          const same = byB.get(this.exactB[index]!);
+          if (same) same.push(index);
+          else byB.set(this.exactB[index]!, [index]);
+        }
+        for (const members of byB.values()) if (members.length > 1) groups.push(members);
+      }
+      start = end;
     }
-    return found;
+    groups.sort((a, b) => a[0]! - b[0]!);
+    return groups.map((members) => {
+      for (const index of members.slice(1)) repeated[index] = 1;
+      const first = members[0]!;
+      const group = this.groups[first]!;
+      const where = this.duplicatesWithinGroup && group !== null ? ` in ${group}` : '';
+      const ids = members.map((index) => this.ids[index]!);
+      return this.located(first, { rule: 'duplicate-question', table: 'questions', id: ids[0]!, group, message: `${ids.length} questions${where} have the same text`, related: ids.slice(1) });
+    });
   }
 
   /**
-   * LSH by sorting rather than hash maps (a few MB for 200k stems): per band, stems sorted by their
-   * band hash; stems in one run share that band and are compared by their exact word-shingle
-   * Jaccard similarity.
+   * LSH by sorting rather than hash maps: per band, stems sorted by their band hash; stems in one
+   * run share that band and are compared by their shingles' Jaccard similarity.
    */
-  private nearDuplicateFindings(): RawFinding[] {
-    const count = this.stemIds.length;
+  private nearDuplicateFindings(repeated: Uint8Array): RawFinding[] {
+    const count = this.count;
     const compared = new Set<number>();
     const found: RawFinding[] = [];
     const keys = new Float64Array(count);
-    for (let band = 0; band < MINHASH_BANDS; band++) {
-      for (let index = 0; index < count; index++) keys[index] = this.bands[index * MINHASH_BANDS + band]! * INDEX_SCALE + index;
-      keys.sort();
-      for (let start = 0; start < count; ) {
-        const value = Math.floor(keys[start]! / INDEX_SCALE);
+    for (let band = 0; band < BANDS; band++) {
+      let used = 0;
+      for (let index = 0; index < count; index++) {
+        const bucket = this.bands[index * BANDS + band]!;
+        if (bucket !== 0 && repeated[index] === 0) keys[used++] = bucket * INDEX_SCALE + index;
+      }
+      const sorted = keys.subarray(0, used).sort();
+      for (let start = 0; start < used; ) {
+        const value = Math.floor(sorted[start]! / INDEX_SCALE);
         let end = start + 1;
-        while (end < count && Math.floor(keys[end]! / INDEX_SCALE) === value) end++;
-        if (end - start > 1 && end - start <= MAX_BUCKET) this.compareRun(keys, start, end, compared, found);
+        while (end < used && Math.floor(sorted[end]! / INDEX_SCALE) === value) end++;
+        if (end - start > 1 && end - start <= MAX_BUCKET) this.compareRun(sorted, start, end, compared, found);
         start = end;
       }
     }
@@ -153,7 +240,7 @@ export class BankRules {
   }
 
   private compareRun(keys: Float64Array, start: number, end: number, compared: Set<number>, found: RawFinding[]): void {
-    const count = this.stemIds.length;
+    const count = this.count;
     for (let a = start; a < end; a++) {
       for (let b = a + 1; b < end; b++) {
         const first = Math.min(keys[a]! % INDEX_SCALE, keys[b]! % INDEX_SCALE);
@@ -163,7 +250,8 @@ export class BankRules {
         compared.add(pair);
         const similarity = this.jaccard(first, second);
         if (similarity < this.thresholds.nearDuplicateJaccard) continue;
-        found.push({ rule: 'near-duplicate-question', table: 'questions', id: this.stemIds[first]!, group: this.stemGroups[first]!, message: `its text is ${(similarity * 100).toFixed(0)}% the same as ${this.stemIds[second]}'s`, related: [this.stemIds[second]!] });
+        const message = `its text is ${(similarity * 100).toFixed(0)}% the same as ${this.ids[second]}'s`;
+        found.push(this.located(first, { rule: 'near-duplicate-question', table: 'questions', id: this.ids[first]!, group: this.groups[first]!, message, related: [this.ids[second]!] }));
       }
     }
   }
@@ -204,31 +292,4 @@ export class BankRules {
     }
     return found;
   }
-}
-
-function grown(array: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {
-  const bigger = new Uint32Array(array.length * 2);
-  bigger.set(array);
-  return bigger;
-}
-
-/** The sorted, distinct hashes of a stem's runs of `size` words (each word hashed once). */
-function shinglesOf(normalised: string, size: number): Uint32Array {
-  const words = normalised.split(' ').filter((word) => word.length > 0).map(hash32);
-  const set = new Set<number>();
-  const combine = (from: number, to: number) => {
-    let h = 0x9747b28c;
-    for (let i = from; i < to; i++) h = Math.imul(h ^ words[i]!, 0x01000193) >>> 0;
-    return h;
-  };
-  if (words.length < size) {
-    if (words.length > 0) set.add(combine(0, words.length));
-  } else for (let i = 0; i + size <= words.length; i++) set.add(combine(i, i + size));
-  return Uint32Array.from(set).sort();
-}
-
-function hash32(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
 }

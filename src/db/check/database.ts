@@ -1,19 +1,18 @@
-// Raw SQL: catalogue reads (pragma_foreign_key_check, sqlite_master) and rowid-paged scans of every table.
+// Raw SQL: catalogue reads (pragma_foreign_key_check, sqlite_master) and rowid-ordered scans of every table.
 import type { Database } from '../client.js';
+import { readRows, type RowQuery } from '../export/reader.js';
 import { CheckEngine } from './engine.js';
 import type { Fix } from './fixes.js';
 import { buildReport, type CheckOption, type CheckQuestion, type CheckReport, type CheckSettings, type RawFinding } from './model.js';
 import { botAnomalies, staleClaims, type BotDay } from './operations-rules.js';
 import { tableSpecs, type TableSpec } from './row-rules.js';
 
-const PAGE_ROWS = 2_000;
-
 export interface CheckDatabaseOptions {
   now: Date;
   onProgress?: (rows: number) => void;
 }
 
-/** Checks a whole database, read only: a rowid-paged scan of each table the rules look at. */
+/** Checks a whole database, read only: a scan of each table the rules look at. */
 export async function checkDatabase(database: Database, settings: CheckSettings, options: CheckDatabaseOptions): Promise<CheckReport & { fixes: Fix[] }> {
   const engine = new CheckEngine(settings);
   const tables = await tableNames(database);
@@ -24,14 +23,16 @@ export async function checkDatabase(database: Database, settings: CheckSettings,
     if (!tables.has(spec.table)) continue;
     const isQuestions = spec.table === 'questions';
     if (!isQuestions && !settings.rules.has('invalid-json') && !settings.rules.has('invalid-value')) continue;
-    for await (const page of pagesOf(database, spec, settings.system)) {
-      const optionsByQuestion = isQuestions && settings.system === 'pingtopass' ? await optionsOfPage(database, page) : undefined;
-      for (const row of page) {
+    const { query, columns } = queryOf(spec, settings.system, isQuestions && settings.system === 'pingtopass' && tables.has('answer_options'));
+    for await (const batch of readRows(database, query)) {
+      for (const values of batch) {
+        const row: Row = {};
+        for (let i = 0; i < columns.length; i++) row[columns[i]!] = values[i];
         const group = row.__exam !== undefined ? (examCodes.get(String(row.__exam)) ?? null) : row.__group === null || row.__group === undefined ? null : String(row.__group);
         engine.row(spec, row, group);
-        if (isQuestions) engine.question(questionOf(row, group, settings.system, optionsByQuestion));
+        if (isQuestions) engine.question(questionOf(row, group, settings.system));
       }
-      scanned += page.length;
+      scanned += batch.length;
       options.onProgress?.(scanned);
     }
   }
@@ -70,55 +71,48 @@ async function orphanRows(database: Database): Promise<RawFinding[]> {
 
 type Row = Record<string, unknown>;
 
-function selectOf(spec: TableSpec, system: CheckSettings['system']): string {
-  const quoted = (name: string) => `t."${name}"`;
-  const columns = new Set([spec.key, ...spec.json.map((c) => c.column), ...spec.values.map((c) => c.column)]);
+/**
+ * One table's scan in rowid order, as raw rows (streamed from the driver on `file:`, paged by
+ * rowid remotely): the columns the rules read; PingToPass questions bring their options along as
+ * one JSON array each, in their order.
+ */
+function queryOf(spec: TableSpec, system: CheckSettings['system'], withOptions: boolean): { query: RowQuery; columns: string[] } {
+  const names = new Set([spec.key, ...spec.json.map((c) => c.column), ...spec.values.map((c) => c.column)]);
   if (spec.table === 'questions') {
     const text = system === 'pingtopass' ? ['text', 'explanation', 'is_active'] : ['question', 'answer', 'explanation', 'tldr'];
-    for (const column of text) columns.add(column);
+    for (const column of text) names.add(column);
   }
-  const list = [...columns].map(quoted).join(', ');
-  // PingToPass: the exam's code is looked up in memory; a join here lets the planner scan questions once per page.
-  if (spec.table === 'questions' && system === 'pingtopass') return `SELECT t.rowid AS __rowid, ${list}, t.exam_id AS __exam FROM questions t`;
-  const group = spec.group ? `, t."${spec.group}" AS __group` : '';
-  return `SELECT t.rowid AS __rowid, ${list}${group} FROM "${spec.table}" t`;
+  const columns = ['__rowid', ...names];
+  const select = ['t.rowid', ...[...names].map((name) => `t."${name}"`)];
+  if (spec.table === 'questions' && system === 'pingtopass') {
+    // the exam's code is looked up in memory: a join here would cost a lookup per row
+    columns.push('__exam');
+    select.push('t.exam_id');
+    if (withOptions) {
+      columns.push('__options');
+      select.push(`(SELECT json_group_array(json_array(o.id, o.text, o.is_correct, o."order")) FROM (SELECT * FROM answer_options o WHERE o.question_id = t.id ORDER BY o."order", o.rowid) o)`);
+    }
+  } else if (spec.group) {
+    columns.push('__group');
+    select.push(`t."${spec.group}"`);
+  }
+  return { query: { select, from: `"${spec.table}" t`, where: [], args: [], key: 't.rowid', keyIndex: 0 }, columns };
 }
 
-async function* pagesOf(database: Database, spec: TableSpec, system: CheckSettings['system']): AsyncGenerator<Row[]> {
-  const select = selectOf(spec, system);
-  let after: number | bigint = -1;
-  for (;;) {
-    const result = await database.client.execute({ sql: `${select} WHERE t.rowid > ? ORDER BY t.rowid LIMIT ${PAGE_ROWS}`, args: [after] });
-    if (result.rows.length === 0) return;
-    const rows = result.rows.map((row) => ({ ...row }) as Row);
-    after = rows[rows.length - 1]!.__rowid as number;
-    yield rows;
-    if (result.rows.length < PAGE_ROWS) return;
+function optionsOf(json: unknown): CheckOption[] {
+  if (typeof json !== 'string') return [];
+  const options: CheckOption[] = [];
+  for (const [id, text, isCorrect, order] of JSON.parse(json) as Array<[unknown, unknown, unknown, unknown]>) {
+    options.push({ id: String(id), text: text === null || text === undefined ? '' : String(text), isCorrect: Number(isCorrect) === 1, order: order === null ? null : Number(order) });
   }
+  return options;
 }
 
-async function optionsOfPage(database: Database, page: Row[]): Promise<Map<string, CheckOption[]>> {
-  const first = page[0]!.__rowid as number;
-  const last = page[page.length - 1]!.__rowid as number;
-  const result = await database.client.execute({
-    sql: 'SELECT o.question_id, o.id, o.text, o.is_correct, o."order" FROM answer_options o WHERE o.question_id IN (SELECT id FROM questions WHERE rowid BETWEEN ? AND ?) ORDER BY o.question_id, o."order", o.rowid',
-    args: [first, last],
-  });
-  const byQuestion = new Map<string, CheckOption[]>();
-  for (const row of result.rows) {
-    const questionId = String(row.question_id);
-    let options = byQuestion.get(questionId);
-    if (!options) byQuestion.set(questionId, (options = []));
-    options.push({ id: String(row.id), text: String(row.text ?? ''), isCorrect: Number(row.is_correct) === 1, order: row.order === null ? null : Number(row.order) });
-  }
-  return byQuestion;
-}
-
-function questionOf(row: Row, group: string | null, system: CheckSettings['system'], options: Map<string, CheckOption[]> | undefined): CheckQuestion {
+function questionOf(row: Row, group: string | null, system: CheckSettings['system']): CheckQuestion {
   const text = (value: unknown) => (value === null || value === undefined ? null : String(value));
   const id = String(row.id);
   if (system === 'pingtopass') {
-    return { table: 'questions', id, group, type: text(row.type), text: String(row.text ?? ''), explanation: text(row.explanation), published: row.review_status === 'approved', options: options?.get(id) ?? [], answer: null, tldr: null };
+    return { table: 'questions', id, group, type: text(row.type), text: String(row.text ?? ''), explanation: text(row.explanation), published: row.review_status === 'approved', options: optionsOf(row.__options), answer: null, tldr: null };
   }
   const status = row.status ?? 'active';
   return { table: 'questions', id, group, type: null, text: String(row.question ?? ''), explanation: text(row.explanation), published: status === 'active', options: [], answer: String(row.answer ?? ''), tldr: text(row.tldr) };

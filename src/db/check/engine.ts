@@ -19,13 +19,18 @@ export class CheckEngine {
     this.bank = bankRules.some(on) ? new BankRules(settings.thresholds, settings.system === 'pingtopass', on('near-duplicate-question')) : undefined;
   }
 
-  private keep(found: RawFinding[]): void {
-    for (const finding of found) if (this.settings.rules.has(finding.rule)) this.findings.push(finding);
+  private keep(found: RawFinding[], line?: number): void {
+    for (const finding of found) {
+      if (!this.settings.rules.has(finding.rule)) continue;
+      if (line !== undefined) finding.line = line;
+      this.findings.push(finding);
+    }
   }
 
-  row(spec: TableSpec, row: Record<string, unknown>, group: string | null): void {
+  /** `line`: an import file's row, where it starts. */
+  row(spec: TableSpec, row: Record<string, unknown>, group: string | null, line?: number): void {
     const found = rowRules(spec, row, group, { json: this.settings.rules.has('invalid-json'), values: this.settings.rules.has('invalid-value') });
-    this.keep(found);
+    this.keep(found, line);
     if (!this.settings.collectFixes || !this.settings.rules.has('invalid-json')) return;
     const id = row[spec.key];
     if (id === null || id === undefined) return;

@@ -4,6 +4,7 @@ export type Severity = 'error' | 'warning';
 
 /** Rule names are part of qbank's interface (`--rules`, config, JSON reports): keep them. */
 export const RULES = [
+  'invalid-row',
   'orphan-row',
   'invalid-json',
   'invalid-value',
@@ -27,7 +28,25 @@ export const RULES = [
 
 export type RuleName = (typeof RULES)[number];
 
+/** What a check reads: a database, or an import file before it is imported. */
+export type CheckSource = 'database' | 'file';
+
+/** Rules that only one source can run; the others run on both. */
+export const SOURCE_ONLY: Partial<Record<RuleName, CheckSource>> = {
+  'invalid-row': 'file',
+  'orphan-row': 'database',
+  'stale-claim': 'database',
+  'bot-anomaly': 'database',
+};
+
+/** Why a chosen rule did not run, by the source it needs. */
+export const NOT_RUN_REASON: Record<CheckSource, string> = {
+  database: 'needs the database (it reads rows an import file does not have)',
+  file: 'checks the rows of an import file as the import reads them',
+};
+
 export const DEFAULT_SEVERITY: Record<RuleName, Severity> = {
+  'invalid-row': 'error',
   'orphan-row': 'error',
   'invalid-json': 'error',
   'invalid-value': 'error',
@@ -109,6 +128,10 @@ export interface Finding {
   message: string;
   /** Other ids the finding involves (the rest of a duplicate group, say). */
   related: string[];
+  /** An import file's finding: the file as named, the line (and column) of the row or field. */
+  file?: string;
+  line?: number;
+  column?: number;
 }
 
 /** A finding before the configured severity is applied. */
@@ -137,6 +160,8 @@ export interface CheckQuestion {
   /** open-interview: answer and tldr, the free-text fields. */
   answer: string | null;
   tldr: string | null;
+  /** An import file's row: the line it starts on. */
+  line?: number;
 }
 
 export interface CheckSettings {
@@ -146,12 +171,16 @@ export interface CheckSettings {
   thresholds: Thresholds;
   /** Collect the lossless fixes (`--fix`) while checking. */
   collectFixes?: boolean;
+  /** Chosen rules this source cannot run: listed in the report as not run, with the reason. */
+  notRun?: ReadonlyMap<RuleName, string>;
 }
 
 export interface RuleReport {
   rule: RuleName;
   severity: Severity;
   thresholds: Partial<Thresholds>;
+  /** Why the rule did not run on this source (absent: it ran). */
+  notRun?: string;
 }
 
 export interface CheckReport {
@@ -160,20 +189,30 @@ export interface CheckReport {
   rules: RuleReport[];
 }
 
-export function buildReport(raw: RawFinding[], settings: CheckSettings): CheckReport {
-  const findings = raw
-    .filter((finding) => settings.rules.has(finding.rule))
-    .map((finding) => ({ rule: finding.rule, severity: settings.severities[finding.rule], table: finding.table, id: finding.id, group: finding.group, message: finding.message, related: finding.related }));
+export function buildReport(raw: RawFinding[], settings: CheckSettings, file?: string): CheckReport {
+  const findings: Finding[] = [];
   const byRule: Partial<Record<RuleName, number>> = {};
-  for (const finding of findings) byRule[finding.rule] = (byRule[finding.rule] ?? 0) + 1;
-  const rules = RULES.filter((rule) => settings.rules.has(rule)).map((rule) => ({
-    rule,
-    severity: settings.severities[rule],
-    thresholds: Object.fromEntries((THRESHOLDS_OF_RULE[rule] ?? []).map((key) => [key, settings.thresholds[key]])) as Partial<Thresholds>,
-  }));
-  return {
-    findings,
-    summary: { errors: findings.filter((f) => f.severity === 'error').length, warnings: findings.filter((f) => f.severity === 'warning').length, byRule },
-    rules,
-  };
+  let errors = 0;
+  for (const one of raw) {
+    if (!settings.rules.has(one.rule)) continue;
+    const severity = settings.severities[one.rule];
+    const finding: Finding = { rule: one.rule, severity, table: one.table, id: one.id, group: one.group, message: one.message, related: one.related };
+    if (file !== undefined) finding.file = file;
+    if (one.line !== undefined) finding.line = one.line;
+    if (one.column !== undefined) finding.column = one.column;
+    findings.push(finding);
+    byRule[one.rule] = (byRule[one.rule] ?? 0) + 1;
+    if (severity === 'error') errors++;
+  }
+  const rules = RULES.filter((rule) => settings.rules.has(rule) || settings.notRun?.has(rule)).map((rule) => {
+    const report: RuleReport = {
+      rule,
+      severity: settings.severities[rule],
+      thresholds: Object.fromEntries((THRESHOLDS_OF_RULE[rule] ?? []).map((key) => [key, settings.thresholds[key]])) as Partial<Thresholds>,
+    };
+    const reason = settings.notRun?.get(rule);
+    if (reason !== undefined) report.notRun = reason;
+    return report;
+  });
+  return { findings, summary: { errors, warnings: findings.length - errors, byRule }, rules };
 }

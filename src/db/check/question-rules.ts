@@ -18,7 +18,9 @@ export function normaliseText(text: string): string {
 }
 
 function finding(question: CheckQuestion, rule: RawFinding['rule'], message: string, related: string[] = []): RawFinding {
-  return { rule, table: question.table, id: question.id, group: question.group, message, related };
+  const found: RawFinding = { rule, table: question.table, id: question.id, group: question.group, message, related };
+  if (question.line !== undefined) found.line = question.line;
+  return found;
 }
 
 export function optionRules(question: CheckQuestion, thresholds: Thresholds): RawFinding[] {

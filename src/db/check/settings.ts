@@ -1,6 +1,6 @@
 import type { SystemName } from '../../config.js';
 import { QbankError, UsageError } from '../../errors.js';
-import { DEFAULT_SEVERITY, DEFAULT_THRESHOLDS, RULES, type CheckSettings, type RuleName, type Severity, type Thresholds } from './model.js';
+import { DEFAULT_SEVERITY, DEFAULT_THRESHOLDS, NOT_RUN_REASON, RULES, SOURCE_ONLY, type CheckSettings, type CheckSource, type RuleName, type Severity, type Thresholds } from './model.js';
 
 /** Rules of one system only; the others do not run on it. */
 const SYSTEM_ONLY: Partial<Record<RuleName, SystemName>> = {
@@ -60,7 +60,11 @@ export function parseCheckSection(raw: unknown, where: string): CheckSection {
   return section;
 }
 
-export function resolveCheckSettings(options: { system: SystemName; rules?: string[]; skipRules?: string[]; section?: CheckSection }): CheckSettings {
+/**
+ * The rules to run and how: the system's rules, narrowed by `rules`/`skipRules` and the section's
+ * "off"; those of them the source cannot run (`SOURCE_ONLY`) are set apart as not run.
+ */
+export function resolveCheckSettings(options: { system: SystemName; rules?: string[]; skipRules?: string[]; section?: CheckSection; source?: CheckSource }): CheckSettings {
   const unknown = (names: string[] | undefined) => (names ?? []).filter((name) => !(RULES as readonly string[]).includes(name));
   if (unknown(options.rules).length > 0) throw new UnknownRuleError(unknown(options.rules), 'rules');
   if (unknown(options.skipRules).length > 0) throw new UnknownRuleError(unknown(options.skipRules), 'skip-rules');
@@ -73,6 +77,9 @@ export function resolveCheckSettings(options: { system: SystemName; rules?: stri
   const chosen = options.rules && options.rules.length > 0 ? new Set(options.rules as RuleName[]) : undefined;
   const skipped = new Set(options.skipRules as RuleName[] | undefined);
   // A rule named in --rules runs even when the configuration turns it off.
-  const rules = rulesOfSystem(options.system).filter((rule) => (chosen ? chosen.has(rule) : !off.has(rule)) && !skipped.has(rule));
-  return { system: options.system, rules: new Set(rules), severities, thresholds: { ...DEFAULT_THRESHOLDS, ...options.section?.thresholds } };
+  const wanted = rulesOfSystem(options.system).filter((rule) => (chosen ? chosen.has(rule) : !off.has(rule)) && !skipped.has(rule));
+  const source = options.source ?? 'database';
+  const runs = (rule: RuleName) => (SOURCE_ONLY[rule] ?? source) === source;
+  const notRun = new Map(wanted.filter((rule) => !runs(rule)).map((rule) => [rule, NOT_RUN_REASON[SOURCE_ONLY[rule]!]] as const));
+  return { system: options.system, rules: new Set(wanted.filter(runs)), severities, thresholds: { ...DEFAULT_THRESHOLDS, ...options.section?.thresholds }, notRun };
 }
