@@ -71,6 +71,56 @@ export function registerReplicaCommands(program: Command, context: CommandContex
         if (watching) for (const signal of STOP_SIGNALS) process.off(signal, stop);
       }
     });
+  registerLocationCommand(replica, context, 'add');
+  registerLocationCommand(replica, context, 'remove');
+}
+
+function registerLocationCommand(replica: Command, context: CommandContext, action: 'add' | 'remove'): void {
+  const adding = action === 'add';
+  replica
+    .command(action)
+    .description(
+      adding
+        ? "add a location to the database's group: a replica of every database of the group there (deprecated by Turso for new users)"
+        : "remove a location from the database's group: its replicas stop (the primary and its data stay)",
+    )
+    .argument('<location>', 'location code, e.g. aws-eu-west-1')
+    .option('--db <name>', 'database name in the Turso organization (default: QBANK_DB, else the one whose hostname matches the database URL)')
+    .addHelpText(
+      'after',
+      examples(
+        adding
+          ? [
+              ['qbank replica add aws-eu-west-1 --db pingtopass-prod', 'a replica of every database of its group in Ireland'],
+              ['qbank replica add aws-eu-west-1 --json', 'for the database of TURSO_DATABASE_URL, as JSON'],
+            ]
+          : [
+              ['qbank replica remove aws-eu-west-1 --db pingtopass-prod', 'stop the replicas in Ireland'],
+              ['qbank replica remove aws-eu-west-1 --json', 'as JSON'],
+            ],
+      ) + '\nNeeds TURSO_API_TOKEN and TURSO_ORG. `qbank replica status` shows the instances afterwards.\n',
+    )
+    .action(async (location: string, options: { db?: string }, command: Command) => {
+      const out = context.output(command);
+      const operations: OperationsContext = {
+        env: context.io.env,
+        cwd: context.io.cwd,
+        flags: context.globals(command),
+        db: options.db,
+        debug: context.debugLogger(command, out),
+        now: context.io.now,
+        hints: CLI_HINTS,
+      };
+      const { changeReplicaLocation } = await import('../turso/operations.js');
+      const change = await changeReplicaLocation(operations, { location, action });
+      if (out.json) return out.data(change);
+      const where = `group "${change.group}" of database "${change.database}"`;
+      if (!change.changed) out.success(adding ? `${location} is already a location of ${where}` : `${location} was not a location of ${where}`);
+      else out.success(adding ? `added ${location} to ${where}` : `removed ${location} from ${where}`);
+      out.line(`locations: ${change.locations.join(' ')}${change.primary ? ` (primary ${change.primary})` : ''}`);
+      if (adding) out.notice(`note: ${change.note}`);
+      out.notice(`database found by ${change.foundBy}; \`qbank replica status\` shows its instances`);
+    });
 }
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;

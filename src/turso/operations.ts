@@ -126,6 +126,14 @@ export async function checkReplicaStatus(
   return { ...report, foundBy: platform?.resolved.foundBy ?? null };
 }
 
+/** `replica add|remove LOCATION`: the location of the database's group, through the Platform API. */
+export async function changeReplicaLocation(context: OperationsContext, options: { location: string; action: 'add' | 'remove' }) {
+  const platform = (await platformDatabase(context, [tryDatabaseConfig(context, 'read'), tryDatabaseConfig(context, 'write')], true))!;
+  const service = await import('./replica-locations.js');
+  const change = await service.changeReplicaLocation(platform.api, { database: platform.resolved.database, ...options });
+  return { ...change, foundBy: platform.resolved.foundBy };
+}
+
 // ---------------------------------------------------------------------------------------------
 // env files
 

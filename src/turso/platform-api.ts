@@ -100,6 +100,30 @@ const auditLogsResponse = z.looseObject({
   pagination: z.looseObject({ page: z.number().int().optional(), total_pages: z.number().int().optional() }).nullish(),
 });
 
+const groupResponse = z.looseObject({ group: groupSchema });
+
+const usageObject = z.looseObject({
+  rows_read: z.number().int().optional(),
+  rows_written: z.number().int().optional(),
+  storage_bytes: z.number().int().optional(),
+  bytes_synced: z.number().int().optional(),
+});
+export type UsageObject = z.infer<typeof usageObject>;
+export const databaseUsageSchema = z.looseObject({
+  uuid: z.string().optional(),
+  instances: z.array(z.looseObject({ uuid: z.string().optional(), usage: usageObject.optional() })).optional(),
+  total: usageObject.optional(),
+});
+export type DatabaseUsage = z.infer<typeof databaseUsageSchema>;
+const databaseUsageResponse = z.looseObject({ database: databaseUsageSchema });
+export const topQuerySchema = z.looseObject({
+  query: z.string(),
+  rows_read: z.number().int().optional(),
+  rows_written: z.number().int().optional(),
+});
+export type TopQuery = z.infer<typeof topQuerySchema>;
+const databaseStatsResponse = z.looseObject({ top_queries: z.array(topQuerySchema).nullish() });
+
 export interface CreateDatabaseInput {
   name: string;
   group: string;
@@ -172,6 +196,16 @@ export interface PlatformApi {
   deleteDatabase(name: string): Promise<void>;
   getDatabaseConfiguration(name: string): Promise<DatabaseConfiguration>;
   updateDatabaseConfiguration(name: string, change: Partial<DatabaseConfiguration>): Promise<DatabaseConfiguration>;
+  /** Never retried automatically. */
+  createGroup(input: { name: string; location: string }): Promise<Group>;
+  /** Adds a location (a replica of every database of the group). Never retried automatically. */
+  addGroupLocation(group: string, location: string): Promise<Group>;
+  /** Never retried automatically. */
+  removeGroupLocation(group: string, location: string): Promise<Group>;
+  /** Rows read and written and storage, in total and per instance (by instance uuid), for the current month unless `from`/`to`. */
+  getDatabaseUsage(name: string, period?: { from?: Date; to?: Date }): Promise<DatabaseUsage>;
+  /** The top queries with the rows they read and wrote; [] when the API has none. */
+  getDatabaseStats(name: string): Promise<TopQuery[]>;
   /** Newest first; pages are read until `keepGoing` says stop (e.g. entries older than wanted) or the last page. */
   listAuditLogs(options?: { pageSize?: number; keepGoing?: (page: AuditLogEntry[]) => boolean }): Promise<AuditLogEntry[]>;
 }
@@ -425,6 +459,62 @@ class PlatformApiEndpoints implements PlatformApi {
       if (page >= last || body.audit_logs.length === 0 || (options.keepGoing && !options.keepGoing(body.audit_logs))) return entries;
     }
     return entries;
+  }
+
+  async createGroup(input: { name: string; location: string }): Promise<Group> {
+    const body = await this.http.request({
+      method: 'POST',
+      path: `${this.orgPath}/groups`,
+      body: input,
+      schema: groupResponse,
+      action: `create group "${input.name}" in location "${input.location}"`,
+      badRequestHint: 'list the location codes with `turso db locations`',
+      scope: 'group:configure',
+    });
+    return body.group;
+  }
+
+  async addGroupLocation(group: string, location: string): Promise<Group> {
+    return this.groupLocationCall('POST', group, location);
+  }
+
+  async removeGroupLocation(group: string, location: string): Promise<Group> {
+    return this.groupLocationCall('DELETE', group, location);
+  }
+
+  private async groupLocationCall(method: 'POST' | 'DELETE', group: string, location: string): Promise<Group> {
+    const body = await this.http.request({
+      method,
+      path: `${this.orgPath}/groups/${segment(group)}/locations/${segment(location)}`,
+      schema: groupResponse,
+      action: method === 'POST' ? `add location "${location}" to group "${group}"` : `remove location "${location}" from group "${group}"`,
+      notFound: `group "${group}"`,
+      scope: 'group:configure',
+    });
+    return body.group;
+  }
+
+  async getDatabaseUsage(name: string, period: { from?: Date; to?: Date } = {}): Promise<DatabaseUsage> {
+    const body = await this.http.request({
+      method: 'GET',
+      path: `${this.orgPath}/databases/${segment(name)}/usage`,
+      query: { from: period.from?.toISOString(), to: period.to?.toISOString() },
+      schema: databaseUsageResponse,
+      action: `read the usage of database "${name}"`,
+      notFound: `database "${name}"`,
+    });
+    return body.database;
+  }
+
+  async getDatabaseStats(name: string): Promise<TopQuery[]> {
+    const body = await this.http.request({
+      method: 'GET',
+      path: `${this.orgPath}/databases/${segment(name)}/stats`,
+      schema: databaseStatsResponse,
+      action: `read the top queries of database "${name}"`,
+      notFound: `database "${name}"`,
+    });
+    return body.top_queries ?? [];
   }
 
   async updateDatabaseConfiguration(name: string, change: Partial<DatabaseConfiguration>): Promise<DatabaseConfiguration> {

@@ -1,5 +1,5 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'libsql';
 import { startLibsqlServer, type LibsqlServer } from './libsql-server.js';
@@ -9,9 +9,13 @@ import { generateEd25519KeyPair, signToken, type Ed25519KeyPair, type TokenClaim
 
 /*
  * A local stand-in for the Turso Platform API (https://api.turso.tech), enough for qbank's client:
- * databases (with the CLI's limit/cursor pagination), instances, groups, database and group tokens
- * (real Ed25519 JWTs), key rotation, token validation and locations. Every response is recorded in
+ * databases (with the CLI's limit/cursor pagination), instances, groups and their locations, database
+ * and group tokens (real Ed25519 JWTs), key rotation, token validation, locations, and each database's
+ * usage and top queries (computed from its file, see `usageOf`). Every response is recorded in
  * `requests` so a contract test can check it against the OpenAPI description.
+ *
+ * Group locations: adding one gives every database of the group a replica instance there (with
+ * provisioning, a read-only libSQL server over the primary's file); removing one stops them.
  *
  * Keys: every database and every group has its own key pair. A database accepts tokens signed by its
  * own key or its group's key (`publicKeysFor`). Rotating a database replaces its key; rotating a group
@@ -425,6 +429,12 @@ export async function startPlatformServer(options: StartPlatformServerOptions): 
       pagination: { page, page_size: pageSize, total_pages: Math.max(1, Math.ceil(newestFirst.length / pageSize)), total_rows: newestFirst.length },
     };
   });
+  route('GET', `${O}/groups`, () => ({ groups: [...groups.values()].map(groupJson) }));
+  route('POST', `${O}/groups`, (_p, _url, body) => createGroup(body));
+  route('POST', `${O}/groups/:group/locations/:location`, ([group, location]) => addLocation(groupOrThrow(group), location));
+  route('DELETE', `${O}/groups/:group/locations/:location`, ([group, location]) => removeLocation(groupOrThrow(group), location));
+  route('GET', `${O}/databases/:db/usage`, ([db], url) => ({ database: usageOf(databaseOrThrow(db), url) }));
+  route('GET', `${O}/databases/:db/stats`, ([db]) => ({ top_queries: topQueriesOf(databaseOrThrow(db)) }));
   route('GET', '/v1/auth/validate', () => ({ exp: options.apiTokenExp ?? -1 }));
   route('GET', '/v1/locations', () => ({ locations: options.locations ?? DEFAULT_LOCATIONS }));
 
@@ -508,6 +518,7 @@ export async function startPlatformServer(options: StartPlatformServerOptions): 
     const server = await startLibsqlServer({ dbPath, publicKeys: publicKeysFor(name), latencyMs: provisioning.latencyMs });
     servers.set(name, server);
     state.instances.push({ name: group.primary, type: 'primary', region: group.primary, url: server.url, uuid: randomUUID() });
+    for (const location of group.locations) if (location !== group.primary) await addReplica(state, location);
     snapshot(name);
     audit('db-create', { name, group: groupName, ...(seed ? { seed: seed.parent.config.name } : {}) });
     return { database: { Name: name, DbId: state.id, Hostname: hostOf(server.url) } };
@@ -520,6 +531,11 @@ export async function startPlatformServer(options: StartPlatformServerOptions): 
     keys.databases.delete(name);
     await servers.get(name)?.close();
     servers.delete(name);
+    for (const [key, replica] of replicaServers) {
+      if (!key.startsWith(`${name}/`)) continue;
+      await replica.close();
+      replicaServers.delete(key);
+    }
     if (state.config.dbPath && options.provisioning) {
       for (const suffix of ['', '-wal', '-shm']) rmSync(state.config.dbPath + suffix, { force: true });
     }
@@ -527,6 +543,108 @@ export async function startPlatformServer(options: StartPlatformServerOptions): 
     return { database: name };
   }
 
+
+  // ------------------------------------------------------------------ groups and locations
+  const replicaServers = new Map<string, LibsqlServer>();
+
+  function knownLocation(location: string): void {
+    if (!(location in (options.locations ?? DEFAULT_LOCATIONS))) throw new HttpError(400, `invalid location: ${location}`);
+  }
+
+  function createGroup(body: string): object {
+    const input = parseJsonObject(body);
+    if (typeof input.name !== 'string' || !/^[a-z0-9-]{1,64}$/.test(input.name)) throw new HttpError(400, 'group name must contain only lowercase letters, numbers and dashes');
+    if (typeof input.location !== 'string') throw new HttpError(400, 'location is required');
+    knownLocation(input.location);
+    if (groups.has(input.name)) throw new HttpError(409, 'group already exists');
+    const group: GroupState = { name: input.name, uuid: randomUUID(), primary: input.location, locations: [input.location] };
+    groups.set(group.name, group);
+    keys.groups.set(group.name, generateEd25519KeyPair());
+    audit('group-create', { name: group.name, location: input.location });
+    return { group: groupJson(group) };
+  }
+
+  /** A replica instance of the database in `location`; with provisioning, a read-only server over the primary's file. */
+  async function addReplica(db: DatabaseState, location: string): Promise<void> {
+    if (db.instances.some((i) => i.region === location)) return;
+    const primary = servers.get(db.config.name);
+    const replica = primary ? await startLibsqlServer({ replicaOf: primary, publicKeys: publicKeysFor(db.config.name), latencyMs: options.provisioning?.latencyMs }) : undefined;
+    if (replica) replicaServers.set(`${db.config.name}/${location}`, replica);
+    db.instances.push({ name: location, type: 'replica', region: location, url: replica?.url, uuid: randomUUID() });
+  }
+
+  async function addLocation(group: GroupState, location: string): Promise<object> {
+    knownLocation(location);
+    if (!group.locations.includes(location)) {
+      group.locations.push(location);
+      for (const db of databases.values()) if (db.config.group === group.name) await addReplica(db, location);
+      audit('group-location-add', { name: group.name, location });
+    }
+    return { group: groupJson(group) };
+  }
+
+  async function removeLocation(group: GroupState, location: string): Promise<object> {
+    knownLocation(location);
+    if (location === group.primary) throw new HttpError(400, `cannot remove the primary location ${location} of group ${group.name}`);
+    if (!group.locations.includes(location)) throw new HttpError(400, `group ${group.name} is not in location ${location}`);
+    group.locations = group.locations.filter((l) => l !== location);
+    for (const db of databases.values()) {
+      if (db.config.group !== group.name) continue;
+      db.instances = db.instances.filter((i) => i.type === 'primary' || i.region !== location);
+      await replicaServers.get(`${db.config.name}/${location}`)?.close();
+      replicaServers.delete(`${db.config.name}/${location}`);
+    }
+    audit('group-location-remove', { name: group.name, location });
+    return { group: groupJson(group) };
+  }
+
+  // ------------------------------------------------------------------ usage and stats, from the files
+  /**
+   * Computed from the database's file: storage is the size of the file and its WAL; rows written are
+   * the rows its tables hold (each was written at least once); rows read are the statements its
+   * libSQL server has run. A replica reads the primary's file, so it reports the same storage.
+   */
+  function fileFacts(db: DatabaseState): { storage: number; tables: Array<{ name: string; rows: number }> } {
+    const path = db.config.dbPath;
+    if (!path || !existsSync(path)) return { storage: 0, tables: [] };
+    const storage = statSync(path).size + (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0);
+    const connection = new Database(path, { readonly: true });
+    try {
+      const names = connection.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>;
+      const tables = names.map(({ name }) => ({ name, rows: Number((connection.prepare(`SELECT count(*) AS n FROM "${name.replaceAll('"', '""')}"`).get() as { n: number }).n) }));
+      return { storage, tables };
+    } finally {
+      connection.close();
+    }
+  }
+
+  function usageOf(db: DatabaseState, url: URL): object {
+    for (const key of ['from', 'to']) {
+      const value = url.searchParams.get(key);
+      if (value !== null && (!/^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:\d{2})$/.test(value) || Number.isNaN(Date.parse(value)))) {
+        throw new HttpError(400, `invalid ${key} parameter: ${value}`);
+      }
+    }
+    const facts = fileFacts(db);
+    const written = facts.tables.reduce((n, t) => n + t.rows, 0);
+    const instances = db.instances.map((instance) => {
+      const server = instance.type === 'primary' ? servers.get(db.config.name) : replicaServers.get(`${db.config.name}/${instance.region}`);
+      const usage = { rows_read: server?.stats.statements ?? 0, rows_written: instance.type === 'primary' ? written : 0, storage_bytes: facts.storage, bytes_synced: 0 };
+      return { uuid: instance.uuid, usage };
+    });
+    const total = instances.reduce(
+      (sum, { usage }) => ({ rows_read: sum.rows_read + usage.rows_read, rows_written: sum.rows_written + usage.rows_written, storage_bytes: sum.storage_bytes + usage.storage_bytes, bytes_synced: 0 }),
+      { rows_read: 0, rows_written: 0, storage_bytes: 0, bytes_synced: 0 },
+    );
+    return { uuid: db.id, instances, total };
+  }
+
+  /** The statements that filled each table, largest first (at most 10); null for a database without rows, as the API sends. */
+  function topQueriesOf(db: DatabaseState): object[] | null {
+    const filled = fileFacts(db).tables.filter((t) => t.rows > 0).sort((a, b) => b.rows - a.rows || a.name.localeCompare(b.name));
+    if (filled.length === 0) return null;
+    return filled.slice(0, 10).map((t) => ({ query: `INSERT INTO "${t.name}" VALUES (?)`, rows_read: 0, rows_written: t.rows }));
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://platform.local');
@@ -643,7 +761,7 @@ export async function startPlatformServer(options: StartPlatformServerOptions): 
       instance.url = url;
     },
     async close() {
-      await Promise.allSettled([...servers.values()].map((s) => s.close()));
+      await Promise.allSettled([...replicaServers.values(), ...servers.values()].map((s) => s.close()));
       return new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
