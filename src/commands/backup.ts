@@ -360,6 +360,8 @@ function renderRestore(out: Output, result: RestoreResult): void {
   );
   const rows = result.tables.reduce((sum, t) => sum + t.rows, 0);
   const how = result.strategy === 'one transaction' ? 'in one transaction' : `through staging tables, ${result.batches} batches, ${result.roundTrips} round trips`;
+  const audit = result.auditMerged.map((t) => `${t.rows.toLocaleString('en-US')} rows of ${t.table}`);
+  if (audit.length > 0) out.notice(`merged the dump's audit record into the database's own (${audit.join(', ')}); entries the database had are kept`);
   out.success(
     `restored ${rows.toLocaleString('en-US')} rows in ${result.tables.length} tables, ${result.indexes} indexes, ${result.views} views, ` +
       `${result.triggers} triggers into ${result.database} ${how} (${seconds(result.elapsedMs)})`,

@@ -22,7 +22,7 @@ export const CHECKSUM_PREFIX = '-- qbank-checksum: sha256:';
 export const CHECKSUM_LINE = /^-- qbank-checksum: sha256:([0-9a-f]{64})\r?$/;
 /** Tables a remote restore fills before switching them in; never part of a dump. */
 export const STAGING_PREFIX = '__qbank_restore_';
-/** qbank's own tables (staging, the restore lock, the run record): bookkeeping of one database, never part of a dump. */
+/** qbank's own tables: staging and the restore lock are bookkeeping of one database, never dumped; the audit record is dumped and merged on restore. */
 export const QBANK_OWN_PREFIX = '__qbank_';
 
 export type DumpContent = 'schema and data' | 'schema only' | 'data only';

@@ -6,6 +6,7 @@ import { systemFromTableNames } from '../systems.js';
 import { isOutputClosed, OutputClosedError } from '../../output/io.js';
 import { checksumLine, DUMP_FORMAT, formatHeader, QBANK_OWN_PREFIX, type DumpContent } from './dump-format.js';
 import type { DumpSink } from './dump-sink.js';
+import { isMergedTable } from './merged-tables.js';
 import { InlinePipeline, PagePipeline, type DumpPipeline } from './page-pipeline.js';
 import { PageRenderer, WriteFence } from './renderer.js';
 import { SPECIAL_REAL_MARKS, sqlLiteral, type TablePlan } from './row-sql.js';
@@ -73,10 +74,13 @@ interface SchemaObject {
   sql: string;
 }
 
-/** Tables no dump carries: SQLite's own, qbank's own (restore staging, lock, run record), libSQL's function registry. */
+/**
+ * Tables no dump carries: SQLite's own, qbank's bookkeeping of one database (restore staging, the
+ * restore lock), libSQL's function registry. qbank's audit record is carried (a restore merges it).
+ */
 function isInternal(name: string): boolean {
   const lower = name.toLowerCase();
-  return lower.startsWith('sqlite_') || lower.startsWith(QBANK_OWN_PREFIX) || lower === 'libsql_wasm_func_table';
+  return lower.startsWith('sqlite_') || (lower.startsWith(QBANK_OWN_PREFIX) && !isMergedTable(lower)) || lower === 'libsql_wasm_func_table';
 }
 
 /** A table selection names tables or views the database does not have. */
@@ -139,7 +143,8 @@ async function planDump(snapshot: Snapshot, kind: Database['kind'], options: Dum
   const sqliteVersion = String(versionRows![0]![0]);
   const objects: SchemaObject[] = schemaRows!
     .map((r) => ({ type: String(r[0]), name: String(r[1]), table: String(r[2]), sql: String(r[3]) }))
-    .filter((o) => !isInternal(o.name) && !isInternal(o.table));
+    // an index or trigger goes with its table (the audit record's index is named like qbank's own)
+    .filter((o) => !isInternal(o.table));
   const allTables = objects.filter((o) => o.type === 'table');
   const allViews = objects.filter((o) => o.type === 'view');
   const sequenceExists = schemaRows!.some((r) => String(r[1]) === 'sqlite_sequence');

@@ -1,5 +1,6 @@
 import { parseHeader, QBANK_OWN_PREFIX, STAGING_PREFIX, type DumpHeader } from './dump-format.js';
 import { scanDump, type DumpScanOptions, type DumpScanResult } from './dump-reader.js';
+import { isMergedTable } from './merged-tables.js';
 import { classifyStatement, type DumpStatement } from './statements.js';
 
 export interface TableInDump {
@@ -82,7 +83,7 @@ class StatementCollector {
         if (statement.virtual) this.unknown.push(`line ${line}: CREATE VIRTUAL TABLE ${statement.name} (virtual tables are not supported)`);
         else if (statement.name.startsWith(STAGING_PREFIX)) this.unknown.push(`line ${line}: ${statement.name} is a name qbank reserves for restores`);
         else {
-          if (statement.name.toLowerCase().startsWith(QBANK_OWN_PREFIX)) this.skipped.add(`qbank's own table ${statement.name} (bookkeeping of the database the dump came from)`);
+          if (statement.name.toLowerCase().startsWith(QBANK_OWN_PREFIX) && !isMergedTable(statement.name)) this.skipped.add(`qbank's own table ${statement.name} (bookkeeping of the database the dump came from)`);
           this.hasSchema = true;
           const entry = this.tableFor(statement.name);
           if (entry.createSql !== undefined) this.unknown.push(`line ${line}: table ${statement.name} is created twice`);

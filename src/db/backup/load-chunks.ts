@@ -5,6 +5,8 @@ export interface LoadChunksOptions {
   /** Lower-case names of the tables and views the restore loads. */
   tableNames: string[];
   viewNames: string[];
+  /** Lower-case names of the audit tables whose rows are merged into the target's (see merged-tables.ts). */
+  mergedNames: string[];
   /** Statements are joined into chunks of about this many characters. */
   chunkChars: number;
 }

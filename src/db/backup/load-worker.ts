@@ -7,9 +7,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { creditedSender } from '../../worker-thread.js';
 import { scanDump } from './dump-reader.js';
 import type { LoadChunksOptions, LoadMessage } from './load-chunks.js';
+import { mergedStatementText } from './merged-tables.js';
 import { classifyStatement, isSelected } from './statements.js';
 
 const AHEAD = 4;
+const NO_VIEWS: ReadonlySet<string> = new Set();
 const CHUNKS_PER_MESSAGE = 32;
 
 async function work(): Promise<void> {
@@ -17,6 +19,7 @@ async function work(): Promise<void> {
   const options = workerData as LoadChunksOptions;
   const tableNames = new Set(options.tableNames);
   const viewNames = new Set(options.viewNames);
+  const mergedNames = new Set(options.mergedNames);
   const send = creditedSender(port, AHEAD);
 
   let chunk = '';
@@ -40,7 +43,10 @@ async function work(): Promise<void> {
       options.path,
       async ({ text }) => {
         const statement = classifyStatement(text);
-        if (!isSelected(statement, tableNames, viewNames)) return;
+        if (!isSelected(statement, tableNames, viewNames)) {
+          if (!isSelected(statement, mergedNames, NO_VIEWS)) return;
+          text = mergedStatementText(statement, text);
+        }
         if (statement.kind === 'create-trigger') {
           triggers.push(text);
           return;

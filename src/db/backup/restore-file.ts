@@ -2,6 +2,7 @@ import type { Client, Transaction } from '@libsql/client';
 import { CheckFailedError, QbankError } from '../../errors.js';
 import { quoteIdent } from '../client.js';
 import { loadChunks } from './load-chunks.js';
+import { ownDefinition } from './merged-tables.js';
 import { garbageBudget } from './memory.js';
 import { describeOrphans, dropStatement, OrphanRowsError } from './restore-plan.js';
 import { checkSameFile, sequenceStatements, type LoadContext } from './restore-shared.js';
@@ -28,6 +29,8 @@ export async function restoreInOneTransaction(context: LoadContext): Promise<voi
       ...clean.drop.map(dropStatement),
       ...clean.empty.map((t) => `DELETE FROM ${quoteIdent(t.table)}`),
       ...clean.liveTriggers.map((t) => `DROP TRIGGER IF EXISTS ${quoteIdent(t.name)}`),
+      // a dump of data only has no CREATE for the audit tables it merges: qbank's own, where missing
+      ...(plan.dataOnly ? plan.merged.flatMap((t) => ownDefinition(t.table)) : []),
     ];
     for (const sql of before) await tx.execute(sql);
     context.statements += before.length;
@@ -65,7 +68,7 @@ export async function restoreInOneTransaction(context: LoadContext): Promise<voi
 async function loadStatements(tx: Transaction, context: LoadContext): Promise<void> {
   const { plan, path, options } = context;
   const memory = garbageBudget(GARBAGE_EVERY_CHARS);
-  const chunks = loadChunks({ path, tableNames: [...plan.tableNames], viewNames: [...plan.viewNames], chunkChars: EXEC_CHUNK_CHARS });
+  const chunks = loadChunks({ path, tableNames: [...plan.tableNames], viewNames: [...plan.viewNames], mergedNames: [...plan.mergedNames], chunkChars: EXEC_CHUNK_CHARS });
   try {
     let next;
     while (!(next = await chunks.next()).done) {

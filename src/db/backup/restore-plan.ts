@@ -3,6 +3,7 @@ import { quoteIdent, readQuery, type Database } from '../client.js';
 import { systemFromTableNames } from '../systems.js';
 import { STAGING_PREFIX } from './dump-format.js';
 import type { DumpInspection, TableInDump } from './inspect.js';
+import { isMergedTable } from './merged-tables.js';
 import { isSelected, type DumpStatement } from './statements.js';
 
 /** What a restore takes from a dump: all of it, or the tables (and their indexes and triggers) asked for. */
@@ -15,6 +16,10 @@ export interface RestorePlan {
   sequences: DumpInspection['sequences'];
   tableNames: Set<string>;
   viewNames: Set<string>;
+  /** qbank's audit tables in the dump: their rows are merged into the target's, never replace them (see merged-tables.ts). */
+  merged: TableInDump[];
+  /** Lower-case names of `merged`. */
+  mergedNames: Set<string>;
   dataOnly: boolean;
   /** Only some of the dump's tables: the rest of the database must still agree with them (foreign keys). */
   partial: boolean;
@@ -107,6 +112,7 @@ export function selectFromDump(inspection: DumpInspection, requested: string[] |
   }
   const take = (name: string) => (!wanted || wanted.has(lower(name))) && !isInternal(name);
   const tables = inspection.tables.filter((t) => take(t.table) && (dataOnly || t.createSql !== undefined));
+  const merged = inspection.tables.filter((t) => (!wanted || wanted.has(lower(t.table))) && isMergedTable(t.table) && (dataOnly || t.createSql !== undefined));
   const views = inspection.views.filter((v) => take(v.name));
   const tableNames = new Set(tables.map((t) => lower(t.table)));
   const viewNames = new Set(views.map((v) => lower(v.name)));
@@ -120,14 +126,23 @@ export function selectFromDump(inspection: DumpInspection, requested: string[] |
     sequences: inspection.sequences.filter((s) => tableNames.has(lower(s.table))),
     tableNames,
     viewNames,
+    merged,
+    mergedNames: new Set(merged.map((t) => lower(t.table))),
     dataOnly,
     partial: wanted !== undefined,
   };
 }
 
-/** Whether a dump statement belongs to what is being restored. */
+const NO_VIEWS: ReadonlySet<string> = new Set();
+
+/** Whether a dump statement belongs to what is being restored (replaced, or merged: see `isMergedStatement`). */
 export function selected(plan: RestorePlan, statement: DumpStatement): boolean {
-  return isSelected(statement, plan.tableNames, plan.viewNames);
+  return isSelected(statement, plan.tableNames, plan.viewNames) || isMergedStatement(plan, statement);
+}
+
+/** A statement of an audit table the restore merges (its CREATE, indexes, triggers, rows). */
+export function isMergedStatement(plan: Pick<RestorePlan, 'mergedNames'>, statement: DumpStatement): boolean {
+  return plan.mergedNames.size > 0 && isSelected(statement, plan.mergedNames, NO_VIEWS);
 }
 
 export async function readLiveSchema(database: Database): Promise<LiveObject[]> {

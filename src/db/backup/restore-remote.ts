@@ -4,7 +4,8 @@ import { quoteIdent, readQuery, type Database } from '../client.js';
 import { confirmAfterLostConnection } from '../run-record.js';
 import { scanDump } from './dump-reader.js';
 import { garbageBudget } from './memory.js';
-import { describeOrphans, dropStatement, lower, ORPHAN_GUARD, ORPHAN_GUARD_MESSAGE, OrphanRowsError, selected } from './restore-plan.js';
+import { createIfMissing, ownDefinition } from './merged-tables.js';
+import { describeOrphans, dropStatement, isMergedStatement, lower, ORPHAN_GUARD, ORPHAN_GUARD_MESSAGE, OrphanRowsError, selected } from './restore-plan.js';
 import { checkSameFile, sequenceStatements, type LoadContext } from './restore-shared.js';
 import { acquireRestoreLease, dropLeftoversStatements, listRestoreLeftovers, releaseLeaseStatement, renewLeaseStatement, stagingPrefix, stagingTableName } from './staging.js';
 import { classifyStatement, quoteName, replaceSpan } from './statements.js';
@@ -37,6 +38,8 @@ interface StagedTable {
    * and its rows copied in from the staging table, so `sqlite_schema` holds exactly the original.
    */
   byRename: boolean;
+  /** An audit table: its rows are merged into the target's (which is created when missing), never switched in for it. */
+  merge: boolean;
   /** Rows the dump has for it. */
   rows: number;
 }
@@ -87,7 +90,7 @@ export async function restoreThroughStaging(context: LoadContext): Promise<Stagi
     await checkStagedCounts(database, staged);
     // renamed tables keep their place in sqlite_schema and created ones go last: one way for all
     // keeps the dump's order; the indexes built on staging tables then go with them, and are created again
-    if (staged.some((t) => !t.byRename)) {
+    if (staged.some((t) => !t.merge && !t.byRename)) {
       for (const t of staged) t.byRename = false;
       deferred.unshift(...builtOnStaging);
     }
@@ -136,15 +139,16 @@ async function stageRows(
     group = undefined;
     await add(head + tuples.join(','));
   };
-  const stage = async (table: string, createSql: string) => {
+  const stage = async (table: string, createSql: string, merge = false) => {
     const statement = classifyStatement(createSql);
     if (statement.kind !== 'create-table') throw new QbankError(`cannot stage ${table}: its CREATE TABLE could not be read`);
     const entry: StagedTable = {
       table,
       staging: stagingTableName(runId, table),
       createSql,
-      byRename: replaceSpan(createSql, statement.nameToken, quoteName(table)) === createSql,
-      rows: plan.tables.find((t) => lower(t.table) === lower(table))?.rows ?? 0,
+      byRename: !merge && replaceSpan(createSql, statement.nameToken, quoteName(table)) === createSql,
+      merge,
+      rows: [...plan.tables, ...plan.merged].find((t) => lower(t.table) === lower(table))?.rows ?? 0,
     };
     staged.push(entry);
     byTable.set(lower(table), entry);
@@ -156,6 +160,12 @@ async function stageRows(
       const live = clean.liveTables.get(lower(table.table))!;
       await stage(live.name, live.sql!);
       byTable.get(lower(live.name))!.rows = table.rows;
+    }
+    // no CREATE for the audit tables in the dump: qbank's own definition, where the target lacks them
+    for (const table of plan.merged) {
+      const [createTable, ...indexes] = ownDefinition(table.table);
+      await stage(table.table, createTable!, true);
+      deferred.push(...indexes);
     }
   }
   const scan = await scanDump(
@@ -176,7 +186,10 @@ async function stageRows(
       }
       await flushGroup();
       const sql = text.replace(/;\s*$/, '');
-      if (statement.kind === 'create-table') await stage(statement.name, sql);
+      if (isMergedStatement(plan, statement)) {
+        if (statement.kind === 'create-table') await stage(statement.name, sql, true);
+        else deferred.push(createIfMissing(sql));
+      } else if (statement.kind === 'create-table') await stage(statement.name, sql);
       else if (statement.kind === 'create-index' && !liveIndexNames.has(lower(statement.name)) && indexSurvivesRename(byTable.get(lower(statement.table)), sql, statement.tableToken)) {
         // built here, on the staging table, after its rows: the switch stays short
         builtOnStaging.push(sql);
@@ -215,7 +228,7 @@ async function switchStatements(context: LoadContext, staged: StagedTable[], def
     ? await database.client.batch(copied.map((t) => ({ sql: 'SELECT name FROM pragma_table_xinfo(?) WHERE hidden = 0 ORDER BY cid', args: [t.staging] })), 'read')
     : [];
   const columnList = new Map(copied.map((t, i) => [t.table, columns[i]!.rows.map((r) => quoteIdent(String(r[0]))).join(', ')]));
-  const realNames = staged.map((t) => t.table);
+  const realNames = staged.filter((t) => !t.merge).map((t) => t.table);
   // a data-only restore replaces the live tables, so their indexes and triggers are rebuilt after the switch
   const liveExtras =
     plan.dataOnly && realNames.length > 0
@@ -232,11 +245,16 @@ async function switchStatements(context: LoadContext, staged: StagedTable[], def
     ...staged.map((t) => `SELECT CASE WHEN (SELECT count(*) FROM ${quoteIdent(t.staging)}) <> ${t.rows} THEN json('qbank: staged row count changed') END`),
     ...clean.drop.map(dropStatement),
     ...(plan.dataOnly ? realNames.map((t) => `DROP TABLE ${quoteIdent(t)}`) : []),
-    ...staged.flatMap((t) =>
-      t.byRename
-        ? [`ALTER TABLE ${quoteIdent(t.staging)} RENAME TO ${quoteName(t.table)}`]
-        : [t.createSql, `INSERT INTO ${quoteIdent(t.table)} (${columnList.get(t.table)}) SELECT ${columnList.get(t.table)} FROM ${quoteIdent(t.staging)}`, `DROP TABLE ${quoteIdent(t.staging)}`],
-    ),
+    ...staged.flatMap((t) => {
+      const columns = columnList.get(t.table);
+      if (t.merge) {
+        // WHERE true: without it, ON CONFLICT would be read as the SELECT's join constraint
+        const merge = `INSERT INTO ${quoteIdent(t.table)} (${columns}) SELECT ${columns} FROM ${quoteIdent(t.staging)} WHERE true ON CONFLICT DO NOTHING`;
+        return [createIfMissing(t.createSql), merge, `DROP TABLE ${quoteIdent(t.staging)}`];
+      }
+      if (t.byRename) return [`ALTER TABLE ${quoteIdent(t.staging)} RENAME TO ${quoteName(t.table)}`];
+      return [t.createSql, `INSERT INTO ${quoteIdent(t.table)} (${columns}) SELECT ${columns} FROM ${quoteIdent(t.staging)}`, `DROP TABLE ${quoteIdent(t.staging)}`];
+    }),
     ...liveExtras,
     ...deferred,
     ...sequenceStatements(plan, (t) => t),

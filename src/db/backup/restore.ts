@@ -22,6 +22,8 @@ export interface RestoreResult {
   /** This run's id in qbank's run record; its last 8 characters name a remote restore's staging tables and lease. */
   runId: string;
   tables: Array<{ table: string; rows: number; verified: boolean }>;
+  /** qbank's audit tables in the dump, merged into the target's record by key (the target's rows kept): the dump's rows per table. */
+  auditMerged: Array<{ table: string; rows: number }>;
   indexes: number;
   views: number;
   triggers: number;
@@ -116,6 +118,7 @@ export async function restoreDump(database: Database, path: string, options: Res
       strategy: database.kind === 'file' ? 'one transaction' : 'staging tables',
       runId: context.auditId,
       tables,
+      auditMerged: plan.merged.map((t) => ({ table: t.table, rows: t.rows })),
       indexes: plan.dataOnly ? 0 : plan.indexes.length,
       views: plan.dataOnly ? 0 : plan.views.length,
       triggers: plan.dataOnly ? 0 : plan.triggers.length,
