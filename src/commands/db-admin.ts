@@ -4,6 +4,7 @@ import { RefusedError, UsageError } from '../errors.js';
 import type { Output } from '../output/output.js';
 import type { PlatformApi } from '../turso/platform-api.js';
 import type { DatabaseDetails, DatabaseSummary } from '../turso/provisioning.js';
+import type { Inspection } from '../turso/inspect.js';
 import { type CommandContext, examples } from './context.js';
 import { positiveInteger } from './flags.js';
 
@@ -27,6 +28,77 @@ export function registerDbAdminCommands(db: Command, context: CommandContext): v
   registerProtect(db, context);
   registerDestroy(db, context);
   registerCreate(db, context);
+  registerInspect(db, context);
+}
+
+/** The Platform API when TURSO_API_TOKEN or TURSO_ORG is set; undefined when neither is. */
+async function optionalPlatformApi(context: CommandContext, command: Command, out: Output): Promise<PlatformApi | undefined> {
+  const { findPlatformConfig, openPlatformApi } = await import('../turso/platform-config.js');
+  const config = findPlatformConfig({ env: context.io.env, cwd: context.io.cwd });
+  if (!config) return undefined;
+  context.io.session?.addSecrets([config.token]);
+  return openPlatformApi(config, { debug: context.debugLogger(command, out) });
+}
+
+function registerInspect(db: Command, context: CommandContext): void {
+  db.command('inspect')
+    .description('usage per instance and top queries (Turso Platform API), then every table: rows, size, index size; pages and free pages')
+    .argument('[name]', 'database name in the organization (default: the configured database)')
+    .addHelpText(
+      'after',
+      examples([
+        ['qbank db inspect pingtopass-prod', 'usage, top queries and tables of a database of the organization'],
+        ['qbank db inspect', 'the configured database (a file: database: its tables only)'],
+        ['qbank db inspect pingtopass-prod --json', 'as JSON'],
+      ]),
+    )
+    .action(async (name: string | undefined, _options: unknown, command: Command) => {
+      const out = context.output(command);
+      const service = await import('../turso/inspect.js');
+      let inspection: Inspection;
+      if (name !== undefined) {
+        const api = await platformApi(context, command, out);
+        inspection = await service.inspectNamedDatabase(api, name, (token) => context.io.session?.addSecrets([token]));
+      } else {
+        const { database, config } = await context.database(command, 'read', out);
+        inspection = await service.inspectConfiguredDatabase(database, config, await optionalPlatformApi(context, command, out));
+      }
+      if (out.json) return out.data(inspection);
+      renderInspection(out, inspection);
+    });
+}
+
+function size(bytes: number | null): string {
+  if (bytes === null) return '';
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+function renderInspection(out: Output, inspection: Inspection): void {
+  const { platform, storage } = inspection;
+  if (platform) {
+    out.heading(`${platform.name}${platform.group ? ` · group ${platform.group}` : ''} · usage this month`);
+    const rows = platform.usage.instances.map((i) => [i.name, i.type, i.rowsRead, i.rowsWritten, size(i.storageBytes), size(i.bytesSynced)]);
+    const { total } = platform.usage;
+    out.table(['instance', 'type', 'rows read', 'rows written', 'storage', 'synced'], [...rows, ['total', '', total.rowsRead, total.rowsWritten, size(total.storageBytes), size(total.bytesSynced)]]);
+    out.heading('Top queries');
+    if (platform.topQueries.length === 0) out.line('  (none reported)');
+    else out.table(['query', 'rows read', 'rows written'], platform.topQueries.map((q) => [q.query, q.rowsRead, q.rowsWritten]));
+  }
+  if (storage) {
+    out.heading(`Tables of ${inspection.url}`);
+    out.table(['table', 'rows', 'size', 'indexes'], storage.tables.map((t) => [t.table, t.rows.toLocaleString('en-US'), size(t.bytes), size(t.indexBytes)]));
+    out.line(`${storage.pageCount} page(s) of ${storage.pageSize} B (${size(storage.totalBytes)}), ${storage.freePages} free`);
+    if (storage.sizesFrom === 'page counts') out.notice('the server has no dbstat table: sizes per table are not known, only the page counts');
+  }
+  for (const note of inspection.notes) out.notice(note);
 }
 
 function registerList(db: Command, context: CommandContext): void {
