@@ -8,14 +8,19 @@ import { fmix, hashString, shingleHashes, StemReader } from './stems.js';
  * sorted 16-bit values (about 250 bytes a question with its id), so a 200k-question bank takes
  * some 50 MB.
  *
- * Near duplicates: one-permutation MinHash (each shingle hashed once, into one of 64 bins; empty
- * bins filled from their neighbours), 16 bands of 4 bins; stems that share a band are compared by
- * the Jaccard similarity of their shingle sets.
+ * Near duplicates: MinHash by four rounds of one-permutation hashing (each shingle hashed four
+ * times, each time into one of 16 bins; an empty bin takes its neighbour's value), 16 bands of 4
+ * bins of one round; stems that share a band are compared by the Jaccard similarity of their
+ * shingle sets. Four rounds of 16 bins rather than one of 64: a stem of 40 words fills most of 16
+ * bins, where most of 64 would be filled from neighbours and its bands would hang on a few shingles.
  */
 
-const BINS = 64;
+const ROUNDS = 4;
+const ROUND_BINS = 16;
+const BINS = ROUNDS * ROUND_BINS;
 const BANDS = 16;
 const ROWS = BINS / BANDS;
+const ROUND_SEEDS = [0x9e3779b9, 0x7f4a7c15, 0x85ebca6b, 0xc2b2ae35];
 /** A band value shared by more stems than this is a stock phrase, not a sign of duplicates: that bucket is not compared pairwise. */
 const MAX_BUCKET = 64;
 /** Bits of a stem's index packed under a 32-bit hash in a float64 (exact below 2^53): up to 2M stems are compared. */
@@ -98,7 +103,7 @@ export class BankRules {
     const hashes = this.hashes.buffer;
     // no words: nothing to compare (bands stay 0, the stem is left out of every bucket)
     if (n === 0) return;
-    this.shingles = grown(this.shingles, start + n);
+    if (start + n > this.shingles.length) this.shingles = grown(this.shingles, start + n);
     const own = this.shingles.subarray(start, start + n);
     for (let i = 0; i < n; i++) own[i] = hashes[i]! & 0xffff;
     own.sort();
@@ -124,15 +129,18 @@ export class BankRules {
     return seed;
   }
 
-  /** One-permutation MinHash of the shingle hashes into `dense`, empty bins taking their right neighbour's value. */
+  /** The MinHash values of the shingle hashes into `dense`: per round, the least value of each bin; an empty bin takes its right neighbour's. */
   private signature(hashes: Uint32Array, n: number): void {
     const bins = this.bins;
     bins.fill(EMPTY);
     for (let i = 0; i < n; i++) {
-      const h = hashes[i]!;
-      const bin = h >>> 26;
-      const value = h & 0x3ffffff;
-      if (value < bins[bin]!) bins[bin] = value;
+      const shingle = hashes[i]!;
+      for (let round = 0; round < ROUNDS; round++) {
+        const h = round === 0 ? shingle : fmix(shingle ^ ROUND_SEEDS[round]!);
+        const bin = round * ROUND_BINS + (h >>> 28);
+        const value = h & 0xfffffff;
+        if (value < bins[bin]!) bins[bin] = value;
+      }
     }
     const dense = this.dense;
     for (let bin = 0; bin < BINS; bin++) {
@@ -140,9 +148,10 @@ export class BankRules {
         dense[bin] = bins[bin]!;
         continue;
       }
+      const first = bin - (bin % ROUND_BINS);
       let distance = 1;
-      while (bins[(bin + distance) % BINS] === EMPTY) distance++;
-      dense[bin] = fmix(bins[(bin + distance) % BINS]! + Math.imul(distance, 0x9e3779b1)) | 0x80000000;
+      while (bins[first + ((bin - first + distance) % ROUND_BINS)] === EMPTY) distance++;
+      dense[bin] = fmix(bins[first + ((bin - first + distance) % ROUND_BINS)]! + Math.imul(distance, 0x9e3779b1)) | 0x80000000;
     }
   }
 
@@ -218,7 +227,6 @@ export class BankRules {
    */
   private nearDuplicateFindings(repeated: Uint8Array): RawFinding[] {
     const count = this.count;
-    const compared = new Set<number>();
     const found: RawFinding[] = [];
     const keys = new Float64Array(count);
     for (let band = 0; band < BANDS; band++) {
@@ -232,22 +240,23 @@ export class BankRules {
         const value = Math.floor(sorted[start]! / INDEX_SCALE);
         let end = start + 1;
         while (end < used && Math.floor(sorted[end]! / INDEX_SCALE) === value) end++;
-        if (end - start > 1 && end - start <= MAX_BUCKET) this.compareRun(sorted, start, end, compared, found);
+        if (end - start > 1 && end - start <= MAX_BUCKET) this.compareRun(sorted, start, end, band, found);
         start = end;
       }
     }
     return found;
   }
 
-  private compareRun(keys: Float64Array, start: number, end: number, compared: Set<number>, found: RawFinding[]): void {
-    const count = this.count;
+  /** Compares the stems of one bucket of `band`, each pair once: pairs that share an earlier band were compared there. */
+  private compareRun(keys: Float64Array, start: number, end: number, band: number, found: RawFinding[]): void {
+    const bands = this.bands;
     for (let a = start; a < end; a++) {
       for (let b = a + 1; b < end; b++) {
         const first = Math.min(keys[a]! % INDEX_SCALE, keys[b]! % INDEX_SCALE);
         const second = Math.max(keys[a]! % INDEX_SCALE, keys[b]! % INDEX_SCALE);
-        const pair = first * count + second;
-        if (compared.has(pair)) continue;
-        compared.add(pair);
+        let seen = false;
+        for (let earlier = 0; earlier < band && !seen; earlier++) seen = bands[first * BANDS + earlier] === bands[second * BANDS + earlier];
+        if (seen) continue;
         const similarity = this.jaccard(first, second);
         if (similarity < this.thresholds.nearDuplicateJaccard) continue;
         const message = `its text is ${(similarity * 100).toFixed(0)}% the same as ${this.ids[second]}'s`;

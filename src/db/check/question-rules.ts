@@ -56,14 +56,23 @@ export function describeOrderProblem(orders: Array<number | null>): string | und
 }
 
 function duplicateOptions(question: CheckQuestion): RawFinding[] {
-  const byText = new Map<string, string[]>();
-  for (const option of question.options) {
-    const key = normaliseText(option.text);
-    byText.set(key, [...(byText.get(key) ?? []), option.id]);
+  const options = question.options;
+  if (options.length < 2) return [];
+  const keys = options.map((option) => normaliseText(option.text));
+  const found: RawFinding[] = [];
+  const done = new Array<boolean>(options.length).fill(false);
+  for (let i = 0; i < options.length; i++) {
+    if (done[i]) continue;
+    let ids: string[] | undefined;
+    for (let j = i + 1; j < options.length; j++) {
+      if (keys[j] !== keys[i]) continue;
+      ids ??= [options[i]!.id];
+      ids.push(options[j]!.id);
+      done[j] = true;
+    }
+    if (ids) found.push(finding(question, 'duplicate-option', `${ids.length} options read "${keys[i]}"`, ids));
   }
-  return [...byText.entries()]
-    .filter(([, ids]) => ids.length > 1)
-    .map(([text, ids]) => finding(question, 'duplicate-option', `${ids.length} options read "${text}"`, ids));
+  return found;
 }
 
 function lengthBias(question: CheckQuestion, thresholds: Thresholds): RawFinding | undefined {
@@ -87,7 +96,8 @@ export function textRules(question: CheckQuestion): RawFinding[] {
   }
   const fields: Array<[string, string | null]> = [['answer', question.answer], ['explanation', question.explanation], ['tldr', question.tldr], ['text', question.text]];
   for (const [field, value] of fields) {
-    if (value !== null && PASTED_RECORDS.test(value)) found.push(finding(question, 'json-in-text', `its ${field} holds serialized records (${JSON.stringify(value.slice(0, 40))}…)`));
+    // every pasted record has a brace: most texts are passed over without the expression
+    if (value !== null && value.includes('{') && PASTED_RECORDS.test(value)) found.push(finding(question, 'json-in-text', `its ${field} holds serialized records (${JSON.stringify(value.slice(0, 40))}…)`));
   }
   return found;
 }
