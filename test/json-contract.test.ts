@@ -114,6 +114,7 @@ describe.each(MODES)('PingToPass commands print their documented JSON (%s)', (mo
     expectShape('import', await json(['import', 'exams', 'exams.csv'], t), 'import-exams');
     expectShape('import', await json(['import', 'questions.csv', '--dry-run'], t), 'import-dry-run');
     expectShape('import', await json(['import', 'questions', 'questions.csv'], t), 'import-questions');
+    expectShape('import', await json(['import', 'questions.csv', '--dry-run', '--diff'], t), 'import-diff');
   });
 
   it('review list, show, stats, approve, reject, resolve', async () => {

@@ -8,6 +8,7 @@ import { type CommandContext, examples } from './context.js';
 interface ImportFlags {
   mode: 'upsert' | 'insert' | 'skip-existing';
   dryRun?: boolean;
+  diff?: boolean;
   exitCode?: boolean;
   skipInvalid?: boolean;
   rejects?: string;
@@ -28,6 +29,7 @@ function withImportOptions(command: Command): Command {
   return command
     .addOption(new Option('--mode <mode>', 'what to do with questions that already exist').choices(['upsert', 'insert', 'skip-existing']).default('upsert'))
     .option('--dry-run', 'validate and report what would change, without writing (read-only credentials are enough)')
+    .option('--diff', "print each updated question's changed fields, old and new (with --dry-run: before anything is written)")
     .option('--exit-code', `with --dry-run: exit ${ExitCode.checkFailed} when the import would change something, 0 when not`)
     .option('--skip-invalid', 'import the valid rows and leave out the others (default: all or nothing)')
     .option('--rejects <file>', 'with --skip-invalid: write the rows left out, with an error column, to this file (.csv, .json or .jsonl)')
@@ -72,6 +74,7 @@ async function runImport(context: CommandContext, kind: ImportKind | 'by-name', 
         kind: specs[0].kind,
         mode: flags.mode,
         dryRun: flags.dryRun,
+        diff: flags.diff,
         skipInvalid: flags.skipInvalid,
         rejects: flags.rejects,
         encoding: flags.encoding,
@@ -103,6 +106,7 @@ async function runImport(context: CommandContext, kind: ImportKind | 'by-name', 
     );
     progress?.finish();
     progress = undefined;
+    if (flags.diff && !out.json) (await import('../output/import-diff.js')).renderImportDiffs(out, summaries);
     renderSummaries(out, summaries, database.displayUrl);
     const pending = summaries.some((summary) => summary.created + summary.updated > 0);
     if (flags.exitCode && pending) context.exitCode = ExitCode.checkFailed;
@@ -129,6 +133,7 @@ export function registerImportCommands(program: Command, context: CommandContext
         ['qbank import exams exams.csv', 'PingToPass exams first (questions name them by code)'],
         ['qbank import bank.csv', 'import questions; importing the same file again changes nothing'],
         ['qbank import bank.csv --dry-run', 'validate and show what would change'],
+        ['qbank import bank.csv --dry-run --diff', "each updated question's fields, old and new, before writing"],
         ['qbank import bank.csv --skip-invalid --rejects rejected.csv', 'import the good rows, set the others aside'],
         ['qbank import data/questions/react.json --schema open-interview', "open-interview's own question files"],
         ['qbank import bank.csv --encoding windows-1252', 'a file saved by an older Excel'],
@@ -314,7 +319,7 @@ function renderSummary(out: Output, summary: ImportSummary, displayUrl: string):
     out.warn(`${summary.reviewReset.length} ${decided} question${summary.reviewReset.length === 1 ? '' : 's'} changed and ${summary.dryRun ? 'would be' : 'are'} pending again: ${ids}${more}`);
   }
   if (summary.warningCount > 0) {
-    out.warn(`${summary.warningCount.toLocaleString('en-US')} row${summary.warningCount === 1 ? '' : 's'} repeat${summary.warningCount === 1 ? 's' : ''} another row's question text; rows with ids are imported each as its own question:`);
+    out.warn(`${summary.warningCount.toLocaleString('en-US')} row${summary.warningCount === 1 ? '' : 's'} to look at:`);
     for (const warning of summary.warnings) out.info('  ' + warning);
     if (summary.warningCount > summary.warnings.length) out.info(`  … and ${(summary.warningCount - summary.warnings.length).toLocaleString('en-US')} more`);
   }

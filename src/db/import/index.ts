@@ -17,10 +17,10 @@ import { formatProblem, ProblemLog } from './problems.js';
 import { FileProblem, formatFromPath, type FileFormat } from './records.js';
 import { RejectsFormatError, RejectsWriter } from './rejects.js';
 import { openRunner, type ImportRunner } from './runner.js';
-import { Tally, type GroupCounts, type ImportContext, type ImportMode, type ImportTarget, type ImportedIds, type MissingQuestions, type ReviewPolicy, type ReviewReset } from './session.js';
+import { Tally, type GroupCounts, type ImportContext, type ImportMode, type ImportTarget, type ImportedIds, type MissingQuestions, type QuestionDiff, type ReviewPolicy, type ReviewReset } from './session.js';
 import { normalizeEncoding, UnknownEncodingError } from './text-source.js';
 
-export type { ImportMode, GroupCounts, ReviewPolicy, ReviewReset } from './session.js';
+export type { ImportMode, GroupCounts, ReviewPolicy, ReviewReset, QuestionDiff, FieldChange } from './session.js';
 export { ReviewedChangesError } from './pingtopass.js';
 export type { FileFormat } from './records.js';
 
@@ -61,6 +61,8 @@ export interface ImportOptions {
   confirmPrune?: (missing: MissingQuestions[]) => Promise<boolean>;
   /** Told when the import waits for another writer's lock. */
   onWait?: (message: string) => void;
+  /** Read, per updated question, each changed field's old and new value (`ImportSummary.diff`). */
+  diff?: boolean;
 }
 
 export interface ImportProgress {
@@ -106,6 +108,8 @@ export interface ImportSummary {
   ignoredColumns: string[];
   /** Whether parsing ran in a worker thread beside the writes. */
   parallel: boolean;
+  /** When asked: per updated question (or one a dry run would update), each changed field's old and new value. */
+  diff?: QuestionDiff[];
   seconds: number;
   /** HTTP requests to a remote database (0 for file:). */
   roundTrips: number;
@@ -282,7 +286,7 @@ async function importOneFile(
   const { file, target, parallel } = prepared;
   const now = options.now?.() ?? new Date();
   const context = importContext(database, runner, file, options, now, plannedExams);
-  const stream: FileStream = { records: 0, rejectedLog: new ProblemLog(20), warnings: new ProblemLog(20) };
+  const stream: FileStream = { records: 0, rejectedLog: new ProblemLog(20), warnings: context.warnings };
   let batches: AsyncGenerator<PipelineBatch, PipelineEnd> | undefined;
   try {
     const plan = await target.begin(context);
@@ -332,6 +336,9 @@ function importContext(database: Database, runner: ImportRunner, file: string, o
     prune: Boolean(options.prune),
     confirmPrune: options.confirmPrune,
     missing: [],
+    warnings: new ProblemLog(20),
+    diff: Boolean(options.diff),
+    diffs: [],
   };
 }
 
@@ -438,6 +445,7 @@ function summaryOf(prepared: PreparedFile, options: ImportOptions, context: Impo
     pruned: options.prune ? context.missing.reduce((sum, group) => sum + group.count, 0) : 0,
     ignoredColumns: end.ignored,
     parallel: prepared.parallel,
+    ...(options.diff ? { diff: context.diffs } : {}),
   };
 }
 

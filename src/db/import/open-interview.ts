@@ -1,6 +1,8 @@
 import type { InValue } from '@libsql/client';
 import { basename } from 'node:path';
+import { readOpenInterviewDiff } from './diff.js';
 import { statementBytes, type Statement } from './encoder.js';
+import { warnAboutLookAlikes } from './look-alikes.js';
 import {
   CREATED_AT_GIVEN,
   OPTIONAL_QUESTION_FIELDS,
@@ -101,6 +103,7 @@ export class OpenInterviewQuestionsTarget implements ImportTarget {
       const action = String(row.action);
       tally.add(String(row.channel), action === 'create' ? 'created' : action === 'update' ? 'updated' : action === 'skip' ? 'skipped' : 'unchanged', Number(row.n));
     }
+    if (problems.empty) await this.reportChanges();
     if (problems.empty) await readStagedIds(runner, S, this.context.ids);
     // questions of the file's channels, not deleted, that no row of the file matched
     const missingRows = `SELECT q.channel AS grp, q.id AS id FROM main.questions AS q
@@ -150,6 +153,21 @@ export class OpenInterviewQuestionsTarget implements ImportTarget {
          ORDER BY s.seq`,
       ].map((sql, index) => ({ sql, args: HISTORY_ARGS[index]?.(source, nowIso) ?? [] })),
       0,
+    );
+  }
+
+  /** Field by field, what the updates change (when asked); rows created without an id that look like existing questions. */
+  private async reportChanges(): Promise<void> {
+    const { runner, dryRun } = this.context;
+    if (this.context.diff) this.context.diffs.push(...(await readOpenInterviewDiff(runner, S)));
+    await warnAboutLookAlikes(
+      runner,
+      `SELECT line, channel AS grp, question AS text FROM ${S} WHERE action = 'create' AND given_id IS NULL ORDER BY seq`,
+      `SELECT q.id AS id, q.channel AS grp, q.question AS text FROM main.questions AS q
+       WHERE q.channel IN (SELECT DISTINCT channel FROM ${S} WHERE action = 'create' AND given_id IS NULL)
+         AND q.id NOT IN (SELECT target_id FROM ${S} WHERE target_id IS NOT NULL) ORDER BY q.id`,
+      (warning) => this.context.warnings.add(warning),
+      dryRun,
     );
   }
 }

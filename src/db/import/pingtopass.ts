@@ -5,6 +5,8 @@ import { exams } from '../../../schema/pingtopass.js';
 import { QbankError, RefusedError } from '../../errors.js';
 import { quoteIdent } from '../client.js';
 import { statementBytes, type Statement } from './encoder.js';
+import { readPingToPassDiff } from './diff.js';
+import { warnAboutLookAlikes } from './look-alikes.js';
 import { GIVEN_FIELDS, STAGING_QUESTIONS, type PingToPassExam, type PingToPassQuestionsPlan } from './pingtopass-rows.js';
 import { BatchedRowsTarget, confirmPruning, readMissing, readStagedIds, reportSharedMatches, type ImportContext, type ImportTarget } from './session.js';
 
@@ -146,6 +148,7 @@ export class PingToPassQuestionsTarget implements ImportTarget {
     const [counts] = await runner.query([`SELECT exam_code, action, count(*) AS n FROM ${S} GROUP BY exam_code, action`]);
     for (const row of counts.rows) tally.add(String(row.exam_code), OUTCOME_OF_ACTION[String(row.action)], Number(row.n));
     await this.findReviewedChanges(typeFor);
+    if (problems.empty) await this.reportChanges(typeFor);
     if (problems.empty) {
       await readStagedIds(runner, S, this.context.ids);
       const [reviewed] = await runner.query([
@@ -202,6 +205,22 @@ export class PingToPassQuestionsTarget implements ImportTarget {
         'DROP TABLE temp.qbank_import_existing_options',
       ],
       0,
+    );
+  }
+
+  /** Field by field, what the updates change (when asked); rows created without an id that look like existing questions. */
+  private async reportChanges(typeFor: (existing: string) => string): Promise<void> {
+    const { runner, dryRun } = this.context;
+    const S = STAGING_QUESTIONS;
+    if (this.context.diff) this.context.diffs.push(...(await readPingToPassDiff(runner, S, typeFor)));
+    await warnAboutLookAlikes(
+      runner,
+      `SELECT line, exam_id AS grp, text FROM ${S} WHERE action = 'create' AND given_id IS NULL ORDER BY seq`,
+      `SELECT q.id AS id, q.exam_id AS grp, q.text AS text FROM main.questions AS q
+       WHERE q.exam_id IN (SELECT DISTINCT exam_id FROM ${S} WHERE action = 'create' AND given_id IS NULL)
+         AND q.id NOT IN (SELECT target_id FROM ${S} WHERE target_id IS NOT NULL) ORDER BY q.id`,
+      (warning) => this.context.warnings.add(warning),
+      dryRun,
     );
   }
 

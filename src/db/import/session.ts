@@ -63,6 +63,25 @@ export interface ImportContext {
   confirmPrune?: (missing: MissingQuestions[]) => Promise<boolean>;
   /** Active questions of the file's exams (channels) the file does not have, per exam (channel). */
   missing: MissingQuestions[];
+  /** Rows imported with something worth a look (a repeated text, a new row that looks like an existing question). */
+  warnings: ProblemLog;
+  /** Read, per updated question, each changed field's old and new value into `diffs`. */
+  diff: boolean;
+  diffs: QuestionDiff[];
+}
+
+/** One field of an updated question: what the database holds and what the import writes. */
+export interface FieldChange {
+  field: string;
+  old: unknown;
+  new: unknown;
+}
+
+/** The fields an import changes in one existing question, and the line of the file that changes them. */
+export interface QuestionDiff {
+  id: string;
+  line: number;
+  fields: FieldChange[];
 }
 
 export interface MissingQuestions {
