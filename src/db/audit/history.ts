@@ -2,7 +2,7 @@
 import { InvalidInputError } from '../../errors.js';
 import { readBatch, type Database } from '../client.js';
 import { AUDIT_TABLE } from '../run-record.js';
-import { AUDIT_ROWS_TABLE } from './row-images.js';
+import { AUDIT_ROWS_TABLE, CREATED_RANGE } from './row-images.js';
 
 export interface TimelineEvent {
   /** ISO 8601, UTC. */
@@ -26,6 +26,13 @@ export class NoSuchQuestionError extends InvalidInputError {
 
 const isoOfSeconds = (value: unknown) => (value === null || value === undefined ? null : new Date(Number(value) * 1000).toISOString());
 
+/** Before-images of the question (`?1`) kept row by row: what a run did to it. */
+const ROW_OF_RUN = `FROM "${AUDIT_ROWS_TABLE}" AS r WHERE r."tbl" = 'questions' AND r."row_key" = json_array(?1)`;
+
+/** A run's created range (rowids after `from` up to `to`) that holds the question (`?1`): the run created it. */
+const CREATED_BY_RUN = `FROM "${AUDIT_ROWS_TABLE}" AS r, questions AS q WHERE q."id" = ?1 AND r."tbl" = 'questions' AND r."action" = '${CREATED_RANGE}'
+  AND q.rowid > json_extract(r."before", '$.from') AND q.rowid <= json_extract(r."before", '$.to')`;
+
 async function tableNames(database: Database): Promise<Set<string>> {
   const [result] = await readBatch(database, ["SELECT name FROM sqlite_schema WHERE type = 'table'"]);
   return new Set(result.rows.map((row) => String(row.name)));
@@ -42,13 +49,13 @@ export async function questionHistory(database: Database, questionId: string): P
   const reads: Array<{ sql: string; args: string[]; map: (row: Record<string, unknown>) => TimelineEvent }> = [];
   if (tables.has(AUDIT_TABLE)) {
     const withRows = tables.has(AUDIT_ROWS_TABLE);
-    const rowOfRun = `FROM "${AUDIT_ROWS_TABLE}" AS r WHERE r."tbl" = 'questions' AND r."row_key" = json_array(?)`;
+    const byIds = `EXISTS (SELECT 1 FROM json_each(a."arguments", '$.ids') WHERE value = ?1)`;
     reads.push({
       sql: withRows
-        ? `SELECT a.*, (SELECT r."action" ${rowOfRun} AND r."run_id" = a."id") AS row_action FROM "${AUDIT_TABLE}" AS a
-            WHERE a."id" IN (SELECT r."run_id" ${rowOfRun}) OR EXISTS (SELECT 1 FROM json_each(a."arguments", '$.ids') WHERE value = ?)`
-        : `SELECT a.*, NULL AS row_action FROM "${AUDIT_TABLE}" AS a WHERE EXISTS (SELECT 1 FROM json_each(a."arguments", '$.ids') WHERE value = ?)`,
-      args: withRows ? [questionId, questionId, questionId] : [questionId],
+        ? `SELECT a.*, coalesce((SELECT r."action" ${ROW_OF_RUN} AND r."run_id" = a."id"), (SELECT 'create' ${CREATED_BY_RUN} AND r."run_id" = a."id")) AS row_action
+            FROM "${AUDIT_TABLE}" AS a WHERE a."id" IN (SELECT r."run_id" ${ROW_OF_RUN}) OR a."id" IN (SELECT r."run_id" ${CREATED_BY_RUN}) OR ${byIds}`
+        : `SELECT a.*, NULL AS row_action FROM "${AUDIT_TABLE}" AS a WHERE ${byIds}`,
+      args: [questionId],
       map: (row) => {
         const args = JSON.parse(String(row.arguments ?? '{}')) as { reason?: string; run?: string };
         const file = row.file ? (JSON.parse(String(row.file)) as { name: string }).name : null;
