@@ -103,7 +103,6 @@ function finish(question: Building, answer: string, answerLine: number, source: 
     text: question.text,
     answers: question.options.map((text, index) => ({ text, fraction: index === right ? 1 : 0 })),
     single: true,
-    answerLine,
   };
   return result;
 }
