@@ -232,3 +232,97 @@ describe('undo on a managed database: a fork at a time before the bad change', (
     expect(tooEarly.stderr).toContain('no point-in-time restore point of database prod');
   });
 });
+
+describe('qbank db create with content: --schema, --seed, --from-dump; --location', () => {
+  it('pushes the schema and seeds the new database, each step with its run entry, as JSON and as text', async () => {
+    const org = await organization();
+    const created = await runCli(['db', 'create', 'quiz-dev', '--schema', 'pingtopass', '--seed', '--json'], { env: org.env, cwd: org.dir });
+    expect(created.code, created.stderr).toBe(0);
+    const content = created.json().content;
+    expect(content.restore).toBeNull();
+    expect(content.push).toMatchObject({ system: 'pingtopass', upToDate: false });
+    expect(content.seed.created).toBeGreaterThan(0);
+    const questions = await query(org, 'quiz-dev', 'SELECT count(*) AS n FROM questions');
+    expect(Number(questions.rows[0]!.n)).toBeGreaterThan(0);
+    const runs = await query(org, 'quiz-dev', 'SELECT command FROM __qbank_audit ORDER BY started_at');
+    expect(runs.rows.map((r) => r.command)).toEqual(['db create --schema', 'db create --seed']);
+    expect(created.stdout).not.toMatch(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./);
+
+    const text = await runCli(['--schema', 'open-interview', 'db', 'create', 'oi-dev'], { env: org.env, cwd: org.dir });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stderr).toMatch(/pushed the open-interview schema \(\d+ statement\(s\)\)/);
+
+    const seedAlone = await runCli(['db', 'create', 'nothing', '--seed'], { env: org.env, cwd: org.dir });
+    expect(seedAlone.code).toBe(2);
+    expect(seedAlone.stderr).toContain('--seed on a new empty database needs the system');
+    expect(org.platform.requests.filter((r) => r.method === 'POST' && r.requestBody.includes('"nothing"'))).toHaveLength(0);
+  });
+
+  it('restores a qbank dump and a sqlite3 dump into the new database; a broken dump creates nothing', async () => {
+    const org = await organization();
+    const source = `file:${join(org.dir, 'source.db')}`;
+    const local = { ...org.env, TURSO_DATABASE_URL: source };
+    expect((await runCli(['db', 'push', '--schema', 'pingtopass'], { env: local, cwd: org.dir })).code).toBe(0);
+    expect((await runCli(['db', 'seed'], { env: local, cwd: org.dir })).code).toBe(0);
+    expect((await runCli(['backup', 'dump', 'prod.sql'], { env: local, cwd: org.dir })).code).toBe(0);
+    const sourceQuestions = Number((await runCli(['db', 'status', '--json'], { env: local, cwd: org.dir })).json().tables.find((t: { table: string }) => t.table === 'questions').rows);
+
+    const restored = await runCli(['db', 'create', 'staging', '--from-dump', 'prod.sql', '--json'], { env: org.env, cwd: org.dir });
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.json().content.restore).toMatchObject({ dumpKind: 'qbank' });
+    expect(Number((await query(org, 'staging', 'SELECT count(*) AS n FROM questions')).rows[0]!.n)).toBe(sourceQuestions);
+
+    writeFileSync(join(org.dir, 'notes.sql'), "PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\nCREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT);\nINSERT INTO notes VALUES(1,'first');\nINSERT INTO notes VALUES(2,'it''s second');\nCOMMIT;\n");
+    const plain = await runCli(['db', 'create', 'notes', '--from-dump', 'notes.sql'], { env: org.env, cwd: org.dir });
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stderr).toContain('restored 2 rows in 1 table(s) from notes.sql');
+    expect((await query(org, 'notes', 'SELECT body FROM notes ORDER BY id')).rows.map((r) => r.body)).toEqual(['first', "it's second"]);
+
+    const text = readFileSync(join(org.dir, 'prod.sql'), 'utf8');
+    writeFileSync(join(org.dir, 'cut.sql'), text.slice(0, Math.floor(text.length / 2)));
+    const before = org.platform.requests.length;
+    const broken = await runCli(['db', 'create', 'broken', '--from-dump', 'cut.sql'], { env: org.env, cwd: org.dir });
+    expect(broken.code).toBe(3);
+    expect(broken.stderr).toContain('cut.sql failed verification; no database was created');
+    const missing = await runCli(['db', 'create', 'broken', '--from-dump', 'nowhere.sql', '--json'], { env: org.env, cwd: org.dir });
+    expect(missing.code).toBe(3);
+    expect(missing.json().error.message).toContain('no dump at nowhere.sql');
+    expect(org.platform.requests.slice(before)).toHaveLength(0);
+    const both = await runCli(['db', 'create', 'x', '--from-dump', 'prod.sql', '--from-db', 'staging'], { env: org.env, cwd: org.dir });
+    expect(both.code).toBe(2);
+  });
+
+  it('a step that fails after the create says the database exists, what it holds, and how to go on', async () => {
+    const org = await organization();
+    writeFileSync(join(org.dir, 'notes.sql'), "PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\nCREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT);\nINSERT INTO notes VALUES(1,'first');\nCOMMIT;\n");
+    const result = await runCli(['db', 'create', 'half', '--from-dump', 'notes.sql', '--seed'], { env: org.env, cwd: org.dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('database "half" was created with the dump restored, then: cannot tell which system');
+    expect(result.stderr).toContain('qbank db destroy half');
+    expect((await query(org, 'half', 'SELECT count(*) AS n FROM notes')).rows[0]!.n).toBe(1);
+  });
+
+  it('--location creates the group there when it does not exist; an existing group elsewhere is refused before anything is created', async () => {
+    const org = await organization();
+    const created = await runCli(['db', 'create', 'eu-dev', '--group', 'eu', '--location', 'aws-eu-west-1', '--json'], { env: org.env, cwd: org.dir });
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.json()).toMatchObject({ name: 'eu-dev', group: 'eu', primaryRegion: 'aws-eu-west-1', groupCreated: true });
+    const second = await runCli(['db', 'create', 'eu-test', '--group', 'eu', '--location', 'aws-eu-west-1'], { env: org.env, cwd: org.dir });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toContain('created database "eu-test" in group "eu"');
+
+    const before = org.platform.requests.length;
+    const elsewhere = await runCli(['db', 'create', 'x', '--group', 'eu', '--location', 'aws-us-west-2'], { env: org.env, cwd: org.dir });
+    expect(elsewhere.code).toBe(5);
+    expect(elsewhere.stderr).toContain('group "eu" exists in aws-eu-west-1 (primary aws-eu-west-1), not in aws-us-west-2: nothing was created');
+    const badLocation = await runCli(['db', 'create', 'x', '--group', 'moon', '--location', 'moon-1'], { env: org.env, cwd: org.dir });
+    expect(badLocation.code).toBe(2);
+    expect(badLocation.stderr).toContain('invalid location: moon-1');
+    expect(org.platform.requests.slice(before).filter((r) => r.method === 'POST' && r.path.endsWith('/databases'))).toHaveLength(0);
+    const noGroup = await runCli(['db', 'create', 'x', '--group', 'nowhere'], { env: org.env, cwd: org.dir });
+    expect(noGroup.code).not.toBe(0);
+    expect(noGroup.stderr).toMatch(/group/);
+    const list = await runCli(['db', 'list', '--json'], { env: org.env, cwd: org.dir });
+    expect(list.json().databases.map((d: { name: string }) => d.name)).toEqual(['eu-dev', 'eu-test']);
+  });
+});

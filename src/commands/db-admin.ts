@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import type { SystemName } from '../config.js';
-import { RefusedError, UsageError } from '../errors.js';
+import { QbankError, RefusedError, UsageError } from '../errors.js';
 import type { Output } from '../output/output.js';
 import type { PlatformApi } from '../turso/platform-api.js';
-import type { DatabaseDetails, DatabaseSummary } from '../turso/provisioning.js';
+import type { CreatedDatabase, DatabaseDetails, DatabaseSummary } from '../turso/provisioning.js';
+import type { FilledContent } from '../turso/new-database-content.js';
 import type { Inspection } from '../turso/inspect.js';
 import { type CommandContext, examples } from './context.js';
 import { positiveInteger } from './flags.js';
@@ -225,20 +226,26 @@ async function confirmByName(context: CommandContext, out: Output, details: Data
 
 interface CreateOptions {
   group: string;
+  location?: string;
   fromDb?: string;
   at?: string;
+  fromDump?: string;
   sizeLimit?: string;
   wait: number;
   envFile?: string;
+  seed?: boolean;
 }
 
 function registerCreate(db: Command, context: CommandContext): void {
   db.command('create')
-    .description('create a database in the organization (or a copy of one at a point in time) and wait until it answers')
+    .description('create a database in the organization (empty, a copy of one at a point in time, or from a dump) and wait until it answers')
     .argument('<name>', 'name of the new database: lowercase letters, digits and dashes')
     .option('--group <name>', 'group of the new database', 'default')
+    .option('--location <code>', "the group's location, e.g. aws-eu-west-1: the group is created there when it does not exist")
     .option('--from-db <source>', 'copy of this database of the organization')
     .option('--at <time>', 'with --from-db: the copy as it was at this time (ISO 8601, e.g. 2026-12-06T21:30:00Z)')
+    .option('--from-dump <file>', 'restore this qbank or sqlite3 dump into the new database (verified before anything is created)')
+    .option('--seed', 'load the fixtures after creating (with --schema, after the push)')
     .option('--size-limit <size>', 'maximum size, e.g. 256mb or 1gb')
     .option('--env-file <file>', 'mint a read-write and a read-only token and write TURSO_DATABASE_URL, TURSO_AUTH_TOKEN, TURSO_DATABASE_URL_RO, TURSO_AUTH_TOKEN_RO (mode 0600, other lines kept)')
     .option('--wait <seconds>', 'how long to wait for the new database to answer', positiveInteger, DEFAULT_READY_TIMEOUT_SECONDS)
@@ -246,41 +253,88 @@ function registerCreate(db: Command, context: CommandContext): void {
       'after',
       examples([
         ['qbank db create pingtopass-dev --group default', 'a new empty database'],
+        ['qbank db create pingtopass-dev --schema pingtopass --seed --env-file .env', 'with the schema and the fixtures, and its tokens in .env'],
+        ['qbank db create eu-dev --group eu --location aws-eu-west-1', 'in a new group in Ireland'],
+        ['qbank db create staging --from-dump backup.sql', 'from a qbank or sqlite3 dump'],
         ['qbank db create fix --from-db pingtopass-prod --at 2026-12-06T21:30:00Z', 'undo: a fork of prod as it was before a bad change'],
         ['qbank db create fix --from-db pingtopass-prod --json', 'a copy of prod now, as JSON'],
-      ]),
+      ]) + '\nWith --schema SYSTEM (a global option) the schema is pushed after creating.\n',
     )
-    .action(async (name: string, options: CreateOptions, command: Command) => {
-      if (options.at !== undefined && !options.fromDb) throw new UsageError('--at goes with --from-db: it is the time of the copy of that database');
-      const at = options.at === undefined ? undefined : parseTime(options.at);
-      const out = context.output(command);
-      const api = await platformApi(context, command, out);
-      const { createDatabase, writeDatabaseEnvFile } = await import('../turso/provisioning.js');
-      const { resolve } = await import('node:path');
-      const envFile = options.envFile === undefined ? undefined : resolve(context.io.cwd, options.envFile);
-      if (envFile) {
-        // Checked before the database is created, so a file that cannot be written stops the run early.
-        const { checkEnvFileWritable } = await import('../turso/env-file.js');
-        await checkEnvFileWritable(envFile, options.envFile);
-      }
-      const created = await createDatabase(api, {
-        name,
-        group: options.group,
-        fromDb: options.fromDb,
-        at,
-        sizeLimit: options.sizeLimit,
-        readyTimeoutMs: options.wait * 1000,
-      });
-      const written = envFile ? await writeDatabaseEnvFile(api, created, envFile, (secret) => context.io.session?.addSecrets([secret])) : undefined;
-      if (out.json) return out.data({ ...created, envFile: written ?? null });
-      renderCreated(out, created, options);
-      if (written) out.success(`wrote ${written.keys.join(', ')} to ${options.envFile} (mode 0600)`);
-    });
+    .action((name: string, options: CreateOptions, command: Command) => createAction(context, command, name, options));
 }
 
-function renderCreated(out: Output, created: DatabaseSummary & { readyAfterMs: number }, options: CreateOptions): void {
+async function createAction(context: CommandContext, command: Command, name: string, options: CreateOptions): Promise<void> {
+  if (options.at !== undefined && !options.fromDb) throw new UsageError('--at goes with --from-db: it is the time of the copy of that database');
+  if (options.fromDump !== undefined && options.fromDb) throw new UsageError('--from-dump and --from-db are two ways to fill the database: give one');
+  const at = options.at === undefined ? undefined : parseTime(options.at);
+  const schema = context.globals(command).schema as SystemName | undefined;
+  if (options.seed && !schema && !options.fromDb && options.fromDump === undefined) {
+    throw new UsageError('--seed on a new empty database needs the system: add --schema pingtopass or --schema open-interview (the schema is pushed first)');
+  }
+  const out = context.output(command);
+  const api = await platformApi(context, command, out);
+  const { createDatabase, writeDatabaseEnvFile } = await import('../turso/provisioning.js');
+  const contentService = await import('../turso/new-database-content.js');
+  const { resolve } = await import('node:path');
+  const envFile = options.envFile === undefined ? undefined : resolve(context.io.cwd, options.envFile);
+  const dumpPath = options.fromDump === undefined ? undefined : resolve(context.io.cwd, options.fromDump);
+  // Checked before the database is created, so a file that cannot be written or a broken dump stops the run early.
+  if (envFile) await (await import('../turso/env-file.js')).checkEnvFileWritable(envFile, options.envFile);
+  if (dumpPath) await contentService.checkDumpBeforeCreate(dumpPath, options.fromDump!);
+  const created = await createDatabase(api, {
+    name,
+    group: options.group,
+    location: options.location,
+    fromDb: options.fromDb,
+    at,
+    sizeLimit: options.sizeLimit,
+    readyTimeoutMs: options.wait * 1000,
+  });
+  const addSecret = (secret: string) => context.io.session?.addSecrets([secret]);
+  const content = { dumpPath, schema, seed: options.seed };
+  const filled = contentService.wantsContent(content) ? await fillContent(context, api, created, content, addSecret) : null;
+  const written = envFile ? await writeDatabaseEnvFile(api, created, envFile, addSecret) : undefined;
+  if (out.json) return out.data({ ...created, envFile: written ?? null, content: filled });
+  renderCreated(out, created, options, filled);
+  if (written) out.success(`wrote ${written.keys.join(', ')} to ${options.envFile} (mode 0600)`);
+}
+
+async function fillContent(
+  context: CommandContext,
+  api: PlatformApi,
+  created: DatabaseSummary,
+  content: { dumpPath?: string; schema?: SystemName; seed?: boolean },
+  addSecret: (secret: string) => void,
+): Promise<FilledContent> {
+  const [{ fillNewDatabase }, { resolveActor }, { hostname }, { VERSION }] = await Promise.all([
+    import('../turso/new-database-content.js'),
+    import('../db/run-record.js'),
+    import('node:os'),
+    import('../version.js'),
+  ]);
+  const run = { ...resolveActor({ env: context.io.env, cwd: context.io.cwd }) };
+  try {
+    return await fillNewDatabase(api, created, { ...content, run, holder: `qbank ${VERSION} on ${hostname()} (pid ${process.pid})` }, addSecret);
+  } catch (error) {
+    if (error instanceof QbankError) {
+      throw new QbankError(error.message, {
+        exitCode: error.exitCode,
+        details: error.details,
+        hint: `${error.hint ? `${error.hint}; ` : ''}it exists now: fill it with \`qbank backup restore\`, \`qbank db push\` or \`qbank db seed\`, or remove it with \`qbank db destroy ${created.name}\``,
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+function renderCreated(out: Output, created: CreatedDatabase, options: CreateOptions, filled: FilledContent | null): void {
   const copy = options.fromDb ? ` as a copy of "${options.fromDb}"${options.at ? ` at ${options.at}` : ''}` : '';
-  out.success(`created database "${created.name}" in group "${created.group ?? options.group}"${copy}; it answered after ${created.readyAfterMs} ms`);
+  const group = `${created.groupCreated ? 'new ' : ''}group "${created.group ?? options.group}"${created.groupCreated && options.location ? ` (${options.location})` : ''}`;
+  out.success(`created database "${created.name}" in ${group}${copy}; it answered after ${created.readyAfterMs} ms`);
+  if (filled?.restore) out.success(`restored ${filled.restore.rows.toLocaleString('en-US')} rows in ${filled.restore.tables} table(s) from ${options.fromDump}`);
+  if (filled?.push) out.success(filled.push.upToDate ? `the ${filled.push.system} schema was already in place` : `pushed the ${filled.push.system} schema (${filled.push.statements} statement(s))`);
+  if (filled?.seed) out.success(`seeded (${filled.seed.system}): ${filled.seed.created} created, ${filled.seed.updated} updated, ${filled.seed.unchanged} unchanged`);
   out.line(created.url);
 }
 

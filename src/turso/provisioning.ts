@@ -115,6 +115,8 @@ export interface CreateDatabaseRequest {
   /** Point in time of the copy of `fromDb`. */
   at?: Date;
   sizeLimit?: string;
+  /** Where the group is created when it does not exist yet. */
+  location?: string;
   /** How long to wait for the new database to answer. */
   readyTimeoutMs: number;
   now?: () => number;
@@ -123,6 +125,29 @@ export interface CreateDatabaseRequest {
 export interface CreatedDatabase extends DatabaseSummary {
   /** Milliseconds from the create request until the database answered a query. */
   readyAfterMs: number;
+  /** The group was created for this database (it did not exist and a location was given). */
+  groupCreated: boolean;
+}
+
+/**
+ * With a location: the group is created there when it does not exist; an existing group must
+ * already serve that location (a database's primary is its group's).
+ */
+async function ensureGroup(api: PlatformApi, group: string, location: string): Promise<boolean> {
+  try {
+    const existing = await api.getGroup(group);
+    const locations = existing.locations ?? (existing.primary ? [existing.primary] : []);
+    if (existing.primary !== location && !locations.includes(location)) {
+      throw new RefusedError(`group "${group}" exists in ${locations.join(', ') || 'another location'} (primary ${existing.primary ?? '?'}), not in ${location}: nothing was created`, {
+        hint: `create the database in group "${group}" without a location, or in a new group for ${location}`,
+      });
+    }
+    return false;
+  } catch (error) {
+    if (!(error instanceof PlatformApiError && error.status === 404)) throw describePlatformError(error);
+  }
+  await call(() => api.createGroup({ name: group, location }));
+  return true;
 }
 
 /**
@@ -132,6 +157,7 @@ export interface CreatedDatabase extends DatabaseSummary {
  */
 export async function createDatabase(api: PlatformApi, request: CreateDatabaseRequest): Promise<CreatedDatabase> {
   const started = Date.now();
+  const groupCreated = request.location ? await ensureGroup(api, request.group, request.location) : false;
   const seed = request.fromDb ? { type: 'database' as const, name: request.fromDb, timestamp: request.at?.toISOString() } : undefined;
   try {
     await api.createDatabase({ name: request.name, group: request.group, seed, size_limit: request.sizeLimit });
@@ -150,7 +176,7 @@ export async function createDatabase(api: PlatformApi, request: CreateDatabaseRe
   }
   const database = await call(() => api.getDatabase(request.name), request.name);
   await waitUntilReachable(api, database, request.readyTimeoutMs);
-  return { ...summary(database), readyAfterMs: Date.now() - started };
+  return { ...summary(database), readyAfterMs: Date.now() - started, groupCreated };
 }
 
 async function exists(api: PlatformApi, name: string): Promise<boolean> {
