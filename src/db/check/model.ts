@@ -197,7 +197,8 @@ export function buildReport(raw: RawFinding[], settings: CheckSettings, file?: s
     if (!settings.rules.has(one.rule)) continue;
     const severity = settings.severities[one.rule];
     const finding: Finding = { rule: one.rule, severity, table: one.table, id: one.id, group: one.group, message: one.message, related: one.related };
-    if (file !== undefined) finding.file = file;
+    const where = one.file ?? file;
+    if (where !== undefined) finding.file = where;
     if (one.line !== undefined) finding.line = one.line;
     if (one.column !== undefined) finding.column = one.column;
     findings.push(finding);
