@@ -13,6 +13,7 @@ const sections: Record<string, string> = {
   export: './export.ts',
   check: './check.ts',
   fleet: './fleet.ts',
+  audit: './audit.ts',
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

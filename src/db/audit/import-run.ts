@@ -6,7 +6,18 @@ import { newRunId, resolveActor, type RunContext } from '../run-record.js';
 import { AuditedRun } from './run.js';
 
 /** Who runs an import and how; without it, the entry names the OS user or git's email and the command "import". */
-export type ImportRunContext = RunContext;
+export interface ImportRunContext extends RunContext {
+  /**
+   * Leaves the run unrecorded: no entry, no before-images, so it cannot be undone. Only for
+   * measuring what the record costs an import (`npm run bench -- audit`); no command offers it.
+   */
+  unrecorded?: boolean;
+}
+
+/** The part of a run an import drives: finished just before it commits. */
+export type ImportAudit = Pick<AuditedRun, 'finish'>;
+
+const UNRECORDED: ImportAudit = { finish: async () => ({ rows: { created: 0, updated: 0, deleted: 0 } }) };
 
 /** The statements of the audit run through the import's own transaction. */
 function executorOf(runner: ImportRunner) {
@@ -19,7 +30,8 @@ export async function beginImportAudit(
   runner: ImportRunner,
   run: ImportRunContext | undefined,
   files: Array<{ path: string; file: string }>,
-): Promise<AuditedRun> {
+): Promise<ImportAudit> {
+  if (run?.unrecorded) return UNRECORDED;
   const context = run ?? { ...resolveActor({ env: process.env }), command: 'import', target: database.displayUrl };
   const id = context.id ?? newRunId(context.startedAt);
   return AuditedRun.begin(executorOf(runner), { ...context, id }, files.map((file) => ({ path: file.path, name: file.file })));
