@@ -93,7 +93,7 @@ export function readQuestionElement(element: ElementAt, exam: string | undefined
   const question = (parser.parse(element.xml) as Node).question as Node;
   const type = String((question['@'] as Node | undefined)?.type ?? '');
   if (type === 'category') return { category: innerText(question.category) };
-  if (type !== 'multichoice' && type !== 'truefalse') return problem(`a ${type || 'untyped'} question: ${HOLDS}`);
+  if (type !== 'multichoice' && type !== 'truefalse') return problem(`${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type || 'untyped'} question: ${HOLDS}`);
   const answerAt = element.xml.indexOf('<answer');
   const answerLine = answerAt >= 0 ? lineOf(element, answerAt) : element.line;
   const answerNodes = (question.answer as Node[] | undefined) ?? [];
@@ -182,7 +182,8 @@ export class QuestionScanner {
   private nextElement(at: number): { start: number; end: number; skipTo?: undefined } | { skipTo: number } | undefined {
     const b = this.buffer;
     const start = b.indexOf('<', at);
-    if (start < 0) return { skipTo: b.length } as { skipTo: number };
+    // no tag starts in what is left: it is text between elements
+    if (start < 0) return at < b.length ? { skipTo: b.length } : undefined;
     const skipPast = (close: string) => {
       const end = b.indexOf(close, start);
       return end < 0 ? undefined : { skipTo: end + close.length };
