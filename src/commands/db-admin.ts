@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { SystemName } from '../config.js';
+import type { RunContext } from '../db/run-record.js';
 import { QbankError, RefusedError, UsageError } from '../errors.js';
 import type { Output } from '../output/output.js';
 import type { PlatformApi } from '../turso/platform-api.js';
@@ -364,9 +365,8 @@ export async function pushFleet(context: CommandContext, command: Command, flags
   const { runOnFleet, DEFAULT_FLEET_CONCURRENCY } = await import('../turso/fleet.js');
   const { introspect, pushSchema } = await import('../db/schema-sync.js');
   const { resolveSystem } = await import('../db/systems.js');
-  const { resolveActor } = await import('../db/run-record.js');
   const explicit = context.globals(command).schema as SystemName | undefined;
-  const actor = resolveActor({ env: context.io.env, cwd: context.io.cwd });
+  const actor = await lazyActor(context);
   const entries = await runOnFleet(api, {
     group: flags.group,
     concurrency: flags.concurrency ?? DEFAULT_FLEET_CONCURRENCY,
@@ -381,7 +381,7 @@ export async function pushFleet(context: CommandContext, command: Command, flags
         dryRun: flags.dryRun,
         allowDataLoss: flags.allowDataLoss,
         confirmDataLoss: async () => Boolean(flags.yes),
-        run: { ...actor, command: 'db push --all', arguments: { schema: system, group: flags.group ?? null }, target: database.displayUrl },
+        run: actor.run({ command: 'db push --all', arguments: { schema: system, group: flags.group ?? null }, target: database.displayUrl }),
       });
       if (result.upToDate) return { outcome: 'ok', message: `up to date (${system})`, result };
       if (result.dryRun) return { outcome: 'pending', message: `${result.steps.length} step(s) pending (${system}), not applied`, result };
@@ -421,9 +421,8 @@ export async function migrateFleet(context: CommandContext, command: Command, fl
   const api = await platformApi(context, command, out);
   const { runOnFleet, DEFAULT_FLEET_CONCURRENCY } = await import('../turso/fleet.js');
   const { migrateOne } = await import('../turso/fleet-jobs.js');
-  const { resolveActor } = await import('../db/run-record.js');
   const explicit = context.globals(command).schema as SystemName | undefined;
-  const actor = resolveActor({ env: context.io.env, cwd: context.io.cwd });
+  const actor = await lazyActor(context);
   const entries = await runOnFleet(api, {
     group: flags.group,
     concurrency: flags.concurrency ?? DEFAULT_FLEET_CONCURRENCY,
@@ -434,10 +433,31 @@ export async function migrateFleet(context: CommandContext, command: Command, fl
       migrateOne(database, {
         explicit,
         dryRun: Boolean(flags.dryRun),
-        run: { ...actor, command: 'db migrate --all', arguments: { group: flags.group ?? null }, target: database.displayUrl },
+        run: (system) => actor.run({ command: 'db migrate --all', arguments: { schema: system, group: flags.group ?? null }, target: database.displayUrl }),
       }),
   });
   finishFleet(context, out, 'db migrate --all', entries, flags);
+}
+
+/**
+ * Who runs a fleet job, for the run entries of the databases it changes. Resolved on first use (it
+ * may ask git), so a fleet where nothing changes never pays for it.
+ */
+async function lazyActor(context: CommandContext): Promise<{ run: (fields: Omit<RunContext, 'actor' | 'ci'>) => RunContext }> {
+  const { resolveActor } = await import('../db/run-record.js');
+  let resolved: ReturnType<typeof resolveActor> | undefined;
+  const actor = () => (resolved ??= resolveActor({ env: context.io.env, cwd: context.io.cwd }));
+  return {
+    run: (fields) => ({
+      ...fields,
+      get actor() {
+        return actor().actor;
+      },
+      get ci() {
+        return actor().ci;
+      },
+    }),
+  };
 }
 
 function renderFleetLine(out: Output, entry: import('../turso/fleet.js').FleetEntry<unknown>): void {

@@ -12,7 +12,8 @@ import type { FleetJobResult } from './fleet.js';
 export interface MigrateJobOptions {
   explicit: SystemName | undefined;
   dryRun: boolean;
-  run: RunContext;
+  /** The run entry's context for the system the database turned out to be for. */
+  run: (system: SystemName) => RunContext;
 }
 
 export type MigrateJobResult = MigrateResult | { system: SystemName | null; pending: string[]; dryRun: true };
@@ -31,7 +32,7 @@ export async function migrateOne(database: Database, options: MigrateJobOptions)
   const { resolveSystem } = await import('../db/systems.js');
   const { migrate } = await import('../db/migrations.js');
   const system = await resolveSystem(database, options.explicit);
-  const result = await migrate(database, system, { run: { ...options.run, arguments: { ...options.run.arguments, schema: system } } });
+  const result = await migrate(database, system, { run: options.run(system) });
   if (result.applied.length > 0) return { outcome: 'changed', message: `applied ${result.applied.length} migration(s) (${system}): ${result.applied.join(', ')}`, result };
   if (result.baselined.length > 0) return { outcome: 'changed', message: `recorded ${result.baselined.length} migration(s) already in place (${system})`, result };
   return { outcome: 'ok', message: `no pending migrations (${system})`, result };
