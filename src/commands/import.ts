@@ -8,6 +8,7 @@ import { type CommandContext, examples } from './context.js';
 interface ImportFlags {
   mode: 'upsert' | 'insert' | 'skip-existing';
   dryRun?: boolean;
+  check?: boolean;
   diff?: boolean;
   exitCode?: boolean;
   skipInvalid?: boolean;
@@ -29,6 +30,7 @@ function withImportOptions(command: Command): Command {
   return command
     .addOption(new Option('--mode <mode>', 'what to do with questions that already exist').choices(['upsert', 'insert', 'skip-existing']).default('upsert'))
     .option('--dry-run', 'validate and report what would change, without writing (read-only credentials are enough)')
+    .option('--check', `run the content rules of \`qbank check\` on the incoming rows first: errors refuse the import (exit ${ExitCode.checkFailed}), warnings are shown`)
     .option('--diff', "print each updated question's changed fields, old and new (with --dry-run: before anything is written)")
     .option('--exit-code', `with --dry-run: exit ${ExitCode.checkFailed} when the import would change something, 0 when not`)
     .option('--skip-invalid', 'import the valid rows and leave out the others (default: all or nothing)')
@@ -57,6 +59,8 @@ async function runImport(context: CommandContext, kind: ImportKind | 'by-name', 
   // a dry run only reads: it works with read-only credentials
   const { database, config } = await context.database(command, flags.dryRun ? 'read' : 'write', out);
   const system = await context.system(database, config);
+  // --check: the content rules on the incoming rows before anything is written; errors stop here
+  const checked = flags.check ? await (await import('./check.js')).checkBeforeImport(context, out, specs.map((spec) => ({ ...spec, format: flags.format })), system, flags) : undefined;
   const { importFiles } = await import('../db/import/index.js');
   const { importRunContext } = await import('../db/audit/import-run.js');
   // The bar appears with the first chunk read, when the file's size is known.
@@ -107,7 +111,7 @@ async function runImport(context: CommandContext, kind: ImportKind | 'by-name', 
     progress?.finish();
     progress = undefined;
     if (flags.diff && !out.json) (await import('../output/import-diff.js')).renderImportDiffs(out, summaries);
-    renderSummaries(out, summaries, database.displayUrl);
+    renderSummaries(out, checked ? (await import('./check.js')).withCheckReport(summaries, checked) : summaries, database.displayUrl);
     const pending = summaries.some((summary) => summary.created + summary.updated > 0);
     if (flags.exitCode && pending) context.exitCode = ExitCode.checkFailed;
   } catch (error) {
