@@ -2,6 +2,7 @@ import { createClient } from '@libsql/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPlatformApi } from '../src/turso/platform-api.js';
 import { runCli, tempDir } from './support/cli.js';
+import { expectDocument } from './support/json-schemas.js';
 import { startPlatformServer, type PlatformServer } from './support/platform-server.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -64,6 +65,7 @@ describe('db push --all over a fleet of 50 databases (20 ms latency)', () => {
     const pushed = await runCli(['--json', 'db', 'push', '--all', '--group', 'default'], { env: fleet.env, cwd: fleet.dir });
     expect(pushed.code, pushed.stderr).toBe(6);
     const report = pushed.json();
+    expectDocument('db-fleet', report);
     expect(report.summary).toEqual({ databases: 50, ok: 0, changed: 47, pending: 0, refused: 3, failed: 0 });
     const refused = report.databases.filter((d: { outcome: string }) => d.outcome === 'refused');
     expect(refused.map((d: { name: string }) => d.name)).toEqual(['fleet-07', 'fleet-23', 'fleet-41']);
@@ -83,6 +85,7 @@ describe('db push --all over a fleet of 50 databases (20 ms latency)', () => {
     const status = await runCli(['db', 'status', '--all', '--json'], { env: fleet.env, cwd: fleet.dir });
     expect(status.code, status.stderr).toBe(0);
     expect(status.json().summary).toMatchObject({ databases: 50, ok: 47, pending: 3 });
+    expectDocument('db-fleet', status.json());
   });
 
   it('--dry-run changes nothing; --group names the databases; --group without --all is a usage error', { timeout: 60_000 }, async () => {
@@ -109,6 +112,7 @@ describe('db migrate --all', () => {
     const dry = await runCli(['db', 'migrate', '--all', '--dry-run', '--schema', 'pingtopass', '--json'], { env: fleet.env, cwd: fleet.dir });
     expect(dry.code, dry.stderr).toBe(0);
     const planned = dry.json();
+    expectDocument('db-fleet', planned);
     expect(planned).toMatchObject({ command: 'db migrate --all', dryRun: true, summary: { databases: 3, pending: 3, changed: 0 } });
     expect(planned.databases[0].result.pending.length).toBeGreaterThan(0);
     const tables = await sql(fleet.platform, 'fleet-01', "SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'");
@@ -127,6 +131,7 @@ describe('db migrate --all', () => {
 
     const again = await runCli(['db', 'migrate', '--all', '--group', 'default', '--concurrency', '2', '--json'], { env: fleet.env, cwd: fleet.dir });
     expect(again.json().summary).toMatchObject({ databases: 3, ok: 2, changed: 0, refused: 1 });
+    expectDocument('db-fleet', again.json());
     expect(again.json().databases[0].message).toBe('no pending migrations (pingtopass)');
 
     const misuse = await runCli(['db', 'migrate', '--dry-run'], { env: fleet.env, cwd: fleet.dir });

@@ -3,6 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from './support/cli.js';
+import { expectDocument } from './support/json-schemas.js';
 import { createTestDatabase, MODES } from './support/modes.js';
 import { loadOpenApiSpec, responseSchemaFor, validateAgainstSchema } from './support/openapi-validate.js';
 import { startPlatformServer, type PlatformServer } from './support/platform-server.js';
@@ -53,6 +54,7 @@ describe('qbank db inspect NAME (a database of the organization)', () => {
     const result = await runCli(['--json', 'db', 'inspect', 'prod'], { env: org.env, cwd: org.dir });
     expect(result.code, result.stderr).toBe(0);
     const report = result.json();
+    expectDocument('db-inspect', report);
     expect(report).toMatchObject({ database: 'prod', url: org.platform.servers.get('prod')!.url, notes: [] });
     expect(report.platform.usage.instances).toHaveLength(1);
     expect(report.platform.usage.instances[0]).toMatchObject({ name: 'aws-us-east-1', type: 'primary', rowsWritten: 502 });
@@ -102,6 +104,7 @@ describe('qbank db inspect NAME (a database of the organization)', () => {
     const down = await runCli(['db', 'inspect', 'empty', '--json'], { env: org.env, cwd: org.dir });
     expect(down.code, down.stderr).toBe(0);
     expect(down.json().storage).toBeNull();
+    expectDocument('db-inspect', down.json());
     expect(down.json().notes[0]).toContain('the tables of "empty" could not be read');
   });
 
@@ -135,6 +138,7 @@ describe.each(MODES)('qbank db inspect, the configured database without the Plat
     const result = await runCli(['db', 'inspect', '--json'], { env: db.env, cwd: db.dir });
     expect(result.code, result.stderr).toBe(0);
     const report = result.json();
+    expectDocument('db-inspect', report);
     expect(report.platform).toBeNull();
     expect(report.notes[0]).toMatch(mode === 'file' ? /a file: database has no Turso usage/ : /the Turso Platform API is not configured/);
     const rows = Object.fromEntries(report.storage.tables.map((t: { table: string; rows: number }) => [t.table, t.rows]));

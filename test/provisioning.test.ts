@@ -4,6 +4,7 @@ import { parseDotenv } from '../src/config.js';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from './support/cli.js';
+import { expectDocument } from './support/json-schemas.js';
 import { loadOpenApiSpec, responseSchemaFor, validateAgainstSchema } from './support/openapi-validate.js';
 import { startPlatformServer, type PlatformServer } from './support/platform-server.js';
 
@@ -131,6 +132,7 @@ describe('qbank db create --env-file', () => {
     const created = await runCli(['db', 'create', 'quiz-dev', '--env-file', 'dev.env', '--json'], { env: org.env, cwd: org.dir });
     expect(created.code, created.stderr).toBe(0);
     expect(created.stdout + created.stderr).not.toMatch(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./);
+    expectDocument('db-create', created.json());
     expect(created.json().envFile.keys).toEqual(['TURSO_DATABASE_URL', 'TURSO_AUTH_TOKEN', 'TURSO_DATABASE_URL_RO', 'TURSO_AUTH_TOKEN_RO']);
     const path = join(org.dir, 'dev.env');
     expect(statSync(path).mode & 0o777).toBe(0o600);
@@ -238,6 +240,7 @@ describe('qbank db create with content: --schema, --seed, --from-dump; --locatio
     const org = await organization();
     const created = await runCli(['db', 'create', 'quiz-dev', '--schema', 'pingtopass', '--seed', '--json'], { env: org.env, cwd: org.dir });
     expect(created.code, created.stderr).toBe(0);
+    expectDocument('db-create', created.json());
     const content = created.json().content;
     expect(content.restore).toBeNull();
     expect(content.push).toMatchObject({ system: 'pingtopass', upToDate: false });
@@ -269,6 +272,7 @@ describe('qbank db create with content: --schema, --seed, --from-dump; --locatio
 
     const restored = await runCli(['db', 'create', 'staging', '--from-dump', 'prod.sql', '--json'], { env: org.env, cwd: org.dir });
     expect(restored.code, restored.stderr).toBe(0);
+    expectDocument('db-create', restored.json());
     expect(restored.json().content.restore).toMatchObject({ dumpKind: 'qbank' });
     expect(Number((await query(org, 'staging', 'SELECT count(*) AS n FROM questions')).rows[0]!.n)).toBe(sourceQuestions);
 
@@ -306,6 +310,7 @@ describe('qbank db create with content: --schema, --seed, --from-dump; --locatio
     const org = await organization();
     const created = await runCli(['db', 'create', 'eu-dev', '--group', 'eu', '--location', 'aws-eu-west-1', '--json'], { env: org.env, cwd: org.dir });
     expect(created.code, created.stderr).toBe(0);
+    expectDocument('db-create', created.json());
     expect(created.json()).toMatchObject({ name: 'eu-dev', group: 'eu', primaryRegion: 'aws-eu-west-1', groupCreated: true });
     const second = await runCli(['db', 'create', 'eu-test', '--group', 'eu', '--location', 'aws-eu-west-1'], { env: org.env, cwd: org.dir });
     expect(second.code, second.stderr).toBe(0);

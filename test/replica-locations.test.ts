@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from './support/cli.js';
+import { expectDocument } from './support/json-schemas.js';
 import { loadOpenApiSpec, responseSchemaFor, validateAgainstSchema } from './support/openapi-validate.js';
 import { startPlatformServer, type PlatformServer } from './support/platform-server.js';
 
@@ -57,10 +58,12 @@ describe('qbank replica add and remove', () => {
     ]);
 
     const again = await runCli(['--json', 'replica', 'add', 'aws-eu-west-1', '--db', 'prod'], { env: org.env, cwd: org.dir });
+    expectDocument('replica-location', again.json());
     expect(again.json()).toMatchObject({ database: 'prod', group: 'default', location: 'aws-eu-west-1', action: 'add', changed: false, foundBy: expect.any(String) });
 
     const removed = await runCli(['replica', 'remove', 'aws-eu-west-1', '--db', 'prod', '--json'], { env: org.env, cwd: org.dir });
     expect(removed.code, removed.stderr).toBe(0);
+    expectDocument('replica-location', removed.json());
     expect(removed.json()).toMatchObject({ action: 'remove', changed: true, locations: ['aws-us-east-1'] });
     const table = await runCli(['replica', 'status'], { env, cwd: org.dir });
     expect(table.stdout).not.toContain('aws-eu-west-1');
