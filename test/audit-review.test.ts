@@ -1,25 +1,13 @@
-import { createClient } from '@libsql/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
-
-async function sqlite(t: TestDatabase, sql: string): Promise<Array<Record<string, unknown>>> {
-  const client = createClient({ url: `file:${t.dbPath}` });
-  try {
-    return (await client.execute(sql)).rows.map((row) => ({ ...row }));
-  } finally {
-    client.close();
-  }
-}
+import { MODES, seededDatabase, sqlite, type TestDatabase } from './support/modes.js';
 
 describe.each(MODES)('PingToPass reject by any reviewer, and the question history (%s)', (mode) => {
   let t: TestDatabase;
   const cli = (args: string[]) => runCli(args, { env: t.env, cwd: t.dir });
 
   beforeEach(async () => {
-    t = await createTestDatabase(mode);
-    expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
-    expect((await cli(['db', 'seed'])).code).toBe(0);
+    t = await seededDatabase(mode, 'pingtopass');
   });
   afterEach(async () => {
     await t.close();

@@ -1,52 +1,20 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { createClient } from '@libsql/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listRestoreLeftovers } from '../src/db/backup/staging.js';
 import { openDatabase } from '../src/db/client.js';
+import { spawnCli } from './support/child-cli.js';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
+import { MODES, seededDatabase, withFile, type TestDatabase } from './support/modes.js';
 
-const ROOT = join(import.meta.dirname, '..');
-
+/** Statements separated by `;` straight on the file, in one batch; the last one's rows as arrays. */
 async function sql(t: TestDatabase, text: string): Promise<unknown[][]> {
-  const client = createClient({ url: `file:${t.dbPath}` });
-  try {
-    const results = await client.batch(text.split(';').map((s) => s.trim()).filter(Boolean), 'write');
-    const last = results[results.length - 1]!;
-    return last.rows.map((r) => Array.from({ length: r.length }, (_, i) => r[i]));
-  } finally {
-    client.close();
-  }
+  const results = await withFile(t, (client) => client.batch(text.split(';').map((s) => s.trim()).filter(Boolean), 'write'));
+  return results[results.length - 1]!.rows.map((r) => Array.from({ length: r.length }, (_, i) => r[i]));
 }
 
 async function tableNames(t: TestDatabase): Promise<string[]> {
   return (await sql(t, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")).map((r) => String(r[0]));
-}
-
-async function system(mode: 'file' | 'remote', name: string): Promise<TestDatabase> {
-  const t = await createTestDatabase(mode);
-  for (const args of [['db', 'push', '--schema', name], ['db', 'seed', '--schema', name]]) {
-    const result = await runCli(args, { env: t.env, cwd: t.dir });
-    expect(result.code, result.stderr).toBe(0);
-  }
-  return t;
-}
-
-/** The CLI in a child process, whose standard output the test can close like `head` does. */
-function spawnCli(args: string[], t: TestDatabase) {
-  const code = `
-    const { main } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'src/main.ts')).href)});
-    process.exitCode = await main(process.argv.slice(1));
-  `;
-  const tsx = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-  return spawn(process.execPath, ['--import', tsx, '--input-type=module', '-e', code, '--', ...args], {
-    cwd: t.dir,
-    env: { PATH: process.env.PATH, ...t.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
 }
 
 function dbFor(t: TestDatabase) {
@@ -57,7 +25,7 @@ describe.each(MODES)('restore refuses what would break the database (%s)', (mode
   let pingtopass: TestDatabase;
   let openInterview: TestDatabase;
   beforeEach(async () => {
-    [pingtopass, openInterview] = await Promise.all([system(mode, 'pingtopass'), system(mode, 'open-interview')]);
+    [pingtopass, openInterview] = await Promise.all([seededDatabase(mode, 'pingtopass'), seededDatabase(mode, 'open-interview')]);
   });
   afterEach(async () => {
     await Promise.all([pingtopass.close(), openInterview.close()]);
@@ -114,7 +82,7 @@ describe('remote restore: a lease per run, leftovers reported and cleaned', () =
   let source: TestDatabase;
   let target: TestDatabase;
   beforeEach(async () => {
-    [source, target] = await Promise.all([system('remote', 'pingtopass'), system('remote', 'pingtopass')]);
+    [source, target] = await Promise.all([seededDatabase('remote', 'pingtopass'), seededDatabase('remote', 'pingtopass')]);
     expect((await runCli(['backup', 'dump', 'b.sql'], { env: source.env, cwd: source.dir })).code).toBe(0);
   });
   afterEach(async () => {
@@ -171,7 +139,7 @@ describe('remote restore: a lease per run, leftovers reported and cleaned', () =
   });
 
   it('a connection lost right after the switch committed: qbank reconnects and reports it applied', async () => {
-    const probe = await system('remote', 'pingtopass');
+    const probe = await seededDatabase('remote', 'pingtopass');
     try {
       const rehearsal = await runCli(['backup', 'restore', join(source.dir, 'b.sql'), '--clean', '--yes', '--json'], { env: probe.env, cwd: probe.dir });
       expect(rehearsal.code, rehearsal.stderr).toBe(0);
@@ -186,7 +154,7 @@ describe('remote restore: a lease per run, leftovers reported and cleaned', () =
   });
 
   it('a connection lost on the switch with the server gone: unknown, exit 4, and how to find out', async () => {
-    const probe = await system('remote', 'pingtopass');
+    const probe = await seededDatabase('remote', 'pingtopass');
     try {
       const rehearsal = await runCli(['backup', 'restore', join(source.dir, 'b.sql'), '--clean', '--yes', '--json'], { env: probe.env, cwd: probe.dir });
       target.server!.knobs.dropOnRequest = rehearsal.json().roundTrips - 1;
@@ -216,7 +184,7 @@ describe('remote restore: a lease per run, leftovers reported and cleaned', () =
 describe('dump files', () => {
   let t: TestDatabase;
   beforeEach(async () => {
-    t = await system('file', 'pingtopass');
+    t = await seededDatabase('file', 'pingtopass');
   });
   afterEach(async () => {
     await t.close();
@@ -256,7 +224,7 @@ describe('dump files', () => {
   it('`backup dump - | head` ends quietly: a closed output is not a server failure', async () => {
     // more than a pipe holds, so the dump is still writing when the reader goes away
     await sql(t, "CREATE TABLE filler (v TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) INSERT INTO filler SELECT printf('%0200d', i) FROM n");
-    const child = spawnCli(['backup', 'dump', '-'], t);
+    const child = spawnCli(['backup', 'dump', '-'], { cwd: t.dir, env: t.env });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     let lines = 0;

@@ -1,31 +1,19 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { createClient, type Client } from '@libsql/client';
+import type { Client } from '@libsql/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SYSTEMS } from '../src/config.js';
+import { spawnCli } from './support/child-cli.js';
 import { runCli } from './support/cli.js';
 import { startLibsqlServer } from './support/libsql-server.js';
-import { createTestDatabase, MODES, type Mode, type TestDatabase } from './support/modes.js';
+import { createTestDatabase, MODES, seededDatabase, withFile as withDatabaseFile, type Mode, type TestDatabase } from './support/modes.js';
 
-const ROOT = join(import.meta.dirname, '..');
 const HAVE_SQLITE3 = spawnSync('sqlite3', ['-version']).status === 0;
 
-/** A direct connection to the file behind either mode: what is really in the database. */
-function fileClient(t: TestDatabase): Client {
-  return createClient({ url: `file:${t.dbPath}`, intMode: 'bigint' });
-}
-
-async function withFile<T>(t: TestDatabase, work: (client: Client) => Promise<T>): Promise<T> {
-  const client = fileClient(t);
-  try {
-    return await work(client);
-  } finally {
-    client.close();
-  }
-}
+/** A direct connection to the file behind either mode, integers as bigint: what is really in the database. */
+const withFile = <T>(t: TestDatabase, work: (client: Client) => Promise<T>): Promise<T> => withDatabaseFile(t, work, { intMode: 'bigint' });
 
 /** Every value of every user table, typed so that 1 and 1.0, or a blob and its text, differ. */
 async function contents(t: TestDatabase): Promise<Record<string, string[]>> {
@@ -125,13 +113,8 @@ async function addEdgeValues(t: TestDatabase): Promise<void> {
   });
 }
 
-async function prepareSource(mode: Mode, system: (typeof SYSTEMS)[number] = 'pingtopass'): Promise<TestDatabase> {
-  const t = await createTestDatabase(mode);
-  for (const args of [['db', 'push', '--schema', system], ['db', 'seed', '--schema', system], ['db', 'migrate', '--schema', system]]) {
-    const result = await runCli(args, { env: t.env, cwd: t.dir });
-    expect(result.code, result.stderr).toBe(0);
-  }
-  return t;
+function prepareSource(mode: Mode, system: (typeof SYSTEMS)[number] = 'pingtopass'): Promise<TestDatabase> {
+  return seededDatabase(mode, system, [['db', 'migrate', '--schema', system]]);
 }
 
 /** Rows enough that a restore takes a while: `count` questions with four options each. */
@@ -155,20 +138,6 @@ async function addQuestions(t: TestDatabase, count: number): Promise<void> {
 
 function partialFiles(dir: string): string[] {
   return readdirSync(dir).filter((name) => name.endsWith('.partial'));
-}
-
-/** The CLI in a child process, so it can be killed mid-way like an operator's Ctrl-C or an OOM kill. */
-function spawnCli(args: string[], t: TestDatabase) {
-  const code = `
-    const { main } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'src/main.ts')).href)});
-    process.exitCode = await main(process.argv.slice(1));
-  `;
-  const tsx = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-  return spawn(process.execPath, ['--import', tsx, '--input-type=module', '-e', code, '--', ...args], {
-    cwd: t.dir,
-    env: { PATH: process.env.PATH, ...t.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
 }
 
 async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs: number): Promise<boolean> {
@@ -460,7 +429,7 @@ describe.each(MODES)('backup (%s)', (mode) => {
     const before = await contents(target);
     const beforeObjects = await objectNames(target);
 
-    const child = spawnCli(['backup', 'restore', join(source.dir, 'big.sql'), '--clean', '--yes'], target);
+    const child = spawnCli(['backup', 'restore', join(source.dir, 'big.sql'), '--clean', '--yes'], { cwd: target.dir, env: target.env });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

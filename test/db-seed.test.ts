@@ -1,17 +1,7 @@
-import { createClient } from '@libsql/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SYSTEMS } from '../src/config.js';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
-
-async function sqlite(t: TestDatabase, sql: string): Promise<Record<string, unknown>[]> {
-  const client = createClient({ url: `file:${t.dbPath}` });
-  try {
-    return (await client.execute(sql)).rows as unknown as Record<string, unknown>[];
-  } finally {
-    client.close();
-  }
-}
+import { createTestDatabase, MODES, sqlite, type TestDatabase } from './support/modes.js';
 
 interface SeedTable {
   table: string;

@@ -2,18 +2,9 @@ import { createClient } from '@libsql/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SYSTEMS } from '../src/config.js';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
+import { createTestDatabase, MODES, sqlite, type TestDatabase } from './support/modes.js';
 
 /** Reads or changes the database file directly, bypassing qbank. */
-async function sqlite(t: TestDatabase, sql: string): Promise<Record<string, unknown>[]> {
-  const client = createClient({ url: `file:${t.dbPath}` });
-  try {
-    return (await client.execute(sql)).rows as unknown as Record<string, unknown>[];
-  } finally {
-    client.close();
-  }
-}
-
 async function schemaSnapshot(t: TestDatabase): Promise<string> {
   return JSON.stringify(await sqlite(t, "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"));
 }

@@ -1,24 +1,12 @@
-import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { createClient, type InValue } from '@libsql/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from './support/cli.js';
-import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
+import { MODES, runIn, seededDatabase, sqlite, type TestDatabase } from './support/modes.js';
 
 /**
  * Bulk decisions touch exactly what they say: every filter, their combinations, --limit, options
  * before and after the verb, and the confirmation's count and first ids. Each case counts the
  * rows that changed in the database.
  */
-
-async function sqlite(t: TestDatabase, sql: string, args: InValue[] = []): Promise<Record<string, unknown>[]> {
-  const client = createClient({ url: `file:${t.dbPath}` });
-  try {
-    return (await client.execute({ sql, args })).rows as unknown as Record<string, unknown>[];
-  } finally {
-    client.close();
-  }
-}
 
 interface BulkQuestion {
   id: string;
@@ -63,13 +51,10 @@ const CASES: Case[] = [
 
 describe.each(MODES)('bulk decisions, PingToPass (%s)', (mode) => {
   let t: TestDatabase;
-  const cli = (args: string[], options: { tty?: boolean; stdin?: PassThrough } = {}) =>
-    runCli(args, { env: { ...t.env, QBANK_STATE_DIR: join(t.dir, 'state') }, cwd: t.dir, ...options });
+  const cli = (args: string[], options: { tty?: boolean; stdin?: PassThrough } = {}) => runIn(t, args, options);
 
   beforeEach(async () => {
-    t = await createTestDatabase(mode);
-    expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
-    expect((await cli(['db', 'seed'])).code).toBe(0);
+    t = await seededDatabase(mode, 'pingtopass');
     // only the bulk questions are pending: every count below is about them
     await sqlite(t, "UPDATE questions SET review_status = 'approved'");
     for (const q of BULK) {
@@ -152,12 +137,10 @@ describe.each(MODES)('bulk decisions, PingToPass (%s)', (mode) => {
 
 describe.each(MODES)('bulk decisions and reopen, open-interview (%s)', (mode) => {
   let t: TestDatabase;
-  const cli = (args: string[]) => runCli(args, { env: { ...t.env, QBANK_STATE_DIR: join(t.dir, 'state') }, cwd: t.dir });
+  const cli = (args: string[]) => runIn(t, args);
 
   beforeEach(async () => {
-    t = await createTestDatabase(mode);
-    expect((await cli(['db', 'push', '--schema', 'open-interview'])).code).toBe(0);
-    expect((await cli(['db', 'seed'])).code).toBe(0);
+    t = await seededDatabase(mode, 'open-interview');
     await sqlite(t, "UPDATE questions SET status = 'flagged' WHERE channel IN ('database', 'react', 'system-design') OR difficulty = 'advanced'");
   });
   afterEach(async () => {

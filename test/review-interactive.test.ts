@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import { createClient } from '@libsql/client';
 import pc from 'picocolors';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../src/db/client.js';
@@ -11,7 +10,7 @@ import { main } from '../src/main.js';
 import type { IO } from '../src/output/io.js';
 import { runReviewScreen } from '../src/output/review-screen.js';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
+import { createTestDatabase, MODES, sqlite, type TestDatabase } from './support/modes.js';
 
 // Until src/cli.ts registers the review group, add it here; once it does, this changes nothing.
 
@@ -61,15 +60,6 @@ class FakeTerminal extends Writable {
 function interactiveIO(terminal: FakeTerminal, env: Record<string, string | undefined>, cwd: string): IO {
   const stdout = new Writable({ write: (_c, _e, cb) => cb() });
   return { stdin: terminal.input, stdout, stderr: terminal, stdinIsTTY: true, stdoutIsTTY: false, stderrIsTTY: true, env: { PATH: process.env.PATH, NO_COLOR: '1', ...env }, cwd, now: () => new Date() };
-}
-
-async function sqlite(t: TestDatabase, sql: string): Promise<Record<string, unknown>[]> {
-  const client = createClient({ url: `file:${t.dbPath}` });
-  try {
-    return (await client.execute(sql)).rows as unknown as Record<string, unknown>[];
-  } finally {
-    client.close();
-  }
 }
 
 async function until(check: () => Promise<boolean>, what: string): Promise<void> {

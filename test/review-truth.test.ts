@@ -1,28 +1,14 @@
-import { join } from 'node:path';
-import { createClient, type InValue } from '@libsql/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from './support/cli.js';
-import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
+import { MODES, runIn, seededDatabase, sqlite, type TestDatabase } from './support/modes.js';
 
 /** What review prints is the whole truth: truncation, review status, unknown ids, expired leases, help. */
 
-async function sqlite(t: TestDatabase, sql: string, args: InValue[] = []): Promise<Record<string, unknown>[]> {
-  const client = createClient({ url: `file:${t.dbPath}` });
-  try {
-    return (await client.execute({ sql, args })).rows as unknown as Record<string, unknown>[];
-  } finally {
-    client.close();
-  }
-}
-
 describe.each(MODES)('what review shows, PingToPass (%s)', (mode) => {
   let t: TestDatabase;
-  const cli = (args: string[]) => runCli(args, { env: { ...t.env, QBANK_STATE_DIR: join(t.dir, 'state') }, cwd: t.dir });
+  const cli = (args: string[]) => runIn(t, args);
 
   beforeEach(async () => {
-    t = await createTestDatabase(mode);
-    expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
-    expect((await cli(['db', 'seed'])).code).toBe(0);
+    t = await seededDatabase(mode, 'pingtopass');
   });
   afterEach(async () => {
     await t.close();
@@ -94,12 +80,10 @@ describe.each(MODES)('what review shows, PingToPass (%s)', (mode) => {
 
 describe.each(MODES)('what review shows, open-interview work queue (%s)', (mode) => {
   let t: TestDatabase;
-  const cli = (args: string[]) => runCli(args, { env: { ...t.env, QBANK_STATE_DIR: join(t.dir, 'state') }, cwd: t.dir });
+  const cli = (args: string[]) => runIn(t, args);
 
   beforeEach(async () => {
-    t = await createTestDatabase(mode);
-    expect((await cli(['db', 'push', '--schema', 'open-interview'])).code).toBe(0);
-    expect((await cli(['db', 'seed'])).code).toBe(0);
+    t = await seededDatabase(mode, 'open-interview');
     // carol claimed item 2 long ago and never came back
     const claim = { claim: { by: 'carol', claimedAt: '2020-01-01T10:00:00.000Z', leaseExpiresAt: '2020-01-01T10:15:00.000Z', assignedToBefore: 'eli5-bot' } };
     await sqlite(t, "UPDATE work_queue SET status = 'processing', assigned_to = 'carol', result = ? WHERE id = 2", [JSON.stringify(claim)]);

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createClient } from '@libsql/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../src/db/client.js';
 import { FlaggedQuestionQueue } from '../src/db/review/flagged-queue.js';
@@ -11,21 +10,11 @@ import { resolveReviewer } from '../src/db/review/reviewer.js';
 import { claimWork, decideItems, settleWork } from '../src/db/review/service.js';
 import { runRead, runWrite } from '../src/db/review/sql.js';
 import type { ActionContext } from '../src/db/review/types.js';
-import { runCli } from './support/cli.js';
-import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
+import { createTestDatabase, MODES, runIn, seededDatabase, sqlite, type TestDatabase } from './support/modes.js';
 
 // Until src/cli.ts registers the review group, add it here; once it does, this changes nothing.
 
 /** Reads the database file directly, bypassing qbank, to check what a command really did. */
-async function sqlite(t: TestDatabase, sql: string, args: Array<string | number | null> = []): Promise<Record<string, unknown>[]> {
-  const client = createClient({ url: `file:${t.dbPath}` });
-  try {
-    return (await client.execute({ sql, args })).rows as unknown as Record<string, unknown>[];
-  } finally {
-    client.close();
-  }
-}
-
 function open(t: TestDatabase): Database {
   return openDatabase({ url: t.url, displayUrl: t.url, authToken: t.authToken, kind: t.mode, source: 'test', readOnlyCredentials: false, notices: [] });
 }
@@ -34,13 +23,10 @@ const context = (reviewer: string, now = new Date(), leaseMinutes = 15): ActionC
 
 describe.each(MODES)('review, PingToPass (%s)', (mode) => {
   let t: TestDatabase;
-  const cli = (args: string[], extra: { env?: Record<string, string>; tty?: boolean } = {}) =>
-    runCli(args, { env: { ...t.env, QBANK_STATE_DIR: join(t.dir, 'state'), ...extra.env }, cwd: t.dir, tty: extra.tty });
+  const cli = (args: string[], extra: { env?: Record<string, string>; tty?: boolean } = {}) => runIn(t, args, extra);
 
   beforeEach(async () => {
-    t = await createTestDatabase(mode);
-    expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
-    expect((await cli(['db', 'seed'])).code).toBe(0);
+    t = await seededDatabase(mode, 'pingtopass');
   });
   afterEach(async () => {
     await t.close();
@@ -259,8 +245,7 @@ describe.each(MODES)('review, PingToPass (%s)', (mode) => {
 
 describe.each(MODES)('review, open-interview (%s)', (mode) => {
   let t: TestDatabase;
-  const cli = (args: string[], extra: { env?: Record<string, string> } = {}) =>
-    runCli(args, { env: { ...t.env, QBANK_STATE_DIR: join(t.dir, 'state'), ...extra.env }, cwd: t.dir });
+  const cli = (args: string[], extra: { env?: Record<string, string> } = {}) => runIn(t, args, extra);
 
   beforeEach(async () => {
     t = await createTestDatabase(mode);
