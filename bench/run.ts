@@ -14,6 +14,7 @@ const sections: Record<string, string> = {
   check: './check.ts',
   fleet: './fleet.ts',
   audit: './audit.ts',
+  interchange: './interchange.ts',
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
