@@ -147,5 +147,14 @@ describe('db migrate --all', () => {
     const mints = fleet.platform.requests.slice(before).filter((r) => r.path.endsWith('/auth/tokens'));
     expect(mints.map((r) => `${r.path}${r.query}`)).toEqual(['/v1/organizations/acme/groups/default/auth/tokens?expiration=1h&authorization=read-only']);
     expect(status.stdout).not.toMatch(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./);
+
+    // a platform token that may not mint group tokens: one database token each instead
+    fleet.platform.setFault({ method: 'POST', path: '/v1/organizations/acme/groups/default/auth/tokens', status: 403 });
+    const fallback = fleet.platform.requests.length;
+    const again = await runCli(['db', 'status', '--all', '--json'], { env: fleet.env, cwd: fleet.dir });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json().summary).toMatchObject({ databases: 4, failed: 0 });
+    const databaseMints = fleet.platform.requests.slice(fallback).filter((r) => r.path.endsWith('/auth/tokens') && r.status === 200);
+    expect(databaseMints.map((r) => r.path.split('/')[5]).sort()).toEqual(['fleet-01', 'fleet-02', 'fleet-03', 'fleet-04']);
   });
 });
