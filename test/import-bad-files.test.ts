@@ -10,37 +10,37 @@ const BAD = join(import.meta.dirname, '..', 'fixtures', 'import', 'bad');
 /** One file per rule of the import format: [file, the problem reported first, extra arguments]. */
 const PINGTOPASS_QUESTIONS: Array<[string, string, string[]?]> = [
   ['ptp-missing-column.csv', 'ptp-missing-column.csv:1: missing column "difficulty"'],
-  ['ptp-unknown-column.csv', 'ptp-unknown-column.csv:1:7 colour: unknown column'],
-  ['ptp-duplicate-column.csv', 'ptp-duplicate-column.csv:1:3 Text: repeats column 2 (text)'],
-  ['ptp-unknown-exam.csv', 'ptp-unknown-exam.csv:3:1 exam_code: no exam with code "CCNA-999"; import exams first with `qbank import exams FILE`'],
-  ['ptp-missing-text.csv', 'ptp-missing-text.csv:3:2 text: is required'],
-  ['ptp-one-option.csv', 'ptp-one-option.csv:3:4 option_b: a question needs at least two options'],
-  ['ptp-options-gap.csv', 'ptp-options-gap.csv:3:6 option_d: option_c is empty but option_d is not: options must be contiguous from option_a'],
-  ['ptp-correct-names-no-option.csv', 'ptp-correct-names-no-option.csv:3:7 correct: letter E names no option (this question has 4: A-D)'],
-  ['ptp-correct-not-a-letter.csv', 'ptp-correct-not-a-letter.csv:3:7 correct: "2" is not an option letter (A to F); separate several with , ; | or spaces'],
-  ['ptp-single-with-two-correct.csv', 'ptp-single-with-two-correct.csv:2:8 correct: a single-answer question has exactly one correct letter, not 2 (A;C); use type multiple'],
-  ['ptp-bad-type.csv', 'ptp-bad-type.csv:2:2 type: must be one of single, multiple, drag-drop, hotspot, simulation'],
-  ['ptp-bad-difficulty.csv', 'ptp-bad-difficulty.csv:3:8 difficulty: must be a whole number from 1 to 5'],
-  ['ptp-bad-review-status.csv', 'ptp-bad-review-status.csv:2:7 review_status: must be one of pending, approved, rejected'],
-  ['ptp-bad-url.csv', 'ptp-bad-url.csv:2:7 reference_url: must be an http(s) URL or a path starting with /'],
-  ['ptp-bad-tags.csv', 'ptp-bad-tags.csv:2:7 tags: starts with "[" but is not a JSON array'],
-  ['ptp-duplicate-id.csv', 'ptp-duplicate-id.csv:4:1 id: duplicate id "q-1": line 2 has it too'],
-  ['ptp-duplicate-text.csv', 'ptp-duplicate-text.csv:4:2 text: the same question text for exam CCNA-200-301 is on line 2; give the rows ids, or merge them'],
-  ['ptp-too-many-columns.csv', 'ptp-too-many-columns.csv:3:9: too many columns: the header has 8, this row 9'],
-  ['ptp-too-few-columns.csv', 'ptp-too-few-columns.csv:3:8 difficulty: too few columns: the header has 8, this row 7'],
+  ['ptp-unknown-column.csv', 'ptp-unknown-column.csv:1:7 row 1, column colour (G): unknown column'],
+  ['ptp-duplicate-column.csv', 'ptp-duplicate-column.csv:1:3 row 1, column Text (C): repeats column 2 (text)'],
+  ['ptp-unknown-exam.csv', 'ptp-unknown-exam.csv:3:1 row 3, column exam_code (A): no exam with code "CCNA-999"; import exams first with `qbank import exams FILE`'],
+  ['ptp-missing-text.csv', 'ptp-missing-text.csv:3:2 row 3, column text (B): is required'],
+  ['ptp-one-option.csv', 'ptp-one-option.csv:3:4 row 3, column option_b (D): a question needs at least two options'],
+  ['ptp-options-gap.csv', 'ptp-options-gap.csv:3:6 row 3, column option_d (F): option_c is empty but option_d is not: options must be contiguous from option_a'],
+  ['ptp-correct-names-no-option.csv', 'ptp-correct-names-no-option.csv:3:7 row 3, column correct (G): letter E names no option (this question has 4: A-D)'],
+  ['ptp-correct-not-a-letter.csv', 'ptp-correct-not-a-letter.csv:3:7 row 3, column correct (G): "2" is not an option letter (A to F); separate several with , ; | or spaces'],
+  ['ptp-single-with-two-correct.csv', 'ptp-single-with-two-correct.csv:2:8 row 2, column correct (H): a single-answer question has exactly one correct letter, not 2 (A;C); use type multiple'],
+  ['ptp-bad-type.csv', 'ptp-bad-type.csv:2:2 row 2, column type (B): must be one of single, multiple, drag-drop, hotspot, simulation'],
+  ['ptp-bad-difficulty.csv', 'ptp-bad-difficulty.csv:3:8 row 3, column difficulty (H): must be a whole number from 1 to 5'],
+  ['ptp-bad-review-status.csv', 'ptp-bad-review-status.csv:2:7 row 2, column review_status (G): must be one of pending, approved, rejected'],
+  ['ptp-bad-url.csv', 'ptp-bad-url.csv:2:7 row 2, column reference_url (G): must be an http(s) URL or a path starting with /'],
+  ['ptp-bad-tags.csv', 'ptp-bad-tags.csv:2:7 row 2, column tags (G): starts with "[" but is not a JSON array'],
+  ['ptp-duplicate-id.csv', 'ptp-duplicate-id.csv:4:1 row 4 (id q-1), column id (A): duplicate id "q-1": line 2 has it too'],
+  ['ptp-duplicate-text.csv', 'ptp-duplicate-text.csv:4:2 row 4, column text (B): the same question text for exam CCNA-200-301 is on line 2; give the rows ids, or merge them'],
+  ['ptp-too-many-columns.csv', 'ptp-too-many-columns.csv:3:9 row 3, column (I): too many columns: the header has 8, this row 9'],
+  ['ptp-too-few-columns.csv', 'ptp-too-few-columns.csv:3:8 row 3, column difficulty (H): too few columns: the header has 8, this row 7'],
   ['ptp-unterminated-quote.csv', 'ptp-unterminated-quote.csv:3: unterminated quoted field: the closing quote is missing (the field starts on this line)'],
-  ['ptp-text-after-quote.csv', 'ptp-text-after-quote.csv:3:2 text: unexpected text after a closing quote (a quote inside a quoted field must be doubled: "")'],
-  ['ptp-error-in-later-line-of-record.csv', 'ptp-error-in-later-line-of-record.csv:3:8 difficulty: must be a whole number from 1 to 5'],
+  ['ptp-text-after-quote.csv', 'ptp-text-after-quote.csv:3:2 row 3, column text (B): unexpected text after a closing quote (a quote inside a quoted field must be doubled: "")'],
+  ['ptp-error-in-later-line-of-record.csv', 'ptp-error-in-later-line-of-record.csv:3:8 row 2, column difficulty (H): must be a whole number from 1 to 5'],
   ['ptp-empty.csv', 'ptp-empty.csv:1: the file is empty: expected a header row'],
-  ['ptp-nul-byte.csv', 'ptp-nul-byte.csv:3: NUL byte (U+0000) in the data; a UTF-16 file without a byte-order mark looks like this (try --encoding utf-16le)'],
-  ['ptp-utf16-without-bom.csv', 'ptp-utf16-without-bom.csv:1: NUL byte (U+0000) in the data'],
-  ['ptp-invalid-utf8.csv', 'ptp-invalid-utf8.csv:4: bytes E9 20 61 75 (byte offset 173) are not valid utf-8; if the file was saved by Excel or Windows, try --encoding windows-1252'],
+  ['ptp-nul-byte.csv', 'ptp-nul-byte.csv:3: NUL byte (U+0000) in the data; a UTF-16 file without a byte-order mark looks like this (the file may be utf-16le)'],
+  ['ptp-utf16-without-bom.csv', 'ptp-utf16-without-bom.csv:1: NUL byte (U+0000) in the data; a UTF-16 file without a byte-order mark looks like this (the file may be utf-16le)'],
+  ['ptp-invalid-utf8.csv', 'ptp-invalid-utf8.csv:4: bytes E9 20 61 75 (byte offset 173) are not valid utf-8; a file saved by Excel or Windows may be windows-1252'],
   ['ptp-long-field.csv', 'ptp-long-field.csv:3: a field starting on this line is longer than the limit of 200 characters', ['--max-field-size', '200']],
 ];
 
 const PINGTOPASS_EXAMS: Array<[string, string]> = [
-  ['exams-missing-name.csv', 'exams-missing-name.csv:2:2 name: is required'],
-  ['exams-bad-score.csv', 'exams-bad-score.csv:2:5 passing_score: must be a whole number from 0 to 100000'],
+  ['exams-missing-name.csv', 'exams-missing-name.csv:2:2 row 2, column name (B): is required'],
+  ['exams-bad-score.csv', 'exams-bad-score.csv:2:5 row 2, column passing_score (E): must be a whole number from 0 to 100000'],
 ];
 
 const OPEN_INTERVIEW_QUESTIONS: Array<[string, string]> = [
@@ -50,14 +50,14 @@ const OPEN_INTERVIEW_QUESTIONS: Array<[string, string]> = [
   ['oi-unterminated.json', 'oi-unterminated.json:3:3: the file ends inside this record (a missing "}" or an unterminated string)'],
   ['oi-broken-record.jsonl', 'oi-broken-record.jsonl:2:1 (record 2): not valid JSON: '],
   ['oi-unknown-field.json', 'oi-unknown-field.json:2:3 (record 1) colour: unknown field'],
-  ['oi-bad-videos.csv', 'oi-bad-videos.csv:2:7 videos: must be JSON'],
+  ['oi-bad-videos.csv', 'oi-bad-videos.csv:2:7 row 2, column videos (G): must be JSON'],
   ['oi-nul-escape.json', 'oi-nul-escape.json:2:3 (record 1) question: contains a NUL character (U+0000)'],
-  ['oi-duplicate-question.csv', 'oi-duplicate-question.csv:3:1 question: the same question text is on line 2; give the rows ids, or merge them'],
+  ['oi-duplicate-question.csv', 'oi-duplicate-question.csv:3:1 row 3, column question (A): the same question text is on line 2; give the rows ids, or merge them'],
 ];
 
 const OPEN_INTERVIEW_CERTIFICATIONS: Array<[string, string]> = [
-  ['certifications-bad-difficulty.csv', 'certifications-bad-difficulty.csv:2:5 difficulty: must be one of beginner, intermediate, advanced, expert'],
-  ['certifications-missing-id.csv', 'certifications-missing-id.csv:2:1 id: is required'],
+  ['certifications-bad-difficulty.csv', 'certifications-bad-difficulty.csv:2:5 row 2 (id x), column difficulty (E): must be one of beginner, intermediate, advanced, expert'],
+  ['certifications-missing-id.csv', 'certifications-missing-id.csv:2:1 row 2, column id (A): is required'],
 ];
 
 async function snapshot(t: TestDatabase): Promise<string> {
@@ -117,12 +117,12 @@ describe.each(MODES)('import refuses bad files and changes nothing (%s)', (mode)
       const result = await runCli(['import', 'many.csv'], { env: t.env, cwd: t.dir });
       expect(result.code).toBe(3);
       expect(result.stderr).toMatch(/error: many\.csv: 50 problems in 150 rows; nothing was imported/);
-      expect(result.stderr.match(/^ {2}many\.csv:\d+:5 correct: "Z" is not an option letter/gm)).toHaveLength(20);
+      expect(result.stderr.match(/^ {2}many\.csv:\d+:5 row \d+, column correct \(E\): "Z" is not an option letter/gm)).toHaveLength(20);
       expect(result.stderr).toMatch(/hint: the first 20 of 50 problems are shown/);
       const json = await runCli(['import', 'many.csv', '--json'], { env: t.env, cwd: t.dir });
       expect(json.json().error).toMatchObject({ kind: 'InvalidInputError', exitCode: 3 });
       expect(json.json().error.details).toHaveLength(20);
-      expect(json.json().error.details[0]).toBe('many.csv:2:5 correct: "Z" is not an option letter (A to F); separate several with , ; | or spaces');
+      expect(json.json().error.details[0]).toBe('many.csv:2:5 row 2, column correct (E): "Z" is not an option letter (A to F); separate several with , ; | or spaces');
       expect(await snapshot(t)).toBe(before);
     } finally {
       await t.close();

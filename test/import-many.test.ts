@@ -61,7 +61,7 @@ describe.each(MODES)('several files in one run, and plans a pipeline can gate on
     const before = await snapshot(t);
     const failed = await cli(['import', 'bank']);
     expect(failed.code).toBe(3);
-    expect(failed.stderr).toMatch(/more-questions\.csv:2:5 correct/);
+    expect(failed.stderr).toMatch(/more-questions\.csv:2:5 row 2, column correct \(E\)/);
     expect(await snapshot(t)).toBe(before);
   });
 

@@ -80,7 +80,7 @@ describe.each(MODES)('--rejects (%s)', (mode) => {
       expect(result.json()).toMatchObject({ rejected: 1, rejectsFile: rejects });
     }
     expect(read('csv-rejects.csv')).toBe(
-      'exam_code,text,option_a,option_b,correct,difficulty,tags,error\r\nNOPE-1,"Rejects ""fixed"" later",a,b,A,2,x;y,"exam_code: no exam with code ""NOPE-1""; import exams first with `qbank import exams FILE`"\r\n',
+      'exam_code,text,option_a,option_b,correct,difficulty,tags,error\nNOPE-1,"Rejects ""fixed"" later",a,b,A,2,x;y,"exam_code: no exam with code ""NOPE-1""; import exams first with `qbank import exams FILE`"\n',
     );
     const asJson = JSON.parse(read('csv-rejects.json'));
     expect(asJson).toEqual([expect.objectContaining({ exam_code: 'NOPE-1', text: 'Rejects "fixed" later', tags: 'x;y', error: expect.stringContaining('NOPE-1') })]);
@@ -107,7 +107,7 @@ describe.each(MODES)('--rejects (%s)', (mode) => {
     write('good.csv', 'exam_code,text,option_a,option_b,correct,difficulty\nCCNA-200-301,Rejects none,a,b,A,1\n');
     expect((await cli(['import', 'good.csv', '--skip-invalid', '--rejects', 'none.csv'])).code).toBe(0);
     expect((await cli(['import', 'good.csv', '--skip-invalid', '--rejects', 'none.json'])).code).toBe(0);
-    expect(read('none.csv')).toBe('exam_code,text,option_a,option_b,correct,difficulty,error\r\n');
+    expect(read('none.csv')).toBe('exam_code,text,option_a,option_b,correct,difficulty,error\n');
     expect(JSON.parse(read('none.json'))).toEqual([]);
   });
 });

@@ -42,7 +42,7 @@ describe.each(MODES)('a re-import respects review decisions (%s)', (mode) => {
   it('approving by import needs a reviewer, and records who and when', async () => {
     const refused = await cli(['import', 'decided.csv']);
     expect(refused.code).toBe(3);
-    expect(refused.stderr).toMatch(/decided\.csv:2:9 review_status: "approved" needs a reviewer/);
+    expect(refused.stderr).toMatch(/decided\.csv:2:9 row 2 \(id rv-1\), column review_status \(I\): "approved" needs a reviewer/);
     expect(refused.stderr).toContain('--reviewer');
     expect(await reviewOf(t)).toEqual([]);
     const imported = await cli(['import', 'decided.csv', '--reviewer', 'lead@example.com']);

@@ -159,13 +159,13 @@ describe.each(MODES)('qbank import (%s)', (mode) => {
       expect(result.code, result.stderr).toBe(0);
       expect(result.json()).toMatchObject({ created: 2, rejected: 2, rejectsFile: 'rejected.csv' });
       expect(result.json().problems).toEqual([
-        `${join(t.dir, 'mixed.csv')}:3:1 exam_code: no exam with code "NOPE-1"; import exams first with \`qbank import exams FILE\``,
-        `${join(t.dir, 'mixed.csv')}:4:6 correct: letter D names no option (this question has 2: A-B)`,
+        `${join(t.dir, 'mixed.csv')}:3:1 row 3, column exam_code (A): no exam with code "NOPE-1"; import exams first with \`qbank import exams FILE\``,
+        `${join(t.dir, 'mixed.csv')}:4:6 row 4, column correct (F): letter D names no option (this question has 2: A-B)`,
       ]);
       expect(readFileSync(join(t.dir, 'rejected.csv'), 'utf8')).toBe(
-        'exam_code,text,option_a,option_b,option_c,correct,difficulty,error\r\n' +
-          'NOPE-1,Unknown exam,a,b,,A,1,"exam_code: no exam with code ""NOPE-1""; import exams first with `qbank import exams FILE`"\r\n' +
-          'CCNA-200-301,Bad letter,a,b,,D,1,correct: letter D names no option (this question has 2: A-B)\r\n',
+        'exam_code,text,option_a,option_b,option_c,correct,difficulty,error\n' +
+          'NOPE-1,Unknown exam,a,b,,A,1,"exam_code: no exam with code ""NOPE-1""; import exams first with `qbank import exams FILE`"\n' +
+          'CCNA-200-301,Bad letter,a,b,,D,1,correct: letter D names no option (this question has 2: A-B)\n',
       );
       const [second] = await sqlite(t, `SELECT type, id FROM questions WHERE text = 'Second, "valid"'`);
       expect(second.type).toBe('multiple');
@@ -218,14 +218,15 @@ describe.each(MODES)('qbank import (%s)', (mode) => {
       const text = 'Exam Code,QUESTION,optionA,Option_B,Correct_Answer,difficulty,Notes\nSC-900,Which portal manages Entra ID?,Entra admin center,Azure DevOps,A,1,internal note\n';
       const refused = await cli(['import', file('extra.txt', text), '--format', 'csv']);
       expect(refused.code).toBe(3);
-      expect(refused.stderr).toContain('extra.txt:1:7 Notes: unknown column');
+      expect(refused.stderr).toContain('extra.txt:1:7 row 1, column Notes (G): unknown column');
       expect(refused.stderr).toContain('pass --ignore-unknown-columns to skip unknown columns');
       const accepted = await cli(['import', 'extra.txt', '--format', 'csv', '--ignore-unknown-columns', '--json']);
       expect(accepted.code, accepted.stderr).toBe(0);
       expect(accepted.json()).toMatchObject({ created: 1, ignoredColumns: ['Notes'] });
+      // a .txt file that is no Aiken file is delimited text, as spreadsheets save it
       const noFormat = await cli(['import', 'extra.txt']);
-      expect(noFormat.code).toBe(2);
-      expect(noFormat.stderr).toMatch(/cannot tell the format of extra\.txt/);
+      expect(noFormat.code).toBe(3);
+      expect(noFormat.stderr).toContain('extra.txt:1:7 row 1, column Notes (G): unknown column');
     });
 
     it('parses in a worker thread with the same result', async () => {

@@ -19,6 +19,8 @@ import { RejectsFormatError, RejectsWriter } from './rejects.js';
 import { openRunner, type ImportRunner } from './runner.js';
 import { Tally, type GroupCounts, type ImportContext, type ImportMode, type ImportTarget, type ImportedIds, type MissingQuestions, type QuestionDiff, type ReviewPolicy, type ReviewReset } from './session.js';
 import { normalizeEncoding, UnknownEncodingError } from './text-source.js';
+import { textFormatOf } from '../interchange/aiken.js';
+import { checkInterchangeKind, type InterchangeDefaults } from '../interchange/index.js';
 
 export type { ImportMode, GroupCounts, ReviewPolicy, ReviewReset, QuestionDiff, FieldChange } from './session.js';
 export { ReviewedChangesError } from './pingtopass.js';
@@ -43,6 +45,9 @@ export interface ImportOptions {
   /** Replace an existing rejects file. */
   force?: boolean;
   encoding?: string;
+  /** CSV: the delimiter, when not the one the header shows; xlsx: the worksheet to read. */
+  delimiter?: string;
+  sheet?: string;
   ignoreUnknownColumns?: boolean;
   /** CSV written by `export --excel`: the apostrophe before formula-like cells is removed. */
   excel?: boolean;
@@ -55,6 +60,8 @@ export interface ImportOptions {
   reviewPolicy?: ReviewPolicy;
   /** Who decides rows marked approved or rejected without a reviewed_by of their own. */
   reviewer?: string;
+  /** Moodle XML, GIFT, Aiken: the exam (overriding the file's categories) and the difficulty (for questions the file gives none). */
+  interchange?: InterchangeDefaults;
   /** Deactivate the questions of the file's exams (channels) the file does not have. */
   prune?: boolean;
   /** Asked before pruning, with what would be deactivated; false refuses the import. */
@@ -185,10 +192,11 @@ export class RejectsForManyFilesError extends UsageError {
 async function prepareFile(spec: ImportFileSpec, options: ImportOptions): Promise<PreparedFile> {
   const path = resolve(options.cwd, spec.file);
   const file = spec.file;
-  const format = spec.format ?? formatFromPath(path);
+  const format = spec.format ?? (await textFormatOf(path, formatFromPath(path)));
   if (!format) throw new UnknownFormatError(file);
   const rejectsFormat = options.rejects ? (formatFromPath(options.rejects) ?? format) : undefined;
-  if (options.rejects && rejectsFormat === 'csv' && format !== 'csv') throw new RejectsFormatError(options.rejects, file);
+  if (options.rejects && (rejectsFormat === 'csv' || rejectsFormat === 'xlsx') && format !== 'csv' && format !== 'xlsx') throw new RejectsFormatError(options.rejects, file);
+  checkInterchangeKind(options.system, spec.kind, format);
   const target = createTarget(options.system, spec.kind);
   let size: number;
   try {
@@ -347,6 +355,8 @@ function pipelineOptions(prepared: PreparedFile, options: ImportOptions, plan: P
     path: prepared.path,
     format: prepared.format,
     encoding: options.encoding,
+    delimiter: options.delimiter,
+    sheet: options.sheet,
     maxFieldChars: options.maxFieldChars ?? DEFAULT_MAX_FIELD_CHARS,
     ignoreUnknownColumns: Boolean(options.ignoreUnknownColumns),
     excel: Boolean(options.excel),
@@ -357,6 +367,7 @@ function pipelineOptions(prepared: PreparedFile, options: ImportOptions, plan: P
     idPrefix: options.system === 'open-interview' ? 'q-' : '',
     plan,
     reviewer: options.reviewer,
+    interchange: options.interchange,
   };
 }
 
@@ -375,6 +386,7 @@ async function applyBatches(
   let rejects: RejectsWriter | undefined;
   let end: PipelineEnd | undefined;
   let header: string[] | undefined;
+  let dialect: PipelineBatch['dialect'];
   for (;;) {
     const next = await batches.next();
     if (next.done) {
@@ -383,6 +395,7 @@ async function applyBatches(
     }
     const batch: PipelineBatch = next.value;
     header ??= batch.header;
+    dialect ??= batch.dialect;
     stream.records = batch.records;
     for (const problem of batch.problems) problems.add(problem);
     problems.count += batch.problemsNotSent;
@@ -393,7 +406,7 @@ async function applyBatches(
     for (const rejected of batch.rejected) {
       tally.add(rejected.group, 'rejected');
       if (rejectsFile && rejected.raw) {
-        rejects ??= new RejectsWriter(rejectsFile, rejectsFormat!, header);
+        rejects ??= new RejectsWriter(rejectsFile, rejectsFormat!, header, dialect);
         await rejects.write(rejected.raw, rejected.error ?? '');
       }
     }
@@ -409,7 +422,7 @@ async function applyBatches(
   await runner.drain();
   if (!problems.empty) throw problemsError(file, problems, stream.records);
   if (rejectsFile) {
-    rejects ??= new RejectsWriter(rejectsFile, rejectsFormat!, end.header);
+    rejects ??= new RejectsWriter(rejectsFile, rejectsFormat!, end.header, end.dialect);
     await rejects.finish();
   }
   return end;

@@ -4,8 +4,9 @@ import { createIdGenerator } from './ids.js';
 import { OpenInterviewCertificationEncoder, OpenInterviewQuestionEncoder } from './open-interview-rows.js';
 import { PingToPassExamEncoder, PingToPassQuestionEncoder, type EncoderSettings, type PingToPassQuestionsPlan } from './pingtopass-rows.js';
 import type { Problem } from './problems.js';
-import type { FileFormat, RawRecord, SourceRecord } from './records.js';
+import { inRow, type FileFormat, type RawRecord, type RecordStream, type SourceRecord } from './records.js';
 import { openRecordSource } from './sources.js';
+import type { InterchangeDefaults } from '../interchange/index.js';
 
 /**
  * The part of an import that needs no database: read the file, parse it, validate every record,
@@ -24,6 +25,9 @@ export interface PipelineOptions {
   path: string;
   format: FileFormat;
   encoding?: string;
+  /** CSV: the delimiter, when not the one the header shows; xlsx: the worksheet. */
+  delimiter?: string;
+  sheet?: string;
   maxFieldChars: number;
   ignoreUnknownColumns: boolean;
   /** CSV from `export --excel`: see RecordReaderOptions.excel. */
@@ -37,6 +41,8 @@ export interface PipelineOptions {
   plan: EncoderPlan;
   /** Who decides rows marked approved or rejected without a reviewed_by of their own. */
   reviewer?: string;
+  /** Moodle XML, GIFT, Aiken: the exam and difficulty for what the file cannot say. */
+  interchange?: InterchangeDefaults;
 }
 
 export interface RejectedRecord {
@@ -46,8 +52,9 @@ export interface RejectedRecord {
 }
 
 export interface PipelineBatch {
-  /** CSV: the header row as written, in the first batch (the rejects file repeats it). */
+  /** CSV: the header row as written, in the first batch (the rejects file repeats it), and how the file was written. */
   header?: string[];
+  dialect?: RecordStream['dialect'];
   statements: Statement[];
   /** Valid rows for targets that compare them in JavaScript. */
   rows: unknown[];
@@ -68,6 +75,7 @@ export interface PipelineBatch {
 
 export interface PipelineEnd {
   header?: string[];
+  dialect?: RecordStream['dialect'];
   ignored: string[];
   encoding: string;
   counts: EncoderCounts;
@@ -99,7 +107,8 @@ function createEncoder(plan: EncoderPlan, settings: EncoderSettings): RowEncoder
 
 /** A JSON record's problem names the record (its number in the file, and its id when it has one): records can share a line. */
 function inRecord(record: SourceRecord, problem: Problem): Problem {
-  if (record.raw.kind !== 'json' || problem.record !== undefined) return problem;
+  if (record.raw.kind !== 'json') return inRow(record, problem);
+  if (problem.record !== undefined) return problem;
   const id = record.values.id;
   return { ...problem, record: record.index, recordId: typeof id === 'string' || typeof id === 'number' ? String(id) : undefined };
 }
@@ -114,11 +123,14 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
   const source = await openRecordSource(options.path, {
     format: options.format,
     encoding: options.encoding,
+    delimiter: options.delimiter,
+    sheet: options.sheet,
     columns: encoder.columns,
     ignoreUnknownColumns: options.ignoreUnknownColumns,
     excel: options.excel,
     maxFieldChars: options.maxFieldChars,
     wrapperKeys: WRAPPER_KEYS[options.plan.target],
+    interchange: options.interchange,
   });
   const stream = source.stream;
   try {
@@ -208,6 +220,7 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
       }
       if (!headerSent && stream.header) {
         out.header = stream.header;
+        out.dialect = stream.dialect;
         headerSent = true;
       }
       yield out;
@@ -216,7 +229,7 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
     if (rest.length > 0) {
       yield { statements: rest, rows: [], problems: [], problemsNotSent: 0, rejected: [], rejectedProblems: [], warnings: [], warningsNotSent: 0, records, bytes: source.bytesRead(), totalBytes: source.totalBytes };
     }
-    return { header: stream.header, ignored: [...stream.ignored], encoding: source.encoding, counts: encoding ? encoder.counts() : [], records };
+    return { header: stream.header, dialect: stream.dialect, ignored: [...stream.ignored], encoding: source.encoding, counts: encoding ? encoder.counts() : [], records };
   } finally {
     await source.close();
   }

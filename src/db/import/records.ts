@@ -1,9 +1,10 @@
 import { CsvParser, CsvSyntaxError, type CsvRecord } from './csv.js';
+import { chooseDelimiter, columnLetter, DELIMITER_NAMES, lineEndingOf, type CsvDialect } from './csv-dialect.js';
 import { JsonArraySplitter, JsonLinesSplitter, JsonSyntaxError, type JsonElement } from './json.js';
 import type { Problem } from './problems.js';
 import { InvalidBytesError, type TextSource } from './text-source.js';
 
-export type FileFormat = 'csv' | 'json' | 'jsonl';
+export type FileFormat = 'csv' | 'json' | 'jsonl' | 'xlsx' | 'moodle-xml' | 'gift' | 'aiken';
 
 /** How a cell is read before validation (see fields.ts). */
 export type FieldKind = 'text' | 'int' | 'number' | 'bool' | 'enum' | 'list' | 'json' | 'timestamp' | 'raw';
@@ -18,9 +19,14 @@ export function removeExcelApostrophe(cell: string): string {
 
 export function formatFromPath(path: string): FileFormat | undefined {
   const lower = path.toLowerCase();
-  if (lower.endsWith('.csv')) return 'csv';
+  if (lower.endsWith('.gift.txt')) return 'gift';
+  if (lower.endsWith('.aiken.txt')) return 'aiken';
+  if (lower.endsWith('.csv') || lower.endsWith('.tsv') || lower.endsWith('.txt')) return 'csv';
+  if (lower.endsWith('.xlsx')) return 'xlsx';
   if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return 'jsonl';
   if (lower.endsWith('.json')) return 'json';
+  if (lower.endsWith('.xml')) return 'moodle-xml';
+  if (lower.endsWith('.gift')) return 'gift';
   return undefined;
 }
 
@@ -60,12 +66,21 @@ export class ColumnMap {
 }
 
 /** The original record, kept to write it to the rejects file unchanged. */
-export type RawRecord = { kind: 'csv'; fields: string[] } | { kind: 'json'; value: unknown; text: string };
+export type RawRecord = { kind: 'csv'; fields: string[] } | { kind: 'json'; value: unknown; text: string } | { kind: 'xlsx'; cells: XlsxCell[] }
+  /** Moodle XML, GIFT, Aiken: the question as the file wrote it. */
+  | { kind: 'text'; text: string };
+
+/** A cell of a workbook as the file gives it (formulas by their cached value). */
+export type XlsxCell = string | number | boolean | Date | null;
 
 export interface SourceRecord {
   /** The record's number in the file, from 1 (JSON records can share a line). */
   index: number;
   line: number;
+  /** CSV and xlsx: the row a spreadsheet shows (the header is row 1). */
+  row?: number;
+  /** xlsx: the worksheet the row is on. */
+  sheet?: string;
   /** CSV: 1; JSON: the column where the record starts. */
   column: number;
   /** Canonical field name to value: strings from CSV, any JSON value from JSON. */
@@ -93,6 +108,10 @@ export interface RecordReaderOptions {
   maxFieldChars: number;
   /** CSV written for spreadsheets (`export --excel`): each cell loses the apostrophe that kept it from running as a formula. */
   excel?: boolean;
+  /** CSV: the delimiter, when not the one the header shows. */
+  delimiter?: string;
+  /** xlsx: the worksheet to read (default: the first). */
+  sheet?: string;
   /** Called as text is consumed, for progress. */
   onText?: () => void;
   /** JSON: keys under which a file that is one object holds its array of records (`{"questions": [...]}`). */
@@ -102,6 +121,8 @@ export interface RecordReaderOptions {
 export interface RecordStream {
   /** CSV: the header as written in the file (for the rejects file). */
   header?: string[];
+  /** CSV: how the file was written, for a rejects file that reopens in the same program. */
+  dialect?: CsvDialect & { encoding: string; bom: boolean };
   /** Unknown columns or keys that were ignored (--ignore-unknown-columns). */
   ignored: Set<string>;
   batches: AsyncGenerator<SourceRecord[]>;
@@ -113,7 +134,7 @@ function bytesProblem(error: InvalidBytesError, line: number): Problem {
     message:
       `${error.exact ? '' : 'at or after this line: '}bytes ${[...error.bytes].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(' ')} ` +
       `(byte offset ${error.byteOffset}) are not valid ${error.encoding}` +
-      (error.encoding === 'utf-8' ? '; if the file was saved by Excel or Windows, try --encoding windows-1252' : ''),
+      (error.encoding === 'utf-8' ? '; a file saved by Excel or Windows may be windows-1252' : ''),
   };
 }
 
@@ -121,35 +142,88 @@ export function readRecords(source: TextSource, options: RecordReaderOptions): R
   return options.format === 'csv' ? readCsv(source, options) : readJson(source, options);
 }
 
+/** Where a problem of a spreadsheet row is: its row, its id when it has one, and the column's letter. */
+export function inRow(record: SourceRecord, problem: Problem): Problem {
+  if (record.row === undefined || problem.row !== undefined) return problem;
+  const id = record.values.id;
+  const located: Problem = { ...problem, row: record.row };
+  if (record.sheet !== undefined) located.sheet = record.sheet;
+  if (problem.column !== undefined) located.columnLetter = columnLetter(problem.column);
+  if ((typeof id === 'string' && id.trim() !== '') || typeof id === 'number') located.recordId ??= String(id).trim();
+  return located;
+}
+
+/**
+ * The header's names resolved to columns (null: a column read past: unknown with
+ * `ignoreUnknownColumns`, the rejects file's `error`, or one with no name). Problems name the
+ * header's row and column.
+ */
+export function resolveHeader(titles: string[], options: Pick<RecordReaderOptions, 'columns' | 'ignoreUnknownColumns'>, ignored: Set<string>, where: (column: number) => Omit<Problem, 'message'>): { names: Array<string | null>; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const seen = new Map<string, number>();
+  const names = titles.map((title, index) => {
+    const name = options.columns.resolve(title.trim());
+    if (!name) {
+      if (title.trim() === REJECTS_ERROR_COLUMN || title.trim() === '') return null;
+      if (options.ignoreUnknownColumns) ignored.add(title);
+      else problems.push({ ...where(index + 1), field: title, message: 'unknown column' });
+      return null;
+    }
+    const before = seen.get(name);
+    if (before !== undefined) problems.push({ ...where(index + 1), field: title, message: `repeats column ${before + 1} (${name})` });
+    seen.set(name, index);
+    return name;
+  });
+  for (const column of options.columns.columns) {
+    if (column.required && !seen.has(column.name)) problems.push({ ...where(0), column: undefined, columnLetter: undefined, message: `missing column "${column.name}"` });
+  }
+  return { names, problems };
+}
+
+/** A header that did not fit, and would with another delimiter: say so beside its problems. */
+function delimiterProblem(line: number, given: string, better: string): Problem {
+  return {
+    line,
+    row: 1,
+    message: `the header does not fit when read as ${DELIMITER_NAMES[given] ?? JSON.stringify(given)}-separated; this file looks ${DELIMITER_NAMES[better]}-separated (${JSON.stringify(better)})`,
+  };
+}
+
+/** CSV rows: a row's cells past the last named column (empty ones, as spreadsheets leave) are no problem. */
+function csvRowProblem(record: CsvRecord, names: Array<string | null>, header: string[], blank: Set<number>): Problem | undefined {
+  const { fields } = record;
+  const at = (column: number, message: string): Problem => ({ line: record.fieldLines?.[column - 1] ?? record.line, column, field: header[column - 1] || undefined, message });
+  if (record.problem) return at(record.problem.column, record.problem.message);
+  let named = names.length;
+  while (named > 0 && blank.has(named - 1)) named--;
+  if (fields.length > names.length || fields.length < named) {
+    const column = Math.min(fields.length, names.length) + 1;
+    return at(column, `${fields.length > names.length ? 'too many' : 'too few'} columns: the header has ${names.length}, this row ${fields.length}`);
+  }
+  for (const column of blank) {
+    if (column < fields.length && fields[column] !== '') return at(column + 1, 'a value in a column without a name in the header');
+  }
+  return undefined;
+}
+
 function readCsv(source: TextSource, options: RecordReaderOptions): RecordStream {
-  const parser = new CsvParser(options.maxFieldChars);
+  let parser: CsvParser | undefined;
   const stream: RecordStream = { ignored: new Set(), batches: undefined as never };
   let names: Array<string | null> = [];
+  const blank = new Set<number>();
   let columnOfField = new Map<string, number>();
   let index = 0;
+  let better: string | undefined;
 
   const header = (record: CsvRecord): void => {
-    const problems: Problem[] = [];
-    const seen = new Map<string, number>();
     stream.header = record.fields;
-    names = record.fields.map((title, index) => {
-      const name = options.columns.resolve(title.trim());
-      if (!name) {
-        if (title.trim() === REJECTS_ERROR_COLUMN) return null;
-        if (options.ignoreUnknownColumns) stream.ignored.add(title);
-        else problems.push({ line: record.line, column: index + 1, field: title, message: 'unknown column' });
-        return null;
-      }
-      const before = seen.get(name);
-      if (before !== undefined) problems.push({ line: record.line, column: index + 1, field: title, message: `repeats column ${before + 1} (${name})` });
-      seen.set(name, index);
-      return name;
-    });
-    for (const column of options.columns.columns) {
-      if (column.required && !seen.has(column.name)) problems.push({ line: record.line, message: `missing column "${column.name}"` });
-    }
+    const resolved = resolveHeader(record.fields, options, stream.ignored, (column) => ({ line: record.line, column, row: record.row, columnLetter: columnLetter(column) }));
+    names = resolved.names;
+    record.fields.forEach((title, column) => title.trim() === '' && blank.add(column));
+    const problems = resolved.problems;
+    if (problems.length > 0 && better) problems.unshift(delimiterProblem(record.line, stream.dialect!.delimiter, better));
     if (problems.length > 0) throw new FileProblem(problems, 'header');
-    columnOfField = new Map([...seen].map(([name, index]) => [name, index + 1]));
+    columnOfField = new Map(names.flatMap((name, column) => (name === null ? [] : [[name, column + 1] as [string, number]])));
   };
 
   const toSource = (record: CsvRecord): SourceRecord | undefined => {
@@ -167,6 +241,7 @@ function readCsv(source: TextSource, options: RecordReaderOptions): RecordStream
     const located: SourceRecord = {
       index: ++index,
       line: record.line,
+      row: record.row,
       column: 1,
       values,
       raw: { kind: 'csv', fields },
@@ -175,19 +250,18 @@ function readCsv(source: TextSource, options: RecordReaderOptions): RecordStream
         return { line: record.fieldLines?.[column - 1] ?? record.line, column };
       },
     };
-    if (record.problem) {
-      const column = record.problem.column;
-      located.problem = { line: record.fieldLines?.[column - 1] ?? record.line, column, field: stream.header?.[column - 1], message: record.problem.message };
-    } else if (fields.length !== names.length) {
-      const column = Math.min(fields.length, names.length) + 1;
-      located.problem = {
-        line: record.fieldLines?.[column - 1] ?? record.line,
-        column,
-        field: stream.header?.[column - 1],
-        message: `${fields.length > names.length ? 'too many' : 'too few'} columns: the header has ${names.length}, this row ${fields.length}`,
-      };
-    }
+    const problem = csvRowProblem(record, names, stream.header ?? [], blank);
+    if (problem) located.problem = problem;
     return located;
+  };
+
+  /** The first text read decides the dialect: the delimiter from the header, the line ending from its end. */
+  const start = (text: string): CsvParser => {
+    const lineEnding = lineEndingOf(text);
+    const chosen = chooseDelimiter(lineEnding === '\r' ? text.replace(/\r/g, '\n') : text, (name) => options.columns.resolve(name), options.delimiter);
+    better = chosen.better;
+    stream.dialect = { delimiter: chosen.delimiter, lineEnding, encoding: source.encoding, bom: source.bomBytes > 0 };
+    return new CsvParser(options.maxFieldChars, chosen.delimiter);
   };
 
   stream.batches = (async function* () {
@@ -207,7 +281,10 @@ function readCsv(source: TextSource, options: RecordReaderOptions): RecordStream
     };
     try {
       let records: CsvRecord[] = [];
-      for await (const text of source.chunks()) {
+      for await (const chunk of source.chunks()) {
+        parser ??= start(chunk);
+        // "CSV (Macintosh)": lines end in CR alone, read as line feeds
+        const text = stream.dialect!.lineEnding === '\r' ? chunk.replace(/\r/g, '\n') : chunk;
         parser.push(text, records);
         options.onText?.();
         if (records.length > 0) {
@@ -215,13 +292,13 @@ function readCsv(source: TextSource, options: RecordReaderOptions): RecordStream
           records = [];
         }
       }
-      parser.end(records);
+      parser?.end(records);
       const last = take(records);
       if (!seenHeader) throw new FileProblem([{ line: 1, message: 'the file is empty: expected a header row' }]);
       if (last.length > 0) yield last;
     } catch (error) {
       if (error instanceof CsvSyntaxError) throw new FileProblem([{ line: error.line, message: error.message }]);
-      if (error instanceof InvalidBytesError) throw new FileProblem([bytesProblem(error, parser.lineAtEnd())]);
+      if (error instanceof InvalidBytesError) throw new FileProblem([bytesProblem(error, parser?.lineAtEnd() ?? 1)]);
       throw error;
     }
   })();

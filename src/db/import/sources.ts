@@ -1,5 +1,7 @@
+import { isInterchangeFormat, readInterchange, type InterchangeDefaults } from '../interchange/index.js';
 import { readRecords, type FileFormat, type RecordReaderOptions, type RecordStream } from './records.js';
 import { openTextSource } from './text-source.js';
+import { openXlsxSource } from './xlsx.js';
 
 /**
  * Where an import's records come from: the file opened by the reader of its format. Text formats
@@ -19,12 +21,15 @@ export interface RecordSource {
 export interface RecordSourceOptions extends RecordReaderOptions {
   format: FileFormat;
   encoding?: string;
+  /** Moodle XML, GIFT, Aiken: the exam and difficulty for what the file cannot say. */
+  interchange?: InterchangeDefaults;
 }
 
 export async function openRecordSource(path: string, options: RecordSourceOptions): Promise<RecordSource> {
+  if (options.format === 'xlsx') return openXlsxSource(path, options);
   const source = await openTextSource(path, { encoding: options.encoding });
   try {
-    const stream = readRecords(source, options);
+    const stream = isInterchangeFormat(options.format) ? readInterchange(source, options.format, options.interchange ?? {}, options.onText) : readRecords(source, options);
     return {
       get encoding() {
         return source.encoding;
