@@ -17,7 +17,7 @@ interface StatusOptions {
 }
 
 export function registerReplicaCommands(program: Command, context: CommandContext): void {
-  const replica = program.command('replica').description('instances of the configured Turso database: health, latency, replication lag');
+  const replica = program.command('replica').description("instances of the configured Turso database: health, latency, replication lag; its group's locations");
 
   replica
     .command('status')
