@@ -145,6 +145,23 @@ describe('qbank import FILE.gift', () => {
     expect((await imported()).map((question) => question.text)).toEqual(['Also good?', 'Good?']);
   });
 
+  it('import template lists the GIFT, Moodle XML and Aiken formats, and each example imports as it is with the options it names', async () => {
+    const all = await cli(['import', 'template', '--json']);
+    const templates = all.json().templates as Array<{ name: string; command: string; format: string; example: string }>;
+    const interchange = templates.filter((template) => template.format !== 'csv');
+    expect(interchange.map((template) => template.name)).toEqual(['pingtopass-questions-gift', 'pingtopass-questions-moodle-xml', 'pingtopass-questions-aiken']);
+    for (const template of interchange) {
+      const printed = await cli(['import', 'template', template.name]);
+      expect(printed.stdout).toBe(template.example);
+      const [, , path, ...options] = template.command.split(' ');
+      file(path, printed.stdout);
+      const result = await cli(['import', path, ...options, '--json']);
+      expect(result.code, `${template.command}: ${result.stderr}`).toBe(0);
+      expect(result.json().format).toBe(template.format);
+      expect(result.json().created + result.json().unchanged).toBeGreaterThan(0);
+    }
+  });
+
   describe.skipIf(!hasSharedMoodle)("Moodle's own GIFT files", () => {
     it('imports every multiple-choice and true/false example with the stems, options and keys Moodle reads, and names the rest by line', async () => {
       const examples = join(SHARED_MOODLE, 'examples.gift.txt');
