@@ -174,19 +174,42 @@ describe('qbank db protect and destroy', () => {
     expect(refused.stderr).toContain('qbank db protect quiz-prod --off');
 
     expect((await runCli(['db', 'protect', 'quiz-prod', '--off'], { env: org.env, cwd: org.dir })).code).toBe(0);
+    await query(org, 'quiz-prod', 'CREATE TABLE notes (body TEXT)');
+    await query(org, 'quiz-prod', "INSERT INTO notes VALUES ('a'), ('b')");
+    const requestsBefore = org.platform.requests.length;
     const noTerminal = await runCli(['db', 'destroy', 'quiz-prod'], { env: org.env, cwd: org.dir });
     expect(noTerminal.code).toBe(5);
     expect(noTerminal.stderr).toContain('there is no terminal to ask at');
+    expect(org.platform.requests.slice(requestsBefore).filter((r) => r.method === 'POST')).toEqual([]);
     expect(org.platform.requests.filter((r) => r.method === 'DELETE')).toHaveLength(0);
 
     const file = join(org.dir, 'quiz-prod.db');
     expect(existsSync(file)).toBe(true);
     const destroyed = await runCli(['--json', 'db', 'destroy', '--yes', 'quiz-prod'], { env: org.env, cwd: org.dir });
     expect(destroyed.code, destroyed.stderr).toBe(0);
-    expect(destroyed.json()).toMatchObject({ destroyed: 'quiz-prod' });
+    expect(destroyed.json()).toMatchObject({ destroyed: 'quiz-prod', lost: { tables: 1, rows: 2, storageBytes: expect.any(Number) } });
+    expect(destroyed.json().lost.storageBytes).toBeGreaterThan(0);
     expect(existsSync(file)).toBe(false);
     expect((await runCli(['db', 'show', 'quiz-prod'], { env: org.env, cwd: org.dir })).code).toBe(3);
     expectStandInFollowsTheSpec(org.platform);
+  });
+});
+
+describe('qbank db destroy says what went', () => {
+  it('names the tables, rows and storage lost; a database that no longer answers is still destroyed', async () => {
+    const org = await organization();
+    expect((await runCli(['db', 'create', 'scratch'], { env: org.env, cwd: org.dir })).code).toBe(0);
+    await query(org, 'scratch', 'CREATE TABLE t (x)');
+    await query(org, 'scratch', 'INSERT INTO t VALUES (1), (2), (3)');
+    const destroyed = await runCli(['db', 'destroy', 'scratch', '--yes'], { env: org.env, cwd: org.dir });
+    expect(destroyed.code, destroyed.stderr).toBe(0);
+    expect(destroyed.stderr).toMatch(/database "scratch" destroyed \(1 table\(s\), 3 row\(s\), \d+(\.\d)? KiB stored\)/);
+
+    expect((await runCli(['db', 'create', 'gone'], { env: org.env, cwd: org.dir })).code).toBe(0);
+    await org.platform.servers.get('gone')!.close();
+    const unreadable = await runCli(['db', 'destroy', 'gone', '--yes', '--json'], { env: org.env, cwd: org.dir });
+    expect(unreadable.code, unreadable.stderr).toBe(0);
+    expect(unreadable.json()).toMatchObject({ destroyed: 'gone', lost: { tables: null, rows: null } });
   });
 });
 

@@ -6,7 +6,7 @@ import type { Output } from '../output/output.js';
 import type { PlatformApi } from '../turso/platform-api.js';
 import type { CreatedDatabase, DatabaseDetails, DatabaseSummary } from '../turso/provisioning.js';
 import type { FilledContent } from '../turso/new-database-content.js';
-import type { Inspection } from '../turso/inspect.js';
+import type { DestroyLoss, Inspection } from '../turso/inspect.js';
 import { type CommandContext, examples } from './context.js';
 import { positiveInteger } from './flags.js';
 
@@ -201,21 +201,31 @@ function registerDestroy(db: Command, context: CommandContext): void {
           hint: `switch it off first with \`qbank db protect ${name} --off\` if the database really must go`,
         });
       }
-      if (!options.yes) await confirmByName(context, out, details);
+      if (!options.yes && (!context.io.stdinIsTTY || !context.io.stderrIsTTY)) {
+        throw new RefusedError(`destroying database "${details.name}" needs a confirmation, and there is no terminal to ask at`, {
+          hint: 'pass --yes to destroy it without a prompt',
+        });
+      }
+      const { whatDestroyLoses } = await import('../turso/inspect.js');
+      const lost = await whatDestroyLoses(api, name, (token) => context.io.session?.addSecrets([token]));
+      if (!options.yes) await confirmByName(context, out, details, lost);
       await destroyDatabase(api, name);
-      if (out.json) return out.data({ destroyed: name, url: details.url });
-      out.success(`database "${name}" destroyed`);
+      if (out.json) return out.data({ destroyed: name, url: details.url, lost });
+      out.success(`database "${name}" destroyed${lost ? ` (${lossText(lost)})` : ''}`);
     });
 }
 
-async function confirmByName(context: CommandContext, out: Output, details: DatabaseDetails): Promise<void> {
-  if (!context.io.stdinIsTTY || !context.io.stderrIsTTY) {
-    throw new RefusedError(`destroying database "${details.name}" needs a confirmation, and there is no terminal to ask at`, {
-      hint: 'pass --yes to destroy it without a prompt',
-    });
-  }
+function lossText(lost: DestroyLoss): string {
+  const parts = [
+    lost.tables === null ? null : `${lost.tables} table(s), ${lost.rows!.toLocaleString('en-US')} row(s)`,
+    lost.storageBytes === null ? null : `${size(lost.storageBytes)} stored`,
+  ];
+  return parts.filter(Boolean).join(', ');
+}
+
+async function confirmByName(context: CommandContext, out: Output, details: DatabaseDetails, lost: DestroyLoss | null): Promise<void> {
   out.warn(
-    `this deletes database "${details.name}" (${details.url}, group ${details.group ?? '?'}, ${details.instances.length} instance(s)) and every row in it; ` +
+    `this deletes database "${details.name}" (${details.url}, group ${details.group ?? '?'}, ${details.instances.length} instance(s)${lost ? `; ${lossText(lost)}` : ''}) and every row in it; ` +
       'a copy survives only in a backup or a fork made before',
   );
   const { text, isCancel } = await import('@clack/prompts');

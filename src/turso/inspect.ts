@@ -139,3 +139,26 @@ export async function inspectConfiguredDatabase(database: Database, config: Data
   }
   return { database: platform?.name ?? null, url: config.displayUrl, platform, storage, notes };
 }
+
+export interface DestroyLoss {
+  /** Tables and rows of the database; null when it could not be read. */
+  tables: number | null;
+  rows: number | null;
+  /** Storage the Platform API reports for the month. */
+  storageBytes: number | null;
+}
+
+/** What destroying the database loses, as far as it can be read; null when nothing could be (the destroy does not depend on it). */
+export async function whatDestroyLoses(api: PlatformApi, name: string, onSecret: (token: string) => void): Promise<DestroyLoss | null> {
+  try {
+    const inspection = await inspectNamedDatabase(api, name, onSecret);
+    const tables = inspection.storage?.tables.filter((t) => !t.table.startsWith('__qbank_')) ?? null;
+    return {
+      tables: tables ? tables.length : null,
+      rows: tables ? tables.reduce((sum, t) => sum + t.rows, 0) : null,
+      storageBytes: inspection.platform?.usage.total.storageBytes ?? null,
+    };
+  } catch {
+    return null;
+  }
+}
