@@ -27,6 +27,8 @@ const MAX_BUCKET = 64;
 const INDEX_BITS = 21;
 const INDEX_SCALE = 2 ** INDEX_BITS;
 const EMPTY = 0xffffffff;
+/** Shingles per chunk of storage (2 MB). */
+const SHINGLE_CHUNK = 1 << 20;
 
 interface ExamKeyStats {
   singleWithFour: number;
@@ -35,9 +37,9 @@ interface ExamKeyStats {
   longestCorrect: number;
 }
 
-function grown<T extends Uint32Array<ArrayBuffer> | Uint16Array<ArrayBuffer> | Int32Array<ArrayBuffer>>(array: T, atLeast: number): T {
-  if (atLeast <= array.length) return array;
-  const bigger = new (array.constructor as new (length: number) => T)(Math.max(atLeast, Math.ceil(array.length * 1.5)));
+function grown<T extends Uint32Array<ArrayBuffer> | Int32Array<ArrayBuffer>>(array: T, size: number): T {
+  if (size <= array.length) return array;
+  const bigger = new (array.constructor as new (length: number) => T)(size);
   bigger.set(array);
   return bigger;
 }
@@ -53,8 +55,12 @@ export class BankRules {
   private exactA = new Uint32Array(1024);
   private exactB = new Uint32Array(1024);
   private bands = new Uint32Array(1024 * BANDS);
+  /** Each stem's shingles: [start, end) in `chunks` read end to end. */
+  private shingleStarts = new Uint32Array(1024);
   private shingleEnds = new Uint32Array(1024);
-  private shingles = new Uint16Array(64 * 1024);
+  /** Fixed-size chunks rather than one array that grows: no copies, and no room held beyond the last chunk. */
+  private readonly chunks: Uint16Array[] = [];
+  private chunkUsed = SHINGLE_CHUNK;
   private readonly reader = new StemReader();
   private readonly hashes = { buffer: new Uint32Array(256) };
   private readonly bins = new Uint32Array(BINS);
@@ -73,14 +79,7 @@ export class BankRules {
     const index = this.count;
     if (index >= INDEX_SCALE) return;
     this.count++;
-    if (index >= this.exactA.length) {
-      const size = Math.ceil(this.exactA.length * 1.5);
-      this.lines = grown(this.lines, size);
-      this.exactA = grown(this.exactA, size);
-      this.exactB = grown(this.exactB, size);
-      this.shingleEnds = grown(this.shingleEnds, size);
-      if (this.near) this.bands = grown(this.bands, size * BANDS);
-    }
+    if (index >= this.exactA.length) this.reserve(Math.ceil(this.exactA.length * 1.5));
     let group = question.group;
     if (group !== null) {
       const known = this.groupNames.get(group);
@@ -93,23 +92,42 @@ export class BankRules {
     this.reader.read(question.text, this.duplicatesWithinGroup ? (group ?? '') : '');
     this.exactA[index] = this.reader.exactA;
     this.exactB[index] = this.reader.exactB;
-    const start = index === 0 ? 0 : this.shingleEnds[index - 1]!;
-    this.shingleEnds[index] = start;
-    if (this.near) this.addNear(index, start);
+    this.shingleStarts[index] = 0;
+    this.shingleEnds[index] = 0;
+    if (this.near) this.addNear(index);
   }
 
-  private addNear(index: number, start: number): void {
-    const n = shingleHashes(this.reader, this.thresholds.shingleWords, this.hashes);
+  /** Room for `stems` questions in one step, when their number is known or estimated (saves the copies of growing). */
+  reserve(stems: number): void {
+    const size = Math.min(INDEX_SCALE, Math.max(stems, this.count));
+    if (size <= this.exactA.length) return;
+    this.lines = grown(this.lines, size);
+    this.exactA = grown(this.exactA, size);
+    this.exactB = grown(this.exactB, size);
+    this.shingleStarts = grown(this.shingleStarts, size);
+    this.shingleEnds = grown(this.shingleEnds, size);
+    if (this.near) this.bands = grown(this.bands, size * BANDS);
+  }
+
+  private addNear(index: number): void {
     const hashes = this.hashes.buffer;
     // no words: nothing to compare (bands stay 0, the stem is left out of every bucket)
+    const n = Math.min(SHINGLE_CHUNK, shingleHashes(this.reader, this.thresholds.shingleWords, this.hashes));
     if (n === 0) return;
-    if (start + n > this.shingles.length) this.shingles = grown(this.shingles, start + n);
-    const own = this.shingles.subarray(start, start + n);
+    if (this.chunkUsed + n > SHINGLE_CHUNK) {
+      this.chunks.push(new Uint16Array(SHINGLE_CHUNK));
+      this.chunkUsed = 0;
+    }
+    const chunk = this.chunks[this.chunks.length - 1]!;
+    const own = chunk.subarray(this.chunkUsed, this.chunkUsed + n);
     for (let i = 0; i < n; i++) own[i] = hashes[i]! & 0xffff;
     own.sort();
     let distinct = 1;
     for (let i = 1; i < n; i++) if (own[i] !== own[distinct - 1]) own[distinct++] = own[i]!;
+    const start = (this.chunks.length - 1) * SHINGLE_CHUNK + this.chunkUsed;
+    this.shingleStarts[index] = start;
     this.shingleEnds[index] = start + distinct;
+    this.chunkUsed += distinct;
     this.signature(hashes, n);
     // PingToPass compares within an exam: the exam is part of every bucket
     const scope = this.duplicatesWithinGroup ? this.groupSeed(this.groups[index]!) : 0;
@@ -267,8 +285,8 @@ export class BankRules {
 
   /** Jaccard similarity of two stems' sorted shingle sets. */
   private jaccard(first: number, second: number): number {
-    const a = this.shingles.subarray(first === 0 ? 0 : this.shingleEnds[first - 1]!, this.shingleEnds[first]!);
-    const b = this.shingles.subarray(second === 0 ? 0 : this.shingleEnds[second - 1]!, this.shingleEnds[second]!);
+    const a = this.shinglesOf(first);
+    const b = this.shinglesOf(second);
     let i = 0;
     let j = 0;
     let shared = 0;
@@ -281,6 +299,12 @@ export class BankRules {
       else j++;
     }
     return shared / (a.length + b.length - shared);
+  }
+
+  private shinglesOf(index: number): Uint16Array {
+    const start = this.shingleStarts[index]!;
+    const chunk = Math.floor(start / SHINGLE_CHUNK);
+    return this.chunks[chunk]!.subarray(start - chunk * SHINGLE_CHUNK, this.shingleEnds[index]! - chunk * SHINGLE_CHUNK);
   }
 
   private keyFindings(): RawFinding[] {

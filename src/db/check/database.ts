@@ -24,6 +24,7 @@ export async function checkDatabase(database: Database, settings: CheckSettings,
     const isQuestions = spec.table === 'questions';
     if (!isQuestions && !settings.rules.has('invalid-json') && !settings.rules.has('invalid-value')) continue;
     const { query, columns } = queryOf(spec, settings.system, isQuestions && settings.system === 'pingtopass' && tables.has('answer_options'));
+    if (isQuestions) engine.reserve(Number((await database.client.execute('SELECT count(*) AS n FROM questions')).rows[0]!.n));
     for await (const batch of readRows(database, query)) {
       for (const values of batch) {
         const row: Row = {};

@@ -49,6 +49,11 @@ export class CheckEngine {
     this.bank?.add(question);
   }
 
+  /** The number of questions about to come, when known or estimated: the bank rules make room once. */
+  reserve(questions: number): void {
+    this.bank?.reserve(questions);
+  }
+
   add(found: RawFinding[]): void {
     this.keep(found);
   }

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { SystemName } from '../../config.js';
 import { QbankError, UsageError } from '../../errors.js';
 import type { RowEncoder, Validated } from '../import/encoder.js';
+import { collectGarbage } from '../backup/memory.js';
 import { FingerprintSet } from '../import/fingerprints.js';
 import { KindNotInSystemError, UnknownFormatError, type ImportKind } from '../import/index.js';
 import { OPEN_INTERVIEW_CERTIFICATION_COLUMNS, OPEN_INTERVIEW_QUESTION_COLUMNS, OpenInterviewCertificationEncoder, OpenInterviewQuestionEncoder, type OpenInterviewCertification, type OpenInterviewQuestion } from '../import/open-interview-rows.js';
@@ -53,6 +54,9 @@ const KINDS_OF_SYSTEM: Record<SystemName, ImportKind[]> = { pingtopass: ['questi
 /** Exam codes a file may name before the check learns of a mistake: beyond them, codes are taken as they come no more. */
 const MAX_EXAM_CODES = 10_000;
 
+/** Measured on a 180 MB CSV of 200,000 questions: peak RSS 187 MB without collections, for the reading alone. */
+const GARBAGE_EVERY_BYTES = 16 << 20;
+
 export async function checkFiles(files: FileToCheck[], settings: CheckSettings, options: CheckFilesOptions): Promise<FileCheckReport> {
   const prepared: Array<FileToCheck & { path: string; format: FileFormat }> = [];
   for (const spec of files) prepared.push(await prepare(spec, options));
@@ -97,8 +101,15 @@ async function checkOneFile(engine: CheckEngine, one: FileToCheck & { path: stri
   });
   const keys = new FingerprintSet();
   let records = 0;
+  let collectedAt = 0;
+  let reserved = false;
   try {
     for await (const batch of source.stream.batches) {
+      // parsing leaves garbage V8 would let pile up far past what the check holds: collect every few MB read
+      if (source.bytesRead() - collectedAt >= GARBAGE_EVERY_BYTES) {
+        collectedAt = source.bytesRead();
+        collectGarbage();
+      }
       for (const record of batch) {
         records++;
         const place = one.format === 'json' ? `record ${record.index}` : `line ${record.line}`;
@@ -113,6 +124,11 @@ async function checkOneFile(engine: CheckEngine, one: FileToCheck & { path: stri
           continue;
         }
         rows.check(engine, validated.row, place, settings.system);
+      }
+      if (!reserved && one.kind === 'questions' && source.bytesRead() > 0) {
+        // rows per byte so far: room for the whole file's questions at once
+        reserved = true;
+        engine.reserve(Math.ceil(((records * source.totalBytes) / source.bytesRead()) * 1.05));
       }
       options.onProgress?.({ file: one.file, bytes: source.bytesRead(), totalBytes: source.totalBytes, rows: records });
     }
