@@ -5,9 +5,6 @@ import { whereOf, type ExportFilters } from './filters.js';
 import { recordWriter, type ExportFormat } from './formats.js';
 import { DEFAULT_PAGES, readRows, type PageSettings } from './reader.js';
 import { exportTable, type ExportKind, type ExportTable } from './tables.js';
-import { DEFAULT_BLOCK_ROWS, startThreadedExport } from './threads.js';
-import { checkInterchangeKind } from '../interchange/index.js';
-import { leaveOutSkipped, type SkippedQuestions } from '../interchange/writers.js';
 import { XlsxSheetWriter, xlsxRecordWriter } from './xlsx.js';
 
 export type { ExportFilters } from './filters.js';
@@ -27,8 +24,6 @@ export interface ExportOptions {
   excel?: boolean;
   filters?: ExportFilters;
   pages?: PageSettings;
-  /** Rows per block when a large `file:` export is rendered in two threads. */
-  blockRows?: number;
   /** Told after each batch written: rows and bytes so far. */
   onProgress?: (progress: ExportProgress) => void;
 }
@@ -56,8 +51,6 @@ export interface ExportSummary {
   seconds: number;
   /** HTTP requests to a remote database (0 for file:). */
   roundTrips: number;
-  /** Moodle XML, GIFT, Aiken: questions the format cannot hold, left out (not in `rows`). */
-  skipped?: SkippedQuestions;
 }
 
 /** The system has no such records (certifications of PingToPass, say). */
@@ -104,53 +97,26 @@ export async function exportRecords(database: Database, sink: ExportSink, option
   const table = tableFor(options.system, options.kind);
   const excel = Boolean(options.excel);
   if (excel && options.format !== 'csv') throw new ExcelNeedsCsvError(options.format);
-  checkInterchangeKind(options.system, options.kind, options.format);
   const { where, args } = whereOf(options.system, options.kind, options.filters ?? {});
   const writer = options.format === 'xlsx' ? xlsxRecordWriter(table.columns) : recordWriter(options.format, table.columns, { excel });
   // xlsx: the rows are a worksheet's XML, deflated into the workbook's package on the way to the sink
   const workbook = options.format === 'xlsx' ? new XlsxSheetWriter((chunk) => sink.write(chunk), { sheet: options.kind }) : undefined;
   await workbook?.start();
   const groups = new Map<string, number>();
-  let skipped: SkippedQuestions | undefined;
   let rows = 0;
   let bytes = 0;
   let pending = writer.start();
   const flush = async () => {
     if (pending.length === 0) return;
+    bytes += Buffer.byteLength(pending);
     const chunk = pending;
     pending = '';
-    if (workbook) {
-      bytes += Buffer.byteLength(chunk);
-      return workbook.sheetText(chunk);
-    }
-    // encoded once: the bytes counted are the bytes written
-    const encoded = Buffer.from(chunk);
-    bytes += encoded.length;
-    await sink.write(encoded);
+    await (workbook ? workbook.sheetText(chunk) : sink.write(chunk));
   };
   try {
     await checkExamCodes(database, options.filters?.exams);
     const query = { select: table.select, from: table.from, where, args, key: table.key, keyIndex: table.keyIndex };
-    const format = options.format;
-    const threaded =
-      format === 'csv' || format === 'json' || format === 'jsonl'
-        ? await startThreadedExport(database, { table, format, excel, query, blockRows: options.blockRows ?? DEFAULT_BLOCK_ROWS })
-        : undefined;
-    if (threaded) {
-      await flush();
-      try {
-        for await (const chunk of threaded.chunks()) {
-          rows += chunk.rows;
-          for (const [group, count] of chunk.groups ?? []) groups.set(group, (groups.get(group) ?? 0) + count);
-          bytes += chunk.data.length;
-          await sink.write(Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.length));
-          options.onProgress?.({ rows, bytes });
-        }
-      } finally {
-        await threaded.close();
-      }
-    }
-    else for await (const batch of readRows(database, query, options.pages ?? DEFAULT_PAGES)) {
+    for await (const batch of readRows(database, query, options.pages ?? DEFAULT_PAGES)) {
       for (const row of batch) {
         const values = table.toValues(row);
         const group = String(values[table.groupIndex] ?? '');
@@ -159,12 +125,10 @@ export async function exportRecords(database: Database, sink: ExportSink, option
         rows++;
         if (pending.length >= FLUSH_CHARS) await flush();
       }
-      options.onProgress?.({ rows, bytes: bytes + pending.length });
+      options.onProgress?.({ rows, bytes: bytes + Buffer.byteLength(pending) });
     }
-    if (!threaded) pending += writer.end();
+    pending += writer.end();
     await flush();
-    skipped = writer.skipped?.();
-    if (skipped) rows = leaveOutSkipped(rows, groups, skipped);
     await workbook?.finish();
   } catch (error) {
     throw describeDatabaseError(error, database, 'export');
@@ -180,6 +144,5 @@ export async function exportRecords(database: Database, sink: ExportSink, option
     groups: [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([group, count]) => ({ group, rows: count })),
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
     roundTrips: database.roundTrips() - roundTripsBefore,
-    ...(skipped ? { skipped } : {}),
   };
 }
