@@ -72,8 +72,10 @@ describe('qbank db create, list, show', () => {
     const show = await runCli(['db', 'show', 'quiz-dev'], { env: org.env, cwd: org.dir });
     expect(show.code, show.stderr).toBe(0);
     expect(show.stdout).toMatch(/delete protection\s+off/);
+    expect(show.stdout).toMatch(/size\s+\d+(\.\d)? KiB/);
     expect(show.stdout).toMatch(/aws-us-east-1\s+primary/);
     const showJson = await runCli(['db', 'show', 'quiz-dev', '--json'], { env: org.env, cwd: org.dir });
+    expect(showJson.json().sizeBytes).toBeGreaterThan(0);
     expect(showJson.json()).toMatchObject({ name: 'quiz-dev', url: org.platform.servers.get('quiz-dev')!.url, blockReads: false, blockWrites: false, instances: [{ type: 'primary' }] });
     expect(list.stdout + list.stderr + show.stdout + show.stderr).not.toContain(org.env.TURSO_API_TOKEN);
     expectStandInFollowsTheSpec(org.platform);

@@ -148,6 +148,7 @@ function renderDetails(out: Output, d: DatabaseDetails): void {
       ['group', d.group ?? ''],
       ['primary region', d.primaryRegion ?? ''],
       ['locations', d.regions.join(' ')],
+      ['size', d.sizeBytes === null ? '' : size(d.sizeBytes)],
       ['size limit', d.sizeLimit ?? 'none'],
       ['delete protection', d.deleteProtection ? 'on' : 'off'],
       ['block reads', d.blockReads ? 'yes' : 'no'],

@@ -28,6 +28,8 @@ export interface DatabaseSummary {
 export interface DatabaseDetails extends DatabaseSummary {
   instances: Array<{ name: string; type: string; region: string; hostname: string }>;
   sizeLimit: string | null;
+  /** Storage the Platform API reports (usage of the current month); null when it gave none. */
+  sizeBytes: number | null;
 }
 
 export function databaseUrl(hostname: string): string {
@@ -69,11 +71,14 @@ export async function listDatabases(api: PlatformApi, options: { group?: string 
 
 export async function showDatabase(api: PlatformApi, name: string): Promise<DatabaseDetails> {
   const database = await call(() => api.getDatabase(name), name);
-  const [instances, configuration] = await Promise.all([
+  const [instances, configuration, usage] = await Promise.all([
     call(() => api.listInstances(name), name),
     call(() => api.getDatabaseConfiguration(name), name),
+    // the size is a courtesy: a token that may not read usage still shows the rest
+    api.getDatabaseUsage(name).catch(() => undefined),
   ]);
-  return withConfiguration({ ...summary(database), instances: instances.map(instanceSummary), sizeLimit: null }, configuration);
+  const sizeBytes = usage?.total?.storage_bytes ?? null;
+  return withConfiguration({ ...summary(database), instances: instances.map(instanceSummary), sizeLimit: null, sizeBytes }, configuration);
 }
 
 function instanceSummary(instance: Instance) {
