@@ -1,6 +1,9 @@
 import type { InValue } from '@libsql/client';
 import { collectGarbage } from '../backup/memory.js';
 import { openNativeFileConnection, type Database } from '../client.js';
+import { sqlOf, type RowQuery } from './row-query.js';
+
+export type { RowQuery } from './row-query.js';
 
 /**
  * Reads the rows of one export in key order, in one read transaction: one consistent snapshot
@@ -11,15 +14,6 @@ import { openNativeFileConnection, type Database } from '../client.js';
  *   of the client; the page grows while pages stay small in bytes and shrinks when they get big,
  *   so wide rows (1 MB fields) keep memory bounded and narrow ones keep round trips few.
  */
-
-export interface RowQuery {
-  select: string[];
-  from: string;
-  where: string[];
-  args: InValue[];
-  key: string;
-  keyIndex: number;
-}
 
 export interface PageSettings {
   /** Rows of the first page of a remote read. */
@@ -32,11 +26,6 @@ export interface PageSettings {
 export const DEFAULT_PAGES: PageSettings = { firstPageRows: 2_000, maxPageRows: 10_000, pageBytes: 2.5 * (1 << 20) };
 
 const BATCH_ROWS = 1_000;
-
-function sqlOf(query: RowQuery, extraWhere: string[] = [], tail = ''): string {
-  const where = [...query.where, ...extraWhere];
-  return `SELECT ${query.select.join(', ')} FROM ${query.from}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${query.key}${tail}`;
-}
 
 export function readRows(database: Database, query: RowQuery, pages: PageSettings = DEFAULT_PAGES): AsyncGenerator<unknown[][]> {
   return database.kind === 'file' ? readFileRows(database, query) : readPages(database, query, pages);

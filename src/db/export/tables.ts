@@ -3,6 +3,9 @@ import type { FieldKind } from '../import/fields.js';
 import { OPEN_INTERVIEW_CERTIFICATION_COLUMNS, OPEN_INTERVIEW_QUESTION_COLUMNS } from '../import/open-interview-rows.js';
 import { PINGTOPASS_EXAM_COLUMNS, PINGTOPASS_QUESTION_COLUMNS } from '../import/pingtopass-rows.js';
 import type { ColumnSpec } from '../import/records.js';
+import { pivotOptions, type OptionPivot } from './option-pivot.js';
+
+export { OPTION_LETTERS } from './option-pivot.js';
 
 /**
  * What each export reads and writes. The columns are the import's own (`ColumnSpec`s of
@@ -37,6 +40,8 @@ export interface ExportTable {
   /** What the summary counts rows by ("exam", "channel", …) and its position in the output values. */
   groupLabel: string;
   groupIndex: number;
+  /** PingToPass questions: how the options read become `option_a…option_f` and `correct` (the data of `toValues`). */
+  pivot?: OptionPivot;
   /** One row as read (values of `select`) to the values of `columns`. */
   toValues(row: unknown[]): unknown[];
 }
@@ -78,8 +83,6 @@ function plainTable(system: SystemName, kind: ExportKind, table: string, specs: 
   };
 }
 
-export const OPTION_LETTERS = ['A', 'B', 'C', 'D', 'E', 'F'] as const;
-
 /**
  * PingToPass questions: one row per question, its answer options pivoted into `option_a…option_f`
  * (in their order, then id, as the import compares them) and `correct` as the letters of the
@@ -96,7 +99,7 @@ function pingToPassQuestions(): ExportTable {
     ...plain.map((column) => sqlOf[column.name] ?? `q.${column.name}`),
     `(SELECT json_group_array(json_array(o.text, o.is_correct) ORDER BY o."order", o.id) FROM answer_options AS o WHERE o.question_id = q.id)`,
   ];
-  const positions = columns.map((column) => plain.indexOf(column));
+  const pivot: OptionPivot = { positions: columns.map((column) => plain.indexOf(column)), optionsAt, correctAt };
   return {
     system: 'pingtopass',
     kind: 'questions',
@@ -107,18 +110,8 @@ function pingToPassQuestions(): ExportTable {
     keyIndex: 0,
     groupLabel: 'exam',
     groupIndex: columns.findIndex((column) => column.name === 'exam_code'),
-    toValues(row) {
-      const options = JSON.parse(String(row[row.length - 1] ?? '[]')) as Array<[string, number]>;
-      const values = positions.map((at) => (at >= 0 ? row[at] : null));
-      let correct = '';
-      for (let k = 0; k < OPTION_LETTERS.length; k++) {
-        const option = options[k];
-        values[optionsAt + k] = option ? option[0] : null;
-        if (option && Number(option[1]) !== 0) correct += (correct ? ';' : '') + OPTION_LETTERS[k];
-      }
-      values[correctAt] = correct;
-      return values;
-    },
+    pivot,
+    toValues: pivotOptions(pivot),
   };
 }
 
