@@ -108,3 +108,31 @@ function mix(h: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   return h ^ (h >>> 16);
 }
+
+/** The 64-bit fingerprint of NULL, apart from every string's. */
+const NULL_WORDS = [0x5bd1e995, -0x2d4c6a3b] as const;
+
+/**
+ * Writes the 64-bit fingerprint of `value` (two words) at `out[at]`, `out[at + 1]`, computed the
+ * same way for a stored value and a file's: a value that changed keeps its fingerprint with a
+ * probability of about 2^-64.
+ */
+export function fingerprintInto(out: Int32Array, at: number, value: string | null | undefined): void {
+  if (value === null || value === undefined) {
+    out[at] = NULL_WORDS[0];
+    out[at + 1] = NULL_WORDS[1];
+    return;
+  }
+  let h1 = 0x811c9dc5 ^ value.length;
+  let h2 = 0x9747b28c;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    let k = Math.imul(c, 0xcc9e2d51);
+    k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+    h2 ^= k;
+    h2 = (Math.imul((h2 << 13) | (h2 >>> 19), 5) + 0xe6546b64) | 0;
+  }
+  out[at] = mix(h1 ^ value.length);
+  out[at + 1] = mix(h2 ^ h1);
+}

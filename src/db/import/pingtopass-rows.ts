@@ -4,6 +4,8 @@ import { RowPacker, type RowEncoder, type Statement, type Validated } from './en
 import { bool, id, int, list, number, oneOf, optionalText, text, url, validateRecord } from './fields.js';
 import type { Problem } from './problems.js';
 import { ColumnMap, kindsOf, type ColumnSpec, type SourceRecord } from './records.js';
+import { ExistingIndex, optionsKey, TEXT_FIELDS, WORDS, type ExistingQuestions, type TextField } from './existing.js';
+import { fingerprintInto } from './fingerprints.js';
 
 /** PingToPass import records: columns, validation, and the statements each valid row becomes. */
 
@@ -223,6 +225,10 @@ export interface PingToPassQuestionsPlan {
   direct: boolean;
   /** Exam code to exam id. */
   exams: Array<[string, string]>;
+  /** The questions there are (staged imports): rows that would not change one are staged as their key alone. */
+  existing?: ExistingQuestions;
+  /** What such a row counts as: unchanged, or skipped (`--mode skip-existing`). */
+  existingAction?: 'unchanged' | 'skip';
 }
 
 export interface EncoderSettings {
@@ -251,6 +257,10 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
   /** Into an empty table only: options are their own statements. */
   private readonly optionRows?: RowPacker;
   private readonly createdByExam = new Map<string, number>();
+  /** Staged imports into a table with questions: what there is, and the rows that leave it as it is. */
+  private readonly existing?: ExistingIndex;
+  private readonly keptRows?: RowPacker;
+  private readonly rowWords = new Int32Array(WORDS);
 
   constructor(
     plan: PingToPassQuestionsPlan,
@@ -281,6 +291,14 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
            WHERE ${OPTION_TEXT_OF_K} IS NOT NULL ORDER BY q, n.k`,
       );
       return;
+    }
+    if (plan.existing) {
+      this.existing = new ExistingIndex(plan.existing);
+      // a row that changes nothing is staged as its key: what the counts, the ids and the report of missing questions need
+      this.keptRows = new RowPacker(
+        `INSERT INTO ${STAGING_QUESTIONS} (seq, line, given_id, new_id, exam_id, exam_code, type, type_given, text, difficulty, options, correct_mask, given, target_id, matched_by, action) VALUES `,
+        `(?,?,?,'',?,?,'',0,'',0,'[]',0,0,?,?,'${plan.existingAction ?? 'unchanged'}')`,
+      );
     }
     // Staged options are one JSON array a question, unpacked with json_each by the statements
     // that compare and apply them: a fifth of the rows and bound values of one row per option.
@@ -323,7 +341,7 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
   }
 
   flush(): Statement[] {
-    return [this.questionRows.take(), this.optionRows?.take()].filter((statement) => statement !== undefined);
+    return [this.questionRows.take(), this.optionRows?.take(), this.keptRows?.take()].filter((statement) => statement !== undefined);
   }
 
   counts() {
@@ -362,7 +380,39 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
     return [questions ?? this.questionRows.take(), optionsFull ?? optionRows.take()].filter((statement) => statement !== undefined);
   }
 
+  /** The question the row matches when importing it would leave that question as it is. */
+  private unchangedMatch(row: PingToPassQuestion): number {
+    const words = this.rowWords;
+    fingerprintInto(words, 0, row.text);
+    const at = this.existing!.match(row, words);
+    if (at < 0) return -1;
+    const values: Record<TextField, string | null | undefined> = {
+      text: row.text,
+      explanation: row.explanation,
+      reference_url: row.referenceUrl,
+      objective_id: row.objectiveId,
+      tags: row.tags,
+      exhibit_url: row.exhibitUrl,
+      ai_model: row.aiModel,
+      options: optionsKey(row.options, (index) => ((row.correctMask >> index) & 1) === 1),
+    };
+    const counts = (field: TextField) =>
+      field === 'text' || field === 'options' || (field === 'ai_model' ? row.aiModel !== undefined : (row.given & (1 << GIVEN_FIELDS.indexOf(field as (typeof GIVEN_FIELDS)[number]))) !== 0);
+    TEXT_FIELDS.forEach((field, index) => {
+      if (index > 0 && counts(field)) fingerprintInto(words, index * 2, values[field]);
+    });
+    return this.existing!.unchanged(at, row, words, counts) ? at : -1;
+  }
+
   private addStaged(row: PingToPassQuestion, record: SourceRecord): Statement[] {
+    const kept = this.existing ? this.unchangedMatch(row) : -1;
+    if (kept >= 0) {
+      const statement = this.keptRows!.add(
+        [record.index, row.line, row.givenId ?? null, row.examId, row.examCode, this.existing!.store.ids[kept], row.givenId !== undefined ? 'id' : 'text'],
+        64 + (row.givenId?.length ?? 0),
+      );
+      return statement ? [statement] : [];
+    }
     const questions = this.questionRows.add(
       [
         record.index,

@@ -7,6 +7,7 @@ import { quoteIdent } from '../client.js';
 import { statementBytes, type Statement } from './encoder.js';
 import { readPingToPassDiff } from './diff.js';
 import { warnAboutLookAlikes } from './look-alikes.js';
+import { readExistingQuestions } from './existing.js';
 import { GIVEN_FIELDS, STAGING_QUESTIONS, type PingToPassExam, type PingToPassQuestionsPlan } from './pingtopass-rows.js';
 import { BatchedRowsTarget, confirmPruning, readMissing, readStagedIds, reportSharedMatches, type ImportContext, type ImportTarget } from './session.js';
 
@@ -77,7 +78,9 @@ export class PingToPassQuestionsTarget implements ImportTarget {
     }
     const examCodes: Array<[string, string]> = examRows.rows.map((row) => [String(row.code), String(row.id)]);
     if (context.dryRun) for (const planned of context.plannedExams) if (!examCodes.some(([code]) => code === planned[0])) examCodes.push(planned);
-    return { target: 'pingtopass-questions', direct: this.direct, exams: examCodes };
+    // compared before staging: rows that change nothing are staged as their key alone
+    const stored = this.direct ? undefined : await readExistingQuestions(context.runner);
+    return { target: 'pingtopass-questions', direct: this.direct, exams: examCodes, existing: stored, existingAction: context.mode === 'skip-existing' ? 'skip' : 'unchanged' };
   }
 
   async accept(): Promise<void> {}
@@ -98,15 +101,15 @@ export class PingToPassQuestionsTarget implements ImportTarget {
     const S = STAGING_QUESTIONS;
     await runner.send(
       [
-        `UPDATE ${S} AS s SET target_id = s.given_id, matched_by = 'id' WHERE s.given_id IS NOT NULL AND s.given_id IN (SELECT id FROM main.questions)`,
+        `UPDATE ${S} AS s SET target_id = s.given_id, matched_by = 'id' WHERE s.action IS NULL AND s.given_id IS NOT NULL AND s.given_id IN (SELECT id FROM main.questions)`,
         // Matching by text: an index on the staged texts is probed once per existing question of the
         // file's exams (the CROSS JOIN keeps SQLite from looping the other way round, which would
         // scan an exam's questions once per staged row: questions has no index on its text).
-        `CREATE INDEX temp.qbank_import_questions_text ON qbank_import_questions (exam_id, text) WHERE given_id IS NULL`,
+        `CREATE INDEX temp.qbank_import_questions_text ON qbank_import_questions (exam_id, text) WHERE given_id IS NULL AND action IS NULL`,
         `UPDATE ${S} AS s SET target_id = m.id, matched_by = 'text' FROM (
            SELECT t.seq AS seq, min(q.id) AS id FROM main.questions AS q CROSS JOIN ${S} AS t
-           WHERE q.exam_id IN (SELECT DISTINCT exam_id FROM ${S} WHERE given_id IS NULL)
-             AND t.given_id IS NULL AND t.exam_id = q.exam_id AND t.text = q.text
+           WHERE q.exam_id IN (SELECT DISTINCT exam_id FROM ${S} WHERE given_id IS NULL AND action IS NULL)
+             AND t.given_id IS NULL AND t.action IS NULL AND t.exam_id = q.exam_id AND t.text = q.text
            GROUP BY t.seq) AS m
          WHERE s.seq = m.seq`,
       ],
@@ -131,7 +134,8 @@ export class PingToPassQuestionsTarget implements ImportTarget {
              OR (SELECT json_group_array(json_array(o.text, o.is_correct) ORDER BY o."order", o.id) FROM main.answer_options AS o WHERE o.question_id = q.id)
                 IS NOT (SELECT json_group_array(json_array(j.value, (s.correct_mask >> j.key) & 1) ORDER BY j.key) FROM json_each(s.options) AS j)
            )) THEN 'update'
-           ELSE 'unchanged' END`,
+           ELSE 'unchanged' END
+         WHERE s.action IS NULL`,
       ],
       0,
     );
