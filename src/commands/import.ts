@@ -17,7 +17,9 @@ interface ImportFlags {
   encoding?: string;
   delimiter?: string;
   sheet?: string;
-  format?: 'csv' | 'json' | 'jsonl' | 'xlsx';
+  format?: 'csv' | 'json' | 'jsonl' | 'xlsx' | 'moodle-xml' | 'gift' | 'aiken';
+  exam?: string;
+  difficulty?: '1' | '2' | '3' | '4' | '5';
   ignoreUnknownColumns?: boolean;
   excel?: boolean;
   maxFieldSize?: string;
@@ -39,9 +41,11 @@ function withImportOptions(command: Command): Command {
     .option('--rejects <file>', 'with --skip-invalid: write the rows left out, with an error column, to this file (.csv, .json or .jsonl)')
     .option('--force', 'replace the --rejects file if it exists')
     .option('--encoding <name>', 'text encoding when the file has no byte-order mark (default utf-8; e.g. windows-1252)')
-    .addOption(new Option('--format <format>', 'file format (default: from the file name)').choices(['csv', 'json', 'jsonl', 'xlsx']))
+    .addOption(new Option('--format <format>', 'file format (default: from the file name; .xml is moodle-xml, .gift gift, a .txt with ANSWER: lines aiken)').choices(['csv', 'json', 'jsonl', 'xlsx', 'moodle-xml', 'gift', 'aiken']))
     .addOption(new Option('--delimiter <char>', "CSV: the separator between cells (default: the one the header shows; ',' ';' or tab)").argParser(delimiterFlag))
     .option('--sheet <name>', 'xlsx: the worksheet to read (default: the first)')
+    .option('--exam <code>', 'moodle-xml, gift, aiken: the exam of every question (overrides the categories in the file)')
+    .addOption(new Option('--difficulty <n>', 'moodle-xml, gift, aiken: the difficulty (1-5) of questions the file gives none').choices(['1', '2', '3', '4', '5']))
     .option('--ignore-unknown-columns', 'skip columns (or JSON keys) qbank does not know instead of failing')
     .option('--excel', 'a CSV written by `qbank export --excel`: remove the apostrophe it put before formula-like cells')
     .option('--max-field-size <chars>', 'longest field accepted, in characters', '1048576')
@@ -104,6 +108,7 @@ async function runImport(context: CommandContext, kind: ImportKind | 'by-name', 
         onWait: (message) => out.notice(message),
         reviewPolicy: flags.keepReviewStatus ? 'keep' : flags.refuseReviewedChanges ? 'refuse' : 'reset',
         reviewer: flags.reviewer,
+        interchange: { exam: flags.exam, difficulty: flags.difficulty === undefined ? undefined : Number(flags.difficulty) },
         run: importRunContext({ kind, files: specs.map((spec) => spec.file), flags, reviewer: flags.reviewer, env: context.io.env, cwd: context.io.cwd, target: database.displayUrl }),
         prune: flags.prune,
         confirmPrune: flags.yes
@@ -195,19 +200,29 @@ export function registerImportCommands(program: Command, context: CommandContext
 
   importCommand
     .command('template')
-    .description('print the import formats, each with an example row')
-    .argument('[format]', 'pingtopass-questions, pingtopass-exams, open-interview-questions or open-interview-certifications')
-    .addHelpText('after', examples([['qbank import template pingtopass-questions > bank.csv', 'a CSV to fill in']]))
+    .description('print the import formats, each with an example row (Moodle XML, GIFT, Aiken: an example file)')
+    .argument('[format]', 'pingtopass-questions, pingtopass-exams, open-interview-questions, open-interview-certifications, pingtopass-questions-gift, pingtopass-questions-moodle-xml or pingtopass-questions-aiken')
+    .addHelpText(
+      'after',
+      examples([
+        ['qbank import template pingtopass-questions > bank.csv', 'a CSV to fill in'],
+        ['qbank import template pingtopass-questions-gift > bank.gift', 'a GIFT file to start from'],
+      ]),
+    )
     .action(async (name: string | undefined, _flags: unknown, command: Command) => {
       const out = context.output(command);
       const { TEMPLATES } = await import('../db/import/templates.js');
       const chosen = name ? TEMPLATES.filter((template) => template.name === name) : TEMPLATES;
       if (chosen.length === 0) throw new UsageError(`no template "${name}"`, { hint: `templates: ${TEMPLATES.map((t) => t.name).join(', ')}` });
-      if (out.json) return out.data({ templates: chosen });
-      if (name) return void context.io.stdout.write(chosen[0].csv);
-      for (const template of chosen) {
+      // the service names no flags: the command that imports each file is completed here
+      const commandOf = (template: (typeof TEMPLATES)[number]) =>
+        [template.command, `--schema ${template.system}`, ...(template.options ?? []).map(([option, value]) => `--${option} ${value}`)].join(' ');
+      const shown = chosen.map((template) => ({ ...template, command: commandOf(template) }));
+      if (out.json) return out.data({ templates: shown });
+      if (name) return void context.io.stdout.write(shown[0].example);
+      for (const template of shown) {
         out.heading(`# ${template.name}: ${template.command}`);
-        context.io.stdout.write(template.csv + '\n');
+        context.io.stdout.write(template.example + '\n');
       }
     });
 }
@@ -245,6 +260,8 @@ function rowProblemFlagHint(details: string[], flags: ImportFlags): string | und
   if (details.some((detail) => /the file may be utf-16le\)$/.test(detail))) hints.push('pass --encoding utf-16le (or utf-16be)');
   if (!separated && details.some((detail) => /: unknown (column|field)\b/.test(detail))) hints.push('pass --ignore-unknown-columns to skip unknown columns');
   if (details.some((detail) => /longer than the limit of [\d,]+ characters/.test(detail))) hints.push('raise the limit with --max-field-size CHARS');
+  if (details.some((detail) => / exam_code: is required/.test(detail))) hints.push('the file names no exam for these questions: give one with --exam CODE');
+  if (details.some((detail) => / difficulty: is required/.test(detail))) hints.push('the file gives no difficulty for these questions: give one with --difficulty 1-5');
   if (flags.mode === 'insert' && details.some((detail) => / already exists\b/.test(detail))) hints.push('--mode insert only adds new records; --mode upsert updates them');
   return hints.length > 0 ? hints.join('; ') : undefined;
 }
