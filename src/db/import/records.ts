@@ -144,11 +144,11 @@ export function readRecords(source: TextSource, options: RecordReaderOptions): R
 
 /** Where a problem of a spreadsheet row is: its row, its id when it has one, and the column's letter. */
 export function inRow(record: SourceRecord, problem: Problem): Problem {
-  if (record.row === undefined || problem.row !== undefined) return problem;
+  if (record.row === undefined) return problem;
   const id = record.values.id;
-  const located: Problem = { ...problem, row: record.row };
+  const located: Problem = { ...problem, row: problem.row ?? record.row };
   if (record.sheet !== undefined) located.sheet = record.sheet;
-  if (problem.column !== undefined) located.columnLetter = columnLetter(problem.column);
+  if (problem.column !== undefined) located.columnLetter ??= columnLetter(problem.column);
   if ((typeof id === 'string' && id.trim() !== '') || typeof id === 'number') located.recordId ??= String(id).trim();
   return located;
 }
