@@ -1,15 +1,7 @@
-import type { ExportColumn, ValueKind } from './tables.js';
+import type { ExportColumn } from './tables.js';
+import { csvWriter, jsonWriter } from './text-formats.js';
 
-/**
- * How exported values are written, so that the import reads back exactly what is stored:
- * - NULL is an empty CSV cell and a JSON `null` (both mean "no value" to the import);
- * - text is written as it is, every byte (spaces, line breaks, tabs, emoji); CSV quotes a cell with
- *   a quote, comma, line break or surrounding whitespace. An empty text and NULL are one empty cell
- *   in CSV (the import reads both as NULL); JSON keeps them apart (`""`, `null`);
- * - lists and JSON columns are the JSON text the database holds: `[]` stays an empty list, NULL an
- *   empty cell (the import's rule for lists);
- * - integers as their digits (exact beyond 2^53), booleans as true/false.
- */
+/** The export formats; how each value is written is in text-formats.ts. */
 
 export type ExportFormat = 'csv' | 'json' | 'jsonl' | 'xlsx';
 
@@ -21,111 +13,10 @@ export interface RecordWriter {
   end(): string;
 }
 
-/** A spreadsheet runs a cell starting with one of these as a formula (OWASP: CSV injection). */
-const FORMULA_START = /^'*[=+\-@\t\r]/;
-
-/**
- * `--excel`: a cell a spreadsheet would run as a formula gets one apostrophe in front. A cell that
- * already starts with apostrophes before such a character gets one more, so `import --excel`,
- * which removes one apostrophe from every cell matching /^'+[=+\-@\t\r]/, gives back every cell
- * exactly.
- */
-export function excelSafe(cell: string): string {
-  return FORMULA_START.test(cell) ? `'${cell}` : cell;
-}
-
 /** What `import --excel` does to each cell, the exact inverse of `excelSafe`, lives with the import's reader. */
 export { removeExcelApostrophe } from '../import/records.js';
 
-function booleanOf(value: unknown): boolean {
-  return typeof value === 'bigint' ? value !== 0n : Boolean(Number(value));
-}
-
-/** The cell text of a value: what the import turns back into the stored value. */
-export function cellText(value: unknown, kind: ValueKind): string {
-  if (value === null || value === undefined) return '';
-  if (kind === 'bool') return booleanOf(value) ? 'true' : 'false';
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
-  return String(value);
-}
-
-const NEEDS_QUOTES = /[",\r\n]|^\s|\s$/;
-
-function csvField(text: string): string {
-  return NEEDS_QUOTES.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-export function csvWriter(columns: ExportColumn[], options: { excel: boolean }): RecordWriter {
-  const eol = options.excel ? '\r\n' : '\n';
-  const cell = options.excel ? (text: string) => csvField(excelSafe(text)) : csvField;
-  const kinds = columns.map((column) => column.kind);
-  return {
-    start: () => (options.excel ? '\uFEFF' : '') + columns.map((column) => cell(column.name)).join(',') + eol,
-    record(values) {
-      let line = '';
-      for (let i = 0; i < kinds.length; i++) line += (i === 0 ? '' : ',') + cell(cellText(values[i], kinds[i]));
-      return line + eol;
-    },
-    end: () => '',
-  };
-}
-
-/**
- * A list or JSON column as JSON: the stored text itself when it is valid JSON on one line (so
- * integers beyond 2^53 in it stay exact), else re-serialised; text that is not JSON stays a string.
- */
-function embeddedJson(value: unknown): string {
-  const text = String(value);
-  try {
-    const parsed: unknown = JSON.parse(text);
-    return /[\r\n]/.test(text) ? JSON.stringify(parsed) : text.trim();
-  } catch {
-    return JSON.stringify(text);
-  }
-}
-
-export function jsonValue(value: unknown, kind: ValueKind): string {
-  if (value === null || value === undefined) return 'null';
-  switch (kind) {
-    case 'bool':
-      return booleanOf(value) ? 'true' : 'false';
-    case 'int':
-    case 'number':
-      if (typeof value === 'bigint') return value.toString();
-      return typeof value === 'number' && Number.isFinite(value) ? String(value) : JSON.stringify(String(value));
-    case 'list':
-    case 'json':
-      return embeddedJson(value);
-    default:
-      return JSON.stringify(value instanceof Uint8Array ? Buffer.from(value).toString('base64') : String(value));
-  }
-}
-
-/** Writes one JSON object a record, keyed by each column's name; the keys are serialised once. */
-function jsonObjectWriter(columns: ExportColumn[]): (values: unknown[]) => string {
-  const prefixes = columns.map((column, i) => (i === 0 ? '{' : ',') + JSON.stringify(column.name) + ':');
-  const kinds = columns.map((column) => column.kind);
-  return (values) => {
-    let text = '';
-    for (let i = 0; i < prefixes.length; i++) text += prefixes[i] + jsonValue(values[i], kinds[i]);
-    return text + '}';
-  };
-}
-
-/** `.json`: an array with one record a line; `.jsonl`: one record a line. */
-export function jsonWriter(columns: ExportColumn[], lines: boolean): RecordWriter {
-  const object = jsonObjectWriter(columns);
-  if (lines) return { start: () => '', record: (values) => object(values) + '\n', end: () => '' };
-  let any = false;
-  return {
-    start: () => '[',
-    record(values, first) {
-      any = true;
-      return (first ? '\n' : ',\n') + object(values);
-    },
-    end: () => (any ? '\n]\n' : ']\n'),
-  };
-}
+export { cellText, csvWriter, excelSafe, jsonValue, jsonWriter } from './text-formats.js';
 
 /** The text formats; xlsx's sheet rows come from `xlsxRecordWriter` (export/xlsx.ts). */
 export function recordWriter(format: Exclude<ExportFormat, 'xlsx'>, columns: ExportColumn[], options: { excel: boolean }): RecordWriter {
