@@ -43,7 +43,8 @@ export async function main(argv: string[], rawIO: IO = processIO()): Promise<num
       const { describeDatabaseError } = await import('./db/client.js');
       reported = describeDatabaseError(error, context.lastDatabase, context.commandName);
     }
-    return reportError(reported, io);
+    const { withFlagHint } = await import('./commands/flag-hints.js');
+    return reportError(await withFlagHint(reported), io);
   } finally {
     context.closeAll();
   }

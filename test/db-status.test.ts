@@ -66,11 +66,13 @@ describe.each(MODES)('db status and push report what is true (%s)', (mode) => {
       ]) {
         const result = await cli(args);
         expect(result.code, args.join(' ')).toBe(2);
-        expect(result.stderr).toContain(`this database holds the ${system} tables; --schema ${other} does not match`);
+        expect(result.stderr).toContain(`this database holds the ${system} tables, not ${other}'s`);
+        expect(result.stderr).toContain(`--schema ${other} does not match`);
         expect(result.stderr).not.toMatch(/no such column|unexpected error/);
       }
       const json = await cli(['--json', 'db', 'status', '--schema', other]);
-      expect(json.json().error).toMatchObject({ kind: 'UsageError', exitCode: 2 });
+      // the service states the facts; the flag that answers them comes as the hint
+      expect(json.json().error).toMatchObject({ kind: 'UsageError', exitCode: 2, message: `this database holds the ${system} tables, not ${other}'s`, hint: expect.stringContaining(`--schema ${other} does not match`) });
       // the same name through the environment is checked the same way
       expect((await cli(['db', 'seed'], { QBANK_SCHEMA: other })).code).toBe(2);
       expect(await schemaSnapshot(t)).toBe(before);

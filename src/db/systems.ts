@@ -5,6 +5,20 @@ import { UsageError } from '../errors.js';
 import { readQuery, type Database } from './client.js';
 import type { SchemaModel } from './schema-model.js';
 
+/**
+ * Which system a database is for is not settled by its tables: they are of both systems (`both`),
+ * of neither (`none`), or of the other one than the system named (`mismatch`). The command layer
+ * says how to name the system.
+ */
+export class SystemChoiceError extends UsageError {
+  constructor(
+    message: string,
+    readonly facts: { situation: 'both' | 'none' } | { situation: 'mismatch'; database: string; detected: SystemName; named: SystemName },
+  ) {
+    super(message);
+  }
+}
+
 export async function loadSystemTables(system: SystemName): Promise<Record<string, SQLiteTable>> {
   const module = system === 'pingtopass' ? await import('../../schema/pingtopass.js') : await import('../../schema/open-interview.js');
   return module.tables as unknown as Record<string, SQLiteTable>;
@@ -42,9 +56,7 @@ async function readTableNames(database: Database): Promise<string[]> {
 /** `tableNames`: the database's tables when the caller has read them already (saves a round trip). */
 export async function detectSystem(database: Database, tableNames?: Iterable<string>): Promise<SystemName | undefined> {
   const detected = systemFromTableNames(tableNames ?? (await readTableNames(database)));
-  if (detected === 'both') {
-    throw new UsageError(`${database.displayUrl} holds tables of both systems; say which one with --schema pingtopass|open-interview`);
-  }
+  if (detected === 'both') throw new SystemChoiceError(`${database.displayUrl} holds tables of both systems; say which one it is for`, { situation: 'both' });
   return detected;
 }
 
@@ -56,9 +68,7 @@ export async function detectSystem(database: Database, tableNames?: Iterable<str
 export function assertNamedSystemMatches(database: Database, named: SystemName, tableNames: Iterable<string>): void {
   const detected = systemFromTableNames(tableNames);
   if (detected === undefined || detected === 'both' || detected === named) return;
-  throw new UsageError(`this database holds the ${detected} tables; --schema ${named} does not match`, {
-    hint: `${database.displayUrl} is a ${detected} database: leave out --schema (and QBANK_SCHEMA, or the target's schema) to use it as one, or name a ${named} database`,
-  });
+  throw new SystemChoiceError(`this database holds the ${detected} tables, not ${named}'s`, { situation: 'mismatch', database: database.displayUrl, detected, named });
 }
 
 /** The named system (checked against the tables), else the one the tables show; an empty database needs a name. */
@@ -70,7 +80,5 @@ export async function resolveSystem(database: Database, explicit: SystemName | u
   }
   const detected = await detectSystem(database, names);
   if (detected) return detected;
-  throw new UsageError(`cannot tell which system ${database.displayUrl} is for: it has none of either system's tables`, {
-    hint: 'pass --schema pingtopass or --schema open-interview (or set QBANK_SCHEMA)',
-  });
+  throw new SystemChoiceError(`cannot tell which system ${database.displayUrl} is for: it has none of either system's tables`, { situation: 'none' });
 }
