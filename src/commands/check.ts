@@ -240,12 +240,14 @@ export async function checkBeforeImport(
   out: Output,
   files: Array<{ file: string; kind: 'questions' | 'exams' | 'certifications'; format?: string }>,
   system: SystemName,
-  flags: { encoding?: string; ignoreUnknownColumns?: boolean; excel?: boolean; maxFieldSize?: string; reader?: Record<string, unknown> },
+  flags: { encoding?: string; ignoreUnknownColumns?: boolean; excel?: boolean; maxFieldSize?: string; delimiter?: string; sheet?: string; exam?: string; difficulty?: number },
 ): Promise<CheckReport> {
+  // the import's other reading flags, read as it reads them: a CSV's delimiter, an xlsx sheet, an interchange format's defaults
+  const reader = { delimiter: flags.delimiter, sheet: flags.sheet, interchange: { exam: flags.exam, difficulty: flags.difficulty } };
   const settings = await settingsOf(context, {}, system, 'file');
   const { checkFiles } = await import('../db/check/file.js');
   const specs = files.map((spec) => ({ file: spec.file, kind: spec.kind, format: spec.format as FileFormat | undefined }));
-  const report = await checkFiles(specs, settings, { ...fileReading(flags), reader: flags.reader, cwd: context.io.cwd, system, validation: false, now: context.io.now() });
+  const report = await checkFiles(specs, settings, { ...fileReading(flags), reader, cwd: context.io.cwd, system, validation: false, now: context.io.now() });
   const { summary } = report;
   const names = files.map((spec) => spec.file).join(', ');
   if (summary.errors > 0) {

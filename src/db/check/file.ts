@@ -37,7 +37,7 @@ export interface CheckFilesOptions {
   ignoreUnknownColumns?: boolean;
   excel?: boolean;
   /** Further reader settings, as the import passes them (a CSV delimiter, an xlsx sheet, an interchange format's defaults). */
-  reader?: Partial<RecordSourceOptions>;
+  reader?: Readonly<Record<string, unknown>>;
   /**
    * Report what the import's validation finds (`check FILE`). Without it (`import --check`) rows
    * that do not validate are passed over: the import itself refuses or sets them aside.
@@ -90,7 +90,7 @@ async function prepare(spec: FileToCheck, options: CheckFilesOptions): Promise<F
 async function checkOneFile(engine: CheckEngine, one: FileToCheck & { path: string; format: FileFormat }, settings: CheckSettings, options: CheckFilesOptions): Promise<void> {
   const rows = rowsOf(options.system, one.kind, options.now);
   const source = await openRecordSource(one.path, {
-    ...options.reader,
+    ...(options.reader as Partial<RecordSourceOptions> | undefined),
     format: one.format,
     encoding: options.encoding,
     columns: rows.columns,
