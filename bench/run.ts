@@ -13,6 +13,7 @@ const sections: Record<string, string> = {
   export: './export.ts',
   check: './check.ts',
   fleet: './fleet.ts',
+  xlsx: './xlsx.ts',
   audit: './audit.ts',
   interchange: './interchange.ts',
 };
