@@ -34,8 +34,8 @@ const FLAG_OF_FILTER: Record<keyof ExportFilters, string> = {
 
 function withOutputOptions(command: Command): Command {
   return command
-    .argument('[file]', 'where to write (.csv, .json, .jsonl); - or none: standard output')
-    .addOption(new Option('--format <format>', 'file format (default: from the file name; csv on standard output)').choices(['csv', 'json', 'jsonl', 'xlsx']))
+    .argument('[file]', 'where to write (.csv, .json, .jsonl, .xlsx, .xml, .gift); - or none: standard output')
+    .addOption(new Option('--format <format>', 'file format (default: from the file name; csv on standard output)').choices(['csv', 'json', 'jsonl', 'xlsx', 'moodle-xml', 'gift', 'aiken']))
     .option('--force', 'replace the file if it exists')
     .option('--excel', 'CSV for spreadsheets: UTF-8 BOM, CRLF, formula-like cells behind an apostrophe (import with --excel)')
     .option('--since <time>', 'only records updated at or after this time (ISO 8601, e.g. 2026-01-31 or 2026-01-31T12:00:00Z)')
@@ -58,6 +58,7 @@ export function registerExportCommands(program: Command, context: CommandContext
       examples([
         ['qbank export questions bank.csv', 'every question, in the format `qbank import` reads'],
         ['qbank export questions --exam CCNA-200-301 --review-status approved bank.jsonl', 'one exam’s approved questions as JSON Lines'],
+        ['qbank export questions bank.gift', 'PingToPass questions as GIFT for Moodle (bank.xml: Moodle XML; --format aiken: Aiken)'],
         ['qbank export questions --channel devops > devops.csv', 'open-interview: one channel, CSV on standard output'],
         ['qbank export questions bank.csv --excel', 'for a spreadsheet (import it back with `qbank import --excel bank.csv`)'],
         ['qbank export questions --json bank.json', 'the summary (rows per exam or channel, bytes) as JSON'],
@@ -125,6 +126,7 @@ function run(context: CommandContext, kind: ExportKind) {
       progress?.finish();
       progress = undefined;
       if (!toStdout) renderSummary(out, { ...summary, file }, database.displayUrl);
+      else renderSkipped(out, summary);
     } catch (error) {
       await sink?.abort();
       throw await withFlagHints(error);
@@ -173,8 +175,8 @@ async function formatOf(file: string | undefined, given: ExportFormat | undefine
   if (file === undefined || file === '-') return 'csv';
   const { formatFromPath } = await import('../db/import/records.js');
   const format = formatFromPath(file);
-  if (!format || !['csv', 'json', 'jsonl', 'xlsx'].includes(format)) throw new UsageError(`cannot tell the format of ${file} from its name`, { hint: 'name it .csv, .json, .jsonl or .xlsx, or pass --format csv|json|jsonl|xlsx' });
-  return format as ExportFormat;
+  if (!format) throw new UsageError(`cannot tell the format of ${file} from its name`, { hint: 'name it .csv, .json, .jsonl, .xlsx, .xml (Moodle XML) or .gift, or pass --format' });
+  return format;
 }
 
 async function filtersOf(flags: ExportFlags, cwd: string): Promise<ExportFilters> {
@@ -223,8 +225,17 @@ async function withFlagHints(error: unknown): Promise<unknown> {
   return error;
 }
 
+/** Moodle XML, GIFT, Aiken: the questions the format could not hold, on stderr. */
+function renderSkipped(out: Output, summary: ExportSummary): void {
+  if (!summary.skipped || summary.skipped.count === 0) return;
+  out.warn(`${summary.skipped.count.toLocaleString('en-US')} question${summary.skipped.count === 1 ? '' : 's'} left out: ${summary.format} cannot hold ${summary.skipped.count === 1 ? 'it' : 'them'}`);
+  for (const { id, reason } of summary.skipped.reasons) out.info(`  ${id}: ${reason}`);
+  if (summary.skipped.count > summary.skipped.reasons.length) out.info(`  … and ${(summary.skipped.count - summary.skipped.reasons.length).toLocaleString('en-US')} more`);
+}
+
 function renderSummary(out: Output, summary: ExportSummary & { file: string }, displayUrl: string): void {
   if (out.json) return out.data(summary);
+  renderSkipped(out, summary);
   out.table([summary.groupBy, summary.kind], [...summary.groups.map((group) => [group.group, group.rows]), ...(summary.groups.length > 1 ? [['total', summary.rows]] : [])]);
   const size = summary.bytes >= 1e6 ? `${(summary.bytes / 1e6).toFixed(1)} MB` : `${summary.bytes.toLocaleString('en-US')} bytes`;
   out.success(`exported ${summary.rows.toLocaleString('en-US')} ${summary.kind} from ${displayUrl} to ${summary.file} (${summary.format}, ${size}, ${summary.seconds.toFixed(1)} s)`);

@@ -1,9 +1,11 @@
+import { isInterchangeFormat, type InterchangeFormat } from '../interchange/index.js';
+import { interchangeWriter, type SkippedQuestions } from '../interchange/writers.js';
 import type { ExportColumn } from './tables.js';
 import { csvWriter, jsonWriter } from './text-formats.js';
 
 /** The export formats; how each value is written is in text-formats.ts. */
 
-export type ExportFormat = 'csv' | 'json' | 'jsonl' | 'xlsx';
+export type ExportFormat = 'csv' | 'json' | 'jsonl' | 'xlsx' | InterchangeFormat;
 
 export interface RecordWriter {
   /** Text before the first record. */
@@ -11,6 +13,8 @@ export interface RecordWriter {
   record(values: unknown[], first: boolean): string;
   /** Text after the last record. */
   end(): string;
+  /** Formats that cannot hold every question (Aiken, GIFT, Moodle XML): those left out. */
+  skipped?(): SkippedQuestions;
 }
 
 /** What `import --excel` does to each cell, the exact inverse of `excelSafe`, lives with the import's reader. */
@@ -20,5 +24,6 @@ export { cellText, csvWriter, excelSafe, jsonValue, jsonWriter } from './text-fo
 
 /** The text formats; xlsx's sheet rows come from `xlsxRecordWriter` (export/xlsx.ts). */
 export function recordWriter(format: Exclude<ExportFormat, 'xlsx'>, columns: ExportColumn[], options: { excel: boolean }): RecordWriter {
+  if (isInterchangeFormat(format)) return interchangeWriter(format, columns);
   return format === 'csv' ? csvWriter(columns, options) : jsonWriter(columns, format === 'jsonl');
 }

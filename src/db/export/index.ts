@@ -6,6 +6,8 @@ import { recordWriter, type ExportFormat } from './formats.js';
 import { DEFAULT_PAGES, readRows, type PageSettings } from './reader.js';
 import { exportTable, type ExportKind, type ExportTable } from './tables.js';
 import { DEFAULT_BLOCK_ROWS, startThreadedExport } from './threads.js';
+import { checkInterchangeKind } from '../interchange/index.js';
+import { leaveOutSkipped, type SkippedQuestions } from '../interchange/writers.js';
 import { XlsxSheetWriter, xlsxRecordWriter } from './xlsx.js';
 
 export type { ExportFilters } from './filters.js';
@@ -54,6 +56,8 @@ export interface ExportSummary {
   seconds: number;
   /** HTTP requests to a remote database (0 for file:). */
   roundTrips: number;
+  /** Moodle XML, GIFT, Aiken: questions the format cannot hold, left out (not in `rows`). */
+  skipped?: SkippedQuestions;
 }
 
 /** The system has no such records (certifications of PingToPass, say). */
@@ -100,12 +104,14 @@ export async function exportRecords(database: Database, sink: ExportSink, option
   const table = tableFor(options.system, options.kind);
   const excel = Boolean(options.excel);
   if (excel && options.format !== 'csv') throw new ExcelNeedsCsvError(options.format);
+  checkInterchangeKind(options.system, options.kind, options.format);
   const { where, args } = whereOf(options.system, options.kind, options.filters ?? {});
   const writer = options.format === 'xlsx' ? xlsxRecordWriter(table.columns) : recordWriter(options.format, table.columns, { excel });
   // xlsx: the rows are a worksheet's XML, deflated into the workbook's package on the way to the sink
   const workbook = options.format === 'xlsx' ? new XlsxSheetWriter((chunk) => sink.write(chunk), { sheet: options.kind }) : undefined;
   await workbook?.start();
   const groups = new Map<string, number>();
+  let skipped: SkippedQuestions | undefined;
   let rows = 0;
   let bytes = 0;
   let pending = writer.start();
@@ -158,6 +164,8 @@ export async function exportRecords(database: Database, sink: ExportSink, option
       pending += writer.end();
     }
     await flush();
+    skipped = writer.skipped?.();
+    if (skipped) rows = leaveOutSkipped(rows, groups, skipped);
     await workbook?.finish();
   } catch (error) {
     throw describeDatabaseError(error, database, 'export');
@@ -173,5 +181,6 @@ export async function exportRecords(database: Database, sink: ExportSink, option
     groups: [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([group, count]) => ({ group, rows: count })),
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
     roundTrips: database.roundTrips() - roundTripsBefore,
+    ...(skipped ? { skipped } : {}),
   };
 }
