@@ -19,7 +19,7 @@ interface ImportFlags {
   sheet?: string;
   format?: 'csv' | 'json' | 'jsonl' | 'xlsx' | 'moodle-xml' | 'gift' | 'aiken';
   exam?: string;
-  difficulty?: '1' | '2' | '3' | '4' | '5';
+  difficulty?: number;
   ignoreUnknownColumns?: boolean;
   excel?: boolean;
   maxFieldSize?: string;
@@ -45,7 +45,7 @@ function withImportOptions(command: Command): Command {
     .addOption(new Option('--delimiter <char>', "CSV: the separator between cells (default: the one the header shows; ',' ';' or tab)").argParser(delimiterFlag))
     .option('--sheet <name>', 'xlsx: the worksheet to read (default: the first)')
     .option('--exam <code>', 'moodle-xml, gift, aiken: the exam of every question (overrides the categories in the file)')
-    .addOption(new Option('--difficulty <n>', 'moodle-xml, gift, aiken: the difficulty (1-5) of questions the file gives none').choices(['1', '2', '3', '4', '5']))
+    .addOption(new Option('--difficulty <n>', 'moodle-xml, gift, aiken: the difficulty (1-5) of questions the file gives none').choices(['1', '2', '3', '4', '5']).argParser(difficultyFlag))
     .option('--ignore-unknown-columns', 'skip columns (or JSON keys) qbank does not know instead of failing')
     .option('--excel', 'a CSV written by `qbank export --excel`: remove the apostrophe it put before formula-like cells')
     .option('--max-field-size <chars>', 'longest field accepted, in characters', '1048576')
@@ -108,7 +108,7 @@ async function runImport(context: CommandContext, kind: ImportKind | 'by-name', 
         onWait: (message) => out.notice(message),
         reviewPolicy: flags.keepReviewStatus ? 'keep' : flags.refuseReviewedChanges ? 'refuse' : 'reset',
         reviewer: flags.reviewer,
-        interchange: { exam: flags.exam, difficulty: flags.difficulty === undefined ? undefined : Number(flags.difficulty) },
+        interchange: { exam: flags.exam, difficulty: flags.difficulty },
         run: importRunContext({ kind, files: specs.map((spec) => spec.file), flags, reviewer: flags.reviewer, env: context.io.env, cwd: context.io.cwd, target: database.displayUrl }),
         prune: flags.prune,
         confirmPrune: flags.yes
@@ -271,6 +271,12 @@ function delimiterFlag(value: string): string {
   const delimiter = value === '\\t' || value.toLowerCase() === 'tab' ? '\t' : value;
   if ([...delimiter].length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') throw new InvalidArgumentError("one character other than a quote or a line break, such as ';' or '\\t' (tab)");
   return delimiter;
+}
+
+/** `--difficulty`: one of its choices, as the number the import stores. */
+function difficultyFlag(value: string): number {
+  if (!/^[1-5]$/.test(value)) throw new InvalidArgumentError('Allowed choices are 1, 2, 3, 4, 5.');
+  return Number(value);
 }
 
 /** QBANK_IMPORT_PARALLEL=always|never overrides when parsing moves to a worker thread (tests, benchmarks). */
