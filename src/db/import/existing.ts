@@ -47,69 +47,102 @@ export function optionsKey(texts: ReadonlyArray<string | null>, correct: (index:
 
 const flag = (value: unknown) => (value === null || value === undefined ? -1 : Number(value) === 0 ? 0 : Number(value) === 1 ? 1 : -3);
 
-/** Reads every question (in id order, a page at a time) into the store. */
-export async function readExistingQuestions(runner: ImportRunner): Promise<ExistingQuestions> {
-  const ids: string[] = [];
-  const examIds: string[] = [];
-  const examIndex = new Map<string, number>();
-  let meta: Int32Array = new Int32Array(PAGE * META_SIZE);
-  let words: Int32Array = new Int32Array(PAGE * WORDS);
-  let after = '';
-  for (;;) {
-    const [page] = await runner.query([
-      {
-        sql: `SELECT q.id, q.exam_id, q.type, q.text, q.explanation, q.reference_url, q.difficulty, q.objective_id, q.tags, q.exhibit_url, q.review_status, q.is_active,
-                q.ai_generated, q.ai_model,
-                (SELECT json_group_array(json_array(o.text, o.is_correct)) FROM (SELECT text, is_correct FROM main.answer_options WHERE question_id = q.id ORDER BY "order", id) AS o) AS options
-              FROM main.questions AS q WHERE q.id > ? ORDER BY q.id LIMIT ${PAGE}`,
-        args: [after],
-      },
-    ]);
-    if (page.rows.length === 0) break;
-    const needed = (ids.length + page.rows.length) * META_SIZE;
-    if (needed > meta.length) {
-      const capacity = Math.max(needed, meta.length * 2) / META_SIZE;
-      meta = grow(meta, capacity * META_SIZE);
-      words = grow(words, capacity * WORDS);
+const COLUMNS = `q.id, q.exam_id, q.type, q.text, q.explanation, q.reference_url, q.difficulty, q.objective_id, q.tags, q.exhibit_url, q.review_status, q.is_active,
+  q.ai_generated, q.ai_model,
+  (SELECT json_group_array(json_array(o.text, o.is_correct)) FROM (SELECT text, is_correct FROM main.answer_options WHERE question_id = q.id ORDER BY "order", id) AS o) AS options`;
+
+/** Pages a remote read asks for in one request: 20,000 questions, a few tens of megabytes at most. */
+const PAGES_A_TRIP = 10;
+
+/**
+ * Reads every question, in id order, into the store. A `file:` database is read a page at a time;
+ * a remote one first gets where each page starts, then several pages in each request.
+ */
+export async function readExistingQuestions(runner: ImportRunner, remote: boolean): Promise<ExistingQuestions> {
+  const store = new StoreBuilder();
+  if (!remote) {
+    for (;;) {
+      const [page] = await runner.query([{ sql: `SELECT ${COLUMNS} FROM main.questions AS q WHERE q.id > ? ORDER BY q.id LIMIT ${PAGE}`, args: [store.lastId] }]);
+      store.add(page.rows);
+      if (page.rows.length < PAGE) return store.result();
     }
-    for (const row of page.rows) {
-      const at = ids.length;
-      ids.push(String(row.id));
-      const examId = String(row.exam_id);
-      let exam = examIndex.get(examId);
-      if (exam === undefined) {
-        exam = examIds.push(examId) - 1;
-        examIndex.set(examId, exam);
-      }
-      const m = at * META_SIZE;
-      const texts = TEXT_FIELDS.slice(0, -1).map((field) => row[field]);
-      const options = JSON.parse(String(row.options ?? '[]')) as Array<[unknown, unknown]>;
-      const comparable =
-        texts.every((value) => value === null || typeof value === 'string') &&
-        typeof row.difficulty === 'number' &&
-        Number.isInteger(row.difficulty) &&
-        options.every(([text, correct]) => (text === null || typeof text === 'string') && (correct === 0 || correct === 1));
-      meta[m + META.exam] = comparable ? exam : NOT_COMPARABLE;
-      meta[m + META.type] = QUESTION_TYPE_CODES.indexOf(String(row.type) as (typeof QUESTION_TYPE_CODES)[number]);
-      meta[m + META.difficulty] = comparable ? Number(row.difficulty) : 0;
-      meta[m + META.review] = row.review_status === null ? -1 : REVIEW_CODES.indexOf(String(row.review_status) as (typeof REVIEW_CODES)[number]);
-      meta[m + META.isActive] = flag(row.is_active);
-      meta[m + META.aiGenerated] = flag(row.ai_generated);
-      const w = at * WORDS;
-      texts.forEach((value, field) => fingerprintInto(words, w + field * 2, (value as string | null) ?? null));
-      fingerprintInto(
-        words,
-        w + (TEXT_FIELDS.length - 1) * 2,
-        optionsKey(
-          options.map(([text]) => text as string | null),
-          (index) => options[index][1] === 1,
-        ),
-      );
-    }
-    after = ids[ids.length - 1];
-    if (page.rows.length < PAGE) break;
   }
-  return { ids, examIds, meta: meta.slice(0, ids.length * META_SIZE), words: words.slice(0, ids.length * WORDS) };
+  const [bounds] = await runner.query([`SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM main.questions) WHERE n % ${PAGE} = 0 ORDER BY id`]);
+  const starts = bounds.rows.map((row) => String(row.id));
+  for (let first = 0; first < starts.length; first += PAGES_A_TRIP) {
+    const pages = starts.slice(first, first + PAGES_A_TRIP).map((start, k) => {
+      const end = starts[first + k + 1];
+      return end === undefined
+        ? { sql: `SELECT ${COLUMNS} FROM main.questions AS q WHERE q.id >= ? ORDER BY q.id`, args: [start] }
+        : { sql: `SELECT ${COLUMNS} FROM main.questions AS q WHERE q.id >= ? AND q.id < ? ORDER BY q.id`, args: [start, end] };
+    });
+    for (const page of await runner.query(pages)) store.add(page.rows);
+  }
+  return store.result();
+}
+
+/** Gathers the store from rows read in id order. */
+class StoreBuilder {
+  private readonly ids: string[] = [];
+  private readonly examIds: string[] = [];
+  private readonly examIndex = new Map<string, number>();
+  private meta: Int32Array = new Int32Array(PAGE * META_SIZE);
+  private words: Int32Array = new Int32Array(PAGE * WORDS);
+
+  get lastId(): string {
+    return this.ids[this.ids.length - 1] ?? '';
+  }
+
+  add(rows: Array<Record<string, unknown>>): void {
+    const needed = (this.ids.length + rows.length) * META_SIZE;
+    if (needed > this.meta.length) {
+      const capacity = Math.max(needed, this.meta.length * 2) / META_SIZE;
+      this.meta = grow(this.meta, capacity * META_SIZE);
+      this.words = grow(this.words, capacity * WORDS);
+    }
+    for (const row of rows) this.addRow(row);
+  }
+
+  private addRow(row: Record<string, unknown>): void {
+    const { meta, words } = this;
+    const at = this.ids.length;
+    this.ids.push(String(row.id));
+    const examId = String(row.exam_id);
+    let exam = this.examIndex.get(examId);
+    if (exam === undefined) {
+      exam = this.examIds.push(examId) - 1;
+      this.examIndex.set(examId, exam);
+    }
+    const m = at * META_SIZE;
+    const texts = TEXT_FIELDS.slice(0, -1).map((field) => row[field]);
+    const options = JSON.parse(String(row.options ?? '[]')) as Array<[unknown, unknown]>;
+    const comparable =
+      texts.every((value) => value === null || typeof value === 'string') &&
+      typeof row.difficulty === 'number' &&
+      Number.isInteger(row.difficulty) &&
+      options.every(([text, correct]) => (text === null || typeof text === 'string') && (correct === 0 || correct === 1));
+    meta[m + META.exam] = comparable ? exam : NOT_COMPARABLE;
+    meta[m + META.type] = QUESTION_TYPE_CODES.indexOf(String(row.type) as (typeof QUESTION_TYPE_CODES)[number]);
+    meta[m + META.difficulty] = comparable ? Number(row.difficulty) : 0;
+    meta[m + META.review] = row.review_status === null ? -1 : REVIEW_CODES.indexOf(String(row.review_status) as (typeof REVIEW_CODES)[number]);
+    meta[m + META.isActive] = flag(row.is_active);
+    meta[m + META.aiGenerated] = flag(row.ai_generated);
+    const w = at * WORDS;
+    texts.forEach((value, field) => fingerprintInto(words, w + field * 2, (value as string | null) ?? null));
+    fingerprintInto(
+      words,
+      w + (TEXT_FIELDS.length - 1) * 2,
+      optionsKey(
+        options.map(([text]) => text as string | null),
+        (index) => options[index][1] === 1,
+      ),
+    );
+  }
+
+  result(): ExistingQuestions {
+    const count = this.ids.length;
+    return { ids: this.ids, examIds: this.examIds, meta: this.meta.slice(0, count * META_SIZE), words: this.words.slice(0, count * WORDS) };
+  }
 }
 
 function grow(array: Int32Array, length: number): Int32Array {

@@ -79,7 +79,7 @@ export class PingToPassQuestionsTarget implements ImportTarget {
     const examCodes: Array<[string, string]> = examRows.rows.map((row) => [String(row.code), String(row.id)]);
     if (context.dryRun) for (const planned of context.plannedExams) if (!examCodes.some(([code]) => code === planned[0])) examCodes.push(planned);
     // compared before staging: rows that change nothing are staged as their key alone
-    const stored = this.direct ? undefined : await readExistingQuestions(context.runner);
+    const stored = this.direct ? undefined : await readExistingQuestions(context.runner, context.database.kind !== 'file');
     return { target: 'pingtopass-questions', direct: this.direct, exams: examCodes, existing: stored, existingAction: context.mode === 'skip-existing' ? 'skip' : 'unchanged' };
   }
 
