@@ -527,6 +527,9 @@ describe('backup against a failing remote server', () => {
       const result = await runCli(['backup', 'restore', join(source.dir, 'b.sql'), '--clean', '--yes'], { env: target.env, cwd: target.dir });
       expect(result.code, result.stderr).toBe(0);
       expect(target.server!.knobs.dropMidResponse).toBe(0);
+      // qbank reconnects and reports it applied
+      expect(result.stderr).not.toMatch(/unexpected error/);
+      expect(result.stderr).toMatch(/reconnected and found it applied/);
       expect(await contents(target)).toEqual(await contents(source));
       expect((await objectNames(target)).some((n) => n.includes('__qbank_restore_'))).toBe(false);
     } finally {
