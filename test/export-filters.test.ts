@@ -79,7 +79,7 @@ describe.each(MODES)('qbank export: filters, forms and refusals (%s)', (mode: Mo
     const badTime = await cli(['export', 'questions', '--since', 'yesterday-ish']);
     expect(badTime.code).toBe(2);
     expect(badTime.stderr).toContain('--since');
-    const badName = await cli(['export', 'questions', 'bank.txt']);
+    const badName = await cli(['export', 'questions', 'bank.dat']);
     expect(badName.code).toBe(2);
     expect(badName.stderr).toContain('--format');
     const excelJson = await cli(['export', 'questions', 'other.json', '--excel']);

@@ -1,4 +1,4 @@
-import type { InValue } from '@libsql/client';
+import type { InValue, Transaction } from '@libsql/client';
 import { collectGarbage } from '../backup/memory.js';
 import { openNativeFileConnection, type Database } from '../client.js';
 import { sqlOf, type RowQuery } from './row-query.js';
@@ -58,6 +58,18 @@ function textBytes(row: unknown[]): number {
   return bytes;
 }
 
+/**
+ * One page's rows as arrays. The response they came from (its body, the parsed JSON, the client's
+ * row objects) is garbage as soon as they are copied out: collected before the page is written,
+ * so that a page is never held three times over (200,000 questions through the local server at
+ * 20 ms: peak RSS 162 MB with one collection a page, after the writing only).
+ */
+async function pageRows(tx: Transaction, sql: string, args: InValue[]): Promise<unknown[][]> {
+  const rows = (await tx.execute({ sql, args })).rows.map((row) => Array.from(row) as unknown[]);
+  collectGarbage();
+  return rows;
+}
+
 async function* readPages(database: Database, query: RowQuery, pages: PageSettings): AsyncGenerator<unknown[][]> {
   const tx = await database.client.transaction('read');
   try {
@@ -66,14 +78,13 @@ async function* readPages(database: Database, query: RowQuery, pages: PageSettin
     for (;;) {
       const after = last === undefined ? [] : [`${query.key} > ?`];
       const args = last === undefined ? [...query.args, limit] : [...query.args, last, limit];
-      const result = await tx.execute({ sql: sqlOf(query, after, ' LIMIT ?'), args });
-      const rows = result.rows.map((row) => Array.from(row) as unknown[]);
+      const rows = await pageRows(tx, sqlOf(query, after, ' LIMIT ?'), args);
       if (rows.length > 0) yield rows;
       if (rows.length < limit) break;
       last = rows[rows.length - 1][query.keyIndex] as InValue;
       let bytes = 0;
       for (const row of rows) bytes += textBytes(row);
-      // a page's response is garbage once written: V8 would let pages pile up far past the live data
+      // a page's text is garbage once written: V8 would let pages pile up far past the live data
       // (measured, 50,000 questions: 201 MB peak without, 159 MB with a collection per page)
       collectGarbage();
       const perRow = bytes / rows.length;
