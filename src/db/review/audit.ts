@@ -1,5 +1,6 @@
-import type { InValue } from '@libsql/client';
-import type { RowSnapshot, SqlValue } from './sql.js';
+import { botLedger, questionHistory } from '../../../schema/open-interview.js';
+import { insertIfChanged } from './builder.js';
+import type { RowSnapshot, SqlValue, Statement } from './sql.js';
 
 /**
  * open-interview's audit trail: a `question_history` event and a `bot_ledger` entry per change,
@@ -37,36 +38,40 @@ export interface AuditContext {
 
 const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
 
-export function auditStatements(context: AuditContext, entries: { history?: HistoryEntry; ledger: LedgerEntry }): Array<{ sql: string; args: InValue[] }> {
+export function auditStatements(context: AuditContext, entries: { history?: HistoryEntry; ledger: LedgerEntry }): Statement[] {
   const at = context.now.toISOString();
-  const statements: Array<{ sql: string; args: InValue[] }> = [];
   const { history, ledger } = entries;
+  const statements: Statement[] = [];
   if (history) {
-    statements.push({
-      sql:
-        'INSERT INTO question_history (question_id, question_type, event_type, event_source, source_name, changes_summary, changed_fields, before_snapshot, after_snapshot, reason, metadata, created_at) ' +
-        "SELECT ?, ?, ?, 'user', ?, ?, ?, ?, ?, ?, ?, ? WHERE changes() = 1",
-      args: [
-        history.questionId,
-        history.questionType,
-        history.eventType,
-        context.reviewer,
-        history.changesSummary,
-        json(history.changedFields),
-        json(history.before),
-        json(history.after),
-        history.reason,
-        json({ tool: 'qbank review', ...history.metadata }),
-        at,
-      ],
-    });
+    statements.push(
+      insertIfChanged(questionHistory, {
+        questionId: history.questionId,
+        questionType: history.questionType,
+        eventType: history.eventType,
+        eventSource: 'user',
+        sourceName: context.reviewer,
+        changesSummary: history.changesSummary,
+        changedFields: json(history.changedFields),
+        beforeSnapshot: json(history.before),
+        afterSnapshot: json(history.after),
+        reason: history.reason,
+        metadata: json({ tool: 'qbank review', ...history.metadata }),
+        createdAt: at,
+      }),
+    );
   }
-  statements.push({
-    sql:
-      'INSERT INTO bot_ledger (bot_name, action, item_type, item_id, before_state, after_state, reason, created_at) ' +
-      'SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE changes() = 1',
-    args: [context.reviewer, ledger.action, ledger.itemType, ledger.itemId, json(ledger.before), json(ledger.after), ledger.reason, at],
-  });
+  statements.push(
+    insertIfChanged(botLedger, {
+      botName: context.reviewer,
+      action: ledger.action,
+      itemType: ledger.itemType,
+      itemId: ledger.itemId,
+      beforeState: json(ledger.before),
+      afterState: json(ledger.after),
+      reason: ledger.reason,
+      createdAt: at,
+    }),
+  );
   return statements;
 }
 

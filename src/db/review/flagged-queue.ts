@@ -1,38 +1,11 @@
+// Raw SQL kept for the queue's reads: a whole row (`q.*`, columns the schema does not know included) is the snapshot a decision is guarded by, and pages are keyset windows with json_each tag filters. Writes go through the typed builder (./builder.ts).
 import type { InValue, ResultSet, Row } from '@libsql/client';
+import { and as drizzleAnd, desc, eq } from 'drizzle-orm';
+import { questionHistory, questions } from '../../../schema/open-interview.js';
 import { auditStatements, fieldNames, fieldSnapshot, type LedgerEntry } from './audit.js';
-import {
-  and,
-  assignments,
-  changedColumns,
-  pick,
-  placeholders,
-  query,
-  rowsAffected,
-  snapshotOf,
-  stringList,
-  text,
-  unchangedSince,
-  type Query,
-  type RowSnapshot,
-  type SqlPart,
-  type SqlValue,
-  type Statement,
-} from './sql.js';
-import type {
-  ActionContext,
-  ActionResult,
-  Conflict,
-  Decision,
-  EditableField,
-  FlaggedQuestionItem,
-  HistoryEvent,
-  OpenInterviewQuestion,
-  PageWindow,
-  ReviewFilters,
-  ReviewQueue,
-  UndoRecord,
-  UndoResult,
-} from './types.js';
+import { asShown, build, statement, storedValues } from './builder.js';
+import { and, changedColumns, pick, placeholders, query, rowsAffected, snapshotOf, stringList, text, type Query, type RowSnapshot, type SqlPart, type SqlValue, type Statement } from './sql.js';
+import type { ActionContext, ActionResult, Conflict, Decision, EditableField, FlaggedQuestionItem, HistoryEvent, OpenInterviewQuestion, PageWindow, ReviewFilters, ReviewQueue, UndoRecord, UndoResult } from './types.js';
 import { oneLine } from './types.js';
 
 /** open-interview's flagged questions: what bots and users flagged, approved back to active or deleted. */
@@ -125,7 +98,12 @@ function storedValue(field: EditableField, value: string | null): SqlValue {
 }
 
 const currentQuestion = (id: string): Statement => ({ sql: 'SELECT q.rowid AS _key, q.* FROM questions q WHERE q.id = ?', args: [id] });
-const latestEvent = (id: string): Statement => ({ sql: 'SELECT * FROM question_history WHERE question_id = ? ORDER BY id DESC LIMIT 1', args: [id] });
+const latestEvent = (id: string): Statement =>
+  statement(build.select().from(questionHistory).where(eq(questionHistory.questionId, id)).orderBy(desc(questionHistory.id)).limit(1));
+
+/** Sets `values` on the question only while it is as `shown`. */
+const updateIfAsShown = (id: string, shown: RowSnapshot, values: RowSnapshot): Statement =>
+  statement(build.update(questions).set(storedValues(questions, values)).where(drizzleAnd(eq(questions.id, id), asShown(questions, shown))));
 
 function questionConflict(id: string, row: Row | undefined, columns: string[], event: Row | undefined, shownStatus: string | null): Conflict {
   if (!row) return { id, kind: 'not-found', message: `question ${id} no longer exists` };
@@ -231,10 +209,8 @@ export class FlaggedQuestionQueue implements ReviewQueue<FlaggedQuestionItem> {
   ): Query<ActionResult<FlaggedQuestionItem>> {
     const columns = Object.keys(values);
     const after = { ...item.state, ...values };
-    const set = assignments(values);
-    const shown = unchangedSince(item.state);
     const statements: Statement[] = [
-      { sql: `UPDATE questions SET ${set.sql} WHERE id = ? AND ${shown.sql}`, args: [...set.args, item.id, ...shown.args] },
+      updateIfAsShown(item.id, item.state, values),
       ...auditStatements(context, {
         history: {
           questionId: item.id,
@@ -313,10 +289,8 @@ export class FlaggedQuestionQueue implements ReviewQueue<FlaggedQuestionItem> {
       build: (context): Query<UndoResult> => {
         const changed = changedColumns(before.state, after);
         const columns = changed.length ? changed : ['id'];
-        const set = assignments(pick(before.state, columns));
-        const untouched = unchangedSince(after);
         const statements: Statement[] = [
-          { sql: `UPDATE questions SET ${set.sql} WHERE id = ? AND ${untouched.sql}`, args: [...set.args, before.id, ...untouched.args] },
+          updateIfAsShown(before.id, after, pick(before.state, columns)),
           ...auditStatements(context, {
             history: {
               questionId: before.id,

@@ -1,6 +1,8 @@
-import type { InValue } from '@libsql/client';
+import { and, eq, or, sql, type SQL } from 'drizzle-orm';
+import { answerOptions } from '../../../schema/pingtopass.js';
 import { InvalidInputError } from '../../errors.js';
-import { placeholders, type Statement } from './sql.js';
+import { build, statement } from './builder.js';
+import type { Statement } from './sql.js';
 import type { EditableField, PingToPassItem, PingToPassOption } from './types.js';
 
 /**
@@ -75,22 +77,24 @@ export function editedOptions(item: PingToPassItem, field: EditableField, value:
 }
 
 /** True only while the question has exactly these options, each with this text and mark. */
-export function optionsUnchanged(questionId: string, options: PingToPassOption[]): Statement {
-  if (options.length === 0) return { sql: '(SELECT count(*) FROM answer_options WHERE question_id = ?) = 0', args: [questionId] };
-  const each = options.map(() => '(id = ? AND text IS ? AND is_correct IS ?)').join(' OR ');
-  return {
-    sql: `(SELECT count(*) FROM answer_options WHERE question_id = ?) = ? AND (SELECT count(*) FROM answer_options WHERE question_id = ? AND (${each})) = ?`,
-    args: [questionId, options.length, questionId, ...options.flatMap((o) => [o.id, o.text, o.isCorrect ? 1 : 0] as InValue[]), options.length],
-  };
+export function optionsUnchanged(questionId: string, options: PingToPassOption[]): SQL {
+  const count = (where: SQL) => sql`(SELECT count(*) FROM ${answerOptions} WHERE ${where})`;
+  const ofQuestion = eq(answerOptions.questionId, questionId);
+  if (options.length === 0) return sql`${count(ofQuestion)} = 0`;
+  const each = options.map((o) => and(eq(answerOptions.id, o.id), sql`${answerOptions.text} IS ${o.text}`, sql`${answerOptions.isCorrect} IS ${o.isCorrect ? 1 : 0}`));
+  return sql`${count(ofQuestion)} = ${options.length} AND ${count(and(ofQuestion, or(...each))!)} = ${options.length}`;
 }
 
 /** One UPDATE per option that differs, each applied only if the statement before it changed its row. */
 export function optionUpdates(before: PingToPassOption[], after: PingToPassOption[]): Statement[] {
   return after
     .filter((option, i) => option.text !== before[i].text || option.isCorrect !== before[i].isCorrect)
-    .map((option) => ({ sql: 'UPDATE answer_options SET text = ?, is_correct = ? WHERE id = ? AND changes() = 1', args: [option.text, option.isCorrect ? 1 : 0, option.id] }));
+    .map((option) =>
+      statement(build.update(answerOptions).set({ text: option.text, isCorrect: option.isCorrect }).where(and(eq(answerOptions.id, option.id), sql`changes() = 1`))),
+    );
 }
 
 export function optionsOfStatement(questionId: string): Statement {
-  return { sql: `SELECT id, text, is_correct, explanation, "order" FROM answer_options WHERE question_id IN (${placeholders(1)}) ORDER BY "order", id`, args: [questionId] };
+  const { id, text, isCorrect, explanation, order } = answerOptions;
+  return statement(build.select({ id, text, isCorrect, explanation, order }).from(answerOptions).where(eq(answerOptions.questionId, questionId)).orderBy(order, id));
 }

@@ -1,38 +1,10 @@
+// Raw SQL kept for the queue's reads: a whole row (`q.*`, columns the schema does not know included) is the snapshot a decision is guarded by, and pages are keyset windows with json_each tag filters. Writes go through the typed builder (./builder.ts).
 import type { InValue, ResultSet, Row } from '@libsql/client';
-import {
-  assignments,
-  changedColumns,
-  newCuidLikeId,
-  num,
-  parseJsonColumn,
-  pick,
-  placeholders,
-  query,
-  rowsAffected,
-  snapshotOf,
-  stringList,
-  text,
-  unchangedSince,
-  unixToIso,
-  type Query,
-  type RowSnapshot,
-  type SqlValue,
-} from './sql.js';
-import type {
-  ActionContext,
-  ActionResult,
-  Conflict,
-  Decision,
-  EditableField,
-  PageWindow,
-  PingToPassFeedback,
-  PingToPassItem,
-  PingToPassOption,
-  ReviewFilters,
-  ReviewQueue,
-  UndoRecord,
-  UndoResult,
-} from './types.js';
+import { and, eq, exists, or, sql, type SQL } from 'drizzle-orm';
+import { exams, feedback as feedbackTable, questions, users } from '../../../schema/pingtopass.js';
+import { asShown, build, statement, storedValues } from './builder.js';
+import { changedColumns, newCuidLikeId, num, parseJsonColumn, pick, placeholders, query, rowsAffected, snapshotOf, stringList, text, unixToIso, type Query, type RowSnapshot, type SqlPart, type SqlValue, type Statement } from './sql.js';
+import type { ActionContext, ActionResult, Conflict, Decision, EditableField, PageWindow, PingToPassFeedback, PingToPassItem, PingToPassOption, ReviewFilters, ReviewQueue, UndoRecord, UndoResult } from './types.js';
 import { oneLine, REASON_PREFIXES } from './types.js';
 import { editedOptions, optionFields, optionsOfStatement, optionsUnchanged, optionUpdates } from './pingtopass-options.js';
 
@@ -45,10 +17,7 @@ import { editedOptions, optionFields, optionsOfStatement, optionsUnchanged, opti
 
 const PAGE_ORDER = 'q.rowid';
 
-interface SqlPart {
-  sql: string;
-  args: InValue[];
-}
+const unixSeconds = (date: Date) => Math.floor(date.getTime() / 1000);
 
 function filterSql(filters: ReviewFilters): SqlPart {
   const parts: string[] = [];
@@ -238,8 +207,40 @@ function withState(item: PingToPassItem, row: Row | undefined, columns: string[]
   return { ...item, key: Number(row._key), title: oneLine(question.text), state, question, objective: objectiveOf(question.objectiveId, item.exam.objectives) };
 }
 
-function currentRowStatement(id: string) {
-  return { sql: 'SELECT q.rowid AS _key, q.* FROM questions q WHERE q.id = ?', args: [id] as InValue[] };
+function currentRowStatement(id: string): Statement {
+  return { sql: 'SELECT q.rowid AS _key, q.* FROM questions q WHERE q.id = ?', args: [id] };
+}
+
+function feedbackWithEmail(id: string): Statement {
+  return { sql: 'SELECT f.*, u.email AS user_email FROM feedback f LEFT JOIN users u ON u.id = f.user_id WHERE f.id = ?', args: [id] };
+}
+
+/** Sets `values` on the question only while it is as `shown` (and `also` holds). */
+function updateIfAsShown(id: string, shown: RowSnapshot, values: RowSnapshot, also?: SQL): Statement {
+  return statement(build.update(questions).set(storedValues(questions, values)).where(and(eq(questions.id, id), asShown(questions, shown), also)));
+}
+
+type ReviewStatus = NonNullable<typeof questions.$inferSelect.reviewStatus>;
+
+/** The reason as a `feedback` row by the reviewer's user account, written only if the decision just before it changed the question. */
+function reasonAsFeedback(id: string, questionId: string, message: string, context: ActionContext): Statement {
+  const reviewer = context.reviewer;
+  const row = build
+    .select({
+      id: sql`${id}`.as('id'),
+      userId: users.id,
+      questionId: sql`${questionId}`.as('question_id'),
+      type: sql`'general'`.as('type'),
+      message: sql`${message}`.as('message'),
+      status: sql`'resolved'`.as('status'),
+      response: sql`NULL`.as('response'),
+      createdAt: sql`${unixSeconds(context.now)}`.as('created_at'),
+    })
+    .from(users)
+    .where(and(or(eq(users.email, reviewer), eq(users.id, reviewer)), sql`changes() = 1`))
+    .orderBy(sql`${users.email} = ${reviewer} DESC`)
+    .limit(1);
+  return statement(build.insert(feedbackTable).select(row));
 }
 
 function conflictFrom(id: string, row: Row | undefined, columns: string[], shownStatus: string | null): Conflict {
@@ -262,7 +263,6 @@ function conflictFrom(id: string, row: Row | undefined, columns: string[], shown
   };
 }
 
-const unixSeconds = (date: Date) => Math.floor(date.getTime() / 1000);
 
 /** In the order an editor reads the question: stem, explanation, options, key, then the rest. */
 export const PINGTOPASS_EDITABLE_FIELDS: EditableField[] = [
@@ -348,29 +348,16 @@ export class PingToPassPendingQueue implements ReviewQueue<PingToPassItem> {
    * reason becomes a feedback row by the reviewer's user account in the same transaction when the
    * reviewer is a user (qbank's run entry keeps it for every reviewer).
    */
-  private setReviewStatus(item: PingToPassItem, status: string, reason: string | null, context: ActionContext, description: string): Query<ActionResult<PingToPassItem>> {
-    const at = unixSeconds(context.now);
-    const set = assignments({ review_status: status, reviewed_by: context.reviewer, reviewed_at: at, updated_at: at });
-    const shown = unchangedSince(item.state);
-    const statements: Array<{ sql: string; args: InValue[] }> = [];
+  private setReviewStatus(item: PingToPassItem, status: ReviewStatus, reason: string | null, context: ActionContext, description: string): Query<ActionResult<PingToPassItem>> {
+    const update = build
+      .update(questions)
+      .set({ reviewStatus: status, reviewedBy: context.reviewer, reviewedAt: context.now, updatedAt: context.now })
+      .where(and(eq(questions.id, item.id), asShown(questions, item.state)));
+    const statements: Statement[] = [statement(update)];
     const feedbackId = reason === null ? undefined : newCuidLikeId();
-    if (feedbackId) {
-      statements.push({
-        sql: `UPDATE questions SET ${set.sql} WHERE id = ? AND ${shown.sql}`,
-        args: [...set.args, item.id, ...shown.args],
-      });
-      statements.push({
-        sql:
-          `INSERT INTO feedback (id, user_id, question_id, type, message, status, response, created_at) ` +
-          `SELECT ?, u.id, ?, 'general', ?, 'resolved', NULL, ? FROM users u WHERE (u.email = ? OR u.id = ?) AND changes() = 1 ` +
-          `ORDER BY u.email = ? DESC LIMIT 1`,
-        args: [feedbackId, item.id, `${REASON_PREFIXES[status]}${reason}`, at, context.reviewer, context.reviewer, context.reviewer],
-      });
-    } else {
-      statements.push({ sql: `UPDATE questions SET ${set.sql} WHERE id = ? AND ${shown.sql}`, args: [...set.args, item.id, ...shown.args] });
-    }
+    if (feedbackId) statements.push(reasonAsFeedback(feedbackId, item.id, `${REASON_PREFIXES[status]}${reason}`, context));
     statements.push(currentRowStatement(item.id));
-    if (feedbackId) statements.push({ sql: 'SELECT f.*, u.email AS user_email FROM feedback f LEFT JOIN users u ON u.id = f.user_id WHERE f.id = ?', args: [feedbackId] });
+    if (feedbackId) statements.push(feedbackWithEmail(feedbackId));
     return query(statements, (results) => {
       const current = results[statements.length - (feedbackId ? 2 : 1)];
       const row = current.rows[0];
@@ -391,14 +378,8 @@ export class PingToPassPendingQueue implements ReviewQueue<PingToPassItem> {
 
   edit(item: PingToPassItem, field: EditableField, value: string | null, context: ActionContext): Query<ActionResult<PingToPassItem>> {
     if (field.kind === 'option' || field.kind === 'correct') return this.editOptions(item, field, editedOptions(item, field, value), context);
-    const at = unixSeconds(context.now);
-    const stored = storedValue(field, value);
-    const set = assignments({ [field.column]: stored, updated_at: at });
-    const shown = unchangedSince(item.state);
-    const statements = [
-      { sql: `UPDATE questions SET ${set.sql} WHERE id = ? AND ${shown.sql}`, args: [...set.args, item.id, ...shown.args] },
-      currentRowStatement(item.id),
-    ];
+    const values = { [field.column]: storedValue(field, value), updated_at: unixSeconds(context.now) };
+    const statements = [updateIfAsShown(item.id, item.state, values), currentRowStatement(item.id)];
     return query(statements, ([update, current]) => {
       const row = current.rows[0];
       if (rowsAffected(update) !== 1) return { ok: false, conflict: conflictFrom(item.id, row, current.columns, item.question.reviewStatus) };
@@ -440,12 +421,9 @@ export class PingToPassPendingQueue implements ReviewQueue<PingToPassItem> {
 
   /** Sets `values` on the question and the option rows from `from` to `to`, if the question and its options are still as shown. */
   private optionsWrite(id: string, shownState: RowSnapshot, from: PingToPassOption[], to: PingToPassOption[], values: RowSnapshot) {
-    const set = assignments(values);
-    const shown = unchangedSince(shownState);
-    const guard = optionsUnchanged(id, from);
     const updates = optionUpdates(from, to);
     const statements = [
-      { sql: `UPDATE questions SET ${set.sql} WHERE id = ? AND ${shown.sql} AND ${guard.sql}`, args: [...set.args, id, ...shown.args, ...guard.args] },
+      updateIfAsShown(id, shownState, values, optionsUnchanged(id, from)),
       ...updates,
       currentRowStatement(id),
       optionsOfStatement(id),
@@ -466,18 +444,14 @@ export class PingToPassPendingQueue implements ReviewQueue<PingToPassItem> {
         const differing = changedColumns(before.state, after);
         // an action that changed nothing undoes as a (still conditional) no-op on the id
         const changed = differing.length ? differing : ['id'];
-        const set = assignments(pick(before.state, changed));
-        const untouched = unchangedSince(after);
-        const statements: Array<{ sql: string; args: InValue[] }> = [];
+        const statements: Statement[] = [];
         if (feedbackState) {
-          const feedbackUntouched = unchangedSince(feedbackState);
-          statements.push({
-            sql: `UPDATE questions SET ${set.sql} WHERE id = ? AND ${untouched.sql} AND EXISTS (SELECT 1 FROM feedback WHERE id = ? AND ${feedbackUntouched.sql})`,
-            args: [...set.args, before.id, ...untouched.args, feedbackState.id as InValue, ...feedbackUntouched.args],
-          });
-          statements.push({ sql: 'DELETE FROM feedback WHERE id = ? AND changes() = 1', args: [feedbackState.id as InValue] });
+          const feedbackId = String(feedbackState.id);
+          const feedbackUntouched = exists(build.select({ one: sql`1` }).from(feedbackTable).where(and(eq(feedbackTable.id, feedbackId), asShown(feedbackTable, feedbackState))));
+          statements.push(updateIfAsShown(before.id, after, pick(before.state, changed), feedbackUntouched));
+          statements.push(statement(build.delete(feedbackTable).where(and(eq(feedbackTable.id, feedbackId), sql`changes() = 1`))));
         } else {
-          statements.push({ sql: `UPDATE questions SET ${set.sql} WHERE id = ? AND ${untouched.sql}`, args: [...set.args, before.id, ...untouched.args] });
+          statements.push(updateIfAsShown(before.id, after, pick(before.state, changed)));
         }
         statements.push(currentRowStatement(before.id));
         return query(statements, (results) => {
@@ -507,7 +481,13 @@ function storedValue(field: EditableField, value: string | null): SqlValue {
 
 /** A reviewer may reject only as a PingToPass user: the reason is a feedback row, and feedback.user_id is required. */
 export function reviewerUserQuery(reviewer: string): Query<{ id: string; email: string } | undefined> {
-  return query([{ sql: 'SELECT id, email FROM users WHERE email = ? OR id = ? ORDER BY email = ? DESC LIMIT 1', args: [reviewer, reviewer, reviewer] }], ([r]) =>
+  const user = build
+    .select({ id: users.id, email: users.email })
+    .from(users)
+    .where(or(eq(users.email, reviewer), eq(users.id, reviewer)))
+    .orderBy(sql`${users.email} = ${reviewer} DESC`)
+    .limit(1);
+  return query([statement(user)], ([r]) =>
     r.rows[0] ? { id: String(r.rows[0].id), email: String(r.rows[0].email) } : undefined,
   );
 }
@@ -515,8 +495,8 @@ export function reviewerUserQuery(reviewer: string): Query<{ id: string; email: 
 export function resolveExamQuery(exam: string): Query<{ match?: { id: string; code: string }; known: string[] }> {
   return query(
     [
-      { sql: 'SELECT id, code FROM exams WHERE id = ? OR code = ? COLLATE NOCASE LIMIT 1', args: [exam, exam] },
-      { sql: 'SELECT code FROM exams ORDER BY code LIMIT 50', args: [] },
+      statement(build.select({ id: exams.id, code: exams.code }).from(exams).where(or(eq(exams.id, exam), sql`${exams.code} = ${exam} COLLATE NOCASE`)).limit(1)),
+      statement(build.select({ code: exams.code }).from(exams).orderBy(exams.code).limit(50)),
     ],
     ([match, known]) => ({
       match: match.rows[0] ? { id: String(match.rows[0].id), code: String(match.rows[0].code) } : undefined,
@@ -551,12 +531,9 @@ export interface FeedbackResolution {
 
 /** Marks a user's feedback resolved with the reviewer's response, if it is still as it was read. */
 export function resolveFeedbackQuery(feedback: Pick<FeedbackRow, 'id' | 'status' | 'response'>, response: string): Query<FeedbackResolution> {
-  const select = { sql: 'SELECT f.*, u.email AS user_email FROM feedback f LEFT JOIN users u ON u.id = f.user_id WHERE f.id = ?', args: [feedback.id] as InValue[] };
+  const asRead = asShown(feedbackTable, { status: feedback.status, response: feedback.response });
   return query(
-    [
-      { sql: "UPDATE feedback SET status = 'resolved', response = ? WHERE id = ? AND status IS ? AND response IS ?", args: [response, feedback.id, feedback.status, feedback.response] },
-      select,
-    ],
+    [statement(build.update(feedbackTable).set({ status: 'resolved', response }).where(and(eq(feedbackTable.id, feedback.id), asRead))), feedbackWithEmail(feedback.id)],
     ([update, current]) => {
       const row = current.rows[0];
       const view = row ? feedbackView(row) : undefined;
@@ -574,10 +551,12 @@ export function resolveFeedbackQuery(feedback: Pick<FeedbackRow, 'id' | 'status'
           build: () =>
             query(
               [
-                {
-                  sql: "UPDATE feedback SET status = ?, response = ? WHERE id = ? AND status = 'resolved' AND response IS ?",
-                  args: [feedback.status, feedback.response, feedback.id, response],
-                },
+                statement(
+                  build
+                    .update(feedbackTable)
+                    .set(storedValues(feedbackTable, { status: feedback.status, response: feedback.response }))
+                    .where(and(eq(feedbackTable.id, feedback.id), eq(feedbackTable.status, 'resolved'), asShown(feedbackTable, { response }))),
+                ),
               ],
               ([undo]) => (rowsAffected(undo) === 1 ? { ok: true } : { ok: false, message: `cannot undo: feedback ${feedback.id} was changed since you resolved it; nothing was changed` }),
             ),

@@ -5,7 +5,7 @@ import { requireWriteAccess, type Database } from '../client.js';
 import { FlaggedQuestionQueue } from './flagged-queue.js';
 import { WorkQueue } from './work-queue.js';
 import { feedbackQuery, PingToPassPendingQueue, resolveFeedbackQuery, reviewerUserQuery } from './pingtopass.js';
-import { combine, combineAll, query, runRead, runWrite } from './sql.js';
+import { combine, combineAll, runRead, runWrite } from './sql.js';
 import type { ActionContext, Conflict, Decision, ReviewItem, ReviewQueue, WorkItem } from './types.js';
 
 /** The scriptable side of `qbank review`: list, show, decide by id or by filter, stats, work-queue claims. */
@@ -314,88 +314,4 @@ export async function resolveFeedback(database: Database, feedbackId: string, re
   return result.feedback!;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Stats
-
-export interface PingToPassReviewStats {
-  system: 'pingtopass';
-  questions: Record<string, number>;
-  byExam: Array<{ exam: string; pending: number; approved: number; rejected: number }>;
-  pendingFeedback: number;
-}
-
-export interface OpenInterviewReviewStats {
-  system: 'open-interview';
-  questions: Record<string, number>;
-  byChannel: Array<{ channel: string; active: number; flagged: number; deleted: number }>;
-  workQueue: Record<string, number>;
-  pendingWorkByAction: Record<string, number>;
-  expiredClaims: number;
-}
-
-export type ReviewStats = PingToPassReviewStats | OpenInterviewReviewStats;
-
-const countsBy = (rows: Array<Record<string, unknown>>, key: string): Record<string, number> =>
-  Object.fromEntries(rows.map((r) => [r[key] === null ? '(none)' : String(r[key]), Number(r.n)]));
-
-export async function reviewStats(database: Database, system: SystemName, now: Date): Promise<ReviewStats> {
-  if (system === 'pingtopass') {
-    return runRead(
-      database,
-      query(
-        [
-          'SELECT review_status, count(*) AS n FROM questions GROUP BY review_status ORDER BY review_status',
-          'SELECT coalesce(e.code, q.exam_id) AS exam, q.review_status, count(*) AS n FROM questions q LEFT JOIN exams e ON e.id = q.exam_id GROUP BY q.exam_id, q.review_status ORDER BY exam',
-          "SELECT count(*) AS n FROM feedback WHERE status = 'pending' AND question_id IS NOT NULL",
-        ],
-        ([statuses, byExam, feedback]) => {
-          const exams = new Map<string, { exam: string; pending: number; approved: number; rejected: number }>();
-          for (const row of byExam.rows) {
-            const exam = String(row.exam);
-            const entry = exams.get(exam) ?? { exam, pending: 0, approved: 0, rejected: 0 };
-            const status = String(row.review_status ?? 'pending') as 'pending' | 'approved' | 'rejected';
-            if (status in entry) entry[status] += Number(row.n);
-            exams.set(exam, entry);
-          }
-          return { system, questions: countsBy(statuses.rows, 'review_status'), byExam: [...exams.values()], pendingFeedback: Number(feedback.rows[0].n) };
-        },
-      ),
-      'review stats',
-    );
-  }
-  const nowIso = now.toISOString();
-  return runRead(
-    database,
-    query(
-      [
-        'SELECT status, count(*) AS n FROM questions GROUP BY status ORDER BY status',
-        'SELECT channel, status, count(*) AS n FROM questions GROUP BY channel, status ORDER BY channel',
-        'SELECT status, count(*) AS n FROM work_queue GROUP BY status ORDER BY status',
-        "SELECT action, count(*) AS n FROM work_queue WHERE status = 'pending' GROUP BY action ORDER BY action",
-        {
-          sql: "SELECT count(*) AS n FROM work_queue WHERE status = 'processing' AND (CASE WHEN json_valid(result) THEN json_extract(result, '$.claim.leaseExpiresAt') END) < ?",
-          args: [nowIso],
-        },
-      ],
-      ([statuses, byChannel, work, byAction, expired]) => {
-        const channels = new Map<string, { channel: string; active: number; flagged: number; deleted: number }>();
-        for (const row of byChannel.rows) {
-          const channel = String(row.channel);
-          const entry = channels.get(channel) ?? { channel, active: 0, flagged: 0, deleted: 0 };
-          const status = String(row.status ?? 'active') as 'active' | 'flagged' | 'deleted';
-          if (status in entry) entry[status] += Number(row.n);
-          channels.set(channel, entry);
-        }
-        return {
-          system,
-          questions: countsBy(statuses.rows, 'status'),
-          byChannel: [...channels.values()],
-          workQueue: countsBy(work.rows, 'status'),
-          pendingWorkByAction: countsBy(byAction.rows, 'action'),
-          expiredClaims: Number(expired.rows[0].n),
-        };
-      },
-    ),
-    'review stats',
-  );
-}
+export { reviewStats, type OpenInterviewReviewStats, type PingToPassReviewStats, type ReviewStats } from './stats.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { InStatement, InValue, ResultSet, Row } from '@libsql/client';
-import { describeDatabaseError, isBusyError, quoteIdent, readBatch, type Database } from '../client.js';
+import { describeDatabaseError, isBusyError, readBatch, type Database } from '../client.js';
 
 /** A column value exactly as the database returned it: what a conditional update compares against. */
 export type SqlValue = null | number | string | bigint | ArrayBuffer;
@@ -103,24 +103,6 @@ export function snapshotOf(row: Row, columns: string[]): RowSnapshot {
   const snapshot: RowSnapshot = {};
   for (const column of columns) if (!column.startsWith('_')) snapshot[column] = (row[column] ?? null) as SqlValue;
   return snapshot;
-}
-
-/**
- * `"a" IS ? AND "b" IS ? ...` over every column of the snapshot: true only while nobody has
- * changed the row since it was read. `IS` makes NULLs compare equal.
- */
-export function unchangedSince(snapshot: RowSnapshot, alias?: string): { sql: string; args: InValue[] } {
-  const prefix = alias ? `${alias}.` : '';
-  const columns = Object.keys(snapshot);
-  return {
-    sql: columns.map((c) => `${prefix}${quoteIdent(c)} IS ?`).join(' AND ') || '1',
-    args: columns.map((c) => snapshot[c] as InValue),
-  };
-}
-
-export function assignments(values: Record<string, SqlValue>): { sql: string; args: InValue[] } {
-  const columns = Object.keys(values);
-  return { sql: columns.map((c) => `${quoteIdent(c)} = ?`).join(', '), args: columns.map((c) => values[c] as InValue) };
 }
 
 /** The columns whose values differ between two snapshots of the same row. */

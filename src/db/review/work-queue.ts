@@ -1,24 +1,10 @@
+// Raw SQL kept for the queue's reads: a whole row (`w.*` with its question) is the snapshot a decision is guarded by, and leases are read out of the JSON `result` column. Writes go through the typed builder (./builder.ts).
 import type { InValue, Row } from '@libsql/client';
+import { and as drizzleAnd, eq } from 'drizzle-orm';
+import { workQueue } from '../../../schema/open-interview.js';
 import { auditStatements, fieldSnapshot, type HistoryEntry } from './audit.js';
-import {
-  and,
-  assignments,
-  changedColumns,
-  num,
-  parseJsonColumn,
-  pick,
-  placeholders,
-  query,
-  rowsAffected,
-  snapshotOf,
-  text,
-  unchangedSince,
-  type Query,
-  type RowSnapshot,
-  type SqlPart,
-  type SqlValue,
-  type Statement,
-} from './sql.js';
+import { asShown, build, statement, storedValues } from './builder.js';
+import { and, changedColumns, num, parseJsonColumn, pick, placeholders, query, rowsAffected, snapshotOf, text, type Query, type RowSnapshot, type SqlPart, type SqlValue, type Statement } from './sql.js';
 import type { ActionContext, ActionResult, Conflict, Decision, EditableField, PageWindow, ReviewFilters, ReviewQueue, UndoRecord, UndoResult, WorkClaim, WorkItem } from './types.js';
 import { oneLine } from './types.js';
 
@@ -215,11 +201,10 @@ export class WorkQueue implements ReviewQueue<WorkItem> {
     audit: { ledgerReason: string; history?: { eventType: string; summary: string; reason: string | null }; description: string },
   ): Query<ActionResult<WorkItem>> {
     const after = { ...item.state, ...values };
-    const set = assignments(values);
-    const shown = unchangedSince(item.state);
     const historyType = HISTORY_TYPES[item.work.itemType];
+    const update = build.update(workQueue).set(storedValues(workQueue, values)).where(drizzleAnd(eq(workQueue.id, item.work.id), asShown(workQueue, item.state)));
     const statements: Statement[] = [
-      { sql: `UPDATE work_queue SET ${set.sql} WHERE id = ? AND ${shown.sql}`, args: [...set.args, item.work.id, ...shown.args] },
+      statement(update),
       ...auditStatements(context, {
         history:
           audit.history && historyType
