@@ -148,12 +148,18 @@ export function isInternalTable(name: string): boolean {
   return name.startsWith('sqlite_') || name.startsWith('_litestream') || name.startsWith('libsql_') || name === '__drizzle_migrations' || name.startsWith('__qbank');
 }
 
-/** Three catalogue queries that together describe every table; sent in one read batch (one round trip). */
+/**
+ * Three catalogue queries that together describe every table; sent in one read batch (one round trip).
+ * The result stays small: a table's CREATE TABLE text never travels, only whether it says AUTOINCREMENT
+ * (on the row of its first primary-key column), and an index's CREATE INDEX text comes on its first row alone.
+ */
 export const INTROSPECTION_QUERIES = [
-  `SELECT m.name AS tbl, m.sql AS tbl_sql, p.cid, p.name, p.type, p."notnull" AS not_null, p.dflt_value, p.pk, p.hidden
+  `SELECT m.name AS tbl, CASE WHEN p.pk = 1 THEN coalesce(instr(upper(m.sql), 'AUTOINCREMENT'), 0) > 0 ELSE 0 END AS tbl_autoincrement,
+          p.cid, p.name, p.type, p."notnull" AS not_null, p.dflt_value, p.pk, p.hidden
      FROM sqlite_master m JOIN pragma_table_xinfo(m.name) p
     WHERE m.type = 'table' ORDER BY m.name, p.cid`,
-  `SELECT m.name AS tbl, il.name AS idx, il."unique" AS is_unique, il.origin, il.partial, ii.seqno, ii.name AS col, s.sql AS idx_sql
+  `SELECT m.name AS tbl, il.name AS idx, il."unique" AS is_unique, il.origin, il.partial, ii.seqno, ii.name AS col,
+          CASE WHEN ii.seqno = 0 THEN s.sql END AS idx_sql
      FROM sqlite_master m JOIN pragma_index_list(m.name) il JOIN pragma_index_xinfo(il.name) ii
      LEFT JOIN sqlite_master s ON s.type = 'index' AND s.name = il.name
     WHERE m.type = 'table' AND ii.key = 1 ORDER BY m.name, il.name, ii.seqno`,
@@ -175,7 +181,6 @@ export function modelFromCatalogue(columnRows: Row[], indexRows: Row[], foreignK
       model.set(tableName, table);
     }
     if (Number(row.hidden) !== 0) continue;
-    const tableSql = String(row.tbl_sql ?? '');
     const pk = Number(row.pk);
     table.columns.push({
       name: String(row.name),
@@ -183,7 +188,7 @@ export function modelFromCatalogue(columnRows: Row[], indexRows: Row[], foreignK
       notNull: Number(row.not_null) === 1 || pk > 0,
       defaultSql: row.dflt_value === null || row.dflt_value === undefined ? null : String(row.dflt_value),
       primaryKey: pk,
-      autoIncrement: pk === 1 && /AUTOINCREMENT/i.test(tableSql) && String(row.type).toUpperCase() === 'INTEGER',
+      autoIncrement: pk === 1 && Number(row.tbl_autoincrement) === 1 && String(row.type).toUpperCase() === 'INTEGER',
     });
   }
   const indexesByName = new Map<string, { table: string; index: IndexModel }>();
