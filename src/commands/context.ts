@@ -101,7 +101,36 @@ export class CommandContext {
   }
 }
 
+/** Help text is laid out for a terminal this wide, so nothing in it wraps in the middle of a word. */
+const HELP_COLUMNS = 80;
+
+/** `text` broken at spaces into lines of at most `width` characters (a longer word keeps a line to itself). */
+function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line];
+}
+
+/**
+ * The Examples section of a command's help: each command with its comment beside it when both fit
+ * in 80 columns, else the comment on the lines below; a long command is continued with `\` at a
+ * space. No line is cut in the middle of a word.
+ */
 export function examples(lines: Array<[string, string]>): string {
-  const width = Math.max(...lines.map(([cmd]) => cmd.length));
-  return '\nExamples:\n' + lines.map(([cmd, what]) => `  $ ${cmd.padEnd(width)}  # ${what}`).join('\n') + '\n';
+  const fits = ([cmd, what]: [string, string], width: number) => 4 + width + 4 + what.length <= HELP_COLUMNS && cmd.length <= width;
+  // the column of the comments: where the most examples fit on one line
+  const sideBySide = (width: number) => lines.filter((line) => fits(line, width)).length;
+  const width = lines.map(([cmd]) => cmd.length).reduce((best, length) => (sideBySide(length) > sideBySide(best) || (sideBySide(length) === sideBySide(best) && length < best) ? length : best), 0);
+  const out = lines.map(([cmd, what]) => {
+    if (fits([cmd, what], width)) return `  $ ${cmd.padEnd(width)}  # ${what}`;
+    const command = wrapWords(cmd, HELP_COLUMNS - 6).map((part, i, all) => `${i === 0 ? '  $ ' : '      '}${part}${i < all.length - 1 ? ' \\' : ''}`);
+    return [...command, ...wrapWords(what, HELP_COLUMNS - 8).map((part) => `      # ${part}`)].join('\n');
+  });
+  return '\nExamples:\n' + out.join('\n') + '\n';
 }

@@ -340,7 +340,13 @@ function renderSummary(out: Output, summary: ImportSummary, displayUrl: string):
     ...(showSkipped ? [counts.skipped] : []),
     counts.rejected,
   ];
-  out.table(headers, [...summary.groups.map((group) => row(group.group, group)), ...(summary.groups.length > 1 ? [row('total', summary)] : [])]);
+  // at a terminal the groups the import changed, and one line for the rest; piped, every group
+  const changed = (group: (typeof summary.groups)[number]) => group.created + group.updated + group.skipped + group.rejected > 0;
+  const shown = out.io.stdoutIsTTY ? summary.groups.filter(changed) : summary.groups;
+  const rest = summary.groups.filter((group) => !shown.includes(group));
+  const sum = (key: 'created' | 'updated' | 'unchanged' | 'skipped' | 'rejected') => rest.reduce((total, group) => total + group[key], 0);
+  const others = rest.length === 0 ? [] : [row(`${rest.length} other${rest.length === 1 ? '' : 's'}, unchanged`, { created: sum('created'), updated: sum('updated'), unchanged: sum('unchanged'), skipped: sum('skipped'), rejected: sum('rejected') })];
+  out.table(headers, [...shown.map((group) => row(group.group, group)), ...others, ...(summary.groups.length > 1 ? [row('total', summary)] : [])]);
   for (const column of summary.ignoredColumns) out.notice(`ignored column "${column}" (--ignore-unknown-columns)`);
   if (summary.ids.assigned.length > 0) {
     const shown = summary.ids.assigned.slice(0, 20).join(', ');

@@ -118,9 +118,12 @@ export class Output {
     this.io.stderr.write(this.ce.red('error: ') + text + '\n');
   }
 
-  /** Renders rows under headers as a box table at a TTY and as aligned plain columns otherwise. */
+  /**
+   * Renders rows under headers as a box table at a TTY, as wide as the terminal at most (the widest
+   * columns shortened with …), and as aligned plain columns with every cell in full otherwise.
+   */
   table(headers: string[], rows: Array<Array<string | number | null | undefined>>): void {
-    this.io.stdout.write(renderTable(headers, rows, this.io.stdoutIsTTY, this.c) + '\n');
+    this.io.stdout.write(renderTable(headers, rows, this.io.stdoutIsTTY, this.c, this.io.stdoutIsTTY ? terminalColumns(this.io) : undefined) + '\n');
   }
 
   heading(text: string): void {
@@ -227,14 +230,48 @@ function visibleWidth(text: string): number {
   return [...text.replace(ANSI, '')].length;
 }
 
+/** The terminal's width: what the terminal says, else $COLUMNS, else 80. */
+export function terminalColumns(io: IO): number {
+  const columns = (io.stdout as { columns?: number }).columns ?? Number(io.env.COLUMNS);
+  return Number.isInteger(columns) && columns > 20 ? columns : 80;
+}
+
+/** `text` in at most `width` characters: on one line, cut with … when longer. */
+function shorten(text: string, width: number): string {
+  const line = text.replace(ANSI, '').replace(/\s+/g, ' ');
+  const characters = [...line];
+  return characters.length <= width ? line : characters.slice(0, Math.max(1, width - 1)).join('') + '…';
+}
+
+/** Column widths whose boxed table (a border and a space either side of each cell) fits `maxWidth`: the widest column gives way first. */
+export function fitWidths(widths: number[], maxWidth: number, minimum = 6): number[] {
+  const fitted = [...widths];
+  const total = () => fitted.reduce((sum, width) => sum + width + 3, 1);
+  while (total() > maxWidth) {
+    const widest = fitted.indexOf(Math.max(...fitted));
+    if (fitted[widest] <= minimum) break;
+    fitted[widest] = Math.max(minimum, fitted[widest] - (total() - maxWidth));
+  }
+  return fitted;
+}
+
 export function renderTable(
   headers: string[],
   rows: Array<Array<string | number | null | undefined>>,
   boxed: boolean,
   c: Colors,
+  maxWidth?: number,
 ): string {
-  const cells = rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '' : String(cell))));
-  const widths = headers.map((h, i) => Math.max(visibleWidth(h), ...cells.map((r) => visibleWidth(r[i] ?? ''))));
+  let cells = rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '' : String(cell))));
+  let widths = headers.map((h, i) => Math.max(visibleWidth(h), ...cells.map((r) => visibleWidth(r[i] ?? ''))));
+  if (boxed && maxWidth !== undefined) {
+    const fitted = fitWidths(widths, maxWidth);
+    if (fitted.some((width, i) => width < widths[i])) {
+      cells = cells.map((row) => row.map((cell, i) => (visibleWidth(cell) > fitted[i] ? shorten(cell, fitted[i]) : cell)));
+      headers = headers.map((header, i) => (visibleWidth(header) > fitted[i] ? shorten(header, fitted[i]) : header));
+      widths = fitted;
+    }
+  }
   const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - visibleWidth(text)));
   if (!boxed) {
     const lines = [headers.map((h, i) => pad(h.toUpperCase(), widths[i])).join('  ').trimEnd()];
