@@ -23,6 +23,8 @@ function startWorker(options: PipelineOptions): Worker {
  */
 export async function* runPipelineInWorker(options: PipelineOptions): AsyncGenerator<PipelineBatch, PipelineEnd> {
   const worker = startWorker(options);
+  // the worker has its own copy of the stored questions (cloned as it started): this thread's can go
+  if (options.plan.target === 'pingtopass-questions') options.plan.existing = undefined;
   const messages = workerMessages<WorkerMessage>(worker, 'the import worker');
   try {
     for (;;) {
