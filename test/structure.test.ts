@@ -13,11 +13,10 @@ import { tempDir } from './support/cli.js';
  */
 const LIMITS = {
   functionLines: 120,
-  /** Functions longer than `functionLines` today, each held to its present length ("path name": lines). */
-  longFunctions: {
-  } as Record<string, number>,
+  /** Functions longer than `functionLines` today, each held to its present length ("path name": lines). None: keep it so. */
+  longFunctions: {} as Record<string, number>,
   typeOnlyImportCycles: 0,
-  serviceFlagMentions: 14,
+  serviceFlagMentions: 3,
 };
 
 const ROOT = join(import.meta.dirname, '..');
@@ -141,5 +140,5 @@ describe('the structure checks themselves', () => {
     const over = run(21);
     expect(over.status).toBe(1);
     expect(over.stderr).toContain('1 function(s) longer than 21 lines');
-  });
+  }, 120_000);
 });
