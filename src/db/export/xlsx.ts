@@ -80,10 +80,12 @@ function escapeXml(text: string): string {
   });
 }
 
-/** An inline-string cell styled `style`; text with surrounding spaces keeps them. */
-function textCell(text: string, style: number): string {
-  const space = /^\s|\s$/.test(text) ? ' xml:space="preserve"' : '';
-  return `<c s="${style}" t="inlineStr"><is><t${space}>${escapeXml(text)}</t></is></c>`;
+/** An inline-string cell at `ref` styled `style`; text with surrounding spaces keeps them. */
+function textCell(ref: string, text: string, style: number): string {
+  const first = text.charCodeAt(0);
+  const last = text.charCodeAt(text.length - 1);
+  const space = first <= 32 || last <= 32 || /^\s|\s$/.test(text) ? ' xml:space="preserve"' : '';
+  return `<c r="${ref}" s="${style}" t="inlineStr"><is><t${space}>${escapeXml(text)}</t></is></c>`;
 }
 
 /** A row of cells; a cell left empty is not written (its position is kept by the next cell's reference). */
@@ -92,10 +94,10 @@ function rowXml(row: number, cells: XlsxValue[], style: number): string {
   for (let i = 0; i < cells.length; i++) {
     const value = cells[i];
     if (value === null || value === undefined || value === '') continue;
-    const ref = ` r="${columnName(i + 1)}${row}"`;
-    if (typeof value === 'number' && Number.isFinite(value)) xml += `<c${ref}><v>${value}</v></c>`;
-    else if (typeof value === 'boolean') xml += `<c${ref} t="b"><v>${value ? 1 : 0}</v></c>`;
-    else xml += textCell(value instanceof Date ? value.toISOString() : String(value), style).replace('<c ', `<c${ref} `);
+    const ref = `${columnName(i + 1)}${row}`;
+    if (typeof value === 'number' && Number.isFinite(value)) xml += `<c r="${ref}"><v>${value}</v></c>`;
+    else if (typeof value === 'boolean') xml += `<c r="${ref}" t="b"><v>${value ? 1 : 0}</v></c>`;
+    else xml += textCell(ref, value instanceof Date ? value.toISOString() : String(value), style);
   }
   return xml + '</row>';
 }
@@ -115,8 +117,8 @@ function columnName(column: number): string {
 const DOS_TIME = 0;
 const DOS_DATE = (0 << 9) | (1 << 5) | 1;
 const FLAG_DESCRIPTOR_UTF8 = 0x0008 | 0x0800;
-/** Compression level: the sheet is most of the work, and level 3 deflates it several times faster than 6 for a few percent more bytes. */
-const LEVEL = 3;
+/** Compression level: deflating the sheet is most of the work, and level 1 does it several times faster than 6 for some more bytes. */
+const LEVEL = 1;
 
 interface ZipEntry {
   name: Buffer;
@@ -284,7 +286,7 @@ export function xlsxRecordWriter(columns: ExportColumn[]): RecordWriter {
       let xml = `<row r="${row}">`;
       for (let i = 0; i < kinds.length; i++) {
         const text = cellText(values[i], kinds[i]);
-        if (text !== '') xml += textCell(text, 1).replace('<c ', `<c r="${columnName(i + 1)}${row}" `);
+        if (text !== '') xml += textCell(columnName(i + 1) + row, text, 1);
       }
       return xml + '</row>';
     },
