@@ -6,13 +6,10 @@
 import { createWriteStream, rmSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { benchDir, printTable, qbankBin, s, timeCommand } from './support.js';
+import { benchDir, loadAverage, printTable, runQbank, s } from './support.js';
 
 const TARGET_BYTES = Number(process.env.QBANK_BENCH_XML_MB ?? 200) * 1e6;
 const RSS_LIMIT_MB = 300;
-
-/** Prints the child's peak resident set size on exit (it covers the worker thread too). */
-const PEAK_RSS = `data:text/javascript,${encodeURIComponent("process.on('exit', () => process.stderr.write('\\npeak-rss-kb=' + process.resourceUsage().maxRSS + '\\n'));")}`;
 
 const FILLER =
   'A network engineer reviews the routing table of a branch router after a change window and compares the administrative distances of the routes it holds. ';
@@ -54,12 +51,7 @@ async function writeBigXml(path: string): Promise<{ bytes: number; questions: nu
   return { bytes: statSync(path).size, questions };
 }
 
-function qbank(args: string[], env: Record<string, string>): { seconds: number; peakMb: number; stdout: string } {
-  const result = timeCommand('node', ['--import', PEAK_RSS, qbankBin, ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
-  if (result.status !== 0) throw new Error(`qbank ${args.join(' ')} failed (${result.status}):\n${result.stderr}`);
-  const peak = /peak-rss-kb=(\d+)/.exec(result.stderr);
-  return { seconds: result.seconds, peakMb: peak ? Number(peak[1]) / 1024 : NaN, stdout: result.stdout };
-}
+const qbank = (args: string[], env: Record<string, string>) => runQbank<Record<string, unknown>>(args, env);
 
 export async function run(): Promise<void> {
   const dir = benchDir('interchange');
@@ -70,19 +62,21 @@ export async function run(): Promise<void> {
     qbank(['db', 'push', '--schema', 'pingtopass'], env);
     writeFileSync(join(dir, 'exams.csv'), 'code,name,vendor,category,passing_score,total_questions\nBENCH-A,Bench A,Bench,Networking,700,100\nBENCH-B,Bench B,Bench,Networking,700,100\n');
     qbank(['import', 'exams', join(dir, 'exams.csv')], env);
-    const imported = qbank(['import', xml, '--difficulty', '3', '--json'], env);
-    const summary = JSON.parse(imported.stdout) as { created: number; parallel: boolean };
+    const imported = qbank(['import', xml, '--difficulty', '3'], env);
+    const summary = imported.summary as { created: number; parallel: boolean };
     if (summary.created !== questions) throw new Error(`expected ${questions} questions created, got ${summary.created}`);
-    const again = qbank(['import', xml, '--difficulty', '3', '--json'], env);
-    const exported = qbank(['export', 'questions', join(dir, 'out.xml'), '--json'], env);
+    const again = qbank(['import', xml, '--difficulty', '3'], env);
+    const exported = qbank(['export', 'questions', join(dir, 'out.xml')], env);
     const mb = (value: number) => `${value.toFixed(0)} MB`;
     printTable(`Moodle XML: ${(bytes / 1e6).toFixed(0)} MB, ${questions.toLocaleString('en-US')} questions (parsing in a worker: ${summary.parallel})`, [
       ['import into an empty bank: peak RSS', mb(imported.peakMb), `< ${RSS_LIMIT_MB} MB`, imported.peakMb < RSS_LIMIT_MB ? 'ok' : 'MISSED'],
       ['import into an empty bank: time', s(imported.seconds), '-', `${((bytes / 1e6) / imported.seconds).toFixed(1)} MB/s`],
+      ['import into an empty bank: CPU time (every thread)', s(imported.cpuSeconds), '-', `${((bytes / 1e6) / imported.cpuSeconds).toFixed(1)} MB per CPU second`],
       ['the same file again (all unchanged): peak RSS', mb(again.peakMb), `< ${RSS_LIMIT_MB} MB`, again.peakMb < RSS_LIMIT_MB ? 'ok' : 'MISSED'],
-      ['the same file again: time', s(again.seconds), '-', ''],
-      ['export questions to Moodle XML: time', s(exported.seconds), '-', `peak RSS ${mb(exported.peakMb)}`],
+      ['the same file again: time', s(again.seconds), '-', `CPU ${s(again.cpuSeconds)}`],
+      ['export questions to Moodle XML: time', s(exported.seconds), '-', `peak RSS ${mb(exported.peakMb)}, CPU ${s(exported.cpuSeconds)}`],
     ]);
+    console.log(`  load average (1, 5, 15 min) at the end: ${loadAverage()}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

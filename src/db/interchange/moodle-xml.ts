@@ -32,6 +32,8 @@ const parser = new XMLParser({
   // numeric character references are decoded by `decodeCharacterReferences`: the parser's own
   // option for them also loads HTML's entity table on every parse, six times the cost of the rest
   htmlEntities: false,
+  // `isArray` looks at the tag's name alone: without this the parser builds the tag's path as a string for every tag
+  jPath: false,
 });
 
 /** A noncharacter that stands for `&#13;` through the parser. */
