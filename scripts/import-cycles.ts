@@ -12,7 +12,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import ts from 'typescript';
-import { isEntryPoint, parseSourceTree, REPO_ROOT } from './source-files.js';
+import { isEntryPoint, stopQuietlyOnClosedOutput, parseSourceTree, REPO_ROOT } from './source-files.js';
 
 export interface ImportEdge {
   from: string;
@@ -167,4 +167,7 @@ function main(args: string[]): number {
   return cycles.runtime.length > 0 || upward.length > 0 ? 1 : 0;
 }
 
-if (isEntryPoint(import.meta.url)) process.exitCode = main(process.argv.slice(2));
+if (isEntryPoint(import.meta.url)) {
+  stopQuietlyOnClosedOutput();
+  process.exitCode = main(process.argv.slice(2));
+}

@@ -12,7 +12,7 @@
  */
 import { join } from 'node:path';
 import ts from 'typescript';
-import { isEntryPoint, lineOf, parseSourceTree, REPO_ROOT } from './source-files.js';
+import { isEntryPoint, stopQuietlyOnClosedOutput, lineOf, parseSourceTree, REPO_ROOT } from './source-files.js';
 
 export const SERVICE_DIRS = [join(REPO_ROOT, 'src', 'db'), join(REPO_ROOT, 'src', 'turso')];
 
@@ -77,4 +77,7 @@ function main(args: string[]): number {
   return mentions.length > 0 ? 1 : 0;
 }
 
-if (isEntryPoint(import.meta.url)) process.exitCode = main(process.argv.slice(2));
+if (isEntryPoint(import.meta.url)) {
+  stopQuietlyOnClosedOutput();
+  process.exitCode = main(process.argv.slice(2));
+}

@@ -46,3 +46,11 @@ export function lineOf(source: ts.SourceFile, position: number): number {
 export function isEntryPoint(moduleUrl: string): boolean {
   return process.argv[1] !== undefined && fileURLToPath(moduleUrl) === resolve(process.argv[1]);
 }
+
+/** A reader that stops early (`| head`) ends the script quietly, as with any command-line tool. */
+export function stopQuietlyOnClosedOutput(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
+}
