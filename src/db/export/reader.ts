@@ -23,7 +23,7 @@ export interface PageSettings {
   pageBytes: number;
 }
 
-export const DEFAULT_PAGES: PageSettings = { firstPageRows: 2_000, maxPageRows: 10_000, pageBytes: 2.5 * (1 << 20) };
+export const DEFAULT_PAGES: PageSettings = { firstPageRows: 2_000, maxPageRows: 10_000, pageBytes: 2.2 * (1 << 20) };
 
 const BATCH_ROWS = 1_000;
 
