@@ -273,7 +273,7 @@ describe('qbank db create with content: --schema, --seed, --from-dump; --locatio
     const questions = await query(org, 'quiz-dev', 'SELECT count(*) AS n FROM questions');
     expect(Number(questions.rows[0]!.n)).toBeGreaterThan(0);
     const runs = await query(org, 'quiz-dev', 'SELECT command FROM __qbank_audit ORDER BY started_at');
-    expect(runs.rows.map((r) => r.command)).toEqual(['db create --schema', 'db create --seed']);
+    expect(runs.rows.map((r) => r.command)).toEqual(['db create: schema push', 'db create: seed']);
     expect(created.stdout).not.toMatch(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./);
 
     const text = await runCli(['--schema', 'open-interview', 'db', 'create', 'oi-dev'], { env: org.env, cwd: org.dir });

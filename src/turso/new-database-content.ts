@@ -56,18 +56,18 @@ export async function fillNewDatabase(api: PlatformApi, created: DatabaseSummary
   const filled: FilledContent = { restore: null, push: null, seed: null };
   const run = (command: string, target: string, args: Record<string, unknown>): RunContext => ({ ...content.run, command, arguments: args, target });
   try {
-    if (content.dumpPath) filled.restore = await restore(config, content.dumpPath, (target) => run('db create --from-dump', target, { file: content.dumpPath }), content.holder);
+    if (content.dumpPath) filled.restore = await restore(config, content.dumpPath, (target) => run('db create: restore of a dump', target, { file: content.dumpPath }), content.holder);
     if (content.schema || content.seed) await withDatabase(config, async (database) => {
       const { resolveSystem } = await import('../db/systems.js');
       const system = await resolveSystem(database, content.schema);
       if (content.schema) {
         const { pushSchema } = await import('../db/schema-sync.js');
-        const pushed = await pushSchema(database, system, { run: run('db create --schema', database.displayUrl, { schema: system }) });
+        const pushed = await pushSchema(database, system, { run: run('db create: schema push', database.displayUrl, { schema: system }) });
         filled.push = { system, statements: pushed.statementCount, upToDate: pushed.upToDate };
       }
       if (content.seed) {
         const { seedDatabase } = await import('../db/seed.js');
-        const seeded = await seedDatabase(database, system, { run: run('db create --seed', database.displayUrl, { schema: system }) });
+        const seeded = await seedDatabase(database, system, { run: run('db create: seed', database.displayUrl, { schema: system }) });
         filled.seed = { system, created: seeded.created, updated: seeded.updated, unchanged: seeded.unchanged };
       }
     });
