@@ -12,7 +12,7 @@ import { sqlOf } from './row-query.js';
 import { csvWriter, jsonWriter } from './text-formats.js';
 import type { RenderMessage, RenderRequest, RenderWorkerData } from './threads.js';
 
-const AHEAD = 4;
+const AHEAD = 2;
 const CHUNK_CHARS = 1 << 20;
 
 function beginRequest(): Promise<InValue[]> {

@@ -91,7 +91,7 @@ function startRenderer(database: Database, job: ThreadedJob, thread: number): Wo
     thread,
     threads: THREADS,
   };
-  return startModuleWorker(import.meta.url, 'render-worker', data, { maxYoungGenerationSizeMb: 16 });
+  return startModuleWorker(import.meta.url, 'render-worker', data, { maxYoungGenerationSizeMb: 8 });
 }
 
 function failure(message: RenderMessage | WorkerCrash): Error {
