@@ -5,7 +5,6 @@ import { whereOf, type ExportFilters } from './filters.js';
 import { recordWriter, type ExportFormat } from './formats.js';
 import { DEFAULT_PAGES, readRows, type PageSettings } from './reader.js';
 import { exportTable, type ExportKind, type ExportTable } from './tables.js';
-import { DEFAULT_BLOCK_ROWS, startThreadedExport } from './threads.js';
 import { checkInterchangeKind } from '../interchange/index.js';
 import { leaveOutSkipped, type SkippedQuestions } from '../interchange/writers.js';
 import { XlsxSheetWriter, xlsxRecordWriter } from './xlsx.js';
@@ -27,8 +26,6 @@ export interface ExportOptions {
   excel?: boolean;
   filters?: ExportFilters;
   pages?: PageSettings;
-  /** Rows per block when a large `file:` export is rendered in two threads. */
-  blockRows?: number;
   /** Told after each batch written: rows and bytes so far. */
   onProgress?: (progress: ExportProgress) => void;
 }
@@ -131,38 +128,18 @@ export async function exportRecords(database: Database, sink: ExportSink, option
   try {
     await checkExamCodes(database, options.filters?.exams);
     const query = { select: table.select, from: table.from, where, args, key: table.key, keyIndex: table.keyIndex };
-    const format = options.format;
-    const threaded =
-      format === 'csv' || format === 'json' || format === 'jsonl'
-        ? await startThreadedExport(database, { table, format, excel, query, blockRows: options.blockRows ?? DEFAULT_BLOCK_ROWS })
-        : undefined;
-    if (threaded) {
-      await flush();
-      try {
-        for await (const chunk of threaded.chunks()) {
-          rows += chunk.rows;
-          for (const [group, count] of chunk.groups ?? []) groups.set(group, (groups.get(group) ?? 0) + count);
-          bytes += chunk.data.length;
-          await sink.write(Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.length));
-          options.onProgress?.({ rows, bytes });
-        }
-      } finally {
-        await threaded.close();
+    for await (const batch of readRows(database, query, options.pages ?? DEFAULT_PAGES)) {
+      for (const row of batch) {
+        const values = table.toValues(row);
+        const group = String(values[table.groupIndex] ?? '');
+        groups.set(group, (groups.get(group) ?? 0) + 1);
+        pending += writer.record(values, rows === 0);
+        rows++;
+        if (pending.length >= FLUSH_CHARS) await flush();
       }
-    } else {
-      for await (const batch of readRows(database, query, options.pages ?? DEFAULT_PAGES)) {
-        for (const row of batch) {
-          const values = table.toValues(row);
-          const group = String(values[table.groupIndex] ?? '');
-          groups.set(group, (groups.get(group) ?? 0) + 1);
-          pending += writer.record(values, rows === 0);
-          rows++;
-          if (pending.length >= FLUSH_CHARS) await flush();
-        }
-        options.onProgress?.({ rows, bytes: bytes + pending.length });
-      }
-      pending += writer.end();
+      options.onProgress?.({ rows, bytes: bytes + pending.length });
     }
+    pending += writer.end();
     await flush();
     skipped = writer.skipped?.();
     if (skipped) rows = leaveOutSkipped(rows, groups, skipped);

@@ -1,8 +1,7 @@
 /**
  * PingToPass questions come out one row per question: the options, read as one JSON array of
  * `[text, is_correct]` pairs in their order, become `option_a…option_f`, and the correct ones the
- * letters of `correct`. Plain data plus this function, so an export's rendering threads shape rows
- * without loading the tables' column definitions.
+ * letters of `correct`.
  */
 
 export const OPTION_LETTERS = ['A', 'B', 'C', 'D', 'E', 'F'] as const;

@@ -11,7 +11,7 @@ import type { ExportColumn, ValueKind } from './tables.js';
  * - integers as their digits (exact beyond 2^53), booleans as true/false.
  */
 
-/** The writers of the text formats, on their own (no import of the other formats): an export's rendering threads load only these. */
+/** The writers of the text formats (CSV, JSON, JSON Lines), apart from the other formats. */
 export interface TextRecordWriter {
   /** Text before the first record. */
   start(): string;
