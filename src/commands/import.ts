@@ -346,7 +346,9 @@ function renderSummary(out: Output, summary: ImportSummary, displayUrl: string):
   const rest = summary.groups.filter((group) => !shown.includes(group));
   const sum = (key: 'created' | 'updated' | 'unchanged' | 'skipped' | 'rejected') => rest.reduce((total, group) => total + group[key], 0);
   const others = rest.length === 0 ? [] : [row(`${rest.length} other${rest.length === 1 ? '' : 's'}, unchanged`, { created: sum('created'), updated: sum('updated'), unchanged: sum('unchanged'), skipped: sum('skipped'), rejected: sum('rejected') })];
-  out.table(headers, [...shown.map((group) => row(group.group, group)), ...others, ...(summary.groups.length > 1 ? [row('total', summary)] : [])]);
+  const rows = [...shown.map((group) => row(group.group, group)), ...others, ...(summary.groups.length > 1 ? [row('total', summary)] : [])];
+  // a file without rows has nothing to tabulate: the closing line gives its counts
+  if (rows.length > 0) out.table(headers, rows);
   for (const column of summary.ignoredColumns) out.notice(`ignored column "${column}" (--ignore-unknown-columns)`);
   if (summary.ids.assigned.length > 0) {
     const shown = summary.ids.assigned.slice(0, 20).join(', ');
