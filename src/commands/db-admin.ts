@@ -374,8 +374,7 @@ export async function pushFleet(context: CommandContext, command: Command, flags
   const out = context.output(command);
   const api = await platformApi(context, command, out);
   const { runOnFleet, DEFAULT_FLEET_CONCURRENCY } = await import('../turso/fleet.js');
-  const { introspect, pushSchema } = await import('../db/schema-sync.js');
-  const { resolveSystem } = await import('../db/systems.js');
+  const { pushOne } = await import('../turso/fleet-jobs.js');
   const explicit = context.globals(command).schema as SystemName | undefined;
   const actor = await lazyActor(context);
   const entries = await runOnFleet(api, {
@@ -384,20 +383,14 @@ export async function pushFleet(context: CommandContext, command: Command, flags
     readOnly: Boolean(flags.dryRun),
     refuse: (target) => (target.blockWrites && !flags.dryRun ? 'writes are blocked on this database (block_writes), so nothing was pushed' : undefined),
     onEntry: (entry) => renderFleetLine(out, entry),
-    job: async (database) => {
-      const live = await introspect(database);
-      const system = await resolveSystem(database, explicit, live.keys());
-      const result = await pushSchema(database, system, {
-        live,
-        dryRun: flags.dryRun,
-        allowDataLoss: flags.allowDataLoss,
-        confirmDataLoss: async () => Boolean(flags.yes),
-        run: actor.run({ command: 'db push --all', arguments: { schema: system, group: flags.group ?? null }, target: database.displayUrl }),
-      });
-      if (result.upToDate) return { outcome: 'ok', message: `up to date (${system})`, result };
-      if (result.dryRun) return { outcome: 'pending', message: `${result.steps.length} step(s) pending (${system}), not applied`, result };
-      return { outcome: 'changed', message: `applied ${result.statementCount} statement(s) (${system})`, result };
-    },
+    job: (database) =>
+      pushOne(database, {
+        explicit,
+        dryRun: Boolean(flags.dryRun),
+        allowDataLoss: Boolean(flags.allowDataLoss),
+        dataLossConsent: Boolean(flags.yes),
+        run: (system) => actor.run({ command: 'db push --all', arguments: { schema: system, group: flags.group ?? null }, target: database.displayUrl }),
+      }),
   });
   finishFleet(context, out, 'db push --all', entries, flags);
 }

@@ -2,6 +2,7 @@ import type { SystemName } from '../config.js';
 import type { Database } from '../db/client.js';
 import type { MigrateResult } from '../db/migrations.js';
 import type { RunContext } from '../db/run-record.js';
+import type { PushResult } from '../db/schema-sync.js';
 import type { FleetJobResult } from './fleet.js';
 
 /*
@@ -36,4 +37,31 @@ export async function migrateOne(database: Database, options: MigrateJobOptions)
   if (result.applied.length > 0) return { outcome: 'changed', message: `applied ${result.applied.length} migration(s) (${system}): ${result.applied.join(', ')}`, result };
   if (result.baselined.length > 0) return { outcome: 'changed', message: `recorded ${result.baselined.length} migration(s) already in place (${system})`, result };
   return { outcome: 'ok', message: `no pending migrations (${system})`, result };
+}
+
+export interface PushJobOptions {
+  explicit: SystemName | undefined;
+  dryRun: boolean;
+  allowDataLoss: boolean;
+  /** Consent to a plan that loses data, given up front (a fleet never prompts). */
+  dataLossConsent: boolean;
+  run: (system: SystemName) => RunContext;
+}
+
+/** Pushes the built-in schema of the database's system; a dry run reports the pending steps. */
+export async function pushOne(database: Database, options: PushJobOptions): Promise<FleetJobResult<PushResult>> {
+  const { introspect, pushSchema } = await import('../db/schema-sync.js');
+  const { resolveSystem } = await import('../db/systems.js');
+  const live = await introspect(database);
+  const system = await resolveSystem(database, options.explicit, live.keys());
+  const result = await pushSchema(database, system, {
+    live,
+    dryRun: options.dryRun,
+    allowDataLoss: options.allowDataLoss,
+    confirmDataLoss: async () => options.dataLossConsent,
+    run: options.run(system),
+  });
+  if (result.upToDate) return { outcome: 'ok', message: `up to date (${system})`, result };
+  if (result.dryRun) return { outcome: 'pending', message: `${result.steps.length} step(s) pending (${system}), not applied`, result };
+  return { outcome: 'changed', message: `applied ${result.statementCount} statement(s) (${system})`, result };
 }
