@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { SystemName } from '../config.js';
 import type { RunContext } from '../db/run-record.js';
+import type { Database } from '../db/client.js';
+import type { FleetJobResult } from '../turso/fleet.js';
 import { QbankError, RefusedError, UsageError } from '../errors.js';
 import type { Output } from '../output/output.js';
 import type { PlatformApi } from '../turso/platform-api.js';
@@ -371,28 +373,10 @@ export interface FleetFlags {
 
 /** `db push --all`: the built-in schema pushed to every database of the organization or group. */
 export async function pushFleet(context: CommandContext, command: Command, flags: FleetFlags): Promise<void> {
-  const out = context.output(command);
-  const api = await platformApi(context, command, out);
-  const { runOnFleet, DEFAULT_FLEET_CONCURRENCY } = await import('../turso/fleet.js');
   const { pushOne } = await import('../turso/fleet-jobs.js');
-  const explicit = context.globals(command).schema as SystemName | undefined;
-  const actor = await lazyActor(context);
-  const entries = await runOnFleet(api, {
-    group: flags.group,
-    concurrency: flags.concurrency ?? DEFAULT_FLEET_CONCURRENCY,
-    readOnly: Boolean(flags.dryRun),
-    refuse: (target) => (target.blockWrites && !flags.dryRun ? 'writes are blocked on this database (block_writes), so nothing was pushed' : undefined),
-    onEntry: (entry) => renderFleetLine(out, entry),
-    job: (database) =>
-      pushOne(database, {
-        explicit,
-        dryRun: Boolean(flags.dryRun),
-        allowDataLoss: Boolean(flags.allowDataLoss),
-        dataLossConsent: Boolean(flags.yes),
-        run: (system) => actor.run({ command: 'db push --all', arguments: { schema: system, group: flags.group ?? null }, target: database.displayUrl }),
-      }),
-  });
-  finishFleet(context, out, 'db push --all', entries, flags);
+  await runWritingFleet(context, command, flags, { name: 'db push --all', done: 'pushed' }, (database, explicit, run) =>
+    pushOne(database, { explicit, dryRun: Boolean(flags.dryRun), allowDataLoss: Boolean(flags.allowDataLoss), dataLossConsent: Boolean(flags.yes), run }),
+  );
 }
 
 /** `db status --all`: drift and pending migrations of every database, read only. */
@@ -421,26 +405,35 @@ export async function statusFleet(context: CommandContext, command: Command, fla
 
 /** `db migrate --all`: the committed migrations applied to every database (`--dry-run`: listed, read only). */
 export async function migrateFleet(context: CommandContext, command: Command, flags: FleetFlags): Promise<void> {
+  const { migrateOne } = await import('../turso/fleet-jobs.js');
+  await runWritingFleet(context, command, flags, { name: 'db migrate --all', done: 'migrated' }, (database, explicit, run) =>
+    migrateOne(database, { explicit, dryRun: Boolean(flags.dryRun), run }),
+  );
+}
+
+/** A fleet job that may write: read only under `--dry-run`, refused where writes are blocked, each change a run entry. */
+async function runWritingFleet(
+  context: CommandContext,
+  command: Command,
+  flags: FleetFlags,
+  verb: { name: string; done: string },
+  job: (database: Database, explicit: SystemName | undefined, run: (system: SystemName) => RunContext) => Promise<FleetJobResult<unknown>>,
+): Promise<void> {
   const out = context.output(command);
   const api = await platformApi(context, command, out);
   const { runOnFleet, DEFAULT_FLEET_CONCURRENCY } = await import('../turso/fleet.js');
-  const { migrateOne } = await import('../turso/fleet-jobs.js');
   const explicit = context.globals(command).schema as SystemName | undefined;
   const actor = await lazyActor(context);
   const entries = await runOnFleet(api, {
     group: flags.group,
     concurrency: flags.concurrency ?? DEFAULT_FLEET_CONCURRENCY,
     readOnly: Boolean(flags.dryRun),
-    refuse: (target) => (target.blockWrites && !flags.dryRun ? 'writes are blocked on this database (block_writes), so nothing was migrated' : undefined),
+    refuse: (target) => (target.blockWrites && !flags.dryRun ? `writes are blocked on this database (block_writes), so nothing was ${verb.done}` : undefined),
     onEntry: (entry) => renderFleetLine(out, entry),
     job: (database) =>
-      migrateOne(database, {
-        explicit,
-        dryRun: Boolean(flags.dryRun),
-        run: (system) => actor.run({ command: 'db migrate --all', arguments: { schema: system, group: flags.group ?? null }, target: database.displayUrl }),
-      }),
+      job(database, explicit, (system) => actor.run({ command: verb.name, arguments: { schema: system, group: flags.group ?? null }, target: database.displayUrl })),
   });
-  finishFleet(context, out, 'db migrate --all', entries, flags);
+  finishFleet(context, out, verb.name, entries, flags);
 }
 
 /**
