@@ -5,9 +5,17 @@ import { randomUUID } from 'node:crypto';
 // Runtime id default; the SQL schema is unaffected by the generator chosen.
 export const generateId = () => randomUUID().replace(/-/g, '').slice(0, 24);
 
+// The columns every table of the document declares alike: a generated text id and creation/update times.
+const primaryId = () => text('id').$defaultFn(() => generateId()).primaryKey();
+const createdAt = () => integer('created_at', { mode: 'timestamp' })
+  .default(sql`(unixepoch())`);
+const updatedAt = () => integer('updated_at', { mode: 'timestamp' })
+  .default(sql`(unixepoch())`)
+  .$onUpdate(() => sql`(unixepoch())`);
+
 // Users table
 export const users = sqliteTable('users', {
-  id: text('id').$defaultFn(() => generateId()).primaryKey(),
+  id: primaryId(),
   email: text('email').notNull().unique(),
   name: text('name'),
   googleId: text('google_id').unique(),
@@ -23,11 +31,8 @@ export const users = sqliteTable('users', {
   credits: integer('credits').default(0), // For pay-per-use model
   settings: text('settings', { mode: 'json' }).$type<UserSettings>(),
   lastLoginAt: integer('last_login_at', { mode: 'timestamp' }),
-  createdAt: integer('created_at', { mode: 'timestamp' })
-    .default(sql`(unixepoch())`),
-  updatedAt: integer('updated_at', { mode: 'timestamp' })
-    .default(sql`(unixepoch())`)
-    .$onUpdate(() => sql`(unixepoch())`),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
 }, (table) => ({
   emailIdx: index('users_email_idx').on(table.email),
   googleIdIdx: index('users_google_id_idx').on(table.googleId),
@@ -36,7 +41,7 @@ export const users = sqliteTable('users', {
 
 // Exams table
 export const exams = sqliteTable('exams', {
-  id: text('id').$defaultFn(() => generateId()).primaryKey(),
+  id: primaryId(),
   code: text('code').notNull().unique(), // e.g., 'CCNA-200-301'
   name: text('name').notNull(),
   vendor: text('vendor').notNull(), // Cisco, AWS, Microsoft, etc.
@@ -51,11 +56,8 @@ export const exams = sqliteTable('exams', {
   isActive: integer('is_active', { mode: 'boolean' }).default(true),
   isBeta: integer('is_beta', { mode: 'boolean' }).default(false),
   metadata: text('metadata', { mode: 'json' }).$type<ExamMetadata>(),
-  createdAt: integer('created_at', { mode: 'timestamp' })
-    .default(sql`(unixepoch())`),
-  updatedAt: integer('updated_at', { mode: 'timestamp' })
-    .default(sql`(unixepoch())`)
-    .$onUpdate(() => sql`(unixepoch())`),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
 }, (table) => ({
   codeIdx: uniqueIndex('exams_code_idx').on(table.code),
   vendorIdx: index('exams_vendor_idx').on(table.vendor),
@@ -65,7 +67,7 @@ export const exams = sqliteTable('exams', {
 
 // Questions table
 export const questions = sqliteTable('questions', {
-  id: text('id').$defaultFn(() => generateId()).primaryKey(),
+  id: primaryId(),
   examId: text('exam_id').notNull().references(() => exams.id, { onDelete: 'cascade' }),
   type: text('type', { 
     enum: ['single', 'multiple', 'drag-drop', 'hotspot', 'simulation'] 
@@ -87,11 +89,8 @@ export const questions = sqliteTable('questions', {
   reviewedBy: text('reviewed_by'),
   reviewedAt: integer('reviewed_at', { mode: 'timestamp' }),
   statistics: text('statistics', { mode: 'json' }).$type<QuestionStats>(),
-  createdAt: integer('created_at', { mode: 'timestamp' })
-    .default(sql`(unixepoch())`),
-  updatedAt: integer('updated_at', { mode: 'timestamp' })
-    .default(sql`(unixepoch())`)
-    .$onUpdate(() => sql`(unixepoch())`),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
 }, (table) => ({
   examIdx: index('questions_exam_idx').on(table.examId),
   examObjectiveIdx: index('questions_exam_objective_idx').on(table.examId, table.objectiveId),
@@ -102,15 +101,14 @@ export const questions = sqliteTable('questions', {
 
 // Answer options table
 export const answerOptions = sqliteTable('answer_options', {
-  id: text('id').$defaultFn(() => generateId()).primaryKey(),
+  id: primaryId(),
   questionId: text('question_id').notNull()
     .references(() => questions.id, { onDelete: 'cascade' }),
   text: text('text').notNull(),
   isCorrect: integer('is_correct', { mode: 'boolean' }).notNull(),
   explanation: text('explanation'), // Why this answer is correct/incorrect
   order: integer('order').notNull().default(0),
-  createdAt: integer('created_at', { mode: 'timestamp' })
-    .default(sql`(unixepoch())`),
+  createdAt: createdAt(),
 }, (table) => ({
   questionIdx: index('answer_options_question_idx').on(table.questionId),
   questionOrderIdx: index('answer_options_question_order_idx').on(table.questionId, table.order),
@@ -118,7 +116,7 @@ export const answerOptions = sqliteTable('answer_options', {
 
 // Study sessions table
 export const studySessions = sqliteTable('study_sessions', {
-  id: text('id').$defaultFn(() => generateId()).primaryKey(),
+  id: primaryId(),
   userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
   examId: text('exam_id').notNull().references(() => exams.id),
   mode: text('mode', { 
@@ -133,8 +131,7 @@ export const studySessions = sqliteTable('study_sessions', {
   passed: integer('passed', { mode: 'boolean' }),
   completedAt: integer('completed_at', { mode: 'timestamp' }),
   metadata: text('metadata', { mode: 'json' }).$type<SessionMetadata>(),
-  createdAt: integer('created_at', { mode: 'timestamp' })
-    .default(sql`(unixepoch())`),
+  createdAt: createdAt(),
 }, (table) => ({
   userIdx: index('study_sessions_user_idx').on(table.userId),
   userExamIdx: index('study_sessions_user_exam_idx').on(table.userId, table.examId),
@@ -144,7 +141,7 @@ export const studySessions = sqliteTable('study_sessions', {
 
 // User answers table
 export const userAnswers = sqliteTable('user_answers', {
-  id: text('id').$defaultFn(() => generateId()).primaryKey(),
+  id: primaryId(),
   sessionId: text('session_id').notNull()
     .references(() => studySessions.id, { onDelete: 'cascade' }),
   questionId: text('question_id').notNull().references(() => questions.id),
@@ -153,8 +150,7 @@ export const userAnswers = sqliteTable('user_answers', {
   isMarked: integer('is_marked', { mode: 'boolean' }).default(false), // For review
   timeSpent: integer('time_spent'), // in seconds
   confidence: integer('confidence'), // 1-5 scale
-  createdAt: integer('created_at', { mode: 'timestamp' })
-    .default(sql`(unixepoch())`),
+  createdAt: createdAt(),
 }, (table) => ({
   sessionIdx: index('user_answers_session_idx').on(table.sessionId),
   sessionQuestionIdx: uniqueIndex('user_answers_session_question_idx')
@@ -164,7 +160,7 @@ export const userAnswers = sqliteTable('user_answers', {
 
 // User progress table
 export const userProgress = sqliteTable('user_progress', {
-  id: text('id').$defaultFn(() => generateId()).primaryKey(),
+  id: primaryId(),
   userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
   examId: text('exam_id').notNull().references(() => exams.id),
   totalSessions: integer('total_sessions').default(0),
@@ -178,11 +174,8 @@ export const userProgress = sqliteTable('user_progress', {
   totalTimeSpent: integer('total_time_spent').default(0), // in seconds
   lastActivityAt: integer('last_activity_at', { mode: 'timestamp' }),
   readyForExam: integer('ready_for_exam', { mode: 'boolean' }).default(false),
-  createdAt: integer('created_at', { mode: 'timestamp' })
-    .default(sql`(unixepoch())`),
-  updatedAt: integer('updated_at', { mode: 'timestamp' })
-    .default(sql`(unixepoch())`)
-    .$onUpdate(() => sql`(unixepoch())`),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
 }, (table) => ({
   userExamIdx: uniqueIndex('user_progress_user_exam_idx').on(table.userId, table.examId),
   lastActivityIdx: index('user_progress_last_activity_idx').on(table.lastActivityAt),
@@ -190,12 +183,11 @@ export const userProgress = sqliteTable('user_progress', {
 
 // Bookmarks table
 export const bookmarks = sqliteTable('bookmarks', {
-  id: text('id').$defaultFn(() => generateId()).primaryKey(),
+  id: primaryId(),
   userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
   questionId: text('question_id').notNull().references(() => questions.id, { onDelete: 'cascade' }),
   note: text('note'),
-  createdAt: integer('created_at', { mode: 'timestamp' })
-    .default(sql`(unixepoch())`),
+  createdAt: createdAt(),
 }, (table) => ({
   userQuestionIdx: uniqueIndex('bookmarks_user_question_idx').on(table.userId, table.questionId),
   userIdx: index('bookmarks_user_idx').on(table.userId),
@@ -203,7 +195,7 @@ export const bookmarks = sqliteTable('bookmarks', {
 
 // Feedback table
 export const feedback = sqliteTable('feedback', {
-  id: text('id').$defaultFn(() => generateId()).primaryKey(),
+  id: primaryId(),
   userId: text('user_id').notNull().references(() => users.id),
   questionId: text('question_id').references(() => questions.id),
   type: text('type', {
@@ -214,8 +206,7 @@ export const feedback = sqliteTable('feedback', {
     enum: ['pending', 'reviewed', 'resolved']
   }).default('pending'),
   response: text('response'),
-  createdAt: integer('created_at', { mode: 'timestamp' })
-    .default(sql`(unixepoch())`),
+  createdAt: createdAt(),
 }, (table) => ({
   statusIdx: index('feedback_status_idx').on(table.status),
   questionIdx: index('feedback_question_idx').on(table.questionId),
