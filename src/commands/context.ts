@@ -4,6 +4,8 @@ import type { Database, OpenDatabaseOptions } from '../db/client.js';
 import { UsageError } from '../errors.js';
 import type { IO } from '../output/io.js';
 import { Output } from '../output/output.js';
+import type { OperationsContext } from '../turso/operations.js';
+import { CLI_HINTS } from './operator-hints.js';
 
 export interface GlobalOptions extends GlobalFlags {
   json?: boolean;
@@ -45,6 +47,23 @@ export class CommandContext {
   debugLogger(command: Command, out: Output): ((line: string) => void) | undefined {
     if (!this.globals(command).debug) return undefined;
     return (line: string) => out.notice(`debug: ${line}`);
+  }
+
+  /**
+   * What the Turso operations need from a command: environment, flags, the run's debug logger,
+   * the CLI's wording of hints, and (when asked) progress lines on stderr.
+   */
+  tursoOperations(command: Command, out: Output, options: { db?: string; progress?: boolean } = {}): OperationsContext {
+    return {
+      env: this.io.env,
+      cwd: this.io.cwd,
+      flags: this.globals(command),
+      db: options.db,
+      debug: this.debugLogger(command, out),
+      now: this.io.now,
+      ...(options.progress ? { onProgress: (line: string) => out.info(out.ce.dim(line)) } : {}),
+      hints: CLI_HINTS,
+    };
   }
 
   /**

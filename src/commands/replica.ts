@@ -2,11 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import type { ReplicaStatusReport } from '../turso/replica-status.js';
-import type { OperationsContext } from '../turso/operations.js';
 import type { Output } from '../output/output.js';
 import { type CommandContext, examples } from './context.js';
 import { nonNegativeInteger, positiveInteger, positiveNumber } from './flags.js';
-import { CLI_HINTS } from './operator-hints.js';
 
 interface StatusOptions {
   db?: string;
@@ -41,15 +39,7 @@ export function registerReplicaCommands(program: Command, context: CommandContex
     )
     .action(async (options: StatusOptions, command: Command) => {
       const out = context.output(command);
-      const operations: OperationsContext = {
-        env: context.io.env,
-        cwd: context.io.cwd,
-        flags: context.globals(command),
-        db: options.db,
-        debug: context.debugLogger(command, out),
-        now: context.io.now,
-        hints: CLI_HINTS,
-      };
+      const operations = context.tursoOperations(command, out, { db: options.db });
       const { checkReplicaStatus } = await import('../turso/operations.js');
       const watching = options.watch !== undefined;
       // A signal ends the watch after the round in progress; the pending wait is cancelled at once.
@@ -102,15 +92,7 @@ function registerLocationCommand(replica: Command, context: CommandContext, acti
     )
     .action(async (location: string, options: { db?: string }, command: Command) => {
       const out = context.output(command);
-      const operations: OperationsContext = {
-        env: context.io.env,
-        cwd: context.io.cwd,
-        flags: context.globals(command),
-        db: options.db,
-        debug: context.debugLogger(command, out),
-        now: context.io.now,
-        hints: CLI_HINTS,
-      };
+      const operations = context.tursoOperations(command, out, { db: options.db });
       const { changeReplicaLocation } = await import('../turso/operations.js');
       const change = await changeReplicaLocation(operations, { location, action });
       if (out.json) return out.data(change);

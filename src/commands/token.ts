@@ -49,18 +49,8 @@ export function registerTokenCommands(program: Command, context: CommandContext)
   registerMint(token, context);
 }
 
-/** What the Turso operations need from a command: environment, flags, the run's debug logger, progress lines, wording. */
 function operations(context: CommandContext, command: Command, out: Output, db?: string): OperationsContext {
-  return {
-    env: context.io.env,
-    cwd: context.io.cwd,
-    flags: context.globals(command),
-    db,
-    debug: context.debugLogger(command, out),
-    now: context.io.now,
-    onProgress: (line) => out.info(out.ce.dim(line)),
-    hints: CLI_HINTS,
-  };
+  return context.tursoOperations(command, out, { db, progress: true });
 }
 
 function registerCreate(token: Command, context: CommandContext): void {
