@@ -31,6 +31,15 @@ const enum State {
   BlockComment,
 }
 
+/** What ends a quoted name or string, or a `--` comment: one character each. */
+const CLOSING_CHARACTER: Partial<Record<State, string>> = {
+  [State.SingleQuote]: "'",
+  [State.DoubleQuote]: '"',
+  [State.Backtick]: '`',
+  [State.Bracket]: ']',
+  [State.LineComment]: '\n',
+};
+
 const SEMICOLON = 59;
 const QUOTE = 39;
 const DOUBLE_QUOTE = 34;
@@ -286,20 +295,10 @@ export class SqlSplitter {
         case State.SingleQuote:
         case State.DoubleQuote:
         case State.Backtick:
-        case State.Bracket: {
-          // a doubled quote reads as a string closing and another opening: the boundaries are the same
-          const close = this.state === State.SingleQuote ? "'" : this.state === State.DoubleQuote ? '"' : this.state === State.Backtick ? '`' : ']';
-          const j = s.indexOf(close, i);
-          if (j < 0) {
-            i = n;
-            break;
-          }
-          this.state = State.Normal;
-          i = j + 1;
-          break;
-        }
+        case State.Bracket:
         case State.LineComment: {
-          const j = s.indexOf('\n', i);
+          // a doubled quote reads as a string closing and another opening: the boundaries are the same
+          const j = s.indexOf(CLOSING_CHARACTER[this.state]!, i);
           if (j < 0) {
             i = n;
             break;
