@@ -1,29 +1,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { looksLikeAiken } from '../src/db/interchange/aiken.js';
-import { examsDatabase, hasSharedMoodle, INTERCHANGE_FIXTURES, QUESTIONS_CSV, questionIds, SHARED_MOODLE, snapshot, storedQuestions } from './support/interchange.js';
-import { MODES, runIn, type TestDatabase } from './support/modes.js';
+import { examsDatabase, hasSharedMoodle, INTERCHANGE_FIXTURES, QUESTIONS_CSV, questionIds, SHARED_MOODLE, snapshot, storedQuestions, importsIntoExamsDatabase } from './support/interchange.js';
+import { databaseForEachTest, MODES, runIn } from './support/modes.js';
 
 const TRICKY = join(INTERCHANGE_FIXTURES, 'tricky.aiken.txt');
 
 describe('qbank import FILE (Aiken)', () => {
-  let t: TestDatabase;
-  let seeded: Set<string>;
-  const cli = (args: string[]) => runIn(t, args);
-  const imported = () => storedQuestions(t, 'text', seeded);
-  const file = (name: string, text: string) => {
-    writeFileSync(join(t.dir, name), text);
-    return name;
-  };
-
-  beforeEach(async () => {
-    t = await examsDatabase('file');
-    seeded = await questionIds(t);
-  });
-  afterEach(async () => {
-    await t.close();
-  });
+  const { t, cli, file, imported } = importsIntoExamsDatabase();
 
   const TRICKY_QUESTIONS = [
     { text: 'What does "switchport mode access" do to a port <em>&amp;</em> its frames?', options: ['Makes it a trunk', 'Puts it in one VLAN*'] },
@@ -99,16 +84,8 @@ describe('qbank import FILE (Aiken)', () => {
 });
 
 describe.each(MODES)('qbank export questions FILE --format aiken, then import it (%s)', (mode) => {
-  let from: TestDatabase;
-  let to: TestDatabase;
-  beforeEach(async () => {
-    from = await examsDatabase(mode);
-    to = await examsDatabase(mode);
-  });
-  afterEach(async () => {
-    await from.close();
-    await to.close();
-  });
+  const from = databaseForEachTest(() => examsDatabase(mode));
+  const to = databaseForEachTest(() => examsDatabase(mode));
 
   it('writes the single-answer one-line questions, says how many it left out, and they import back as they were', async () => {
     const seeded = await questionIds(from);

@@ -1,29 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { examsDatabase, hasSharedMoodle, questionIds, INTERCHANGE_FIXTURES, QUESTIONS_CSV, SHARED_MOODLE, snapshot, storedQuestions } from './support/interchange.js';
-import { MODES, runIn, type TestDatabase } from './support/modes.js';
+import { describe, expect, it } from 'vitest';
+import { examsDatabase, hasSharedMoodle, INTERCHANGE_FIXTURES, QUESTIONS_CSV, SHARED_MOODLE, snapshot, storedQuestions, importsIntoExamsDatabase } from './support/interchange.js';
+import { databaseForEachTest, MODES, runIn } from './support/modes.js';
 
 const TRICKY = join(INTERCHANGE_FIXTURES, 'tricky.gift');
 
 describe('qbank import FILE.gift', () => {
-  let t: TestDatabase;
-  const cli = (args: string[]) => runIn(t, args);
-  const file = (name: string, text: string | Buffer) => {
-    writeFileSync(join(t.dir, name), text);
-    return name;
-  };
-
-  let seeded: Set<string>;
-  const imported = (order: 'id' | 'text' = 'text') => storedQuestions(t, order, seeded);
-
-  beforeEach(async () => {
-    t = await examsDatabase('file');
-    seeded = await questionIds(t);
-  });
-  afterEach(async () => {
-    await t.close();
-  });
+  const { t, cli, file, imported } = importsIntoExamsDatabase();
 
   const expectTricky = async () => {
     const questions = await imported();
@@ -212,16 +196,8 @@ describe('qbank import FILE.gift', () => {
 const multipleChoice = (question: { type: string }) => question.type === 'single' || question.type === 'multiple';
 
 describe.each(MODES)('qbank export questions FILE.gift, then import it into a fresh database (%s)', (mode) => {
-  let from: TestDatabase;
-  let to: TestDatabase;
-  beforeEach(async () => {
-    from = await examsDatabase(mode);
-    to = await examsDatabase(mode);
-  });
-  afterEach(async () => {
-    await from.close();
-    await to.close();
-  });
+  const from = databaseForEachTest(() => examsDatabase(mode));
+  const to = databaseForEachTest(() => examsDatabase(mode));
 
   it('gives back the same questions, options, keys, explanations, ids, difficulties, objectives and tags', async () => {
     expect((await runIn(from, ['import', QUESTIONS_CSV])).code).toBe(0);

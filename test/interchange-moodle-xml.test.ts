@@ -1,10 +1,10 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { QuestionScanner } from '../src/db/interchange/moodle-xml.js';
-import { examsDatabase, INTERCHANGE_FIXTURES, QUESTIONS_CSV, questionIds, snapshot, storedQuestions } from './support/interchange.js';
-import { MODES, runIn, type TestDatabase } from './support/modes.js';
+import { examsDatabase, INTERCHANGE_FIXTURES, QUESTIONS_CSV, snapshot, storedQuestions, importsIntoExamsDatabase } from './support/interchange.js';
+import { databaseForEachTest, MODES, runIn } from './support/modes.js';
 
 const TRICKY = join(INTERCHANGE_FIXTURES, 'tricky.xml');
 
@@ -13,22 +13,7 @@ const quiz = (...questions: string[]) => `<?xml version="1.0" encoding="UTF-8"?>
 const GOOD = question('    <questiontext format="html"><text>Good?</text></questiontext>\n    <answer fraction="100"><text>yes</text></answer>\n    <answer fraction="0"><text>no</text></answer>');
 
 describe('qbank import FILE.xml (Moodle XML)', () => {
-  let t: TestDatabase;
-  let seeded: Set<string>;
-  const cli = (args: string[]) => runIn(t, args);
-  const imported = () => storedQuestions(t, 'text', seeded);
-  const file = (name: string, text: string) => {
-    writeFileSync(join(t.dir, name), text);
-    return name;
-  };
-
-  beforeEach(async () => {
-    t = await examsDatabase('file');
-    seeded = await questionIds(t);
-  });
-  afterEach(async () => {
-    await t.close();
-  });
+  const { t, cli, file, imported } = importsIntoExamsDatabase();
 
   const expectTricky = async () => {
     expect(await imported()).toEqual([
@@ -157,16 +142,8 @@ function checkMoodleShape(xml: string): number {
 }
 
 describe.each(MODES)('qbank export questions FILE.xml, then import it into a fresh database (%s)', (mode) => {
-  let from: TestDatabase;
-  let to: TestDatabase;
-  beforeEach(async () => {
-    from = await examsDatabase(mode);
-    to = await examsDatabase(mode);
-  });
-  afterEach(async () => {
-    await from.close();
-    await to.close();
-  });
+  const from = databaseForEachTest(() => examsDatabase(mode));
+  const to = databaseForEachTest(() => examsDatabase(mode));
 
   it('writes Moodle XML of the shape Moodle reads, which gives back the same questions, options, keys, explanations, ids, difficulties, objectives and tags', async () => {
     expect((await runIn(from, ['import', QUESTIONS_CSV])).code).toBe(0);

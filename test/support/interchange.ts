@@ -1,6 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { beforeEach } from 'vitest';
 import { join } from 'node:path';
-import { seededDatabase, sqlite, type Mode, type TestDatabase } from './modes.js';
+import { databaseForEachTest, runIn, seededDatabase, sqlite, withFile, type Mode, type TestDatabase } from './modes.js';
+
+export { snapshot } from './modes.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 export const EXAMS_CSV = join(ROOT, 'fixtures', 'pingtopass', 'exams.csv');
@@ -55,10 +58,34 @@ export async function storedQuestions(t: TestDatabase, order: 'id' | 'text' = 'i
   }));
 }
 
-/** Every row of every table: equal snapshots mean nothing was written. */
-export async function snapshot(t: TestDatabase): Promise<string> {
-  const tables = await sqlite(t, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
-  const parts: string[] = [];
-  for (const { name } of tables) parts.push(`${String(name)}:${JSON.stringify(await sqlite(t, `SELECT * FROM "${String(name)}" ORDER BY rowid`))}`);
-  return parts.join('\n');
+/**
+ * For each test of the enclosing `describe`: a new `examsDatabase` (file mode) and what an import
+ * test does with it: run the CLI in it, write a file into it, read the questions the test imported.
+ */
+export function importsIntoExamsDatabase() {
+  const t = databaseForEachTest(() => examsDatabase('file'));
+  let seeded = new Set<string>();
+  beforeEach(async () => {
+    seeded = await questionIds(t);
+  });
+  return {
+    t,
+    cli: (args: string[]) => runIn(t, args),
+    /** A file `name` in the test's directory; its name back, as the CLI is given it. */
+    file: (name: string, text: string | Buffer): string => {
+      writeFileSync(join(t.dir, name), text);
+      return name;
+    },
+    /** The questions there are now that the seed did not put there. */
+    imported: (order: 'id' | 'text' = 'text') => storedQuestions(t, order, seeded),
+  };
+}
+
+/** Every question and every option as stored, column for column: what a re-import must leave byte for byte. */
+export function storedRows(t: Pick<TestDatabase, 'dbPath'>): Promise<string> {
+  return withFile(t, async (client) => {
+    const questions = await client.execute('SELECT * FROM questions ORDER BY id');
+    const options = await client.execute('SELECT * FROM answer_options ORDER BY question_id, id');
+    return JSON.stringify([questions.rows, options.rows]);
+  });
 }
