@@ -31,6 +31,11 @@ export interface TableSpec {
   values: ValueColumn[];
 }
 
+/** Columns and their shapes (an object-array's with the keys each element must have), in checking order. */
+function shapes(columns: Record<string, JsonShape | [JsonShape, ...string[]]>): JsonColumn[] {
+  return Object.entries(columns).map(([column, shape]) => (Array.isArray(shape) ? { column, shape: shape[0], keys: shape.slice(1) } : { column, shape }));
+}
+
 const PINGTOPASS: TableSpec[] = [
   {
     table: 'questions',
@@ -56,40 +61,25 @@ const OPEN_INTERVIEW: TableSpec[] = [
     table: 'questions',
     key: 'id',
     group: 'channel',
-    json: [
-      { column: 'tags', shape: 'string-array' },
-      { column: 'companies', shape: 'string-array' },
-      { column: 'videos', shape: 'string-map' },
-      { column: 'voice_keywords', shape: 'string-array' },
-      { column: 'job_title_relevance', shape: 'number-map' },
-      { column: 'experience_level_tags', shape: 'string-array' },
-      { column: 'relevance_details', shape: 'any' },
-    ],
+    json: shapes({
+      tags: 'string-array', companies: 'string-array', videos: 'string-map', voice_keywords: 'string-array',
+      job_title_relevance: 'number-map', experience_level_tags: 'string-array', relevance_details: 'any',
+    }),
     values: [{ column: 'difficulty', values: LEVELS }, { column: 'status', values: ['active', 'flagged', 'deleted'] }, { column: 'relevance_score', range: [0, 100] }, { column: 'voice_suitable', range: [0, 1] }],
   },
   {
     table: 'certifications',
     key: 'id',
-    json: [
-      { column: 'domains', shape: 'object-array', keys: ['name', 'weight'] },
-      { column: 'channel_mappings', shape: 'array' },
-      { column: 'tags', shape: 'string-array' },
-      { column: 'prerequisites', shape: 'string-array' },
-    ],
+    json: shapes({ domains: ['object-array', 'name', 'weight'], channel_mappings: 'array', tags: 'string-array', prerequisites: 'string-array' }),
     values: [{ column: 'difficulty', values: [...LEVELS, 'expert'] }, { column: 'status', values: ['active', 'draft', 'archived'] }, { column: 'passing_score', range: [0, 100] }],
   },
   {
     table: 'learning_paths',
     key: 'id',
-    json: [
-      { column: 'question_ids', shape: 'string-array' },
-      { column: 'channels', shape: 'string-array' },
-      { column: 'tags', shape: 'string-array' },
-      { column: 'prerequisites', shape: 'string-array' },
-      { column: 'learning_objectives', shape: 'string-array' },
-      { column: 'milestones', shape: 'object-array', keys: ['id', 'title'] },
-      { column: 'metadata', shape: 'object' },
-    ],
+    json: shapes({
+      question_ids: 'string-array', channels: 'string-array', tags: 'string-array', prerequisites: 'string-array',
+      learning_objectives: 'string-array', milestones: ['object-array', 'id', 'title'], metadata: 'object',
+    }),
     values: [{ column: 'difficulty', values: LEVELS }, { column: 'path_type', values: ['company', 'job-title', 'skill', 'certification'] }, { column: 'status', values: ['active', 'draft', 'archived'] }],
   },
   { table: 'voice_sessions', key: 'id', group: 'channel', json: [{ column: 'question_ids', shape: 'string-array' }], values: [{ column: 'difficulty', values: LEVELS }] },
