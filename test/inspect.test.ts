@@ -1,41 +1,15 @@
-import { createClient } from '@libsql/client';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from './support/cli.js';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './support/cli.js';
 import { expectDocument } from './support/json-schemas.js';
 import { createTestDatabase, MODES } from './support/modes.js';
 import { loadOpenApiSpec, responseSchemaFor, validateAgainstSchema } from './support/openapi-validate.js';
-import { startPlatformServer, type PlatformServer } from './support/platform-server.js';
+import { cleanupAfterEach } from './support/cleanups.js';
+import { startOrganization } from './support/organization.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function organization() {
-  const dir = tempDir();
-  cleanups.push(() => dir.remove());
-  const apiToken = 'qbank-inspect-test-token';
-  const platform = await startPlatformServer({
-    org: 'acme',
-    apiToken,
-    databases: [],
-    groups: [{ name: 'default', primary: 'aws-us-east-1', locations: ['aws-us-east-1'] }],
-    provisioning: { dir: dir.path },
-  });
-  cleanups.push(() => platform.close());
-  return { platform, dir: dir.path, env: { TURSO_API_URL: platform.baseUrl, TURSO_ORG: 'acme', TURSO_API_TOKEN: apiToken } };
-}
-
-async function query(platform: PlatformServer, name: string, sql: string) {
-  const client = createClient({ url: platform.servers.get(name)!.url, authToken: platform.mintToken(name) });
-  try {
-    return await client.execute(sql);
-  } finally {
-    client.close();
-  }
-}
+const cleanups = cleanupAfterEach();
+const organization = () => startOrganization(cleanups, 'qbank-inspect-test-token');
 
 function fileBytes(path: string): number {
   return statSync(path).size + (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0);
@@ -45,11 +19,11 @@ describe('qbank db inspect NAME (a database of the organization)', () => {
   it('shows usage per instance, the top queries and every table with rows and sizes, as a table and as JSON', async () => {
     const org = await organization();
     expect((await runCli(['db', 'create', 'prod'], { env: org.env, cwd: org.dir })).code).toBe(0);
-    await query(org.platform, 'prod', 'CREATE TABLE questions (id INTEGER PRIMARY KEY, text TEXT)');
-    await query(org.platform, 'prod', 'CREATE INDEX questions_text ON questions (text)');
-    await query(org.platform, 'prod', "INSERT INTO questions (text) SELECT 'question ' || value FROM generate_series(1, 500)");
-    await query(org.platform, 'prod', 'CREATE TABLE exams (id INTEGER PRIMARY KEY)');
-    await query(org.platform, 'prod', 'INSERT INTO exams VALUES (1), (2)');
+    await org.query('prod', 'CREATE TABLE questions (id INTEGER PRIMARY KEY, text TEXT)');
+    await org.query('prod', 'CREATE INDEX questions_text ON questions (text)');
+    await org.query('prod', "INSERT INTO questions (text) SELECT 'question ' || value FROM generate_series(1, 500)");
+    await org.query('prod', 'CREATE TABLE exams (id INTEGER PRIMARY KEY)');
+    await org.query('prod', 'INSERT INTO exams VALUES (1), (2)');
 
     const result = await runCli(['--json', 'db', 'inspect', 'prod'], { env: org.env, cwd: org.dir });
     expect(result.code, result.stderr).toBe(0);

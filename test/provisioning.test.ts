@@ -2,56 +2,14 @@ import { createClient } from '@libsql/client';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { parseDotenv } from '../src/config.js';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from './support/cli.js';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './support/cli.js';
 import { expectDocument } from './support/json-schemas.js';
-import { loadOpenApiSpec, responseSchemaFor, validateAgainstSchema } from './support/openapi-validate.js';
-import { startPlatformServer, type PlatformServer } from './support/platform-server.js';
+import { cleanupAfterEach } from './support/cleanups.js';
+import { expectStandInFollowsTheSpec, startOrganization } from './support/organization.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-interface Org {
-  platform: PlatformServer;
-  dir: string;
-  env: Record<string, string>;
-}
-
-async function organization(): Promise<Org> {
-  const dir = tempDir();
-  cleanups.push(() => dir.remove());
-  const apiToken = 'qbank-provisioning-test-token';
-  const platform = await startPlatformServer({
-    org: 'acme',
-    apiToken,
-    databases: [],
-    groups: [{ name: 'default', primary: 'aws-us-east-1', locations: ['aws-us-east-1'] }],
-    provisioning: { dir: dir.path },
-  });
-  cleanups.push(() => platform.close());
-  return { platform, dir: dir.path, env: { TURSO_API_URL: platform.baseUrl, TURSO_ORG: 'acme', TURSO_API_TOKEN: apiToken } };
-}
-
-async function query(org: Org, name: string, sql: string) {
-  const client = createClient({ url: org.platform.servers.get(name)!.url, authToken: org.platform.mintToken(name) });
-  try {
-    return await client.execute(sql);
-  } finally {
-    client.close();
-  }
-}
-
-function expectStandInFollowsTheSpec(platform: PlatformServer): void {
-  const spec = loadOpenApiSpec();
-  for (const request of platform.requests) {
-    if (request.body === undefined || request.fault) continue;
-    const schema = responseSchemaFor(request.method, request.path, request.status, spec)?.schema;
-    if (!schema) continue;
-    expect(validateAgainstSchema(request.body, schema, spec), `${request.method} ${request.path}`).toEqual([]);
-  }
-}
+const cleanups = cleanupAfterEach();
+const organization = () => startOrganization(cleanups, 'qbank-provisioning-test-token');
 
 describe('qbank db create, list, show', () => {
   it('creates a database that answers, lists and shows it in a table and as JSON', async () => {
@@ -60,7 +18,7 @@ describe('qbank db create, list, show', () => {
     expect(created.code, created.stderr).toBe(0);
     expect(created.stderr).toContain('created database "quiz-dev" in group "default"');
     expect(created.stdout.trim()).toBe(org.platform.servers.get('quiz-dev')!.url);
-    expect((await query(org, 'quiz-dev', 'SELECT 1 AS one')).rows[0]!.one).toBe(1);
+    expect((await org.query('quiz-dev', 'SELECT 1 AS one')).rows[0]!.one).toBe(1);
 
     const list = await runCli(['db', 'list'], { env: org.env, cwd: org.dir });
     expect(list.code, list.stderr).toBe(0);
@@ -176,8 +134,8 @@ describe('qbank db protect and destroy', () => {
     expect(refused.stderr).toContain('qbank db protect quiz-prod --off');
 
     expect((await runCli(['db', 'protect', 'quiz-prod', '--off'], { env: org.env, cwd: org.dir })).code).toBe(0);
-    await query(org, 'quiz-prod', 'CREATE TABLE notes (body TEXT)');
-    await query(org, 'quiz-prod', "INSERT INTO notes VALUES ('a'), ('b')");
+    await org.query('quiz-prod', 'CREATE TABLE notes (body TEXT)');
+    await org.query('quiz-prod', "INSERT INTO notes VALUES ('a'), ('b')");
     const requestsBefore = org.platform.requests.length;
     const noTerminal = await runCli(['db', 'destroy', 'quiz-prod'], { env: org.env, cwd: org.dir });
     expect(noTerminal.code).toBe(5);
@@ -201,8 +159,8 @@ describe('qbank db destroy says what went', () => {
   it('names the tables, rows and storage lost; a database that no longer answers is still destroyed', async () => {
     const org = await organization();
     expect((await runCli(['db', 'create', 'scratch'], { env: org.env, cwd: org.dir })).code).toBe(0);
-    await query(org, 'scratch', 'CREATE TABLE t (x)');
-    await query(org, 'scratch', 'INSERT INTO t VALUES (1), (2), (3)');
+    await org.query('scratch', 'CREATE TABLE t (x)');
+    await org.query('scratch', 'INSERT INTO t VALUES (1), (2), (3)');
     const destroyed = await runCli(['db', 'destroy', 'scratch', '--yes'], { env: org.env, cwd: org.dir });
     expect(destroyed.code, destroyed.stderr).toBe(0);
     expect(destroyed.stderr).toMatch(/database "scratch" destroyed \(1 table\(s\), 3 row\(s\), \d+(\.\d)? KiB stored\)/);
@@ -242,17 +200,17 @@ describe('undo on a managed database: a fork at a time before the bad change', (
   it('db create fix --from-db prod --at TIME holds the rows the bad change deleted; prod keeps the change', async () => {
     const org = await organization();
     expect((await runCli(['db', 'create', 'prod'], { env: org.env, cwd: org.dir })).code).toBe(0);
-    await query(org, 'prod', 'CREATE TABLE questions (id INTEGER PRIMARY KEY, text TEXT)');
-    await query(org, 'prod', "INSERT INTO questions (text) VALUES ('kept one'), ('kept two')");
+    await org.query('prod', 'CREATE TABLE questions (id INTEGER PRIMARY KEY, text TEXT)');
+    await org.query('prod', "INSERT INTO questions (text) VALUES ('kept one'), ('kept two')");
     const before = org.platform.snapshot('prod');
-    await query(org, 'prod', 'DELETE FROM questions');
+    await org.query('prod', 'DELETE FROM questions');
     org.platform.snapshot('prod');
 
     const fork = await runCli(['db', 'create', 'fix', '--from-db', 'prod', '--at', before.toISOString(), '--json'], { env: org.env, cwd: org.dir });
     expect(fork.code, fork.stderr).toBe(0);
     expect(fork.json()).toMatchObject({ name: 'fix', parent: { name: 'prod' } });
-    expect((await query(org, 'fix', 'SELECT text FROM questions ORDER BY id')).rows.map((r) => r.text)).toEqual(['kept one', 'kept two']);
-    expect((await query(org, 'prod', 'SELECT count(*) AS n FROM questions')).rows[0]!.n).toBe(0);
+    expect((await org.query('fix', 'SELECT text FROM questions ORDER BY id')).rows.map((r) => r.text)).toEqual(['kept one', 'kept two']);
+    expect((await org.query('prod', 'SELECT count(*) AS n FROM questions')).rows[0]!.n).toBe(0);
 
     const tooEarly = await runCli(['db', 'create', 'fix2', '--from-db', 'prod', '--at', '2000-01-01T00:00:00Z'], { env: org.env, cwd: org.dir });
     expect(tooEarly.code).toBe(2);
@@ -270,9 +228,9 @@ describe('qbank db create with content: --schema, --seed, --from-dump; --locatio
     expect(content.restore).toBeNull();
     expect(content.push).toMatchObject({ system: 'pingtopass', upToDate: false });
     expect(content.seed.created).toBeGreaterThan(0);
-    const questions = await query(org, 'quiz-dev', 'SELECT count(*) AS n FROM questions');
+    const questions = await org.query('quiz-dev', 'SELECT count(*) AS n FROM questions');
     expect(Number(questions.rows[0]!.n)).toBeGreaterThan(0);
-    const runs = await query(org, 'quiz-dev', 'SELECT command FROM __qbank_audit ORDER BY started_at');
+    const runs = await org.query('quiz-dev', 'SELECT command FROM __qbank_audit ORDER BY started_at');
     expect(runs.rows.map((r) => r.command)).toEqual(['db create: schema push', 'db create: seed']);
     expect(created.stdout).not.toMatch(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./);
 
@@ -299,13 +257,13 @@ describe('qbank db create with content: --schema, --seed, --from-dump; --locatio
     expect(restored.code, restored.stderr).toBe(0);
     expectDocument('db-create', restored.json());
     expect(restored.json().content.restore).toMatchObject({ dumpKind: 'qbank' });
-    expect(Number((await query(org, 'staging', 'SELECT count(*) AS n FROM questions')).rows[0]!.n)).toBe(sourceQuestions);
+    expect(Number((await org.query('staging', 'SELECT count(*) AS n FROM questions')).rows[0]!.n)).toBe(sourceQuestions);
 
     writeFileSync(join(org.dir, 'notes.sql'), "PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\nCREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT);\nINSERT INTO notes VALUES(1,'first');\nINSERT INTO notes VALUES(2,'it''s second');\nCOMMIT;\n");
     const plain = await runCli(['db', 'create', 'notes', '--from-dump', 'notes.sql'], { env: org.env, cwd: org.dir });
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.stderr).toContain('restored 2 rows in 1 table(s) from notes.sql');
-    expect((await query(org, 'notes', 'SELECT body FROM notes ORDER BY id')).rows.map((r) => r.body)).toEqual(['first', "it's second"]);
+    expect((await org.query('notes', 'SELECT body FROM notes ORDER BY id')).rows.map((r) => r.body)).toEqual(['first', "it's second"]);
 
     const text = readFileSync(join(org.dir, 'prod.sql'), 'utf8');
     writeFileSync(join(org.dir, 'cut.sql'), text.slice(0, Math.floor(text.length / 2)));
@@ -328,7 +286,7 @@ describe('qbank db create with content: --schema, --seed, --from-dump; --locatio
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('database "half" was created with the dump restored, then: cannot tell which system');
     expect(result.stderr).toContain('qbank db destroy half');
-    expect((await query(org, 'half', 'SELECT count(*) AS n FROM notes')).rows[0]!.n).toBe(1);
+    expect((await org.query('half', 'SELECT count(*) AS n FROM notes')).rows[0]!.n).toBe(1);
   });
 
   it('--location creates the group there when it does not exist; an existing group elsewhere is refused before anything is created', async () => {

@@ -1,41 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from './support/cli.js';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './support/cli.js';
 import { expectDocument } from './support/json-schemas.js';
-import { loadOpenApiSpec, responseSchemaFor, validateAgainstSchema } from './support/openapi-validate.js';
-import { startPlatformServer, type PlatformServer } from './support/platform-server.js';
+import { cleanupAfterEach } from './support/cleanups.js';
+import { expectStandInFollowsTheSpec, startOrganization } from './support/organization.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function organization() {
-  const dir = tempDir();
-  cleanups.push(() => dir.remove());
-  const apiToken = 'qbank-replica-locations-token';
-  const platform = await startPlatformServer({
-    org: 'acme',
-    apiToken,
-    databases: [],
-    groups: [{ name: 'default', primary: 'aws-us-east-1', locations: ['aws-us-east-1'] }],
-    provisioning: { dir: dir.path },
-  });
-  cleanups.push(() => platform.close());
-  return { platform, dir: dir.path, env: { TURSO_API_URL: platform.baseUrl, TURSO_ORG: 'acme', TURSO_API_TOKEN: apiToken } };
-}
-
-function expectStandInFollowsTheSpec(platform: PlatformServer): void {
-  const spec = loadOpenApiSpec();
-  let checked = 0;
-  for (const request of platform.requests) {
-    if (request.body === undefined || request.fault) continue;
-    const schema = responseSchemaFor(request.method, request.path, request.status, spec)?.schema;
-    if (!schema) continue;
-    checked++;
-    expect(validateAgainstSchema(request.body, schema, spec), `${request.method} ${request.path}`).toEqual([]);
-  }
-  expect(checked).toBeGreaterThan(0);
-}
+const cleanups = cleanupAfterEach();
+const organization = () => startOrganization(cleanups, 'qbank-replica-locations-token');
 
 describe('qbank replica add and remove', () => {
   it("adds a location to the database's group (a replica that answers), says it is deprecated, and removes it again", async () => {
