@@ -1,9 +1,8 @@
-import type { DatabaseConfig } from '../config.js';
 import type { Database } from '../db/client.js';
 import { QbankError, RefusedError } from '../errors.js';
 import { PlatformApiError, type CreateTokenOptions, type PlatformApi } from './platform-api.js';
 import { describePlatformError } from './platform-errors.js';
-import { listDatabases, type DatabaseSummary } from './provisioning.js';
+import { listDatabases, mintedTokenConfig, type DatabaseSummary } from './provisioning.js';
 
 /*
  * One job run on every database of the organization (or of a group): each database is opened with a
@@ -111,7 +110,7 @@ async function runOne<T>(tokens: RunTokens, target: DatabaseSummary, options: Fl
   try {
     const token = await tokens.forDatabase(target);
     const { openDatabase } = await import('../db/client.js');
-    database = openDatabase(fleetConfig(target, token), { access: options.readOnly ? 'read' : 'write' });
+    database = openDatabase(mintedTokenConfig(target.name, target.url, token, 'write'), { access: options.readOnly ? 'read' : 'write' });
     const done = await options.job(database, target);
     return { ...base, outcome: done.outcome, message: done.message, exitCode: done.outcome === 'pending' ? 6 : 0, result: done.result };
   } catch (error) {
@@ -126,19 +125,6 @@ async function runOne<T>(tokens: RunTokens, target: DatabaseSummary, options: Fl
   } finally {
     database?.close();
   }
-}
-
-function fleetConfig(target: DatabaseSummary, token: string): DatabaseConfig {
-  return {
-    url: target.url,
-    displayUrl: `${target.name} (${target.url})`,
-    authToken: token,
-    kind: 'remote',
-    source: 'Platform API',
-    readOnlyCredentials: false,
-    tokenVariable: 'a token minted for this run',
-    notices: [],
-  };
 }
 
 export interface FleetSummary {

@@ -4,7 +4,7 @@ import type { StorageReport } from '../db/inspect.js';
 import { InvalidInputError } from '../errors.js';
 import { findDatabaseByUrl, PlatformApiError, type PlatformApi, type UsageObject } from './platform-api.js';
 import { describePlatformError } from './platform-errors.js';
-import { databaseUrl } from './provisioning.js';
+import { databaseUrl, mintedTokenConfig } from './provisioning.js';
 
 /*
  * `db inspect`: what the Platform API knows of a database (usage per instance for the current month,
@@ -95,7 +95,7 @@ export async function inspectNamedDatabase(api: PlatformApi, name: string, onSec
     onSecret(token);
     const { openDatabase } = await import('../db/client.js');
     const { inspectStorage } = await import('../db/inspect.js');
-    const database = openDatabase(runConfig(name, platform.url, token), { access: 'read' });
+    const database = openDatabase(mintedTokenConfig(name, platform.url, token, 'read'), { access: 'read' });
     try {
       storage = await inspectStorage(database);
     } finally {
@@ -105,19 +105,6 @@ export async function inspectNamedDatabase(api: PlatformApi, name: string, onSec
     notes.push(`the tables of "${name}" could not be read: ${(error as Error).message}`);
   }
   return { database: name, url: platform.url, platform, storage, notes };
-}
-
-function runConfig(name: string, url: string, token: string): DatabaseConfig {
-  return {
-    url,
-    displayUrl: `${name} (${url})`,
-    authToken: token,
-    kind: 'remote',
-    source: 'Platform API',
-    readOnlyCredentials: true,
-    tokenVariable: 'a read-only token minted for this run',
-    notices: [],
-  };
 }
 
 /**

@@ -4,7 +4,7 @@ import type { RunContext } from '../db/run-record.js';
 import { InvalidInputError, QbankError } from '../errors.js';
 import type { PlatformApi } from './platform-api.js';
 import { describePlatformError } from './platform-errors.js';
-import type { DatabaseSummary } from './provisioning.js';
+import { mintedTokenConfig, type DatabaseSummary } from './provisioning.js';
 
 /*
  * What goes into a database just created: a dump restored through the restore service, the schema
@@ -52,7 +52,7 @@ export async function fillNewDatabase(api: PlatformApi, created: DatabaseSummary
     throw describePlatformError(error);
   });
   onSecret(token);
-  const config = runConfig(created, token);
+  const config = mintedTokenConfig(created.name, created.url, token, 'write');
   const filled: FilledContent = { restore: null, push: null, seed: null };
   const run = (command: string, target: string, args: Record<string, unknown>): RunContext => ({ ...content.run, command, arguments: args, target });
   try {
@@ -106,15 +106,3 @@ async function withDatabase(config: DatabaseConfig, work: (database: Database) =
   }
 }
 
-function runConfig(created: DatabaseSummary, token: string): DatabaseConfig {
-  return {
-    url: created.url,
-    displayUrl: `${created.name} (${created.url})`,
-    authToken: token,
-    kind: 'remote',
-    source: 'Platform API',
-    readOnlyCredentials: false,
-    tokenVariable: 'a token minted for this run',
-    notices: [],
-  };
-}

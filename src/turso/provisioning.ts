@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { DatabaseConfig } from '../config.js';
 import { InvalidInputError, QbankError, RefusedError } from '../errors.js';
 import { instanceBaseUrl } from './hrana-probe.js';
 import { PlatformApiError, type Database, type DatabaseConfiguration, type Instance, type PlatformApi } from './platform-api.js';
@@ -34,6 +35,21 @@ export interface DatabaseDetails extends DatabaseSummary {
 
 export function databaseUrl(hostname: string): string {
   return instanceBaseUrl(hostname);
+}
+
+/** How to reach a database of the organization with a token minted for this run (read-only or full access). */
+export function mintedTokenConfig(name: string, url: string, token: string, access: 'read' | 'write'): DatabaseConfig {
+  const readOnly = access === 'read';
+  return {
+    url,
+    displayUrl: `${name} (${url})`,
+    authToken: token,
+    kind: 'remote',
+    source: 'Platform API',
+    readOnlyCredentials: readOnly,
+    tokenVariable: readOnly ? 'a read-only token minted for this run' : 'a token minted for this run',
+    notices: [],
+  };
 }
 
 function summary(database: Database): DatabaseSummary {
