@@ -161,44 +161,131 @@ export function coerceRecord(
 /** zod's error option: "is required" when the field is absent, else `message`. */
 const requiredOr = (message: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : message);
 
-export const text = () => z.string({ error: requiredOr('must be text') }).min(1, 'is required (it is empty)');
-export const optionalText = () => z.string({ error: 'must be text' }).optional();
+/**
+ * For each field schema built here, a test that holds only when zod accepts the value as it is
+ * (and returns it unchanged, or an equal copy). A record whose every value passes is valid
+ * without running zod, which cost more than the rest of the import's validation together; any
+ * other record goes through zod, whose issues are the problems reported.
+ */
+const ACCEPTS = new WeakMap<z.ZodType, (value: unknown) => boolean>();
+
+/** `schema`, with the test under which it surely accepts a value (see ACCEPTS). */
+export function accepting<T extends z.ZodType>(schema: T, accepts: (value: unknown) => boolean): T {
+  ACCEPTS.set(schema, accepts);
+  return schema;
+}
+
+function acceptsOf(schema: z.ZodType): (value: unknown) => boolean {
+  const own = ACCEPTS.get(schema);
+  if (own) return own;
+  if (schema instanceof z.ZodOptional) {
+    const inner = acceptsOf(schema.unwrap() as z.ZodType);
+    return (value) => value === undefined || inner(value);
+  }
+  // a schema without a test: only absence is sure (and only where zod accepts it), else zod decides
+  return () => false;
+}
+
+const isString = (value: unknown): value is string => typeof value === 'string';
+const NO_SPACE_OR_CONTROL = /^[^\s\u0000-\u001f]+$/;
+
+export const text = () => accepting(z.string({ error: requiredOr('must be text') }).min(1, 'is required (it is empty)'), (value) => isString(value) && value.length > 0);
+export const optionalText = () => accepting(z.string({ error: 'must be text' }).optional(), (value) => value === undefined || isString(value));
 
 export const id = () =>
-  z
-    .string({ error: requiredOr('must be text') })
-    .max(128, 'is longer than 128 characters')
-    .regex(/^[^\s\u0000-\u001f]+$/, 'must not contain spaces or control characters');
+  accepting(
+    z
+      .string({ error: requiredOr('must be text') })
+      .max(128, 'is longer than 128 characters')
+      .regex(NO_SPACE_OR_CONTROL, 'must not contain spaces or control characters'),
+    (value) => isString(value) && value.length <= 128 && NO_SPACE_OR_CONTROL.test(value),
+  );
 
 export const int = (min: number, max: number) => {
   const message = `must be a whole number from ${min} to ${max}`;
-  return z.number({ error: requiredOr(message) }).int(message).min(min, message).max(max, message);
+  return accepting(
+    z.number({ error: requiredOr(message) }).int(message).min(min, message).max(max, message),
+    (value) => typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max,
+  );
 };
 
-export const number = (min: number) => z.number({ error: requiredOr('must be a number') }).min(min, `must be at least ${min}`);
+export const number = (min: number) =>
+  accepting(z.number({ error: requiredOr('must be a number') }).min(min, `must be at least ${min}`), (value) => typeof value === 'number' && Number.isFinite(value) && value >= min);
 
-export const bool = () => z.boolean({ error: 'must be true or false (or 1/0, yes/no)' });
+export const bool = () => accepting(z.boolean({ error: 'must be true or false (or 1/0, yes/no)' }), (value) => typeof value === 'boolean');
 
-export const oneOf = <const T extends readonly string[]>(values: T) => z.enum(values, { error: requiredOr(`must be one of ${values.join(', ')}`) });
+export const oneOf = <const T extends readonly string[]>(values: T) =>
+  accepting(z.enum(values, { error: requiredOr(`must be one of ${values.join(', ')}`) }), (value) => isString(value) && values.includes(value));
 
-export const list = () => z.array(z.string(), { error: 'must be a list: a;b;c or ["a","b"]' });
+const isStringList = (value: unknown): value is string[] => Array.isArray(value) && value.every(isString);
 
-export const jsonObject = () => z.record(z.string(), z.unknown(), { error: 'must be a JSON object' });
-export const jsonArray = () => z.array(z.unknown(), { error: 'must be a JSON array' });
+/** A list of texts; with `max`, at most that many, else `tooMany`. */
+export const list = (max?: { count: number; tooMany: string }) => {
+  const schema = z.array(z.string(), { error: 'must be a list: a;b;c or ["a","b"]' });
+  if (!max) return accepting(schema, isStringList);
+  return accepting(schema.max(max.count, max.tooMany), (value) => isStringList(value) && value.length <= max.count);
+};
+
+/** What JSON.parse makes of an object, with no key that zod's copy would treat differently. */
+const isPlainRecord = (value: unknown): boolean =>
+  value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype && !Object.prototype.hasOwnProperty.call(value, '__proto__');
+
+export const jsonObject = () => accepting(z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }), isPlainRecord);
+export const jsonArray = () => accepting(z.array(z.unknown(), { error: 'must be a JSON array' }), (value) => Array.isArray(value));
 
 const URLISH = /^(https?:\/\/\S+|\/\S*)$/i;
-export const url = () => z.string({ error: 'must be text' }).regex(URLISH, 'must be an http(s) URL or a path starting with /');
+export const url = () => accepting(z.string({ error: 'must be text' }).regex(URLISH, 'must be an http(s) URL or a path starting with /'), (value) => isString(value) && URLISH.test(value));
 
-export const timestamp = () => z.date({ error: 'must be a date (ISO 8601, e.g. 2026-01-31T12:00:00Z)' });
+export const timestamp = () =>
+  accepting(z.date({ error: 'must be a date (ISO 8601, e.g. 2026-01-31T12:00:00Z)' }), (value) => value instanceof Date && !Number.isNaN(value.getTime()));
+
+/** Where the cross-field rules of a record report a problem (zod's transform context is one). */
+export interface IssueSink {
+  addIssue(issue: { code: 'custom'; path: string[]; message: string }): void;
+}
+
+/**
+ * A record's fields (a zod object of the builders above) and, optionally, the cross-field rules
+ * that turn valid fields into a row. `zod` is the whole check as one schema: what decides and
+ * words the problems of a record the quick test does not pass.
+ */
+export class RecordSchema<S extends z.ZodRawShape, O = z.output<z.ZodObject<S>>> {
+  readonly zod: z.ZodType<O>;
+  private readonly tests: Array<[string, (value: unknown) => boolean]>;
+  private readonly known: Set<string>;
+
+  constructor(
+    fields: z.ZodObject<S>,
+    private readonly build?: (input: z.output<z.ZodObject<S>>, issues: IssueSink) => O,
+  ) {
+    this.zod = (build ? fields.transform((input, ctx) => build(input, ctx as unknown as IssueSink)) : fields) as unknown as z.ZodType<O>;
+    this.tests = Object.entries(fields.shape).map(([key, schema]) => [key, acceptsOf(schema as z.ZodType)]);
+    this.known = new Set(Object.keys(fields.shape));
+  }
+
+  /** The row, when the values surely pass zod and the cross-field rules find nothing; else undefined (ask zod). */
+  quick(values: Record<string, unknown>): O | undefined {
+    for (const key in values) if (!this.known.has(key)) return undefined;
+    for (const [key, accepts] of this.tests) if (!accepts(values[key])) return undefined;
+    if (!this.build) return values as unknown as O;
+    let clean = true;
+    const row = this.build(values as z.output<z.ZodObject<S>>, { addIssue: () => (clean = false) });
+    return clean ? row : undefined;
+  }
+}
 
 /** Validates a record with `schema` after coercion; problems are located at their fields. */
-export function validateRecord<T>(
+export function validateRecord<S extends z.ZodRawShape, O>(
   record: SourceRecord,
   kinds: Readonly<Record<string, FieldKind>>,
-  schema: z.ZodType<T>,
-): { ok: true; data: T; given: Record<string, unknown> } | { ok: false; problems: Problem[] } {
+  schema: RecordSchema<S, O>,
+): { ok: true; data: O; given: Record<string, unknown> } | { ok: false; problems: Problem[] } {
   const { values, unusable } = coerceRecord(record.values, kinds, record.raw.kind === 'json');
-  const result = schema.safeParse(values);
+  if (!unusable) {
+    const row = schema.quick(values);
+    if (row !== undefined) return { ok: true, data: row, given: record.values };
+  }
+  const result = schema.zod.safeParse(values);
   const problems: Problem[] = [];
   for (const { field, message } of unusable ?? []) problems.push(locate(record, field, message));
   if (!result.success) {

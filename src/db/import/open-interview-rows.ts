@@ -2,7 +2,7 @@ import type { InValue } from '@libsql/client';
 import { z } from 'zod';
 import { CERTIFICATION_DIFFICULTIES, PUBLICATION_STATUSES, QUESTION_DIFFICULTIES, QUESTION_STATUSES } from '../../../schema/open-interview.js';
 import { RowPacker, type RowEncoder, type Statement, type Validated } from './encoder.js';
-import { bool, id, int, jsonArray, jsonObject, list, oneOf, optionalText, storedDate, text, timestamp, url, validateRecord } from './fields.js';
+import { bool, id, int, jsonArray, jsonObject, list, oneOf, optionalText, RecordSchema, storedDate, text, timestamp, url, validateRecord } from './fields.js';
 import type { EncoderSettings } from './pingtopass-rows.js';
 import type { Problem } from './problems.js';
 import { ColumnMap, kindsOf, type ColumnSpec, type SourceRecord } from './records.js';
@@ -102,8 +102,8 @@ export interface OpenInterviewQuestion {
   lastUpdated?: string;
 }
 
-const questionSchema = z
-  .object({
+export const questionSchema = new RecordSchema(
+  z.object({
     id: id().optional(),
     question: text(),
     answer: text(),
@@ -128,8 +128,8 @@ const questionSchema = z
     is_new: bool().optional(),
     last_updated: timestamp().optional(),
     created_at: timestamp().optional(),
-  })
-  .transform((input) => {
+  }),
+  (input) => {
     const optional: OpenInterviewQuestion['optional'] = {};
     for (const { name } of OPTIONAL_QUESTION_FIELDS) {
       const value = input[name];
@@ -150,7 +150,8 @@ const questionSchema = z
       createdAt: input.created_at && storedDate(input.created_at),
       lastUpdated: input.last_updated && storedDate(input.last_updated),
     };
-  });
+  },
+);
 
 export const STAGING_OI_QUESTIONS = 'temp.qbank_import_oi_questions';
 
@@ -245,7 +246,8 @@ export interface OpenInterviewCertification {
 /** Every certification column but the id, which matches rows instead of being written. */
 const CERTIFICATION_SQL_COLUMNS = OPEN_INTERVIEW_CERTIFICATION_COLUMNS.map((column) => column.name).filter((name) => name !== 'id');
 
-const certificationSchema = z.object({
+export const certificationSchema = new RecordSchema(
+  z.object({
   id: id(),
   name: text(),
   provider: text(),
@@ -267,7 +269,8 @@ const certificationSchema = z.object({
   exam_duration: int(0, 100_000).optional(),
   created_at: timestamp().optional(),
   last_updated: timestamp().optional(),
-});
+  }),
+);
 
 /** Columns whose absence means "the column default" on insert, never NULL. */
 const CERTIFICATION_DEFAULTED = new Set(['icon', 'color', 'estimated_hours', 'status', 'question_count', 'passing_score', 'exam_duration', 'created_at', 'last_updated']);

@@ -1,7 +1,7 @@
 import type { exams } from '../../../schema/pingtopass.js';
 import { z } from 'zod';
 import { RowPacker, type RowEncoder, type Statement, type Validated } from './encoder.js';
-import { bool, id, int, list, number, oneOf, optionalText, text, url, validateRecord } from './fields.js';
+import { accepting, bool, id, int, list, number, oneOf, optionalText, RecordSchema, text, url, validateRecord, type IssueSink } from './fields.js';
 import type { Problem } from './problems.js';
 import { ColumnMap, kindsOf, type ColumnSpec, type SourceRecord } from './records.js';
 import { ExistingIndex, optionsKey, TEXT_FIELDS, WORDS, type ExistingQuestions, type TextField } from './existing.js';
@@ -89,8 +89,8 @@ const questionFields = z.object({
   option_d: optionalText(),
   option_e: optionalText(),
   option_f: optionalText(),
-  options: list().max(6, 'has more than six options').optional(),
-  correct: z.union([z.string(), z.array(z.string())], { error: requiredLetters }),
+  options: list({ count: 6, tooMany: 'has more than six options' }).optional(),
+  correct: accepting(z.union([z.string(), z.array(z.string())], { error: requiredLetters }), (value) => typeof value === 'string' || (Array.isArray(value) && value.every((letter) => typeof letter === 'string'))),
   explanation: optionalText(),
   difficulty: int(1, 5),
   objective_id: optionalText(),
@@ -113,9 +113,9 @@ function requiredLetters(issue: { input?: unknown }): string {
 const QUESTION_KINDS = kindsOf(PINGTOPASS_QUESTION_COLUMNS);
 const EXAM_KINDS = kindsOf(PINGTOPASS_EXAM_COLUMNS);
 
-/** Cross-field rules: contiguous options, correct letters naming options, the type agreeing with them. */
-function questionSchema(examIdOf: (code: string) => string | undefined, suggestExam: (code: string) => string | undefined, reviewer: string | undefined) {
-  return questionFields.transform((input: QuestionInput, ctx): Omit<PingToPassQuestion, 'line'> => {
+/** The question's fields and cross-field rules: contiguous options, correct letters naming options, the type agreeing with them. */
+export function questionSchema(examIdOf: (code: string) => string | undefined, suggestExam: (code: string) => string | undefined, reviewer: string | undefined) {
+  return new RecordSchema(questionFields, (input: QuestionInput, ctx: IssueSink): Omit<PingToPassQuestion, 'line'> => {
     const examId = examIdOf(input.exam_code);
     if (!examId) {
       const suggestion = suggestExam(input.exam_code);
@@ -453,7 +453,7 @@ export interface PingToPassExam {
   values: Partial<typeof exams.$inferInsert>;
 }
 
-const examSchema = z.object({
+export const examSchema = new RecordSchema(z.object({
   id: id().optional(),
   code: text(),
   name: text(),
@@ -464,7 +464,7 @@ const examSchema = z.object({
   time_limit: int(1, 100_000).optional(),
   price: number(0).optional(),
   description: optionalText(),
-});
+}));
 
 const EXAM_FIELDS = {
   name: 'name',
