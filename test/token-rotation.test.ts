@@ -1,31 +1,19 @@
 import { createClient } from '@libsql/client';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeToken, generateEd25519KeyPair } from '../src/auth/jwt.js';
 import { parseDotenv } from '../src/config.js';
-import { runCli, tempDir, type CliResult } from './support/cli.js';
+import { runCli, type CliResult } from './support/cli.js';
 import { startLibsqlServer } from './support/libsql-server.js';
 import { startPlatformServer } from './support/platform-server.js';
 import { startTestbed, type Testbed } from './support/testbed.js';
 import { attempt } from './support/attempt.js';
+import { cleanupAfterEach } from './support/cleanups.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function workDir(): string {
-  const dir = tempDir();
-  cleanups.push(() => dir.remove());
-  return dir.path;
-}
-
-async function testbed(replicas = 1): Promise<Testbed> {
-  const bed = await startTestbed({ replicas });
-  cleanups.push(() => bed.close());
-  return bed;
-}
+const cleanups = cleanupAfterEach();
+const workDir = () => cleanups.workDir();
+const testbed = async (replicas = 1): Promise<Testbed> => cleanups.closing(await startTestbed({ replicas }));
 
 
 /** A .env as an operator keeps it: comments, blank lines, other keys, an export prefix. */

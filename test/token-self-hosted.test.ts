@@ -1,22 +1,15 @@
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeToken } from '../src/auth/jwt.js';
 import { parseDotenv } from '../src/config.js';
-import { runCli, tempDir, type CliResult } from './support/cli.js';
+import { runCli, type CliResult } from './support/cli.js';
 import { startLibsqlServer, type LibsqlServer } from './support/libsql-server.js';
 import { attempt } from './support/attempt.js';
+import { cleanupAfterEach } from './support/cleanups.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function workDir(): string {
-  const dir = tempDir();
-  cleanups.push(() => dir.remove());
-  return dir.path;
-}
+const cleanups = cleanupAfterEach();
+const workDir = () => cleanups.workDir();
 
 
 function expectNoJwt(result: CliResult): void {

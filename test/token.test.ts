@@ -1,30 +1,18 @@
 import { createClient } from '@libsql/client';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeToken, generateEd25519KeyPair, signToken } from '../src/auth/jwt.js';
 import { parseDotenv } from '../src/config.js';
-import { runCli, tempDir, type CliResult } from './support/cli.js';
+import { runCli, type CliResult } from './support/cli.js';
 import { startLibsqlServer } from './support/libsql-server.js';
 import { startTestbed, type Testbed } from './support/testbed.js';
 import { attempt } from './support/attempt.js';
+import { cleanupAfterEach } from './support/cleanups.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function workDir(): string {
-  const dir = tempDir();
-  cleanups.push(() => dir.remove());
-  return dir.path;
-}
-
-async function testbed(): Promise<Testbed> {
-  const bed = await startTestbed({ replicas: 0 });
-  cleanups.push(() => bed.close());
-  return bed;
-}
+const cleanups = cleanupAfterEach();
+const workDir = () => cleanups.workDir();
+const testbed = async (): Promise<Testbed> => cleanups.closing(await startTestbed({ replicas: 0 }));
 
 
 const JWT = /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/;
