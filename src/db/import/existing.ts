@@ -38,47 +38,129 @@ export interface ExistingQuestions {
 
 const PAGE = 2_000;
 
-/** The options as one string, the same for stored options and a file row's. */
+/**
+ * The options as one string, the same for stored options and a file's (SQLite builds the stored
+ * ones: OPTIONS_OF_QUESTIONS). Each option is its correct mark, its text and a \u0001; a \u0001 in
+ * a text is doubled and a missing text is \u0001\u0002, so that two different lists never give the
+ * same string. (SQLite ends a string at \u0000: a text holding one reads as changed, never as unchanged.)
+ */
 export function optionsKey(texts: ReadonlyArray<string | null>, correct: (index: number) => boolean): string {
   let key = '';
-  for (let index = 0; index < texts.length; index++) key += `${correct(index) ? '1' : '0'}${texts[index] ?? '\u0002'}\u0000`;
+  for (let index = 0; index < texts.length; index++) {
+    const text = texts[index];
+    key += `${correct(index) ? '1' : '0'}${text === null ? '\u0001\u0002' : text.includes('\u0001') ? text.replaceAll('\u0001', '\u0001\u0001') : text}\u0001`;
+  }
   return key;
 }
 
 const flag = (value: unknown) => (value === null || value === undefined ? -1 : Number(value) === 0 ? 0 : Number(value) === 1 ? 1 : -3);
 
-const COLUMNS = `q.id, q.exam_id, q.type, q.text, q.explanation, q.reference_url, q.difficulty, q.objective_id, q.tags, q.exhibit_url, q.review_status, q.is_active,
-  q.ai_generated, q.ai_model,
-  (SELECT json_group_array(json_array(o.text, o.is_correct)) FROM (SELECT text, is_correct FROM main.answer_options WHERE question_id = q.id ORDER BY "order", id) AS o) AS options`;
+/** A question's columns, read as arrays: the small values first, then TEXT_FIELDS but the options, from `FIRST_TEXT` on. */
+const QUESTION_COLUMNS = 'q.id, q.exam_id, q.type, q.difficulty, q.review_status, q.is_active, q.ai_generated, q.text, q.explanation, q.reference_url, q.objective_id, q.tags, q.exhibit_url, q.ai_model';
+const FIRST_TEXT = 7;
+/**
+ * Each question's options as one row: its id, the options' key (optionsKey, built by SQLite in one
+ * scan of the options' index: 200,000 rows to convert instead of 800,000), and whether every
+ * option holds values of the types an import writes. In the questions' order.
+ */
+const OPTIONS_OF_QUESTIONS = (where: string) => `SELECT o.question_id,
+    group_concat(CASE o.is_correct WHEN 1 THEN '1' ELSE '0' END || coalesce(replace(o.text, char(1), char(1, 1)), char(1, 2)) || char(1), '' ORDER BY o."order", o.id),
+    min(typeof(o.text) IN ('text', 'null') AND o.is_correct IN (0, 1))
+  FROM main.answer_options AS o ${where} GROUP BY o.question_id ORDER BY o.question_id`;
 
 /** Pages a remote read asks for in one request: 20,000 questions, a few tens of megabytes at most. */
 const PAGES_A_TRIP = 10;
 
 /**
- * Reads every question, in id order, into the store. A `file:` database is read a page at a time;
- * a remote one first gets where each page starts, then several pages in each request.
+ * Reads every question, in id order, into the store, with its options. The options are read by a
+ * second scan in the same order and merged in here: a subquery per question cost SQLite and the
+ * driver ten times the scan. A `file:` database is read through two open statements at once; a
+ * remote one first gets where each page starts, then several pages (questions and options) in each request.
  */
 export async function readExistingQuestions(runner: ImportRunner, remote: boolean): Promise<ExistingQuestions> {
   const store = new StoreBuilder();
-  if (!remote) {
-    for (;;) {
-      const [page] = await runner.query([{ sql: `SELECT ${COLUMNS} FROM main.questions AS q WHERE q.id > ? ORDER BY q.id LIMIT ${PAGE}`, args: [store.lastId] }]);
-      store.add(page.rows);
-      if (page.rows.length < PAGE) return store.result();
-    }
+  if (!remote && runner.rows) {
+    const questions = runner.rows(`SELECT ${QUESTION_COLUMNS} FROM main.questions AS q ORDER BY q.id`);
+    const options = new OptionCursor(runner.rows(OPTIONS_OF_QUESTIONS('')));
+    for (const row of questions) store.addRow(row, options);
+    return store.result();
   }
   const [bounds] = await runner.query([`SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM main.questions) WHERE n % ${PAGE} = 0 ORDER BY id`]);
   const starts = bounds.rows.map((row) => String(row.id));
   for (let first = 0; first < starts.length; first += PAGES_A_TRIP) {
-    const pages = starts.slice(first, first + PAGES_A_TRIP).map((start, k) => {
+    const pages = starts.slice(first, first + PAGES_A_TRIP).flatMap((start, k) => {
       const end = starts[first + k + 1];
-      return end === undefined
-        ? { sql: `SELECT ${COLUMNS} FROM main.questions AS q WHERE q.id >= ? ORDER BY q.id`, args: [start] }
-        : { sql: `SELECT ${COLUMNS} FROM main.questions AS q WHERE q.id >= ? AND q.id < ? ORDER BY q.id`, args: [start, end] };
+      const range = (column: string) => (end === undefined ? `${column} >= ?` : `${column} >= ? AND ${column} < ?`);
+      const args = end === undefined ? [start] : [start, end];
+      return [
+        { sql: `SELECT ${QUESTION_COLUMNS} FROM main.questions AS q WHERE ${range('q.id')} ORDER BY q.id`, args },
+        { sql: OPTIONS_OF_QUESTIONS(`WHERE ${range('o.question_id')}`), args },
+      ];
     });
-    for (const page of await runner.query(pages)) store.add(page.rows);
+    const results = await runner.query(pages);
+    for (let page = 0; page < results.length; page += 2) {
+      const options = new OptionCursor(results[page + 1].rows as unknown as Iterable<ArrayLike<unknown>>);
+      for (const row of results[page].rows as unknown as Array<ArrayLike<unknown>>) store.addRow(row, options);
+    }
   }
   return store.result();
+}
+
+/**
+ * The order of SQLite's BINARY collation (UTF-8 bytes, that is code points) for two strings, where
+ * JavaScript compares UTF-16 units: a character from U+10000 on (a surrogate pair) sorts after U+E000–U+FFFF.
+ */
+export function compareBinary(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      x = x < 0xe000 ? x + 0x2000 : x - 0x800;
+      y = y < 0xe000 ? y + 0x2000 : y - 0x800;
+    }
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+/** The rows of OPTIONS_OF_QUESTIONS, taken question by question. */
+class OptionCursor {
+  private readonly iterator: Iterator<ArrayLike<unknown>>;
+  private next: ArrayLike<unknown> | undefined;
+  /** Whether the options last taken hold values of the types an import writes. */
+  comparable = true;
+
+  constructor(rows: Iterable<ArrayLike<unknown>>) {
+    this.iterator = rows[Symbol.iterator]();
+    this.advance();
+  }
+
+  private advance(): void {
+    const step = this.iterator.next();
+    this.next = step.done ? undefined : step.value;
+  }
+
+  /**
+   * The options' key of question `id` ('' when it has none). Options of ids before it belong to no
+   * question (foreign keys were off when they were written): passed over.
+   */
+  take(id: string): string {
+    this.comparable = true;
+    for (let row = this.next; row !== undefined; row = this.next) {
+      const questionId = row[0];
+      if (questionId === id) {
+        this.advance();
+        this.comparable = row[2] === 1 && typeof row[1] === 'string';
+        return typeof row[1] === 'string' ? row[1] : '';
+      }
+      // SQLite sorts text before blobs: an id that is not text comes after every question's
+      if (typeof questionId !== 'string' || compareBinary(questionId, id) > 0) break;
+      this.advance();
+    }
+    return '';
+  }
 }
 
 /** Gathers the store from rows read in id order. */
@@ -89,54 +171,40 @@ class StoreBuilder {
   private meta: Int32Array = new Int32Array(PAGE * META_SIZE);
   private words: Int32Array = new Int32Array(PAGE * WORDS);
 
-  get lastId(): string {
-    return this.ids[this.ids.length - 1] ?? '';
-  }
-
-  add(rows: Array<Record<string, unknown>>): void {
-    const needed = (this.ids.length + rows.length) * META_SIZE;
-    if (needed > this.meta.length) {
-      const capacity = Math.max(needed, this.meta.length * 2) / META_SIZE;
-      this.meta = grow(this.meta, capacity * META_SIZE);
-      this.words = grow(this.words, capacity * WORDS);
-    }
-    for (const row of rows) this.addRow(row);
-  }
-
-  private addRow(row: Record<string, unknown>): void {
-    const { meta, words } = this;
+  /** Adds a question row (QUESTION_COLUMNS) with its options, taken from `options`. */
+  addRow(row: ArrayLike<unknown>, options: OptionCursor): void {
     const at = this.ids.length;
-    this.ids.push(String(row.id));
-    const examId = String(row.exam_id);
+    if ((at + 1) * META_SIZE > this.meta.length) {
+      this.meta = grow(this.meta, this.meta.length * 2);
+      this.words = grow(this.words, this.words.length * 2);
+    }
+    const { meta, words } = this;
+    const id = row[0];
+    this.ids.push(String(id));
+    const examId = String(row[1]);
     let exam = this.examIndex.get(examId);
     if (exam === undefined) {
       exam = this.examIds.push(examId) - 1;
       this.examIndex.set(examId, exam);
     }
-    const m = at * META_SIZE;
-    const texts = TEXT_FIELDS.slice(0, -1).map((field) => row[field]);
-    const options = JSON.parse(String(row.options ?? '[]')) as Array<[unknown, unknown]>;
-    const comparable =
-      texts.every((value) => value === null || typeof value === 'string') &&
-      typeof row.difficulty === 'number' &&
-      Number.isInteger(row.difficulty) &&
-      options.every(([text, correct]) => (text === null || typeof text === 'string') && (correct === 0 || correct === 1));
-    meta[m + META.exam] = comparable ? exam : NOT_COMPARABLE;
-    meta[m + META.type] = QUESTION_TYPE_CODES.indexOf(String(row.type) as (typeof QUESTION_TYPE_CODES)[number]);
-    meta[m + META.difficulty] = comparable ? Number(row.difficulty) : 0;
-    meta[m + META.review] = row.review_status === null ? -1 : REVIEW_CODES.indexOf(String(row.review_status) as (typeof REVIEW_CODES)[number]);
-    meta[m + META.isActive] = flag(row.is_active);
-    meta[m + META.aiGenerated] = flag(row.ai_generated);
+    const optionKey = typeof id === 'string' ? options.take(id) : '';
+    const difficulty = row[3];
+    let comparable = typeof id === 'string' && options.comparable && typeof difficulty === 'number' && Number.isInteger(difficulty);
     const w = at * WORDS;
-    texts.forEach((value, field) => fingerprintInto(words, w + field * 2, (value as string | null) ?? null));
-    fingerprintInto(
-      words,
-      w + (TEXT_FIELDS.length - 1) * 2,
-      optionsKey(
-        options.map(([text]) => text as string | null),
-        (index) => options[index][1] === 1,
-      ),
-    );
+    for (let field = 0; field < TEXT_FIELDS.length - 1; field++) {
+      const value = row[FIRST_TEXT + field];
+      if (value !== null && typeof value !== 'string') comparable = false;
+      fingerprintInto(words, w + field * 2, typeof value === 'string' ? value : null);
+    }
+    fingerprintInto(words, w + (TEXT_FIELDS.length - 1) * 2, optionKey);
+    const m = at * META_SIZE;
+    meta[m + META.exam] = comparable ? exam : NOT_COMPARABLE;
+    meta[m + META.type] = QUESTION_TYPE_CODES.indexOf(String(row[2]) as (typeof QUESTION_TYPE_CODES)[number]);
+    meta[m + META.difficulty] = comparable ? (difficulty as number) : 0;
+    const review = row[4];
+    meta[m + META.review] = review === null ? -1 : REVIEW_CODES.indexOf(String(review) as (typeof REVIEW_CODES)[number]);
+    meta[m + META.isActive] = flag(row[5]);
+    meta[m + META.aiGenerated] = flag(row[6]);
   }
 
   result(): ExistingQuestions {

@@ -15,6 +15,11 @@ export interface ImportRunner {
   send(statements: Statement[], bytes: number): Promise<void>;
   drain(): Promise<void>;
   query(statements: Statement[]): Promise<QueryResult[]>;
+  /**
+   * `file:` databases: the rows of a query as arrays, read as they are iterated, so that two
+   * queries can be read side by side without holding either's rows (writes must wait until done).
+   */
+  rows?(sql: string): Iterable<ArrayLike<unknown>>;
   commit(): Promise<void>;
   rollback(): Promise<void>;
   close(): void;
@@ -144,6 +149,10 @@ export class NativeRunner implements ImportRunner {
       }
       return { rows: prepared.all(args) as Array<Record<string, unknown>> };
     });
+  }
+
+  rows(sql: string): Iterable<ArrayLike<unknown>> {
+    return this.connection.prepare(sql).raw().iterate() as Iterable<ArrayLike<unknown>>;
   }
 
   async commit(): Promise<void> {
