@@ -8,6 +8,7 @@ import { exportTable, type ExportKind, type ExportTable } from './tables.js';
 import { checkInterchangeKind } from '../interchange/index.js';
 import { leaveOutSkipped, type SkippedQuestions } from '../interchange/writers.js';
 import { XlsxSheetWriter, xlsxRecordWriter } from './xlsx.js';
+import { ByteChunks } from './chunks.js';
 
 export type { ExportFilters } from './filters.js';
 export type { ExportFormat } from './formats.js';
@@ -15,7 +16,10 @@ export type { ExportKind } from './tables.js';
 
 /** Where exported text goes: a file through `prepareOutputFile`, or standard output. */
 export interface ExportSink {
+  /** Resolves when the sink can take more (the chunk may still be queued). */
   write(chunk: string | Buffer): Promise<void>;
+  /** Resolves once the chunk is written, so that its memory can be filled again. */
+  writeThrough?(chunk: Buffer): Promise<void>;
 }
 
 export interface ExportOptions {
@@ -89,8 +93,6 @@ async function checkExamCodes(database: Database, codes: string[] | undefined): 
   if (missing.length > 0) throw new InvalidInputError(`no exam with code ${missing.map((code) => `"${code}"`).join(', ')}`);
 }
 
-const FLUSH_CHARS = 256 * 1024;
-
 /**
  * Streams the records of one kind into `sink` in the import's format, ordered by key, from one
  * read snapshot. Only the batch being written is held in memory.
@@ -110,21 +112,11 @@ export async function exportRecords(database: Database, sink: ExportSink, option
   const groups = new Map<string, number>();
   let skipped: SkippedQuestions | undefined;
   let rows = 0;
-  let bytes = 0;
-  let pending = writer.start();
-  const flush = async () => {
-    if (pending.length === 0) return;
-    const chunk = pending;
-    pending = '';
-    if (workbook) {
-      bytes += Buffer.byteLength(chunk);
-      return workbook.sheetText(chunk);
-    }
-    // encoded once: the bytes counted are the bytes written
-    const encoded = Buffer.from(chunk);
-    bytes += encoded.length;
-    await sink.write(encoded);
-  };
+  // encoded once, record by record: the bytes counted are the bytes written
+  const out = workbook
+    ? new ByteChunks((chunk) => workbook.sheetText(chunk), { reuse: true, inFlight: 1 })
+    : new ByteChunks(sink.writeThrough ? (chunk) => sink.writeThrough!(chunk) : (chunk) => sink.write(chunk), { reuse: Boolean(sink.writeThrough) });
+  out.append(writer.start());
   try {
     await checkExamCodes(database, options.filters?.exams);
     const query = { select: table.select, from: table.from, where, args, key: table.key, keyIndex: table.keyIndex };
@@ -133,14 +125,14 @@ export async function exportRecords(database: Database, sink: ExportSink, option
         const values = table.toValues(row);
         const group = String(values[table.groupIndex] ?? '');
         groups.set(group, (groups.get(group) ?? 0) + 1);
-        pending += writer.record(values, rows === 0);
+        out.append(writer.record(values, rows === 0));
         rows++;
-        if (pending.length >= FLUSH_CHARS) await flush();
+        if (out.full) await out.flush();
       }
-      options.onProgress?.({ rows, bytes: bytes + pending.length });
+      options.onProgress?.({ rows, bytes: out.bytes });
     }
-    pending += writer.end();
-    await flush();
+    out.append(writer.end());
+    await out.end();
     skipped = writer.skipped?.();
     if (skipped) rows = leaveOutSkipped(rows, groups, skipped);
     await workbook?.finish();
@@ -153,7 +145,7 @@ export async function exportRecords(database: Database, sink: ExportSink, option
     format: options.format,
     excel,
     rows,
-    bytes,
+    bytes: out.bytes,
     groupBy: table.groupLabel,
     groups: [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([group, count]) => ({ group, rows: count })),
     seconds: Number(process.hrtime.bigint() - started) / 1e9,

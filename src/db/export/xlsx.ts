@@ -128,6 +128,15 @@ interface ZipEntry {
   size: number;
 }
 
+/** What an entry's local header and its central directory record both hold, from "version needed" to the date, at `at`. */
+function writeEntryFields(header: Buffer, at: number): void {
+  header.writeUInt16LE(20, at); // version needed: 2.0
+  header.writeUInt16LE(FLAG_DESCRIPTOR_UTF8, at + 2);
+  header.writeUInt16LE(8, at + 4); // deflated
+  header.writeUInt16LE(DOS_TIME, at + 6);
+  header.writeUInt16LE(DOS_DATE, at + 8);
+}
+
 /**
  * A ZIP file written front to back: each entry's local header, its deflated data (streamed, with
  * the sizes in a data descriptor after it), and the central directory at the end.
@@ -148,11 +157,7 @@ class ZipStreamWriter {
     const nameBytes = Buffer.from(name, 'utf8');
     const header = Buffer.alloc(30);
     header.writeUInt32LE(0x04034b50, 0);
-    header.writeUInt16LE(20, 4);
-    header.writeUInt16LE(FLAG_DESCRIPTOR_UTF8, 6);
-    header.writeUInt16LE(8, 8);
-    header.writeUInt16LE(DOS_TIME, 10);
-    header.writeUInt16LE(DOS_DATE, 12);
+    writeEntryFields(header, 4);
     header.writeUInt16LE(nameBytes.length, 26);
     this.open = { name: nameBytes, offset: this.offset, crc: 0, compressed: 0, size: 0 };
     await this.put(Buffer.concat([header, nameBytes]));
@@ -194,12 +199,8 @@ class ZipStreamWriter {
     for (const entry of this.entries) {
       const header = Buffer.alloc(46);
       header.writeUInt32LE(0x02014b50, 0);
-      header.writeUInt16LE(20, 4);
-      header.writeUInt16LE(20, 6);
-      header.writeUInt16LE(FLAG_DESCRIPTOR_UTF8, 8);
-      header.writeUInt16LE(8, 10);
-      header.writeUInt16LE(DOS_TIME, 12);
-      header.writeUInt16LE(DOS_DATE, 14);
+      header.writeUInt16LE(20, 4); // made by: version 2.0
+      writeEntryFields(header, 6);
       header.writeUInt32LE(entry.crc >>> 0, 16);
       header.writeUInt32LE(entry.compressed, 20);
       header.writeUInt32LE(entry.size, 24);
@@ -252,7 +253,12 @@ export class XlsxSheetWriter {
     await this.sheetText(rowXml(this.rows, cells, this.rows === 1 ? 2 : 1));
   }
 
-  async sheetText(xml: string): Promise<void> {
+  /** Rows already rendered: text, or its UTF-8 bytes (deflated as they are, after any text before them). */
+  async sheetText(xml: string | Buffer): Promise<void> {
+    if (typeof xml !== 'string') {
+      await this.flush();
+      return this.zip.data(xml);
+    }
     this.pending += xml;
     if (this.pending.length >= CHUNK_CHARS) await this.flush();
   }
