@@ -31,7 +31,7 @@ const ROWS = [
 const csv = (rows: string[][]) => [HEADER, ...rows.map(line)].join('\n') + '\n';
 
 async function statementsOfReimport(t: TestDatabase, file: string): Promise<Array<{ sql: string }>> {
-  const database = openDatabase({ kind: t.mode, url: t.url, displayUrl: t.url, ...(t.authToken ? { authToken: t.authToken } : {}), source: 'test', readOnlyCredentials: false });
+  const database = openDatabase({ kind: t.mode, url: t.url, displayUrl: t.url, ...(t.authToken ? { authToken: t.authToken } : {}), source: 'test', readOnlyCredentials: false, notices: [] });
   try {
     const runner = await openRunner(database, true);
     try {
