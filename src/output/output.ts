@@ -121,9 +121,18 @@ export class Output {
   /**
    * Renders rows under headers as a box table at a TTY, as wide as the terminal at most (the widest
    * columns shortened with …), and as aligned plain columns with every cell in full otherwise.
+   * At a terminal, `flexible` names the column of free text that gives way first (down to a readable
+   * width) so the others stay whole; `optional` names columns a narrow terminal may leave out, least
+   * needed first: they go, with a notice saying so, while the rest would not fit whole.
    */
-  table(headers: string[], rows: Array<Array<string | number | null | undefined>>): void {
-    this.io.stdout.write(renderTable(headers, rows, this.io.stdoutIsTTY, this.c, this.io.stdoutIsTTY ? terminalColumns(this.io) : undefined) + '\n');
+  table(headers: string[], rows: Array<Array<string | number | null | undefined>>, options: TableLayout = {}): void {
+    const maxWidth = this.io.stdoutIsTTY ? terminalColumns(this.io) : undefined;
+    const shown = maxWidth === undefined ? headers.map((_, i) => i) : columnsThatFit(headers, rows, maxWidth, options);
+    const left = headers.filter((_, i) => !shown.includes(i));
+    const flexible = options.flexible === undefined ? undefined : shown.findIndex((i) => headers[i] === options.flexible);
+    const cells = rows.map((row) => shown.map((i) => row[i]));
+    this.io.stdout.write(renderTable(shown.map((i) => headers[i]), cells, this.io.stdoutIsTTY, this.c, maxWidth, flexible) + '\n');
+    if (left.length > 0) this.notice(`not shown at this width: ${left.join(', ')} (a wider terminal or --json shows them)`);
   }
 
   heading(text: string): void {
@@ -243,16 +252,64 @@ function shorten(text: string, width: number): string {
   return characters.length <= width ? line : characters.slice(0, Math.max(1, width - 1)).join('') + '…';
 }
 
-/** Column widths whose boxed table (a border and a space either side of each cell) fits `maxWidth`: the widest column gives way first. */
-export function fitWidths(widths: number[], maxWidth: number, minimum = 6): number[] {
-  const fitted = [...widths];
-  const total = () => fitted.reduce((sum, width) => sum + width + 3, 1);
-  while (total() > maxWidth) {
-    const widest = fitted.indexOf(Math.max(...fitted));
-    if (fitted[widest] <= minimum) break;
-    fitted[widest] = Math.max(minimum, fitted[widest] - (total() - maxWidth));
+export interface TableLayout {
+  /** The column of free text that gives way first at a terminal. */
+  flexible?: string;
+  /** Columns a narrow terminal leaves out, least needed first. */
+  optional?: string[];
+}
+
+/** Below this a shortened cell says too little to read. */
+const READABLE_WIDTH = 20;
+
+/** What a boxed table's borders and padding take: a border and a space either side of each cell. */
+const frameWidth = (columns: number) => columns * 3 + 1;
+
+/**
+ * The widest a cell may be for a boxed table of these natural widths to fit `maxWidth`: columns
+ * narrower than it keep their width.
+ */
+function widthCap(widths: number[], maxWidth: number): number {
+  const available = maxWidth - frameWidth(widths.length);
+  const sorted = [...widths].sort((a, b) => a - b);
+  let narrower = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const cap = Math.floor((available - narrower) / (sorted.length - i));
+    if (cap < sorted[i]) return cap;
+    narrower += sorted[i];
   }
-  return fitted;
+  return Infinity;
+}
+
+/**
+ * Column widths whose boxed table fits `maxWidth`. The `flexible` column gives way first, down to a
+ * readable width; then the widest columns, down to `minimum`, while narrower ones keep their width.
+ */
+export function fitWidths(widths: number[], maxWidth: number, minimum = 6, flexible?: number): number[] {
+  const fitted = [...widths];
+  if (flexible !== undefined && flexible >= 0) {
+    const others = fitted.reduce((sum, width, i) => (i === flexible ? sum : sum + width), frameWidth(fitted.length));
+    const room = maxWidth - others;
+    if (room >= Math.min(READABLE_WIDTH, fitted[flexible])) {
+      fitted[flexible] = Math.min(fitted[flexible], room);
+      return fitted;
+    }
+    fitted[flexible] = Math.min(fitted[flexible], READABLE_WIDTH);
+  }
+  const cap = Math.max(minimum, widthCap(fitted, maxWidth));
+  return fitted.map((width) => Math.min(width, cap));
+}
+
+/** The indices of the columns to show at `maxWidth`: every one, unless optional ones must go for the rest to fit whole. */
+export function columnsThatFit(headers: string[], rows: Array<Array<string | number | null | undefined>>, maxWidth: number, layout: TableLayout): number[] {
+  const natural = headers.map((header, i) => Math.max(visibleWidth(header), ...rows.map((row) => visibleWidth(String(row[i] ?? '')))));
+  const needed = (i: number) => (headers[i] === layout.flexible ? Math.min(natural[i], READABLE_WIDTH) : natural[i]);
+  let shown = headers.map((_, i) => i);
+  for (const header of layout.optional ?? []) {
+    if (shown.reduce((sum, i) => sum + needed(i), frameWidth(shown.length)) <= maxWidth) break;
+    shown = shown.filter((i) => headers[i] !== header);
+  }
+  return shown;
 }
 
 export function renderTable(
@@ -261,11 +318,12 @@ export function renderTable(
   boxed: boolean,
   c: Colors,
   maxWidth?: number,
+  flexible?: number,
 ): string {
   let cells = rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '' : String(cell))));
   let widths = headers.map((h, i) => Math.max(visibleWidth(h), ...cells.map((r) => visibleWidth(r[i] ?? ''))));
   if (boxed && maxWidth !== undefined) {
-    const fitted = fitWidths(widths, maxWidth);
+    const fitted = fitWidths(widths, maxWidth, 6, flexible);
     if (fitted.some((width, i) => width < widths[i])) {
       cells = cells.map((row) => row.map((cell, i) => (visibleWidth(cell) > fitted[i] ? shorten(cell, fitted[i]) : cell)));
       headers = headers.map((header, i) => (visibleWidth(header) > fitted[i] ? shorten(header, fitted[i]) : header));

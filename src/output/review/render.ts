@@ -181,12 +181,20 @@ function summaryHeaders(item: ReviewItem): string[] {
   return ['id', 'priority', 'action', 'item', 'status', 'assigned to', 'reason'];
 }
 
+/** What a narrow terminal leaves out of a list first: never the id or the text a reviewer reads. */
+function optionalColumns(item: ReviewItem): string[] {
+  if (item.system === 'pingtopass') return ['ai', 'feedback', 'objective', 'difficulty'];
+  if (item.queue === 'flagged') return ['flagged by', 'difficulty'];
+  return ['assigned to', 'item', 'status'];
+}
+
 export function renderList(out: Output, listed: ListedQueue, label: string, now: Date): void {
   if (listed.items.length === 0) {
     out.info(`no ${label} match`);
     return;
   }
-  out.table(summaryHeaders(listed.items[0]), listed.items.map((item) => summaryRow(item, now)));
+  const headers = summaryHeaders(listed.items[0]);
+  out.table(headers, listed.items.map((item) => summaryRow(item, now)), { flexible: headers.at(-1), optional: optionalColumns(listed.items[0]) });
   if (listed.total > listed.items.length) out.info(truncationNote(listed));
 }
 
