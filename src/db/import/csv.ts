@@ -65,7 +65,6 @@ export class CsvParser {
   private line = 1;
   private row = 1;
   private pending = '';
-  private readonly limitText: string;
   private readonly delimiter: string;
   private readonly delimiterCode: number;
   // Where the next delimiter and line feed are in the text being parsed, found with indexOf and reused until passed.
@@ -76,7 +75,6 @@ export class CsvParser {
     private readonly maxFieldChars: number = DEFAULT_MAX_FIELD_CHARS,
     delimiter = ',',
   ) {
-    this.limitText = maxFieldChars.toLocaleString('en-US');
     this.delimiter = delimiter;
     this.delimiterCode = delimiter.charCodeAt(0);
   }
@@ -106,7 +104,7 @@ export class CsvParser {
   }
 
   private tooLong(line: number): CsvSyntaxError {
-    return new CsvSyntaxError(line, `a field starting on this line is longer than the limit of ${this.limitText} characters`);
+    return new CsvSyntaxError(line, `a field starting on this line is longer than the limit of ${this.maxFieldChars.toLocaleString('en-US')} characters`);
   }
 
   private parse(buf: string, final: boolean, out: CsvRecord[]): void {

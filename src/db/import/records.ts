@@ -138,6 +138,9 @@ function bytesProblem(error: InvalidBytesError, line: number): Problem {
   };
 }
 
+/** Records go on in batches of about this many bytes of the file (the text is read in smaller chunks). */
+const BATCH_BYTES = 1 << 18;
+
 export function readRecords(source: TextSource, options: RecordReaderOptions): RecordStream {
   return options.format === 'csv' ? readCsv(source, options) : readJson(source, options);
 }
@@ -281,15 +284,17 @@ function readCsv(source: TextSource, options: RecordReaderOptions): RecordStream
     };
     try {
       let records: CsvRecord[] = [];
+      let batchStart = 0;
       for await (const chunk of source.chunks()) {
         parser ??= start(chunk);
         // "CSV (Macintosh)": lines end in CR alone, read as line feeds
         const text = stream.dialect!.lineEnding === '\r' ? chunk.replace(/\r/g, '\n') : chunk;
         parser.push(text, records);
         options.onText?.();
-        if (records.length > 0) {
+        if (records.length > 0 && source.bytesRead() - batchStart >= BATCH_BYTES) {
           yield take(records);
           records = [];
+          batchStart = source.bytesRead();
         }
       }
       parser?.end(records);
@@ -353,6 +358,7 @@ function readJson(source: TextSource, options: RecordReaderOptions): RecordStrea
       // A .json file is an array of records, an object wrapping one, or a single record: the first character tells.
       let shape: 'array' | 'object' | undefined = options.format === 'jsonl' ? 'array' : undefined;
       let whole = '';
+      let batchStart = 0;
       for await (const text of source.chunks()) {
         if (shape === undefined) {
           whole += text;
@@ -366,9 +372,10 @@ function readJson(source: TextSource, options: RecordReaderOptions): RecordStrea
         } else if (shape === 'object') whole += text;
         else splitter.push(text, elements);
         options.onText?.();
-        if (elements.length > 0) {
+        if (elements.length > 0 && source.bytesRead() - batchStart >= BATCH_BYTES) {
           yield elements.map(toSource);
           elements = [];
+          batchStart = source.bytesRead();
         }
       }
       if (shape === 'object') {
