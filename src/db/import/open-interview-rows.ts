@@ -5,7 +5,8 @@ import { RowPacker, type RowEncoder, type Statement, type Validated } from './en
 import { bool, id, int, jsonArray, jsonObject, list, oneOf, optionalText, RecordSchema, storedDate, text, timestamp, url, validateRecord } from './fields.js';
 import type { EncoderSettings } from './pingtopass-rows.js';
 import type { Problem } from './problems.js';
-import { ColumnMap, kindsOf, type ColumnSpec, type SourceRecord } from './records.js';
+import type { OpenInterviewQuestion as StoredQuestion } from '../review/types.js';
+import { ColumnMap, kindsOf, type ColumnSpec, type FieldKind, type SourceRecord } from './records.js';
 
 /** open-interview import records: columns, validation, and the statements each valid row becomes. */
 
@@ -15,31 +16,29 @@ import { ColumnMap, kindsOf, type ColumnSpec, type SourceRecord } from './record
  * has — an import of the basic columns must not wipe what the system's bots added since.
  * `sql` is the column in `questions`, `json` the key in the system's own JSON files.
  */
-export const OPTIONAL_QUESTION_FIELDS = [
-  { name: 'tags', sql: 'tags', json: 'tags', kind: 'list' },
-  { name: 'companies', sql: 'companies', json: 'companies', kind: 'list' },
-  { name: 'diagram', sql: 'diagram', json: 'diagram', kind: 'text' },
-  { name: 'source_url', sql: 'source_url', json: 'sourceUrl', kind: 'text' },
-  { name: 'eli5', sql: 'eli5', json: 'eli5', kind: 'text' },
-  { name: 'tldr', sql: 'tldr', json: 'tldr', kind: 'text' },
-  { name: 'videos', sql: 'videos', json: 'videos', kind: 'json' },
-  { name: 'relevance_score', sql: 'relevance_score', json: 'relevanceScore', kind: 'int' },
-  { name: 'relevance_details', sql: 'relevance_details', json: 'relevanceDetails', kind: 'json' },
-  { name: 'job_title_relevance', sql: 'job_title_relevance', json: 'jobTitleRelevance', kind: 'json' },
-  { name: 'experience_level_tags', sql: 'experience_level_tags', json: 'experienceLevelTags', kind: 'list' },
-  { name: 'voice_keywords', sql: 'voice_keywords', json: 'voiceKeywords', kind: 'list' },
-  { name: 'voice_suitable', sql: 'voice_suitable', json: 'voiceSuitable', kind: 'bool' },
-] as const;
+export const OPTIONAL_QUESTION_FIELDS = withNames([
+  ['tags', 'list'],
+  ['companies', 'list'],
+  ['diagram', 'text'],
+  ['source_url', 'text'],
+  ['eli5', 'text'],
+  ['tldr', 'text'],
+  ['videos', 'json'],
+  ['relevance_score', 'int'],
+  ['relevance_details', 'json'],
+  ['job_title_relevance', 'json'],
+  ['experience_level_tags', 'list'],
+  ['voice_keywords', 'list'],
+  ['voice_suitable', 'bool'],
+] as const);
 type OptionalField = (typeof OPTIONAL_QUESTION_FIELDS)[number]['name'];
 
-export const REQUIRED_QUESTION_FIELDS = [
-  { sql: 'question', json: 'question' },
-  { sql: 'answer', json: 'answer' },
-  { sql: 'explanation', json: 'explanation' },
-  { sql: 'difficulty', json: 'difficulty' },
-  { sql: 'channel', json: 'channel' },
-  { sql: 'sub_channel', json: 'subChannel' },
-] as const;
+export const REQUIRED_QUESTION_FIELDS = withNames([['question'], ['answer'], ['explanation'], ['difficulty'], ['channel'], ['sub_channel']] as const);
+
+/** A column's names: `sql` in `questions` (the import's own name too), `json` the system's camelCase key. */
+function withNames<const N extends string, const K extends FieldKind | undefined>(columns: ReadonlyArray<readonly [N, K?]>): Array<{ name: N; sql: N; json: string; kind: K }> {
+  return columns.map(([name, kind]) => ({ name, sql: name, json: name.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase()), kind: kind as K }));
+}
 
 export const OPEN_INTERVIEW_QUESTION_COLUMNS: ColumnSpec[] = [
   { name: 'id', kind: 'text' },
@@ -83,15 +82,12 @@ export const OPEN_INTERVIEW_CERTIFICATION_COLUMNS: ColumnSpec[] = [
 const QUESTION_KINDS = kindsOf(OPEN_INTERVIEW_QUESTION_COLUMNS);
 const CERTIFICATION_KINDS = kindsOf(OPEN_INTERVIEW_CERTIFICATION_COLUMNS);
 
-export interface OpenInterviewQuestion {
+/** The question's texts, named as the review screen's question names them. */
+type QuestionTexts = Pick<StoredQuestion, 'question' | 'answer' | 'explanation' | 'difficulty' | 'channel' | 'subChannel'>;
+
+export interface OpenInterviewQuestion extends QuestionTexts {
   line: number;
   givenId?: string;
-  question: string;
-  answer: string;
-  explanation: string;
-  difficulty: string;
-  channel: string;
-  subChannel: string;
   /** Optional columns the record gives, as they are stored (JSON columns as JSON text). */
   optional: Partial<Record<OptionalField, string | number | null>>;
   /** Bit i set when OPTIONAL_QUESTION_FIELDS[i] was given. */

@@ -213,6 +213,11 @@ export const GIVEN_FIELDS = ['explanation', 'reference_url', 'objective_id', 'ta
 export const STAGING_QUESTIONS = 'temp.qbank_import_questions';
 const OPTION_TEXT_OF_K = 'CASE n.k WHEN 0 THEN a WHEN 1 THEN b WHEN 2 THEN c WHEN 3 THEN d WHEN 4 THEN e ELSE f END';
 
+/** The question's content in the order both INSERTs list it: text, explanation … exhibit_url. */
+function contentValues(row: PingToPassQuestion): Array<string | number | null> {
+  return [row.text, row.explanation, row.referenceUrl, row.difficulty, row.objectiveId, row.tags, row.exhibitUrl];
+}
+
 function rowBytes(row: PingToPassQuestion): number {
   let bytes = row.text.length + (row.explanation?.length ?? 0) + 100;
   for (const option of row.options) bytes += option.length;
@@ -357,13 +362,7 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
         id,
         row.examId,
         row.type,
-        row.text,
-        row.explanation,
-        row.referenceUrl,
-        row.difficulty,
-        row.objectiveId,
-        row.tags,
-        row.exhibitUrl,
+        ...contentValues(row),
         row.isActive === false ? 0 : 1,
         row.aiGenerated ? 1 : 0,
         row.aiModel ?? null,
@@ -423,13 +422,7 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
         row.examCode,
         row.type,
         row.typeGiven ? 1 : 0,
-        row.text,
-        row.explanation,
-        row.referenceUrl,
-        row.difficulty,
-        row.objectiveId,
-        row.tags,
-        row.exhibitUrl,
+        ...contentValues(row),
         row.reviewStatus ?? null,
         row.reviewedBy ?? null,
         row.isActive === undefined ? null : row.isActive ? 1 : 0,
