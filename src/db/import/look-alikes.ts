@@ -1,5 +1,5 @@
 import type { Problem } from './problems.js';
-import type { ImportRunner } from './runner.js';
+import type { ImportRunner, QueryResult } from './runner.js';
 
 /**
  * Rows without an id that an import creates, next to existing questions of the same exam (or
@@ -138,6 +138,11 @@ export function lookAlikeWarning(found: LookAlike, dryRun: boolean): Problem {
  */
 export async function warnAboutLookAlikes(runner: ImportRunner, newRows: string, existingRows: string, warn: (problem: Problem) => void, dryRun: boolean): Promise<void> {
   const [created] = await runner.query([newRows]);
+  await warnAboutLookAlikesOf(runner, created, existingRows, warn, dryRun);
+}
+
+/** `warnAboutLookAlikes` with the new rows already read (in a batch of reads). */
+export async function warnAboutLookAlikesOf(runner: ImportRunner, created: QueryResult, existingRows: string, warn: (problem: Problem) => void, dryRun: boolean): Promise<void> {
   if (created.rows.length === 0) return;
   const [stored] = await runner.query([existingRows]);
   const rows = created.rows.map((row) => ({ line: Number(row.line), group: String(row.grp), text: String(row.text) }));

@@ -6,10 +6,11 @@ import { QbankError, RefusedError } from '../../errors.js';
 import { quoteIdent } from '../client.js';
 import { statementBytes, type Statement } from './encoder.js';
 import { readPingToPassDiff } from './diff.js';
-import { warnAboutLookAlikes } from './look-alikes.js';
+import { warnAboutLookAlikesOf } from './look-alikes.js';
 import { readExistingQuestions } from './existing.js';
 import { GIVEN_FIELDS, STAGING_QUESTIONS, type PingToPassExam, type PingToPassQuestionsPlan } from './pingtopass-rows.js';
-import { BatchedRowsTarget, confirmPruning, readMissing, readStagedIds, reportSharedMatches, type ImportContext, type ImportTarget } from './session.js';
+import type { QueryResult } from './runner.js';
+import { addMissing, addSharedMatches, addStagedIds, BatchedRowsTarget, confirmPruning, missingQuery, sharedMatchesQuery, stagedIdsQuery, type ImportContext, type ImportTarget } from './session.js';
 
 /** Decided questions whose content the import would change, refused as asked. */
 export class ReviewedChangesError extends RefusedError {
@@ -96,7 +97,7 @@ export class PingToPassQuestionsTarget implements ImportTarget {
   }
 
   private async resolveAndApply(): Promise<void> {
-    const { runner, problems, mode, dryRun, tally } = this.context;
+    const { runner, problems, mode, dryRun } = this.context;
     const now = this.nowSeconds;
     const S = STAGING_QUESTIONS;
     await runner.send(
@@ -115,7 +116,6 @@ export class PingToPassQuestionsTarget implements ImportTarget {
       ],
       0,
     );
-    await reportSharedMatches(runner, problems, S);
     // A type left to the number of correct letters does not turn a drag-drop question into a single one.
     const typeFor = (existing: string) => `CASE WHEN s.type_given OR ${existing} IN ('single', 'multiple') THEN s.type ELSE ${existing} END`;
     const givenDiffers = GIVEN_FIELDS.map((field, bit) => `(s.given & ${1 << bit} AND q.${field} IS NOT s.${field})`).join(' OR ');
@@ -139,32 +139,11 @@ export class PingToPassQuestionsTarget implements ImportTarget {
       ],
       0,
     );
-    if (mode === 'insert') {
-      const [existing, total] = await runner.query([
-        `SELECT line, target_id, matched_by FROM ${S} WHERE target_id IS NOT NULL ORDER BY seq LIMIT 20`,
-        `SELECT count(*) AS n FROM ${S} WHERE target_id IS NOT NULL`,
-      ]);
-      for (const row of existing.rows) {
-        problems.add({ line: Number(row.line), message: `question already exists (id "${row.target_id}", matched by ${row.matched_by})` });
-      }
-      problems.count += Number(total.rows[0].n) - existing.rows.length;
-    }
-    const [counts] = await runner.query([`SELECT exam_code, action, count(*) AS n FROM ${S} GROUP BY exam_code, action`]);
-    for (const row of counts.rows) tally.add(String(row.exam_code), OUTCOME_OF_ACTION[String(row.action)], Number(row.n));
-    await this.findReviewedChanges(typeFor);
-    if (problems.empty) await this.reportChanges(typeFor);
-    if (problems.empty) {
-      await readStagedIds(runner, S, this.context.ids);
-      const [reviewed] = await runner.query([
-        `SELECT q.id FROM ${S} AS s JOIN main.questions AS q ON q.id = s.target_id WHERE s.action = 'unchanged' AND q.review_status IN ('approved', 'rejected') ORDER BY s.seq`,
-      ]);
-      for (const row of reviewed.rows) this.context.ids.unchangedReviewed.push(String(row.id));
-    }
     // active questions of the file's exams that no row of the file matched
     const missingRows = `SELECT e.code AS grp, q.id AS id FROM main.questions AS q JOIN main.exams AS e ON e.id = q.exam_id
       WHERE q.exam_id IN (SELECT DISTINCT exam_id FROM ${S}) AND coalesce(q.is_active, 1) = 1
         AND q.id NOT IN (SELECT target_id FROM ${S} WHERE target_id IS NOT NULL)`;
-    if (problems.empty) await readMissing(runner, missingRows, this.context.missing);
+    await this.readOutcomes(typeFor, missingRows);
     if (dryRun || !problems.empty) return;
     if (await confirmPruning(this.context)) {
       await runner.send([`UPDATE main.questions SET is_active = 0, updated_at = ${now} WHERE id IN (SELECT id FROM (${missingRows}))`], 0);
@@ -212,14 +191,57 @@ export class PingToPassQuestionsTarget implements ImportTarget {
     );
   }
 
+  /**
+   * Reads what the classification decided, all in one batch (one round trip to a remote database):
+   * rows matching the same question, rows `--mode insert` refuses, the counts, decisions an update
+   * resets, and (when there is no problem) the ids, the look-alikes' new rows and the missing questions.
+   */
+  private async readOutcomes(typeFor: (existing: string) => string, missingRows: string): Promise<void> {
+    const { runner, problems, mode, tally, reviewPolicy } = this.context;
+    const S = STAGING_QUESTIONS;
+    if (reviewPolicy !== 'keep') await runner.send([this.reviewResetUpdate(typeFor)], 0);
+    const reads = {
+      shared: sharedMatchesQuery(S),
+      ...(mode === 'insert'
+        ? { existing: `SELECT line, target_id, matched_by FROM ${S} WHERE target_id IS NOT NULL ORDER BY seq LIMIT 20`, total: `SELECT count(*) AS n FROM ${S} WHERE target_id IS NOT NULL` }
+        : {}),
+      counts: `SELECT exam_code, action, count(*) AS n FROM ${S} GROUP BY exam_code, action`,
+      ...(reviewPolicy !== 'keep'
+        ? {
+            reset: `SELECT s.target_id AS id, q.review_status AS previous, q.reviewed_by AS reviewed_by, s.line AS line FROM ${S} AS s JOIN main.questions AS q ON q.id = s.target_id
+       WHERE s.review_reset = 1 ORDER BY s.seq`,
+          }
+        : {}),
+      created: `SELECT line, exam_id AS grp, text FROM ${S} WHERE action = 'create' AND given_id IS NULL ORDER BY seq`,
+      ids: stagedIdsQuery(S),
+      reviewed: `SELECT q.id FROM ${S} AS s JOIN main.questions AS q ON q.id = s.target_id WHERE s.action = 'unchanged' AND q.review_status IN ('approved', 'rejected') ORDER BY s.seq`,
+      missing: missingQuery(missingRows),
+    };
+    const names = Object.keys(reads) as Array<keyof typeof reads>;
+    const results = await runner.query(names.map((name) => reads[name]!));
+    const read = Object.fromEntries(names.map((name, at) => [name, results[at]])) as Record<keyof typeof reads, QueryResult>;
+    addSharedMatches(read.shared, problems);
+    if (read.existing) {
+      for (const row of read.existing.rows) problems.add({ line: Number(row.line), message: `question already exists (id "${row.target_id}", matched by ${row.matched_by})` });
+      problems.count += Number(read.total.rows[0].n) - read.existing.rows.length;
+    }
+    for (const row of read.counts.rows) tally.add(String(row.exam_code), OUTCOME_OF_ACTION[String(row.action)], Number(row.n));
+    if (read.reset) this.addReviewReset(read.reset);
+    if (!problems.empty) return;
+    await this.reportChanges(typeFor, read.created);
+    addStagedIds(read.ids, this.context.ids);
+    for (const row of read.reviewed.rows) this.context.ids.unchangedReviewed.push(String(row.id));
+    addMissing(read.missing, this.context.missing);
+  }
+
   /** Field by field, what the updates change (when asked); rows created without an id that look like existing questions. */
-  private async reportChanges(typeFor: (existing: string) => string): Promise<void> {
+  private async reportChanges(typeFor: (existing: string) => string, created: QueryResult): Promise<void> {
     const { runner, dryRun } = this.context;
     const S = STAGING_QUESTIONS;
     if (this.context.diff) this.context.diffs.push(...(await readPingToPassDiff(runner, S, typeFor)));
-    await warnAboutLookAlikes(
+    await warnAboutLookAlikesOf(
       runner,
-      `SELECT line, exam_id AS grp, text FROM ${S} WHERE action = 'create' AND given_id IS NULL ORDER BY seq`,
+      created,
       `SELECT q.id AS id, q.exam_id AS grp, q.text AS text FROM main.questions AS q
        WHERE q.exam_id IN (SELECT DISTINCT exam_id FROM ${S} WHERE action = 'create' AND given_id IS NULL)
          AND q.id NOT IN (SELECT target_id FROM ${S} WHERE target_id IS NOT NULL) ORDER BY q.id`,
@@ -234,25 +256,19 @@ export class PingToPassQuestionsTarget implements ImportTarget {
    * row says its own review_status; the decision that was there is reported. Tags, references,
    * difficulty and the other fields keep the decision.
    */
-  private async findReviewedChanges(typeFor: (existing: string) => string): Promise<void> {
-    const { runner, reviewPolicy, reviewReset } = this.context;
-    if (reviewPolicy === 'keep') return;
+  private reviewResetUpdate(typeFor: (existing: string) => string): string {
     const S = STAGING_QUESTIONS;
     const explanationBit = 1 << GIVEN_FIELDS.indexOf('explanation');
-    await runner.send(
-      [
-        `UPDATE ${S} AS s SET review_reset = 1 WHERE s.action = 'update' AND s.review_status IS NULL AND EXISTS (
+    return `UPDATE ${S} AS s SET review_reset = 1 WHERE s.action = 'update' AND s.review_status IS NULL AND EXISTS (
            SELECT 1 FROM main.questions AS q WHERE q.id = s.target_id AND q.review_status IN ('approved', 'rejected') AND (
              q.text IS NOT s.text OR q.type IS NOT ${typeFor('q.type')} OR (s.given & ${explanationBit} AND q.explanation IS NOT s.explanation)
              OR (SELECT json_group_array(json_array(o.text, o.is_correct) ORDER BY o."order", o.id) FROM main.answer_options AS o WHERE o.question_id = q.id)
-                IS NOT (SELECT json_group_array(json_array(j.value, (s.correct_mask >> j.key) & 1) ORDER BY j.key) FROM json_each(s.options) AS j)))`,
-      ],
-      0,
-    );
-    const [rows] = await runner.query([
-      `SELECT s.target_id AS id, q.review_status AS previous, q.reviewed_by AS reviewed_by, s.line AS line FROM ${S} AS s JOIN main.questions AS q ON q.id = s.target_id
-       WHERE s.review_reset = 1 ORDER BY s.seq`,
-    ]);
+                IS NOT (SELECT json_group_array(json_array(j.value, (s.correct_mask >> j.key) & 1) ORDER BY j.key) FROM json_each(s.options) AS j)))`;
+  }
+
+  /** The decisions the update resets; refused when so asked. */
+  private addReviewReset(rows: QueryResult): void {
+    const { reviewPolicy, reviewReset } = this.context;
     for (const row of rows.rows) reviewReset.push({ id: String(row.id), previous: String(row.previous), reviewedBy: row.reviewed_by === null ? null : String(row.reviewed_by), line: Number(row.line) });
     if (reviewPolicy === 'refuse' && reviewReset.length > 0) throw new ReviewedChangesError(reviewReset.map((entry) => entry.id));
   }

@@ -183,10 +183,14 @@ export class RemoteRunner implements ImportRunner {
   private inFlight: Array<{ promise: Promise<unknown>; bytes: number }> = [];
   private inFlightBytes = 0;
   private failure: unknown;
+  /** Statements held until they weigh `batchBytes`: small batches (a re-import's keys) would each cost a round trip. */
+  private held: Statement[] = [];
+  private heldBytes = 0;
 
   private constructor(
     private readonly tx: Transaction,
     private readonly windowBytes: number,
+    private readonly batchBytes = windowBytes / 2,
   ) {}
 
   static async open(database: Database, dryRun: boolean, onWait?: (message: string) => void, windowBytes = 4 << 20): Promise<RemoteRunner> {
@@ -210,6 +214,18 @@ export class RemoteRunner implements ImportRunner {
   async send(statements: Statement[], bytes: number): Promise<void> {
     if (statements.length === 0) return;
     if (this.failure) throw this.failure;
+    for (const statement of statements) this.held.push(statement);
+    this.heldBytes += bytes;
+    if (this.heldBytes >= this.batchBytes) await this.dispatch();
+  }
+
+  /** Sends what is held, waiting while more than the window is in flight. */
+  private async dispatch(): Promise<void> {
+    const statements = this.held;
+    const bytes = this.heldBytes;
+    if (statements.length === 0) return;
+    this.held = [];
+    this.heldBytes = 0;
     const promise = this.tx.batch(statements as InStatement[]).catch((error: unknown) => {
       this.failure ??= error;
     });
@@ -224,6 +240,7 @@ export class RemoteRunner implements ImportRunner {
   }
 
   async drain(): Promise<void> {
+    await this.dispatch();
     const pending = this.inFlight;
     this.inFlight = [];
     this.inFlightBytes = 0;
@@ -231,10 +248,14 @@ export class RemoteRunner implements ImportRunner {
     if (this.failure) throw this.failure;
   }
 
+  /** Runs after everything sent; what is still held goes in the same request. */
   async query(statements: Statement[]): Promise<QueryResult[]> {
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
     await this.drain();
-    const results = await this.tx.batch(statements as InStatement[]);
-    return results.map((result) => ({ rows: result.rows as unknown as Array<Record<string, unknown>> }));
+    const results = await this.tx.batch([...held, ...statements] as InStatement[]);
+    return results.slice(held.length).map((result) => ({ rows: result.rows as unknown as Array<Record<string, unknown>> }));
   }
 
   async commit(): Promise<void> {

@@ -2,7 +2,7 @@ import { RefusedError } from '../../errors.js';
 import type { Database } from '../client.js';
 import type { EncoderPlan } from './pipeline.js';
 import type { ProblemLog } from './problems.js';
-import type { BulkLoad, ImportRunner } from './runner.js';
+import type { BulkLoad, ImportRunner, QueryResult } from './runner.js';
 
 export type ImportMode = 'upsert' | 'insert' | 'skip-existing';
 
@@ -110,8 +110,17 @@ export async function confirmPruning(context: ImportContext): Promise<boolean> {
  * `missingRows` reads the database before the import's rows are applied.
  */
 export async function readMissing(runner: ImportRunner, missingRows: string, into: MissingQuestions[]): Promise<void> {
-  const [rows] = await runner.query([`SELECT grp, count(*) AS n, json_group_array(id) AS ids FROM (${missingRows}) GROUP BY grp ORDER BY grp`]);
-  for (const row of rows.rows) into.push({ group: String(row.grp), count: Number(row.n), ids: (JSON.parse(String(row.ids)) as string[]).slice(0, 20) });
+  const [rows] = await runner.query([missingQuery(missingRows)]);
+  addMissing(rows, into);
+}
+
+/** The query of `readMissing`, for a batch of reads. */
+export function missingQuery(missingRows: string): string {
+  return `SELECT grp, count(*) AS n, json_group_array(id) AS ids FROM (${missingRows}) GROUP BY grp ORDER BY grp`;
+}
+
+export function addMissing(result: QueryResult, into: MissingQuestions[]): void {
+  for (const row of result.rows) into.push({ group: String(row.grp), count: Number(row.n), ids: (JSON.parse(String(row.ids)) as string[]).slice(0, 20) });
 }
 
 export interface ImportedIds {
@@ -124,10 +133,17 @@ export interface ImportedIds {
 
 /** Reads the ids of a staging table's created and updated rows (`given_id`, `new_id`, `target_id`, `action`). */
 export async function readStagedIds(runner: ImportRunner, staging: string, ids: ImportedIds): Promise<void> {
-  const [rows] = await runner.query([
-    `SELECT coalesce(target_id, given_id, new_id) AS id, action, given_id IS NULL AND target_id IS NULL AS assigned FROM ${staging} WHERE action IN ('create', 'update') ORDER BY seq`,
-  ]);
-  for (const row of rows.rows) {
+  const [rows] = await runner.query([stagedIdsQuery(staging)]);
+  addStagedIds(rows, ids);
+}
+
+/** The query of `readStagedIds`, for a batch of reads. */
+export function stagedIdsQuery(staging: string): string {
+  return `SELECT coalesce(target_id, given_id, new_id) AS id, action, given_id IS NULL AND target_id IS NULL AS assigned FROM ${staging} WHERE action IN ('create', 'update') ORDER BY seq`;
+}
+
+export function addStagedIds(result: QueryResult, ids: ImportedIds): void {
+  for (const row of result.rows) {
     const id = String(row.id);
     if (row.action === 'update') ids.updated.push(id);
     else {
@@ -202,10 +218,17 @@ export abstract class BatchedRowsTarget<Row> implements ImportTarget {
  * question, by id or by text: each pair becomes a problem on the later line.
  */
 export async function reportSharedMatches(runner: ImportRunner, problems: ProblemLog, staging: string): Promise<void> {
-  const [conflicts] = await runner.query([
-    `SELECT target_id, group_concat(line, ',' ORDER BY seq) AS lines, group_concat(matched_by, ',' ORDER BY seq) AS how FROM ${staging}
-     WHERE target_id IS NOT NULL GROUP BY target_id HAVING count(*) > 1 ORDER BY min(seq) LIMIT 50`,
-  ]);
+  const [conflicts] = await runner.query([sharedMatchesQuery(staging)]);
+  addSharedMatches(conflicts, problems);
+}
+
+/** The query of `reportSharedMatches`, for a batch of reads. */
+export function sharedMatchesQuery(staging: string): string {
+  return `SELECT target_id, group_concat(line, ',' ORDER BY seq) AS lines, group_concat(matched_by, ',' ORDER BY seq) AS how FROM ${staging}
+     WHERE target_id IS NOT NULL GROUP BY target_id HAVING count(*) > 1 ORDER BY min(seq) LIMIT 50`;
+}
+
+export function addSharedMatches(conflicts: QueryResult, problems: ProblemLog): void {
   for (const conflict of conflicts.rows) {
     const lines = String(conflict.lines).split(',').map(Number);
     problems.add({
