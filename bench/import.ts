@@ -17,15 +17,14 @@
  * Each time is the median of `--runs N` runs (default 3) after a warm-up. qbank runs as the CLI
  * would (`bin/qbank.js`, from dist: run `npm run build` first).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, createWriteStream, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
-import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generateEd25519KeyPair, signToken } from '../src/auth/jwt.js';
 import { startLibsqlServer } from '../test/support/libsql-server.js';
-import { benchDir, printTable, qbankBin, root, s, timeCommand, type Timed } from './support.js';
+import { benchDir, loadAverage, medianSeconds, printTable, qbankBin, root, runQbank, runQbankAsync, s, timeCommand, type QbankRun, type Timed } from './support.js';
 import { random } from '../test/support/random.js';
 
 const EXAMS = ['CCNA-200-301', 'SAA-C03', 'SC-900'];
@@ -73,10 +72,6 @@ export async function generateBank(path: string, questions: number, seed = 42, e
 }
 
 /** Prints the child's peak resident set size and CPU time on exit (both cover the worker thread too). */
-const PEAK_RSS = `data:text/javascript,${encodeURIComponent(
-  "process.on('exit', () => { const u = process.resourceUsage(); process.stderr.write('\\npeak-rss-kb=' + u.maxRSS + ' cpu-us=' + (u.userCPUTime + u.systemCPUTime) + '\\n'); });",
-)}`;
-
 /** The CLI as users run it: `bin/qbank.js`, from dist (`npm run bench` builds first). */
 function qbankCommand(): string[] {
   const help = spawnSync('node', [qbankBin, 'import', '--help'], { encoding: 'utf8' });
@@ -84,35 +79,8 @@ function qbankCommand(): string[] {
   return [qbankBin];
 }
 
-interface Run {
-  seconds: number;
-  peakMb: number;
-  /** CPU time of both threads: a figure other work on the machine slows less than the wall time. */
-  cpuSeconds: number;
-  summary: { created: number; updated: number; unchanged: number; roundTrips: number; parallel: boolean };
-}
-
-function runQbank(command: string[], args: string[], env: Record<string, string>): Run {
-  const result = timeCommand('node', ['--import', PEAK_RSS, ...command, ...args, '--json'], { env: { ...process.env, NO_COLOR: '1', ...env } });
-  if (result.status !== 0) throw new Error(`qbank ${args.join(' ')} failed (${result.status}):\n${result.stderr}`);
-  const peak = /peak-rss-kb=(\d+) cpu-us=(\d+)/.exec(result.stderr);
-  return { seconds: result.seconds, peakMb: peak ? Number(peak[1]) / 1024 : NaN, cpuSeconds: peak ? Number(peak[2]) / 1e6 : NaN, summary: JSON.parse(result.stdout) };
-}
-
-/** Runs a command while this process keeps serving (the local libSQL server lives here). */
-async function runQbankAsync(command: string[], args: string[], env: Record<string, string>): Promise<Run> {
-  const started = process.hrtime.bigint();
-  const child = spawn('node', ['--import', PEAK_RSS, ...command, ...args, '--json'], { env: { ...process.env, NO_COLOR: '1', ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (code !== 0) throw new Error(`qbank ${args.join(' ')} failed (${code}):\n${stderr}`);
-  const peak = /peak-rss-kb=(\d+) cpu-us=(\d+)/.exec(stderr);
-  return { seconds, peakMb: peak ? Number(peak[1]) / 1024 : NaN, cpuSeconds: peak ? Number(peak[2]) / 1e6 : NaN, summary: JSON.parse(stdout) };
-}
+type Summary = { created: number; updated: number; unchanged: number; roundTrips: number; parallel: boolean };
+type Run = QbankRun<Summary>;
 
 function freshDatabase(command: string[], path: string, exams: string): Record<string, string> {
   rmSync(path, { force: true });
@@ -120,7 +88,7 @@ function freshDatabase(command: string[], path: string, exams: string): Record<s
   const env = { TURSO_DATABASE_URL: `file:${path}` };
   const push = timeCommand('node', [qbankBin, 'db', 'push', '--schema', 'pingtopass'], { env: { ...process.env, ...env } });
   if (push.status !== 0) throw new Error(push.stderr);
-  runQbank(command, ['import', 'exams', exams], env);
+  runQbank<Summary>(['import', 'exams', exams], env, command);
   return env;
 }
 
@@ -193,23 +161,23 @@ function rowsChanged(database: string, before: string): { questions: number; opt
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
 const ratio = (value: number) => `${value.toFixed(2)}×`;
-const load = () => `load ${loadavg()[0].toFixed(1)}`;
+const load = () => `load ${loadAverage()}`;
 
 let warmUp = true;
 
-/** The median of `runs` timings after one warm-up; `prepare` runs before each, untimed. */
+/** The median of `runs` timings after one warm-up (unless `--no-warm-up`); `prepare` runs before each, untimed. */
 function median<T extends { seconds: number }>(runs: number, prepare: () => void, once: () => T): { seconds: number; last: T; load: string } {
-  if (warmUp) {
-    prepare();
-    once();
-  }
-  const samples: T[] = [];
-  for (let i = 0; i < runs; i++) {
-    prepare();
-    samples.push(once());
-  }
-  samples.sort((a, b) => a.seconds - b.seconds);
-  return { seconds: samples[Math.floor(samples.length / 2)].seconds, last: samples[samples.length - 1], load: load() };
+  let last!: T;
+  const { median: seconds } = medianSeconds(
+    runs,
+    () => {
+      prepare();
+      last = once();
+      return { seconds: last.seconds, status: 0, stdout: '', stderr: '' };
+    },
+    { warmUp },
+  );
+  return { seconds, last, load: load() };
 }
 
 function copyDatabase(from: string, to: string): void {
@@ -255,22 +223,22 @@ export async function run(): Promise<void> {
   const sameJob = median(runs, () => copyDatabase(empty, database), () => sqlite3SameJob(database, bank));
 
   // qbank: the first import, then where its time goes.
-  const first = median(runs, () => copyDatabase(empty, database), () => runQbank(command, ['import', bank], env));
+  const first = median(runs, () => copyDatabase(empty, database), () => runQbank<Summary>(['import', bank], env, command));
   if (first.last.summary.created !== questions) throw new Error(`expected ${n} created, got ${JSON.stringify(first.last.summary)}`);
   const full = join(dir, 'full.db');
   copyDatabase(database, full);
-  const parse = median(runs, () => copyDatabase(empty, database), () => runQbank(command, ['import', bank, '--dry-run'], env));
+  const parse = median(runs, () => copyDatabase(empty, database), () => runQbank<Summary>(['import', bank, '--dry-run'], env, command));
   copyDatabase(full, database);
-  const compare = median(runs, () => undefined, () => runQbank(command, ['import', bank, '--dry-run'], env));
+  const compare = median(runs, () => undefined, () => runQbank<Summary>(['import', bank, '--dry-run'], env, command));
   const index = median(runs, () => undefined, () => indexBuild(database));
-  const single = median(1, () => copyDatabase(empty, database), () => runQbank(command, ['import', bank], { ...env, QBANK_IMPORT_PARALLEL: 'never' }));
+  const single = median(1, () => copyDatabase(empty, database), () => runQbank<Summary>(['import', bank], { ...env, QBANK_IMPORT_PARALLEL: 'never' }, command));
 
   // Re-imports: unchanged (nothing but qbank's audit entry may change), and 1% edited.
   copyDatabase(full, database);
   const digest = contentDigest(database);
-  const again = median(runs, () => undefined, () => runQbank(command, ['import', bank], env));
+  const again = median(runs, () => undefined, () => runQbank<Summary>(['import', bank], env, command));
   const untouched = contentDigest(database) === digest;
-  const editedRun = median(runs, () => copyDatabase(full, database), () => runQbank(command, ['import', edited], env));
+  const editedRun = median(runs, () => copyDatabase(full, database), () => runQbank<Summary>(['import', edited], env, command));
   const changed = rowsChanged(database, full);
 
   const rows: Array<[string, string, string, string]> = [
@@ -313,7 +281,7 @@ export async function run(): Promise<void> {
       size = await generateBank(big, count, 7);
     }
     copyDatabase(empty, database);
-    const gigabyte = runQbank(command, ['import', big], env);
+    const gigabyte = runQbank<Summary>(['import', big], env, command);
     rows.push([`peak RSS, ${mb(size)} file (${count.toLocaleString('en-US')} questions)`, `${gigabyte.peakMb.toFixed(0)} MB`, '≤ 200 MB', `${gigabyte.peakMb <= 200 ? 'met' : 'MISSED'}; ${load()}`]);
     rows.push([`  (its import time)`, s(gigabyte.seconds), '', `${Math.round(count / gigabyte.seconds).toLocaleString('en-US')} questions/s`]);
     rmSync(big, { force: true });
@@ -346,14 +314,14 @@ async function remoteImport(command: string[], dir: string, exams: string): Prom
   const server = await startLibsqlServer({ dbPath: join(dir, 'remote.db'), publicKeys: [keys.publicKey] });
   try {
     const env = { TURSO_DATABASE_URL: server.url, TURSO_AUTH_TOKEN: signToken({ a: 'rw' }, keys.privateKey) };
-    const push = await runQbankAsync([qbankBin], ['db', 'push', '--schema', 'pingtopass'], env);
+    const push = await runQbankAsync<Summary>(['db', 'push', '--schema', 'pingtopass'], env);
     if (!push) throw new Error('push failed');
-    await runQbankAsync(command, ['import', 'exams', exams], env);
+    await runQbankAsync<Summary>(['import', 'exams', exams], env, command);
     server.knobs.latencyMs = 20;
-    const run = await runQbankAsync(command, ['import', file], env);
+    const run = await runQbankAsync<Summary>(['import', file], env, command);
     if (run.summary.created !== questions) throw new Error(`expected ${questions} created, got ${JSON.stringify(run.summary)}`);
     const figureLoad = load();
-    const again = await runQbankAsync(command, ['import', file], env);
+    const again = await runQbankAsync<Summary>(['import', file], env, command);
     return { questions, run, again, load: figureLoad };
   } finally {
     await server.close();

@@ -26,9 +26,9 @@ export function timeCommand(command: string, args: string[], options: SpawnSyncO
   return { seconds, status: result.status, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
 }
 
-/** The median of several runs, after one warm-up, so a single hiccup does not decide the figure. */
-export function medianSeconds(runs: number, once: () => Timed): { median: number; last: Timed } {
-  once();
+/** The median of several runs, after one warm-up (unless told), so a single hiccup does not decide the figure. */
+export function medianSeconds(runs: number, once: () => Timed, { warmUp = true } = {}): { median: number; last: Timed } {
+  if (warmUp) once();
   const samples: number[] = [];
   let last!: Timed;
   for (let i = 0; i < runs; i++) {

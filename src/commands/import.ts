@@ -1,32 +1,23 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { basename, join, resolve } from 'node:path';
-import type { ImportFileSpec, ImportKind, ImportSummary } from '../db/import/index.js';
+import type { ImportFileSpec, ImportKind, ImportOptions, ImportSummary } from '../db/import/index.js';
 import { ExitCode, InvalidInputError, RefusedError, UsageError } from '../errors.js';
 import type { Output, Progress } from '../output/output.js';
 import { type CommandContext, examples } from './context.js';
 
-interface ImportFlags {
+/** The flags that are the import's options as they are; the others are worded for the command line. */
+type PlainImportFlags = Pick<ImportOptions, 'dryRun' | 'diff' | 'skipInvalid' | 'rejects' | 'force' | 'encoding' | 'delimiter' | 'sheet' | 'ignoreUnknownColumns' | 'excel' | 'reviewer' | 'prune'>;
+
+interface ImportFlags extends PlainImportFlags {
   mode: 'upsert' | 'insert' | 'skip-existing';
-  dryRun?: boolean;
   check?: boolean;
-  diff?: boolean;
   exitCode?: boolean;
-  skipInvalid?: boolean;
-  rejects?: string;
-  force?: boolean;
-  encoding?: string;
-  delimiter?: string;
-  sheet?: string;
   format?: 'csv' | 'json' | 'jsonl' | 'xlsx' | 'moodle-xml' | 'gift' | 'aiken';
   exam?: string;
   difficulty?: number;
-  ignoreUnknownColumns?: boolean;
-  excel?: boolean;
   maxFieldSize?: string;
   keepReviewStatus?: boolean;
   refuseReviewedChanges?: boolean;
-  reviewer?: string;
-  prune?: boolean;
   yes?: boolean;
 }
 
