@@ -148,11 +148,11 @@ export function questionSchema(examIdOf: (code: string) => string | undefined, s
     if (options.length < 2) {
       ctx.addIssue({ code: 'custom', path: [input.options !== undefined ? 'options' : OPTION_FIELDS[options.length]], message: 'a question needs at least two options' });
     }
-    const letters = (Array.isArray(input.correct) ? input.correct : input.correct.split(/[\s,;|]+/)).map((letter) => letter.trim()).filter((letter) => letter.length > 0);
+    const letters = correctLetters(input.correct);
     let correctMask = 0;
     if (letters.length === 0) ctx.addIssue({ code: 'custom', path: ['correct'], message: 'is required: option letters such as B or A;C' });
     for (const letter of letters) {
-      const index = /^[a-f]$/i.test(letter) ? letter.toLowerCase().charCodeAt(0) - 97 : -1;
+      const index = letterIndex(letter);
       if (index === -1) {
         ctx.addIssue({ code: 'custom', path: ['correct'], message: `"${letter}" is not an option letter (A to F); separate several with , ; | or spaces` });
       } else if (options.length >= 2 && index >= options.length) {
@@ -196,6 +196,23 @@ export function questionSchema(examIdOf: (code: string) => string | undefined, s
       aiModel: input.ai_model,
     };
   });
+}
+
+/** The letters of a correct cell: split on spaces , ; and |, each trimmed, empty ones dropped. */
+function correctLetters(correct: string | string[]): string[] {
+  // most cells are one letter: no split needed
+  if (typeof correct === 'string' && correct.length === 1) return LETTER_SEPARATOR.test(correct) ? [] : [correct];
+  return (Array.isArray(correct) ? correct : correct.split(LETTERS_SPLIT)).map((letter) => letter.trim()).filter((letter) => letter.length > 0);
+}
+
+const LETTERS_SPLIT = /[\s,;|]+/;
+const LETTER_SEPARATOR = /^[\s,;|]$/;
+
+/** 0 for A (or a) … 5 for F; -1 for anything else. */
+function letterIndex(letter: string): number {
+  if (letter.length !== 1) return -1;
+  const lower = letter.charCodeAt(0) | 0x20;
+  return lower >= 97 && lower <= 102 ? lower - 97 : -1;
 }
 
 function bitCount(mask: number): number {

@@ -209,6 +209,33 @@ function csvRowProblem(record: CsvRecord, names: Array<string | null>, header: s
   return undefined;
 }
 
+/** A CSV record: a class rather than an object with its own `locate` closure, one less allocation a row. */
+class CsvRow implements SourceRecord {
+  readonly line: number;
+  readonly row: number;
+  readonly column = 1;
+  readonly raw: RawRecord;
+  problem?: Problem;
+  private readonly fieldLines?: number[];
+
+  constructor(
+    readonly index: number,
+    record: CsvRecord,
+    readonly values: Record<string, unknown>,
+    private readonly columnOfField: Map<string, number>,
+  ) {
+    this.line = record.line;
+    this.row = record.row;
+    this.raw = { kind: 'csv', fields: record.fields };
+    this.fieldLines = record.fieldLines;
+  }
+
+  locate(field: string): { line: number; column: number } {
+    const column = this.columnOfField.get(field) ?? 1;
+    return { line: this.fieldLines?.[column - 1] ?? this.line, column };
+  }
+}
+
 function readCsv(source: TextSource, options: RecordReaderOptions): RecordStream {
   let parser: CsvParser | undefined;
   const stream: RecordStream = { ignored: new Set(), batches: undefined as never };
@@ -241,18 +268,7 @@ function readCsv(source: TextSource, options: RecordReaderOptions): RecordStream
       const name = names[i];
       if (name !== null) values[name] = options.excel ? removeExcelApostrophe(fields[i]) : fields[i];
     }
-    const located: SourceRecord = {
-      index: ++index,
-      line: record.line,
-      row: record.row,
-      column: 1,
-      values,
-      raw: { kind: 'csv', fields },
-      locate: (field) => {
-        const column = columnOfField.get(field) ?? 1;
-        return { line: record.fieldLines?.[column - 1] ?? record.line, column };
-      },
-    };
+    const located = new CsvRow(++index, record, values, columnOfField);
     const problem = csvRowProblem(record, names, stream.header ?? [], blank);
     if (problem) located.problem = problem;
     return located;
