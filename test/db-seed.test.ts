@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SYSTEMS } from '../src/config.js';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, MODES, sqlite, type TestDatabase } from './support/modes.js';
+import { createTestDatabase, databaseForEachTest, MODES, sqlite } from './support/modes.js';
 
 interface SeedTable {
   table: string;
@@ -12,15 +12,8 @@ interface SeedTable {
 }
 
 describe.each(MODES)('db seed (%s)', (mode) => {
-  let t: TestDatabase;
+  const t = databaseForEachTest(() => createTestDatabase(mode));
   const cli = (args: string[]) => runCli(args, { env: t.env, cwd: t.dir });
-
-  beforeEach(async () => {
-    t = await createTestDatabase(mode);
-  });
-  afterEach(async () => {
-    await t.close();
-  });
 
   describe.each(SYSTEMS)('%s', (system) => {
     it('says to run db push first on a database that was never pushed (exit 2), and writes nothing', async () => {

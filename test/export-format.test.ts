@@ -2,16 +2,16 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import { createClient } from '@libsql/client';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/client.js';
 import { exportRecords } from '../src/db/export/index.js';
 import { excelSafe, removeExcelApostrophe } from '../src/db/export/formats.js';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, MODES, type Mode, type TestDatabase } from './support/modes.js';
+import { createTestDatabase, databaseForEachTest, type Mode, MODES, preparedDatabase, type TestDatabase } from './support/modes.js';
 import { random } from './support/random.js';
+import { EXAMS_CSV, PINGTOPASS_WITH_EXAMS } from './support/interchange.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const EXAMS_CSV = join(ROOT, 'fixtures', 'pingtopass', 'exams.csv');
 const SCHEMA_DIR = join(ROOT, 'docs', 'json');
 const EXAM_CODES = ['CCNA-200-301', 'SAA-C03', 'SC-900'];
 
@@ -99,17 +99,8 @@ describe('export formats', () => {
 });
 
 describe.each(MODES)('export (%s)', (mode: Mode) => {
-  let t: TestDatabase;
+  const t = databaseForEachTest(() => preparedDatabase(mode, PINGTOPASS_WITH_EXAMS));
   const cli = (args: string[], options: { tty?: boolean } = {}) => runCli(args, { env: t.env, cwd: t.dir, ...options });
-
-  beforeEach(async () => {
-    t = await createTestDatabase(mode);
-    expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
-    expect((await cli(['import', 'exams', EXAMS_CSV])).code).toBe(0);
-  });
-  afterEach(async () => {
-    await t.close();
-  });
 
   it('--excel: BOM, CRLF and formula-like cells behind an apostrophe; --json summary follows docs/json/export.schema.json', async () => {
     writeFileSync(

@@ -1,36 +1,17 @@
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
+import { databaseForEachTest, MODES, preparedDatabase, sqlite } from './support/modes.js';
 import { hasSharedOpenInterview, SHARED_OPEN_INTERVIEW } from './support/shared-fixtures.js';
 
 /** `qbank history`: one timeline for a question from every source that knows about it. */
 
-async function sqlite(t: TestDatabase, sql: string): Promise<Array<Record<string, unknown>>> {
-  const client = createClient({ url: `file:${t.dbPath}` });
-  try {
-    return (await client.execute(sql)).rows.map((row) => ({ ...row }));
-  } finally {
-    client.close();
-  }
-}
-
 describe.each(MODES)('the history of an open-interview question (%s)', (mode) => {
-  let t: TestDatabase;
-  const cli = (args: string[]) => runCli(args, { env: t.env, cwd: t.dir });
   // the system's own records where they are beside the checkout, else ours
   const records = hasSharedOpenInterview ? join(SHARED_OPEN_INTERVIEW, 'data-questions.json') : join(import.meta.dirname, '..', 'fixtures', 'open-interview', 'questions.json');
-
-  beforeEach(async () => {
-    t = await createTestDatabase(mode);
-    expect((await cli(['db', 'push', '--schema', 'open-interview'])).code).toBe(0);
-    const imported = await cli(['import', records, '--skip-invalid', '--reviewer', 'importer@example.com']);
-    expect(imported.code, imported.stderr).toBe(0);
-  });
-  afterEach(async () => {
-    await t.close();
-  });
+  const t = databaseForEachTest(() => preparedDatabase(mode, [['db', 'push', '--schema', 'open-interview'], ['import', records, '--skip-invalid', '--reviewer', 'importer@example.com']]));
+  const cli = (args: string[]) => runCli(args, { env: t.env, cwd: t.dir });
 
   it("merges qbank's runs, question_history and bot_ledger into one timeline, oldest first", async () => {
     const [{ id }] = await sqlite(t, 'SELECT id FROM questions ORDER BY rowid LIMIT 1');

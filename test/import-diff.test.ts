@@ -1,12 +1,12 @@
-import { createClient } from '@libsql/client';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { PassThrough, Writable } from 'node:stream';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../src/main.js';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
+import { databaseForEachTest, MODES, preparedDatabase, snapshot, sqlite, type TestDatabase } from './support/modes.js';
+import { PINGTOPASS_WITH_EXAMS } from './support/interchange.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -18,21 +18,13 @@ function importSchema() {
   return ajv.getSchema('https://qbank.dev/json/import.schema.json')!;
 }
 
-async function rows(t: TestDatabase, sql: string): Promise<Array<Record<string, unknown>>> {
-  const client = createClient({ url: `file:${t.dbPath}` });
-  try {
-    return (await client.execute(sql)).rows.map((row) => ({ ...row }));
-  } finally {
-    client.close();
+/** `text` with each `from`, found there exactly once, replaced by its `to`. */
+function withChanges(text: string, changes: Array<[string, string]>): string {
+  for (const [from, to] of changes) {
+    if (text.split(from).length !== 2) throw new Error(`not once in the file: ${from}`);
+    text = text.replace(from, to);
   }
-}
-
-/** Every row of the systems' tables (qbank's own left out): what a dry run must leave as it was. */
-async function contents(t: TestDatabase): Promise<string> {
-  const tables = await rows(t, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '__qbank%' AND name NOT LIKE 'sqlite_%' ORDER BY name");
-  const parts: string[] = [];
-  for (const { name } of tables) parts.push(`${name}: ${JSON.stringify(await rows(t, `SELECT * FROM "${name}" ORDER BY rowid`))}`);
-  return parts.join('\n');
+  return text;
 }
 
 const LONG = 'Secure Shell listens on port 22 by default. '.repeat(30).trim();
@@ -45,13 +37,12 @@ const ORIGINAL = [
   'df-4,CCNA-200-301,Which port does HTTP use?,80,8080,443,A,1,web,The web.',
 ].join('\n');
 // df-1: explanation edited; df-2: key moved A -> B; df-3: option B's text; df-4: a tag added
-const EDITED = [
-  HEADER,
-  `df-1,CCNA-200-301,Which port does SSH use?,22,23,25,A,1,ssh,"${LONG} Changed."`,
-  'df-2,CCNA-200-301,Which port does Telnet use?,22,23,25,B,1,telnet,Plain text remote shell.',
-  'df-3,CCNA-200-301,Which port does SMTP use?,21,24,25,C,2,mail,Mail transfer.',
-  'df-4,CCNA-200-301,Which port does HTTP use?,80,8080,443,A,1,web;legacy,The web.',
-].join('\n');
+const EDITED = withChanges(ORIGINAL, [
+  [`"${LONG}"`, `"${LONG} Changed."`],
+  ['Telnet use?,22,23,25,A', 'Telnet use?,22,23,25,B'],
+  ['SMTP use?,21,26,25', 'SMTP use?,21,24,25'],
+  [',web,The web.', ',web;legacy,The web.'],
+]);
 
 /** The CLI with stdout at a terminal (runCli's stdout is never one). */
 async function atTerminal(t: TestDatabase, args: string[]): Promise<{ code: number; stdout: string }> {
@@ -78,24 +69,18 @@ async function atTerminal(t: TestDatabase, args: string[]): Promise<{ code: numb
 }
 
 describe.each(MODES)('import --diff and look-alike rows, PingToPass (%s)', (mode) => {
-  let t: TestDatabase;
+  const t = databaseForEachTest(() => preparedDatabase(mode, PINGTOPASS_WITH_EXAMS));
   const cli = (args: string[]) => runCli(args, { env: t.env, cwd: t.dir });
 
   beforeEach(async () => {
-    t = await createTestDatabase(mode);
-    expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
-    expect((await cli(['import', 'exams', join(ROOT, 'fixtures', 'pingtopass', 'exams.csv')])).code).toBe(0);
     writeFileSync(join(t.dir, 'original.csv'), ORIGINAL);
     writeFileSync(join(t.dir, 'edited.csv'), EDITED);
     const first = await cli(['import', 'original.csv']);
     expect(first.code, first.stderr).toBe(0);
   });
-  afterEach(async () => {
-    await t.close();
-  });
 
   it('--dry-run --diff shows each changed field, old and new, and writes nothing', async () => {
-    const before = await contents(t);
+    const before = await snapshot(t, { systemsOnly: true });
     const planned = await cli(['import', '--diff', 'edited.csv', '--dry-run', '--json']);
     expect(planned.code, planned.stderr).toBe(0);
     expect(planned.json().diff).toEqual([
@@ -122,7 +107,7 @@ describe.each(MODES)('import --diff and look-alike rows, PingToPass (%s)', (mode
       },
       { id: 'df-4', line: 5, fields: [{ field: 'tags', old: ['web'], new: ['web', 'legacy'] }] },
     ]);
-    expect(await contents(t)).toBe(before);
+    expect(await snapshot(t, { systemsOnly: true })).toBe(before);
     const validate = importSchema();
     expect(validate(planned.json()), JSON.stringify(validate.errors)).toBe(true);
 
@@ -133,13 +118,13 @@ describe.each(MODES)('import --diff and look-alike rows, PingToPass (%s)', (mode
     expect(text.stdout).toContain(`    - ${LONG}\n    + ${LONG} Changed.\n`);
     expect(text.stdout).toContain('    options:\n    - A. 21\n      B. 26\n      C. 25  [correct]\n    + A. 21\n      B. 24\n      C. 25  [correct]\n');
     expect(text.stdout).toContain('    tags:\n    - web\n    + web, legacy\n');
-    expect(await contents(t)).toBe(before);
+    expect(await snapshot(t, { systemsOnly: true })).toBe(before);
     // a plain dry run carries no diff
     expect((await cli(['import', 'edited.csv', '--dry-run', '--json'])).json().diff).toBeUndefined();
   });
 
   it('at a terminal long values are cut to the screen width with their full length', async () => {
-    const before = await contents(t);
+    const before = await snapshot(t, { systemsOnly: true });
     const shown = await atTerminal(t, ['import', 'edited.csv', '--dry-run', '--diff']);
     expect(shown.code).toBe(0);
     const lines = shown.stdout.split('\n');
@@ -147,14 +132,14 @@ describe.each(MODES)('import --diff and look-alike rows, PingToPass (%s)', (mode
     expect(shown.stdout).toContain(`chars)`);
     expect(shown.stdout).toContain(`(${LONG.length.toLocaleString('en-US')} chars)`);
     expect(shown.stdout).toContain('    correct: A → B');
-    expect(await contents(t)).toBe(before);
+    expect(await snapshot(t, { systemsOnly: true })).toBe(before);
   });
 
   it('--diff without --dry-run imports and shows what it changed', async () => {
     const result = await cli(['import', 'edited.csv', '--diff', '--json']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.json().diff.map((entry: { id: string }) => entry.id)).toEqual(['df-1', 'df-2', 'df-3', 'df-4']);
-    expect(await rows(t, "SELECT text, is_correct FROM answer_options WHERE question_id = 'df-2' ORDER BY \"order\"")).toEqual([
+    expect(await sqlite(t, "SELECT text, is_correct FROM answer_options WHERE question_id = 'df-2' ORDER BY \"order\"")).toEqual([
       { text: '22', is_correct: 0 },
       { text: '23', is_correct: 1 },
       { text: '25', is_correct: 0 },
@@ -173,7 +158,7 @@ describe.each(MODES)('import --diff and look-alike rows, PingToPass (%s)', (mode
     ].join('\n');
     writeFileSync(join(t.dir, 'no-ids.csv'), noIds);
     expect((await cli(['import', 'no-ids.csv'])).code).toBe(0);
-    const [original] = await rows(t, "SELECT id FROM questions WHERE text LIKE 'Which TCP port does the Secure Shell%'");
+    const [original] = await sqlite(t, "SELECT id FROM questions WHERE text LIKE 'Which TCP port does the Secure Shell%'");
     // one word edited, no id; and a question unlike any other
     writeFileSync(
       join(t.dir, 'edited-no-ids.csv'),
@@ -195,13 +180,13 @@ describe.each(MODES)('import --diff and look-alike rows, PingToPass (%s)', (mode
     expect(imported.stderr).toContain(`edited-no-ids.csv:2: no id; looks like question ${original.id} (87% the same text): it will be created, not updated; add its id to update it`);
     expect(imported.stderr).not.toMatch(/edited-no-ids\.csv:4:/);
     // the ids qbank gave the new rows are listed
-    const created = await rows(t, "SELECT id FROM questions WHERE text LIKE '%Cisco switch?' OR text LIKE 'Which protocol resolves%' ORDER BY rowid");
+    const created = await sqlite(t, "SELECT id FROM questions WHERE text LIKE '%Cisco switch?' OR text LIKE 'Which protocol resolves%' ORDER BY rowid");
     expect(imported.stderr).toContain(`2 rows without an id got: ${created.map((row) => row.id).join(', ')}`);
   });
 });
 
 describe.each(MODES)('import --diff and look-alike rows, open-interview (%s)', (mode) => {
-  let t: TestDatabase;
+  const t = databaseForEachTest(() => preparedDatabase(mode, [['db', 'push', '--schema', 'open-interview']]));
   const cli = (args: string[]) => runCli(args, { env: t.env, cwd: t.dir });
   const record = (id: string | undefined, question: string, explanation = 'Because.', tags = ['a']) => ({
     ...(id ? { id } : {}),
@@ -215,16 +200,11 @@ describe.each(MODES)('import --diff and look-alike rows, open-interview (%s)', (
   });
 
   beforeEach(async () => {
-    t = await createTestDatabase(mode);
-    expect((await cli(['db', 'push', '--schema', 'open-interview'])).code).toBe(0);
     writeFileSync(
       join(t.dir, 'first.json'),
       JSON.stringify([record('oi-1', 'What is a closure in JavaScript and when would you use one in practice?'), record('oi-2', 'What does the event loop do?')]),
     );
     expect((await cli(['import', 'first.json'])).code).toBe(0);
-  });
-  afterEach(async () => {
-    await t.close();
   });
 
   it('--dry-run --diff shows the changed columns and writes nothing', async () => {
@@ -232,7 +212,7 @@ describe.each(MODES)('import --diff and look-alike rows, open-interview (%s)', (
       join(t.dir, 'edited.json'),
       JSON.stringify([record('oi-1', 'What is a closure in JavaScript and when would you use one in practice?', 'Because of scope.'), record('oi-2', 'What does the event loop do?', 'Because.', ['a', 'b'])]),
     );
-    const before = await contents(t);
+    const before = await snapshot(t, { systemsOnly: true });
     const planned = await cli(['import', 'edited.json', '--diff', '--dry-run', '--json']);
     expect(planned.code, planned.stderr).toBe(0);
     expect(planned.json().diff).toEqual([
@@ -242,7 +222,7 @@ describe.each(MODES)('import --diff and look-alike rows, open-interview (%s)', (
     const text = await cli(['import', '--diff', '--dry-run', 'edited.json']);
     expect(text.stdout).toContain('~ oi-1 (edited.json line');
     expect(text.stdout).toContain('    explanation:\n    - Because.\n    + Because of scope.\n');
-    expect(await contents(t)).toBe(before);
+    expect(await snapshot(t, { systemsOnly: true })).toBe(before);
   });
 
   it('warns when a record without an id looks like an existing question of its channel', async () => {

@@ -1,26 +1,13 @@
 import { createClient } from '@libsql/client';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
+import { createTestDatabase, databaseForEachTest, MODES, snapshot } from './support/modes.js';
+import { EXAMS_CSV, QUESTIONS_CSV } from './support/interchange.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const PTP_QUESTIONS = join(ROOT, 'fixtures', 'pingtopass', 'questions.csv');
-const PTP_EXAMS = join(ROOT, 'fixtures', 'pingtopass', 'exams.csv');
 const OI_CERTIFICATIONS = join(ROOT, 'fixtures', 'import', 'open-interview', 'certifications.csv');
-
-async function snapshot(t: TestDatabase): Promise<string> {
-  const client = createClient({ url: `file:${t.dbPath}` });
-  try {
-    const tables = (await client.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")).rows;
-    const parts: string[] = [];
-    for (const { name } of tables) parts.push(`${name}:${JSON.stringify((await client.execute(`SELECT * FROM "${name}" ORDER BY rowid`)).rows)}`);
-    return parts.join('\n');
-  } finally {
-    client.close();
-  }
-}
 
 /** Every spelling `--help` shows: the option after the file, between the subcommand and the file, before the subcommand. */
 function placements(sub: string[], file: string, option: string[]): string[][] {
@@ -32,15 +19,8 @@ function placements(sub: string[], file: string, option: string[]): string[][] {
 }
 
 describe.each(MODES)('import options reach the command in every position (%s)', (mode) => {
-  let t: TestDatabase;
+  const t = databaseForEachTest(() => createTestDatabase(mode));
   const cli = (args: string[]) => runCli(args, { env: t.env, cwd: t.dir });
-
-  beforeEach(async () => {
-    t = await createTestDatabase(mode);
-  });
-  afterEach(async () => {
-    await t.close();
-  });
 
   describe('PingToPass', () => {
     beforeEach(async () => {
@@ -50,7 +30,7 @@ describe.each(MODES)('import options reach the command in every position (%s)', 
 
     it('--dry-run writes nothing for exams and questions, wherever it stands', async () => {
       const before = await snapshot(t);
-      for (const args of [...placements(['exams'], PTP_EXAMS, ['--dry-run']), ...placements(['questions'], PTP_QUESTIONS, ['--dry-run']), ...placements([], PTP_QUESTIONS, ['--dry-run'])]) {
+      for (const args of [...placements(['exams'], EXAMS_CSV, ['--dry-run']), ...placements(['questions'], QUESTIONS_CSV, ['--dry-run']), ...placements([], QUESTIONS_CSV, ['--dry-run'])]) {
         const result = await cli([...args, '--json']);
         if (args.includes('questions') || !args.includes('exams')) {
           // questions name exams the database does not have yet: a dry run says so and writes nothing either way
@@ -61,9 +41,9 @@ describe.each(MODES)('import options reach the command in every position (%s)', 
         }
         expect(await snapshot(t), args.join(' ')).toBe(before);
       }
-      expect((await cli(['import', 'exams', PTP_EXAMS])).code).toBe(0);
+      expect((await cli(['import', 'exams', EXAMS_CSV])).code).toBe(0);
       const withExams = await snapshot(t);
-      for (const args of [...placements(['questions'], PTP_QUESTIONS, ['--dry-run']), ...placements([], PTP_QUESTIONS, ['--dry-run'])]) {
+      for (const args of [...placements(['questions'], QUESTIONS_CSV, ['--dry-run']), ...placements([], QUESTIONS_CSV, ['--dry-run'])]) {
         const result = await cli([...args, '--json']);
         expect(result.code, `${args.join(' ')}\n${result.stderr}`).toBe(0);
         expect(result.json(), args.join(' ')).toMatchObject({ dryRun: true, kind: 'questions', created: 24 });
@@ -72,10 +52,10 @@ describe.each(MODES)('import options reach the command in every position (%s)', 
     });
 
     it('--mode insert refuses existing questions and exams, wherever it stands', async () => {
-      expect((await cli(['import', 'exams', PTP_EXAMS])).code).toBe(0);
-      expect((await cli(['import', PTP_QUESTIONS])).code).toBe(0);
+      expect((await cli(['import', 'exams', EXAMS_CSV])).code).toBe(0);
+      expect((await cli(['import', QUESTIONS_CSV])).code).toBe(0);
       const before = await snapshot(t);
-      for (const args of [...placements(['questions'], PTP_QUESTIONS, ['--mode', 'insert']), ...placements([], PTP_QUESTIONS, ['--mode', 'insert']), ...placements(['exams'], PTP_EXAMS, ['--mode', 'insert'])]) {
+      for (const args of [...placements(['questions'], QUESTIONS_CSV, ['--mode', 'insert']), ...placements([], QUESTIONS_CSV, ['--mode', 'insert']), ...placements(['exams'], EXAMS_CSV, ['--mode', 'insert'])]) {
         const result = await cli(args);
         expect(result.code, `${args.join(' ')}\n${result.stderr}`).toBe(3);
         expect(result.stderr).toMatch(/already exists/);
@@ -84,7 +64,7 @@ describe.each(MODES)('import options reach the command in every position (%s)', 
     });
 
     it('--format and --encoding reach the subcommand', async () => {
-      expect((await cli(['import', 'exams', PTP_EXAMS])).code).toBe(0);
+      expect((await cli(['import', 'exams', EXAMS_CSV])).code).toBe(0);
       const text = 'exam_code,text,option_a,option_b,correct,difficulty\r\nCCNA-200-301,Qu\u2019est-ce qu\u2019un r\u00e9seau ?,Oui,Non,A,1\r\n';
       writeFileSync(join(t.dir, 'bank.txt'), Buffer.from(text.replace(/\u2019/g, '\x92'), 'latin1'));
       for (const [index, args] of placements(['questions'], 'bank.txt', ['--format', 'csv', '--encoding', 'windows-1252']).entries()) {
@@ -102,7 +82,7 @@ describe.each(MODES)('import options reach the command in every position (%s)', 
     });
 
     it('--skip-invalid and --rejects reach the subcommand', async () => {
-      expect((await cli(['import', 'exams', PTP_EXAMS])).code).toBe(0);
+      expect((await cli(['import', 'exams', EXAMS_CSV])).code).toBe(0);
       const text = 'exam_code,text,option_a,option_b,correct,difficulty\nCCNA-200-301,Valid one,a,b,A,1\nNOPE-1,Unknown exam,a,b,A,1\n';
       writeFileSync(join(t.dir, 'mixed.csv'), text);
       for (const [index, args] of placements(['questions'], 'mixed.csv', ['--skip-invalid', '--rejects', 'rejected.csv']).entries()) {

@@ -1,38 +1,20 @@
-import { createClient } from '@libsql/client';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
-
-async function snapshot(t: TestDatabase): Promise<string> {
-  const client = createClient({ url: `file:${t.dbPath}` });
-  try {
-    const tables = (await client.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")).rows;
-    const parts: string[] = [];
-    for (const { name } of tables) parts.push(`${name}:${JSON.stringify((await client.execute(`SELECT * FROM "${name}" ORDER BY rowid`)).rows)}`);
-    return parts.join('\n');
-  } finally {
-    client.close();
-  }
-}
+import { databaseForEachTest, MODES, preparedDatabase, snapshot } from './support/modes.js';
 
 const EXAMS = 'code,name,vendor,category,passing_score,total_questions,time_limit,price,description\nNEW-101,A new exam,Acme,Cloud,700,2,60,100,Added by the same pull request as its questions\n';
 const QUESTIONS = 'exam_code,text,option_a,option_b,correct,difficulty\nNEW-101,First question of the new exam?,yes,no,A,1\nNEW-101,Second question of the new exam?,yes,no,B,2\n';
 
 describe.each(MODES)('several files in one run, and plans a pipeline can gate on (%s)', (mode) => {
-  let t: TestDatabase;
+  const t = databaseForEachTest(() => preparedDatabase(mode, [['db', 'push', '--schema', 'pingtopass']]));
   const cli = (args: string[], env: Record<string, string> = t.env) => runCli(args, { env, cwd: t.dir });
 
   beforeEach(async () => {
-    t = await createTestDatabase(mode);
-    expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
     mkdirSync(join(t.dir, 'bank'));
     writeFileSync(join(t.dir, 'bank', 'exams.csv'), EXAMS);
     writeFileSync(join(t.dir, 'bank', 'questions.csv'), QUESTIONS);
-  });
-  afterEach(async () => {
-    await t.close();
   });
 
   it('a new exam and its questions: dry run with --exit-code (6, nothing written), the import, then nothing pending (0)', async () => {

@@ -1,12 +1,12 @@
 import { createClient } from '@libsql/client';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, type Mode, type TestDatabase } from './support/modes.js';
+import { databaseForEachTest, type Mode, preparedDatabase, type TestDatabase } from './support/modes.js';
 import { random } from './support/random.js';
+import { PINGTOPASS_WITH_EXAMS } from './support/interchange.js';
 
-const EXAMS_CSV = join(import.meta.dirname, '..', 'fixtures', 'pingtopass', 'exams.csv');
 const EXAM_CODES = ['CCNA-200-301', 'SAA-C03', 'SC-900', 'AZ-104', 'SY0-701'];
 
 
@@ -161,17 +161,8 @@ function expected(q: Question): Omit<Question, 'type'> & { type: string } {
 const RUNS: Record<Mode, number> = { file: 16, remote: 4 };
 
 describe.each(['file', 'remote'] as const)('random valid banks round-trip (%s)', (mode) => {
-  let t: TestDatabase;
+  const t = databaseForEachTest(() => preparedDatabase(mode, PINGTOPASS_WITH_EXAMS));
   const cli = (args: string[]) => runCli(args, { env: t.env, cwd: t.dir });
-
-  beforeEach(async () => {
-    t = await createTestDatabase(mode);
-    expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
-    expect((await cli(['import', 'exams', EXAMS_CSV])).code).toBe(0);
-  });
-  afterEach(async () => {
-    await t.close();
-  });
 
   it.each(Array.from({ length: RUNS[mode] }, (_, i) => 1000 + i * 7919))('seed %i', async (seed) => {
     const rnd = random(seed);

@@ -1,43 +1,25 @@
-import { createClient } from '@libsql/client';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
-
-const ROOT = join(import.meta.dirname, '..');
-
-async function rows(t: TestDatabase, sql: string): Promise<Array<Record<string, unknown>>> {
-  const client = createClient({ url: `file:${t.dbPath}` });
-  try {
-    return (await client.execute(sql)).rows.map((row) => ({ ...row }));
-  } finally {
-    client.close();
-  }
-}
+import { createTestDatabase, databaseForEachTest, MODES, sqlite } from './support/modes.js';
+import { EXAMS_CSV } from './support/interchange.js';
 
 const HEADER = 'id,exam_code,text,option_a,option_b,correct,difficulty';
 const FULL = `${HEADER}\npr-1,SC-900,Prune one?,a,b,A,1\npr-2,SC-900,Prune two?,a,b,A,1\npr-3,SC-900,Prune three?,a,b,A,1\npr-4,AZ-104,Other exam?,a,b,A,1\n`;
 const SHORT = `${HEADER}\npr-1,SC-900,Prune one?,a,b,A,1\n`;
 
 describe.each(MODES)('rows the file does not have (%s)', (mode) => {
-  let t: TestDatabase;
+  const t = databaseForEachTest(() => createTestDatabase(mode));
   const cli = (args: string[], tty = false) => runCli(args, { env: t.env, cwd: t.dir, tty });
-
-  beforeEach(async () => {
-    t = await createTestDatabase(mode);
-  });
-  afterEach(async () => {
-    await t.close();
-  });
 
   it('PingToPass: reported per exam the file covers; --prune deactivates them after a dry run and with --yes', async () => {
     expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
-    expect((await cli(['import', 'exams', join(ROOT, 'fixtures', 'pingtopass', 'exams.csv')])).code).toBe(0);
+    expect((await cli(['import', 'exams', EXAMS_CSV])).code).toBe(0);
     writeFileSync(join(t.dir, 'full.csv'), FULL);
     writeFileSync(join(t.dir, 'short.csv'), SHORT);
     expect((await cli(['import', 'full.csv'])).code).toBe(0);
-    const active = () => rows(t, "SELECT id, is_active FROM questions WHERE id LIKE 'pr-%' ORDER BY id");
+    const active = () => sqlite(t, "SELECT id, is_active FROM questions WHERE id LIKE 'pr-%' ORDER BY id");
     const before = await active();
 
     const report = await cli(['import', 'short.csv']);
@@ -75,7 +57,7 @@ describe.each(MODES)('rows the file does not have (%s)', (mode) => {
     const pruned = await cli(['import', 'short.json', '--prune', '--yes', '--json']);
     expect(pruned.code, pruned.stderr).toBe(0);
     expect(pruned.json()).toMatchObject({ pruned: 1, missing: [{ group: 'prune', count: 1, ids: ['p-2'] }] });
-    expect(await rows(t, "SELECT id, status FROM questions ORDER BY id")).toEqual([
+    expect(await sqlite(t, "SELECT id, status FROM questions ORDER BY id")).toEqual([
       { id: 'p-1', status: 'active' },
       { id: 'p-2', status: 'deleted' },
       { id: 'p-3', status: 'active' },

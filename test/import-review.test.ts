@@ -1,22 +1,11 @@
-import { createClient } from '@libsql/client';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
+import { databaseForEachTest, MODES, preparedDatabase, sqlite, type TestDatabase } from './support/modes.js';
+import { EXAMS_CSV } from './support/interchange.js';
 
-const ROOT = join(import.meta.dirname, '..');
-
-async function rows(t: TestDatabase, sql: string): Promise<Array<Record<string, unknown>>> {
-  const client = createClient({ url: `file:${t.dbPath}` });
-  try {
-    return (await client.execute(sql)).rows.map((row) => ({ ...row }));
-  } finally {
-    client.close();
-  }
-}
-
-const reviewOf = (t: TestDatabase) => rows(t, "SELECT id, review_status, reviewed_by, reviewed_at IS NOT NULL AS has_time, text FROM questions WHERE id LIKE 'rv-%' ORDER BY id");
+const reviewOf = (t: TestDatabase) => sqlite(t, "SELECT id, review_status, reviewed_by, reviewed_at IS NOT NULL AS has_time, text FROM questions WHERE id LIKE 'rv-%' ORDER BY id");
 
 const HEADER = 'id,exam_code,text,option_a,option_b,correct,difficulty,tags';
 const DECIDED = `${HEADER},review_status\nrv-1,CCNA-200-301,Which port does SSH use?,22,23,A,1,ssh,approved\nrv-2,CCNA-200-301,Which port does Telnet use?,22,23,B,1,telnet,approved\nrv-3,CCNA-200-301,Which port does HTTP use?,80,8080,A,1,http,rejected\n`;
@@ -24,19 +13,12 @@ const DECIDED = `${HEADER},review_status\nrv-1,CCNA-200-301,Which port does SSH 
 const EDITED = `${HEADER}\nrv-1,CCNA-200-301,Which port does SSH use?,22,23,B,1,ssh\nrv-2,CCNA-200-301,Which port does Telnet use?,22,23,B,1,telnet;legacy\nrv-3,CCNA-200-301,Which port does HTTP use by default?,80,8080,A,1,http\n`;
 
 describe.each(MODES)('a re-import respects review decisions (%s)', (mode) => {
-  let t: TestDatabase;
+  const t = databaseForEachTest(() => preparedDatabase(mode, [['db', 'push', '--schema', 'pingtopass'], ['db', 'seed'], ['import', 'exams', EXAMS_CSV]]));
   const cli = (args: string[]) => runCli(args, { env: t.env, cwd: t.dir });
 
   beforeEach(async () => {
-    t = await createTestDatabase(mode);
-    expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
-    expect((await cli(['db', 'seed'])).code).toBe(0);
-    expect((await cli(['import', 'exams', join(ROOT, 'fixtures', 'pingtopass', 'exams.csv')])).code).toBe(0);
     writeFileSync(join(t.dir, 'decided.csv'), DECIDED);
     writeFileSync(join(t.dir, 'edited.csv'), EDITED);
-  });
-  afterEach(async () => {
-    await t.close();
   });
 
   it('approving by import needs a reviewer, and records who and when', async () => {
@@ -55,7 +37,7 @@ describe.each(MODES)('a re-import respects review decisions (%s)', (mode) => {
     // a reviewed_by column names the reviewer without the flag
     writeFileSync(join(t.dir, 'by-column.csv'), `${HEADER},review_status,reviewed_by\nrv-4,CCNA-200-301,Which port does DNS use?,53,54,A,1,dns,approved,ann@example.com\n`);
     expect((await cli(['import', 'by-column.csv'])).code).toBe(0);
-    expect((await rows(t, "SELECT reviewed_by FROM questions WHERE id = 'rv-4'"))[0].reviewed_by).toBe('ann@example.com');
+    expect((await sqlite(t, "SELECT reviewed_by FROM questions WHERE id = 'rv-4'"))[0].reviewed_by).toBe('ann@example.com');
   });
 
   it('a changed key or text sends a decided question back to pending and says so; tags keep the decision', async () => {
@@ -94,7 +76,7 @@ describe.each(MODES)('a re-import respects review decisions (%s)', (mode) => {
       ['rv-2', 'approved', 'Which port does Telnet use?'],
       ['rv-3', 'rejected', 'Which port does HTTP use by default?'],
     ]);
-    const options = await rows(t, "SELECT text, is_correct FROM answer_options WHERE question_id = 'rv-1' ORDER BY \"order\"");
+    const options = await sqlite(t, "SELECT text, is_correct FROM answer_options WHERE question_id = 'rv-1' ORDER BY \"order\"");
     expect(options).toEqual([
       { text: '22', is_correct: 0 },
       { text: '23', is_correct: 1 },
@@ -112,7 +94,7 @@ describe.each(MODES)('a re-import respects review decisions (%s)', (mode) => {
     expect(ids.updated).toEqual(['rv-2']);
     expect(ids.created).toHaveLength(1);
     expect(ids.assigned).toEqual(ids.created);
-    expect((await rows(t, `SELECT text FROM questions WHERE id = '${ids.created[0]}'`))[0].text).toBe('A question without an id?');
+    expect((await sqlite(t, `SELECT text FROM questions WHERE id = '${ids.created[0]}'`))[0].text).toBe('A question without an id?');
     writeFileSync(join(t.dir, 'another.csv'), `${HEADER}\n,CCNA-200-301,Another question without an id?,yes,no,A,1,\n`);
     const human = await cli(['import', 'another.csv']);
     expect(human.stderr).toMatch(/1 row without an id got: \S+/);
@@ -123,7 +105,7 @@ describe.each(MODES)('a re-import respects review decisions (%s)', (mode) => {
     const before = await reviewOf(t);
     expect((await cli(['import', 'edited.csv'])).code).toBe(0);
     expect((await reviewOf(t)).find((row) => row.id === 'rv-1')!.review_status).toBe('pending');
-    const [entry] = await rows(t, "SELECT id, counts FROM __qbank_audit WHERE command LIKE 'import%' ORDER BY started_at DESC, rowid DESC LIMIT 1");
+    const [entry] = await sqlite(t, "SELECT id, counts FROM __qbank_audit WHERE command LIKE 'import%' ORDER BY started_at DESC, rowid DESC LIMIT 1");
     expect(JSON.parse(String(entry.counts)).reviewReset).toBe(2);
     const undo = await cli(['undo', String(entry.id)]);
     expect(undo.code, undo.stderr).toBe(0);

@@ -1,9 +1,9 @@
-import { createClient } from '@libsql/client';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
+import { databaseForEachTest, MODES, preparedDatabase, snapshot, sqlite } from './support/modes.js';
+import { PINGTOPASS_WITH_EXAMS } from './support/interchange.js';
 
 /**
  * A re-import compares its rows with the stored questions before staging them, and stages the rows
@@ -11,24 +11,6 @@ import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js
  * comparison: every kind of change is still an update, and a file that changes nothing writes no
  * row of the systems' tables.
  */
-
-const ROOT = join(import.meta.dirname, '..');
-
-async function rows(t: TestDatabase, sql: string): Promise<Array<Record<string, unknown>>> {
-  const client = createClient({ url: `file:${t.dbPath}` });
-  try {
-    return (await client.execute(sql)).rows.map((row) => ({ ...row }));
-  } finally {
-    client.close();
-  }
-}
-
-async function contents(t: TestDatabase): Promise<string> {
-  const tables = await rows(t, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '__qbank%' AND name NOT LIKE 'sqlite_%' ORDER BY name");
-  const parts: string[] = [];
-  for (const { name } of tables) parts.push(`${name}: ${JSON.stringify(await rows(t, `SELECT * FROM "${name}" ORDER BY rowid`))}`);
-  return parts.join('\n');
-}
 
 const HEADER = 'id,exam_code,type,text,option_a,option_b,option_c,correct,explanation,difficulty,objective_id,tags,reference_url,exhibit_url,is_active,ai_generated,ai_model';
 type Row = Record<string, string>;
@@ -74,17 +56,8 @@ const EDITS: Array<[string, (row: Row) => void]> = [
 ];
 
 describe.each(MODES)('a re-import compares before it stages (%s)', (mode) => {
-  let t: TestDatabase;
+  const t = databaseForEachTest(() => preparedDatabase(mode, PINGTOPASS_WITH_EXAMS));
   const cli = (args: string[]) => runCli(args, { env: t.env, cwd: t.dir });
-
-  beforeEach(async () => {
-    t = await createTestDatabase(mode);
-    expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
-    expect((await cli(['import', 'exams', join(ROOT, 'fixtures', 'pingtopass', 'exams.csv')])).code).toBe(0);
-  });
-  afterEach(async () => {
-    await t.close();
-  });
 
   it('every kind of change is an update; a file that changes nothing writes no row but the run entry', async () => {
     const count = EDITS.length + 2;
@@ -96,14 +69,14 @@ describe.each(MODES)('a re-import compares before it stages (%s)', (mode) => {
     expect(first.code, first.stderr).toBe(0);
     expect(first.json()).toMatchObject({ created: count });
     // a second, non-empty table: the import compares from here on
-    const before = await contents(t);
-    const audits = Number((await rows(t, 'SELECT count(*) AS n FROM __qbank_audit'))[0].n);
+    const before = await snapshot(t, { systemsOnly: true });
+    const audits = Number((await sqlite(t, 'SELECT count(*) AS n FROM __qbank_audit'))[0].n);
     const again = await cli(['import', 'bank.csv', '--json']);
     expect(again.code, again.stderr).toBe(0);
     expect(again.json()).toMatchObject({ created: 0, updated: 0, unchanged: count });
-    expect(await contents(t)).toBe(before);
+    expect(await snapshot(t, { systemsOnly: true })).toBe(before);
     // qbank's own record of the run is all it may add (a run that changed nothing records no entry today)
-    expect(Number((await rows(t, 'SELECT count(*) AS n FROM __qbank_audit'))[0].n)).toBeLessThanOrEqual(audits + 1);
+    expect(Number((await sqlite(t, 'SELECT count(*) AS n FROM __qbank_audit'))[0].n)).toBeLessThanOrEqual(audits + 1);
 
     const edited = original.map((row) => ({ ...row }));
     EDITS.forEach(([, edit], n) => edit(edited[n]));
@@ -113,7 +86,7 @@ describe.each(MODES)('a re-import compares before it stages (%s)', (mode) => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.json()).toMatchObject({ created: 0, updated: EDITS.length, unchanged: 2 });
     expect(result.json().ids.updated).toEqual(EDITS.map((_, n) => `sp-${n}`));
-    const stored = await rows(t, "SELECT id, text, explanation, difficulty, tags, type, is_active, ai_generated, ai_model FROM questions WHERE id IN ('sp-0', 'sp-5', 'sp-6', 'sp-11', 'sp-13', 'sp-15') ORDER BY id");
+    const stored = await sqlite(t, "SELECT id, text, explanation, difficulty, tags, type, is_active, ai_generated, ai_model FROM questions WHERE id IN ('sp-0', 'sp-5', 'sp-6', 'sp-11', 'sp-13', 'sp-15') ORDER BY id");
     expect(stored.map((row) => [row.id, row.text, row.explanation, row.difficulty, row.type, row.is_active, row.ai_model])).toEqual([
       ['sp-0', 'Question number 0: which one? Really?', 'Because 0.', 2, 'single', 1, 'model-x'],
       ['sp-11', 'Question number 11: which one?', 'Because 11.', 2, 'multiple', 1, 'model-x'],
@@ -122,7 +95,7 @@ describe.each(MODES)('a re-import compares before it stages (%s)', (mode) => {
       ['sp-5', 'Question number 5: which one?', null, 2, 'single', 1, 'model-x'],
       ['sp-6', 'Question number 6: which one?', 'Because 6.', 3, 'single', 1, 'model-x'],
     ]);
-    expect(await rows(t, "SELECT text, is_correct FROM answer_options WHERE question_id = 'sp-2' ORDER BY \"order\"")).toEqual([
+    expect(await sqlite(t, "SELECT text, is_correct FROM answer_options WHERE question_id = 'sp-2' ORDER BY \"order\"")).toEqual([
       { text: 'first 2', is_correct: 1 },
       { text: 'second 2', is_correct: 0 },
       { text: 'third 2', is_correct: 0 },
@@ -133,7 +106,7 @@ describe.each(MODES)('a re-import compares before it stages (%s)', (mode) => {
     writeFileSync(join(t.dir, 'bank.csv'), csv([{ ...base(1), id: '' }, { ...base(2), id: '', type: 'drag-drop' }]));
     expect((await cli(['import', 'bank.csv'])).code).toBe(0);
     await cli(['import', 'bank.csv']);
-    const before = await contents(t);
+    const before = await snapshot(t, { systemsOnly: true });
     // the same questions, without the optional columns and the type
     writeFileSync(
       join(t.dir, 'short.csv'),
@@ -144,12 +117,12 @@ describe.each(MODES)('a re-import compares before it stages (%s)', (mode) => {
     const short = await cli(['import', 'short.csv', '--json']);
     expect(short.code, short.stderr).toBe(0);
     expect(short.json()).toMatchObject({ created: 0, updated: 0, unchanged: 2 });
-    expect(await contents(t)).toBe(before);
+    expect(await snapshot(t, { systemsOnly: true })).toBe(before);
     // --mode skip-existing counts them as skipped, --mode insert refuses them
     expect((await cli(['import', 'short.csv', '--mode', 'skip-existing', '--json'])).json()).toMatchObject({ skipped: 2, unchanged: 0 });
     const insert = await cli(['import', 'short.csv', '--mode', 'insert']);
     expect(insert.code).toBe(3);
     expect(insert.stderr).toMatch(/question already exists/);
-    expect(await contents(t)).toBe(before);
+    expect(await snapshot(t, { systemsOnly: true })).toBe(before);
   });
 });

@@ -1,54 +1,27 @@
-import { createClient } from '@libsql/client';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
+import { createTestDatabase, databaseForEachTest, MODES, preparedDatabase, snapshot, sqlite, type TestDatabase } from './support/modes.js';
+import { EXAMS_CSV, QUESTIONS_CSV } from './support/interchange.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const PTP_QUESTIONS = join(ROOT, 'fixtures', 'pingtopass', 'questions.csv');
-const PTP_EXAMS = join(ROOT, 'fixtures', 'pingtopass', 'exams.csv');
 const OI_QUESTIONS_JSON = join(ROOT, 'fixtures', 'open-interview', 'questions.json');
 const OI_QUESTIONS_CSV = join(ROOT, 'fixtures', 'import', 'open-interview', 'questions.csv');
 const OI_CERTIFICATIONS = join(ROOT, 'fixtures', 'import', 'open-interview', 'certifications.csv');
-
-/** Reads the database file directly, bypassing qbank, to check what an import really did. */
-async function sqlite(t: TestDatabase, sql: string): Promise<Array<Record<string, unknown>>> {
-  const client = createClient({ url: `file:${t.dbPath}` });
-  try {
-    return (await client.execute(sql)).rows.map((row) => ({ ...row }));
-  } finally {
-    client.close();
-  }
-}
 
 async function count(t: TestDatabase, table: string): Promise<number> {
   return Number((await sqlite(t, `SELECT count(*) AS n FROM ${table}`))[0].n);
 }
 
-/** Every row of every table: equal snapshots mean nothing was written. */
-async function snapshot(t: TestDatabase): Promise<string> {
-  const tables = await sqlite(t, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
-  const parts: string[] = [];
-  for (const { name } of tables) parts.push(`${name}:${JSON.stringify(await sqlite(t, `SELECT * FROM "${name}" ORDER BY rowid`))}`);
-  return parts.join('\n');
-}
-
 describe.each(MODES)('qbank import (%s)', (mode) => {
-  let t: TestDatabase;
+  const t = databaseForEachTest(() => createTestDatabase(mode));
   const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env: { ...t.env, ...env }, cwd: t.dir });
   const file = (name: string, text: string) => {
     const path = join(t.dir, name);
     writeFileSync(path, text);
     return path;
   };
-
-  beforeEach(async () => {
-    t = await createTestDatabase(mode);
-  });
-  afterEach(async () => {
-    await t.close();
-  });
 
   describe('PingToPass', () => {
     beforeEach(async () => {
@@ -57,11 +30,11 @@ describe.each(MODES)('qbank import (%s)', (mode) => {
     });
 
     it('imports exams, then questions with their options, and a second import changes nothing', async () => {
-      const exams = await cli(['import', 'exams', PTP_EXAMS, '--json']);
+      const exams = await cli(['import', 'exams', EXAMS_CSV, '--json']);
       expect(exams.code, exams.stderr).toBe(0);
       expect(exams.json()).toMatchObject({ kind: 'exams', created: 2, unchanged: 3, updated: 0 });
 
-      const first = await cli(['import', PTP_QUESTIONS, '--json']);
+      const first = await cli(['import', QUESTIONS_CSV, '--json']);
       expect(first.code, first.stderr).toBe(0);
       const summary = first.json();
       expect(summary).toMatchObject({ system: 'pingtopass', kind: 'questions', rows: 24, created: 24, updated: 0, unchanged: 0, rejected: 0, groupBy: 'exam' });
@@ -82,18 +55,18 @@ describe.each(MODES)('qbank import (%s)', (mode) => {
       expect(options[0].id).toBe(`${multi.id}_opt_a`);
 
       const before = await snapshot(t);
-      const second = await cli(['import', PTP_QUESTIONS, '--json']);
+      const second = await cli(['import', QUESTIONS_CSV, '--json']);
       expect(second.code, second.stderr).toBe(0);
       expect(second.json()).toMatchObject({ created: 0, updated: 0, unchanged: 24 });
       expect(await snapshot(t)).toBe(before);
     });
 
     it('updates changed questions in place, keeping the ids of their options', async () => {
-      await cli(['import', 'exams', PTP_EXAMS]);
-      await cli(['import', PTP_QUESTIONS]);
+      await cli(['import', 'exams', EXAMS_CSV]);
+      await cli(['import', QUESTIONS_CSV]);
       const [question] = await sqlite(t, "SELECT id FROM questions WHERE text = 'What is the default administrative distance of OSPF?'");
       const optionIds = (await sqlite(t, `SELECT id FROM answer_options WHERE question_id = '${question.id}' ORDER BY "order"`)).map((o) => o.id);
-      const edited = readFileSync(PTP_QUESTIONS, 'utf8')
+      const edited = readFileSync(QUESTIONS_CSV, 'utf8')
         .replace('OSPF routes have an administrative distance of 110', 'OSPF: administrative distance 110')
         .replace(',120,1,,,B,', ',120,1,255,,B,');
       const result = await cli(['import', file('edited.csv', edited), '--json']);
@@ -122,9 +95,9 @@ describe.each(MODES)('qbank import (%s)', (mode) => {
     });
 
     it('--dry-run reports what would change and writes nothing', async () => {
-      await cli(['import', 'exams', PTP_EXAMS]);
+      await cli(['import', 'exams', EXAMS_CSV]);
       const before = await snapshot(t);
-      const result = await cli(['import', PTP_QUESTIONS, '--dry-run']);
+      const result = await cli(['import', QUESTIONS_CSV, '--dry-run']);
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toMatch(/SY0-701\s+5\s+0\s+0\s+0/);
       expect(result.stderr).toMatch(/dry run: .* 24 created, 0 updated, 0 unchanged; nothing was written/);
@@ -132,16 +105,16 @@ describe.each(MODES)('qbank import (%s)', (mode) => {
     });
 
     it('--mode insert refuses existing questions, --mode skip-existing leaves them', async () => {
-      await cli(['import', 'exams', PTP_EXAMS]);
-      await cli(['import', PTP_QUESTIONS]);
+      await cli(['import', 'exams', EXAMS_CSV]);
+      await cli(['import', QUESTIONS_CSV]);
       const before = await snapshot(t);
-      const insert = await cli(['import', PTP_QUESTIONS, '--mode', 'insert']);
+      const insert = await cli(['import', QUESTIONS_CSV, '--mode', 'insert']);
       expect(insert.code).toBe(3);
       expect(insert.stderr).toMatch(/^error: .*questions\.csv: 24 problems in 24 rows; nothing was imported$/m);
       expect(insert.stderr).toMatch(/^ {2}.*questions\.csv:2: question already exists \(id "[0-9a-f]{24}", matched by text\)$/m);
       expect(insert.stderr).toContain('--mode insert only adds new records; --mode upsert updates them');
       expect(await snapshot(t)).toBe(before);
-      const edited = readFileSync(PTP_QUESTIONS, 'utf8').replace('ARP broadcasts', 'ARP sends');
+      const edited = readFileSync(QUESTIONS_CSV, 'utf8').replace('ARP broadcasts', 'ARP sends');
       const skip = await cli(['import', file('edited.csv', edited), '--mode', 'skip-existing', '--json']);
       expect(skip.code, skip.stderr).toBe(0);
       expect(skip.json()).toMatchObject({ created: 0, updated: 0, skipped: 24 });
@@ -205,8 +178,8 @@ describe.each(MODES)('qbank import (%s)', (mode) => {
     });
 
     it('prints a summary table per exam and a line for humans', async () => {
-      await cli(['import', 'exams', PTP_EXAMS]);
-      const result = await cli(['import', PTP_QUESTIONS]);
+      await cli(['import', 'exams', EXAMS_CSV]);
+      const result = await cli(['import', QUESTIONS_CSV]);
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toMatch(/^EXAM\s+CREATED\s+UPDATED\s+UNCHANGED\s+REJECTED$/m);
       expect(result.stdout).toMatch(/^CCNA-200-301\s+6\s+0\s+0\s+0$/m);
@@ -230,11 +203,11 @@ describe.each(MODES)('qbank import (%s)', (mode) => {
     });
 
     it('parses in a worker thread with the same result', async () => {
-      await cli(['import', 'exams', PTP_EXAMS]);
-      const result = await cli(['import', PTP_QUESTIONS, '--json'], { QBANK_IMPORT_PARALLEL: 'always' });
+      await cli(['import', 'exams', EXAMS_CSV]);
+      const result = await cli(['import', QUESTIONS_CSV, '--json'], { QBANK_IMPORT_PARALLEL: 'always' });
       expect(result.code, result.stderr).toBe(0);
       expect(result.json()).toMatchObject({ parallel: true, created: 24 });
-      const again = await cli(['import', PTP_QUESTIONS, '--json'], { QBANK_IMPORT_PARALLEL: 'always' });
+      const again = await cli(['import', QUESTIONS_CSV, '--json'], { QBANK_IMPORT_PARALLEL: 'always' });
       expect(again.json()).toMatchObject({ parallel: true, unchanged: 24 });
     });
   });
@@ -246,8 +219,8 @@ describe.each(MODES)('qbank import (%s)', (mode) => {
 
     it('writes straight into the empty tables and keeps their indexes', async () => {
       const schema = await sqlite(t, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name NOT LIKE '__qbank_%' ORDER BY name");
-      expect((await cli(['import', 'exams', PTP_EXAMS])).code).toBe(0);
-      const first = await cli(['import', PTP_QUESTIONS, '--json']);
+      expect((await cli(['import', 'exams', EXAMS_CSV])).code).toBe(0);
+      const first = await cli(['import', QUESTIONS_CSV, '--json']);
       expect(first.code, first.stderr).toBe(0);
       expect(first.json()).toMatchObject({ created: 24 });
       expect(await sqlite(t, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name NOT LIKE '__qbank_%' ORDER BY name")).toEqual(schema);
@@ -260,7 +233,7 @@ describe.each(MODES)('qbank import (%s)', (mode) => {
       // written without per-row foreign key lookups on file: databases: every reference must hold
       expect(await sqlite(t, 'SELECT * FROM pragma_foreign_key_check')).toEqual([]);
       expect(await sqlite(t, 'SELECT count(*) AS n FROM answer_options AS o JOIN questions AS q ON q.id = o.question_id JOIN exams AS e ON e.id = q.exam_id')).toEqual([{ n: 24 * 4 + 2 }]);
-      const second = await cli(['import', PTP_QUESTIONS, '--json']);
+      const second = await cli(['import', QUESTIONS_CSV, '--json']);
       expect(second.json()).toMatchObject({ created: 0, unchanged: 24 });
     });
   });
@@ -337,7 +310,7 @@ describe.each(MODES)('qbank import (%s)', (mode) => {
     });
 
     it('refuses a PingToPass kind', async () => {
-      const result = await cli(['import', 'exams', PTP_EXAMS]);
+      const result = await cli(['import', 'exams', EXAMS_CSV]);
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(/open-interview has no exams: exams belong to pingtopass/);
     });
@@ -380,7 +353,7 @@ describe('qbank import over the network', () => {
     try {
       const cli = (args: string[]) => runCli(args, { env: t.env, cwd: t.dir });
       expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
-      expect((await cli(['import', 'exams', PTP_EXAMS])).code).toBe(0);
+      expect((await cli(['import', 'exams', EXAMS_CSV])).code).toBe(0);
       const lines = ['exam_code,text,option_a,option_b,option_c,option_d,correct,explanation,difficulty'];
       for (let i = 0; i < 10_000; i++) {
         lines.push(`${['CCNA-200-301', 'SAA-C03', 'SC-900'][i % 3]},"Question ${i}: ${'which option fits best, and why? '.repeat(10)}",a${i},b${i},c${i},d${i},${'ABCD'[i % 4]},"Because ${i}.",${1 + (i % 5)}`);
@@ -404,15 +377,7 @@ describe('qbank import over the network', () => {
 });
 
 describe('the import runner of file: databases', () => {
-  let t: TestDatabase;
-  beforeEach(async () => {
-    t = await createTestDatabase('file');
-    expect((await runCli(['db', 'push', '--schema', 'pingtopass'], { env: t.env, cwd: t.dir })).code).toBe(0);
-    expect((await runCli(['db', 'seed'], { env: t.env, cwd: t.dir })).code).toBe(0);
-  });
-  afterEach(async () => {
-    await t.close();
-  });
+  const t = databaseForEachTest(() => preparedDatabase('file', [['db', 'push', '--schema', 'pingtopass'], ['db', 'seed']]));
 
   const dangling = { sql: 'INSERT INTO answer_options (id, question_id, text, is_correct, "order", created_at) VALUES (?, ?, ?, 0, 0, 0)', args: ['o-dangling', 'no-such-question', 'x'] };
 

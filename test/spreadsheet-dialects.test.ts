@@ -1,27 +1,11 @@
-import { createClient } from '@libsql/client';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CsvParser, type CsvRecord } from '../src/db/import/csv.js';
 import { encodeText } from '../src/db/import/rejects.js';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
-
-const ROOT = join(import.meta.dirname, '..');
-const EXAMS = join(ROOT, 'fixtures', 'pingtopass', 'exams.csv');
-const QUESTIONS = join(ROOT, 'fixtures', 'pingtopass', 'questions.csv');
-
-/** Every question with its options, as stored: what a re-import must leave byte for byte. */
-async function stored(t: TestDatabase): Promise<string> {
-  const client = createClient({ url: `file:${t.dbPath}` });
-  try {
-    const questions = await client.execute('SELECT * FROM questions ORDER BY id');
-    const options = await client.execute('SELECT * FROM answer_options ORDER BY question_id, id');
-    return JSON.stringify([questions.rows, options.rows]);
-  } finally {
-    client.close();
-  }
-}
+import { MODES, preparedDatabase, type TestDatabase } from './support/modes.js';
+import { EXAMS_CSV, QUESTIONS_CSV, storedRows } from './support/interchange.js';
 
 function parse(text: string): string[][] {
   const parser = new CsvParser();
@@ -48,13 +32,10 @@ describe.each(MODES)('CSV as spreadsheets write it (%s)', (mode) => {
   };
 
   beforeAll(async () => {
-    t = await createTestDatabase(mode);
-    expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
-    expect((await cli(['import', 'exams', EXAMS])).code).toBe(0);
-    expect((await cli(['import', QUESTIONS])).code).toBe(0);
+    t = await preparedDatabase(mode, [['db', 'push', '--schema', 'pingtopass'], ['import', 'exams', EXAMS_CSV], ['import', QUESTIONS_CSV]]);
     expect((await cli(['export', 'questions', 'source.csv'])).code).toBe(0);
     rows = parse(readFileSync(join(t.dir, 'source.csv'), 'utf8'));
-    before = await stored(t);
+    before = await storedRows(t);
   });
   afterAll(async () => {
     await t.close();
@@ -73,7 +54,7 @@ describe.each(MODES)('CSV as spreadsheets write it (%s)', (mode) => {
     const result = await cli(['import', name, '--json']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.json()).toMatchObject({ created: 0, updated: lineEnding === '\r' ? result.json().updated : 0, rejected: 0, encoding });
-    if (lineEnding !== '\r') expect(await stored(t)).toBe(before);
+    if (lineEnding !== '\r') expect(await storedRows(t)).toBe(before);
   });
 
   it('ignores empty columns without a name at the end, and still refuses a named unknown one', async () => {
@@ -87,7 +68,7 @@ describe.each(MODES)('CSV as spreadsheets write it (%s)', (mode) => {
     const refused = await cli(['import', file('named.csv', write(named, ',', '\r\n'))]);
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain('named.csv:1:23 row 1, column notes (W): unknown column');
-    expect(await stored(t)).toBe(before);
+    expect(await storedRows(t)).toBe(before);
   });
 
   it('--delimiter forces the delimiter; a header that fits another one says so', async () => {
@@ -101,7 +82,7 @@ describe.each(MODES)('CSV as spreadsheets write it (%s)', (mode) => {
     expect(right.code, right.stderr).toBe(0);
     expect(right.json()).toMatchObject({ created: 0, updated: 0 });
     expect((await cli(['import', 'semi.csv', '--delimiter', 'ab'])).code).toBe(2);
-    expect(await stored(t)).toBe(before);
+    expect(await storedRows(t)).toBe(before);
   });
 
   it('names the row, the id and the column letter of a bad cell, and keeps the file line', async () => {
@@ -110,7 +91,7 @@ describe.each(MODES)('CSV as spreadsheets write it (%s)', (mode) => {
     const result = await cli(['import', file('values.csv', text)]);
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('values.csv:6:6 row 3 (id algorithms-q-1), column correct (F): "K" is not an option letter');
-    expect(await stored(t)).toBe(before);
+    expect(await storedRows(t)).toBe(before);
   });
 
   it('writes the rejects file in the input dialect: encoding, byte-order mark, delimiter and line endings', async () => {
@@ -132,6 +113,6 @@ describe.each(MODES)('CSV as spreadsheets write it (%s)', (mode) => {
     const back = readFileSync(join(t.dir, 'unicode-rejects.txt'));
     expect([...back.subarray(0, 2)]).toEqual([0xff, 0xfe]);
     expect(back.toString('utf16le')).toMatch(/^\uFEFFexam_code\ttext\toption_a\toption_b\tcorrect\tdifficulty\terror\r\nNOPE-1\tTab \u00e9\ta\tb\tA\t1\t/);
-    expect(await stored(t)).toBe(before);
+    expect(await storedRows(t)).toBe(before);
   });
 });

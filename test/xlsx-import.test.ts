@@ -4,23 +4,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
+import { MODES, preparedDatabase, type TestDatabase } from './support/modes.js';
+import { EXAMS_CSV, QUESTIONS_CSV, storedRows } from './support/interchange.js';
 
-const ROOT = join(import.meta.dirname, '..');
-const EXAMS = join(ROOT, 'fixtures', 'pingtopass', 'exams.csv');
-const QUESTIONS = join(ROOT, 'fixtures', 'pingtopass', 'questions.csv');
 const HEADER = ['id', 'exam_code', 'text', 'option_a', 'option_b', 'correct', 'difficulty'];
-
-async function stored(t: TestDatabase): Promise<string> {
-  const client = createClient({ url: `file:${t.dbPath}` });
-  try {
-    const questions = await client.execute('SELECT * FROM questions ORDER BY id');
-    const options = await client.execute('SELECT * FROM answer_options ORDER BY question_id, id');
-    return JSON.stringify([questions.rows, options.rows]);
-  } finally {
-    client.close();
-  }
-}
 
 /** A workbook as another program writes it (exceljs: shared strings, styles, formulas with results). */
 async function workbook(path: string, build: (sheet: ExcelJS.Worksheet, book: ExcelJS.Workbook) => void): Promise<void> {
@@ -37,11 +24,8 @@ describe.each(MODES)('.xlsx in and out (%s)', (mode) => {
   const path = (name: string) => join(t.dir, name);
 
   beforeAll(async () => {
-    t = await createTestDatabase(mode);
-    expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
-    expect((await cli(['import', 'exams', EXAMS])).code).toBe(0);
-    expect((await cli(['import', QUESTIONS])).code).toBe(0);
-    before = await stored(t);
+    t = await preparedDatabase(mode, [['db', 'push', '--schema', 'pingtopass'], ['import', 'exams', EXAMS_CSV], ['import', QUESTIONS_CSV]]);
+    before = await storedRows(t);
   });
   afterAll(async () => {
     await t.close();
@@ -54,7 +38,7 @@ describe.each(MODES)('.xlsx in and out (%s)', (mode) => {
     const again = await cli(['import', 'bank.xlsx', '--json']);
     expect(again.code, again.stderr).toBe(0);
     expect(again.json()).toMatchObject({ format: 'xlsx', encoding: 'xlsx', created: 0, updated: 0, unchanged: 24 });
-    expect(await stored(t)).toBe(before);
+    expect(await storedRows(t)).toBe(before);
     // another program reads the same cells back, as text
     const book = new ExcelJS.Workbook();
     await book.xlsx.readFile(path('bank.xlsx'));
@@ -93,7 +77,7 @@ describe.each(MODES)('.xlsx in and out (%s)', (mode) => {
     const missing = await cli(['import', 'typed.xlsx', '--sheet', 'nope']);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain('the workbook has no sheet "nope" (its sheets: "questions", "other")');
-    expect(await stored(t)).toBe(before);
+    expect(await storedRows(t)).toBe(before);
   });
 
   it.each([
@@ -109,7 +93,7 @@ describe.each(MODES)('.xlsx in and out (%s)', (mode) => {
     expect(result.code, result.stderr).toBe(3);
     expect(result.stderr).toContain(`${name} ${message}`);
     expect(result.stderr).toMatch(/nothing was imported/);
-    expect(await stored(t)).toBe(before);
+    expect(await storedRows(t)).toBe(before);
   });
 
   it('refuses a password-protected workbook and a truncated one, and writes nothing', async () => {
@@ -124,7 +108,7 @@ describe.each(MODES)('.xlsx in and out (%s)', (mode) => {
     const truncated = await cli(['import', 'truncated.xlsx']);
     expect(truncated.code).toBe(3);
     expect(truncated.stderr).toContain('the workbook is incomplete or damaged');
-    expect(await stored(t)).toBe(before);
+    expect(await storedRows(t)).toBe(before);
   });
 
   it('--skip-invalid writes the rejected rows to a workbook with an error column', async () => {
@@ -139,6 +123,6 @@ describe.each(MODES)('.xlsx in and out (%s)', (mode) => {
     const sheet = book.worksheets[0];
     expect(sheet.getRow(1).values).toEqual([undefined, ...HEADER, 'error']);
     expect(sheet.getRow(2).values).toEqual([undefined, 'r-1', 'NOPE-1', 'Unknown exam', 7, 'b', 'A', 1, 'exam_code: no exam with code "NOPE-1"; import exams first with `qbank import exams FILE`']);
-    expect(await stored(t)).toBe(before);
+    expect(await storedRows(t)).toBe(before);
   });
 });

@@ -10,6 +10,9 @@ export const EXAMS_CSV = join(ROOT, 'fixtures', 'pingtopass', 'exams.csv');
 export const QUESTIONS_CSV = join(ROOT, 'fixtures', 'pingtopass', 'questions.csv');
 export const INTERCHANGE_FIXTURES = join(ROOT, 'fixtures', 'interchange');
 
+/** The commands that make an empty database a PingToPass one with the fixture exams (and no question). */
+export const PINGTOPASS_WITH_EXAMS: string[][] = [['db', 'push', '--schema', 'pingtopass'], ['import', 'exams', EXAMS_CSV]];
+
 /** Moodle's own GIFT examples and its GIFT and Aiken test fixtures, kept beside the checkout (never copied in). */
 export const SHARED_MOODLE = join(ROOT, '..', 'shared', 'fixtures', 'moodle');
 export const hasSharedMoodle = existsSync(join(SHARED_MOODLE, 'examples.gift.txt'));

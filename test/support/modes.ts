@@ -92,11 +92,11 @@ const DATABASE_KEYS = Object.keys({
  * object returned stands for the current test's database, so a suite can name it once:
  * `const t = databaseForEachTest(() => createTestDatabase(mode));`.
  */
-export function databaseForEachTest(make: () => Promise<TestDatabase>): TestDatabase {
+export function databaseForEachTest(make: () => Promise<TestDatabase>, options: { timeoutMs?: number } = {}): TestDatabase {
   let current: TestDatabase | undefined;
   beforeEach(async () => {
     current = await make();
-  });
+  }, options.timeoutMs);
   afterEach(async () => {
     const done = current;
     current = undefined;
