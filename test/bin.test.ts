@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDotenv } from '../src/config.js';
 import { runCli, tempDir } from './support/cli.js';
+import { runProgram } from './support/child-cli.js';
 
 /**
  * The documented ways to run qbank from a checkout, with a flag Node 20 would take for its own:
@@ -15,17 +15,7 @@ import { runCli, tempDir } from './support/cli.js';
 
 const BIN = resolve(__dirname, '..', 'bin', 'qbank.js');
 
-function run(command: string, args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(command, args, { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+const run = (command: string, args: string[], cwd: string) => runProgram(command, args, { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
 
 describe('running qbank from a checkout with --env-file', () => {
   const dir = tempDir();

@@ -1,9 +1,10 @@
 import { createClient } from '@libsql/client';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, MODES, type Mode, type TestDatabase } from './support/modes.js';
+import { createTestDatabase, databaseForEachTest, type Mode, MODES, snapshot, type TestDatabase } from './support/modes.js';
+import { findingPairs, PINGTOPASS_PLANTED_IN_BOTH } from './support/check.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'check');
 
@@ -13,35 +14,7 @@ async function load(t: TestDatabase, ...files: string[]): Promise<void> {
   client.close();
 }
 
-async function snapshot(t: TestDatabase): Promise<string> {
-  const client = createClient({ url: `file:${t.dbPath}` });
-  const tables = await client.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
-  const parts: string[] = [];
-  for (const { name } of tables.rows) parts.push(JSON.stringify((await client.execute(`SELECT * FROM "${String(name)}" ORDER BY rowid`)).rows));
-  client.close();
-  return parts.join('\n');
-}
-
-const pairs = (report: { findings: Array<{ rule: string; id: string | null }> }) => report.findings.map((f) => `${f.rule} ${f.id}`).sort();
-
-const PINGTOPASS_PLANTED = [
-  'all-none-of-the-above d-allnone',
-  'answer-position-bias BIAS-1',
-  'duplicate-option d-dupopt',
-  'duplicate-question d-dup-1',
-  'invalid-json d-json',
-  'invalid-value d-value',
-  'json-in-text d-jsontext',
-  'longest-option-correct BIAS-1',
-  'missing-explanation d-noexpl',
-  'near-duplicate-question d-near-1',
-  'no-correct-option d-nocorrect',
-  'option-length-bias d-lenbias',
-  'option-order d-order',
-  'orphan-row opt-orphan',
-  'single-multiple-correct d-twocorrect',
-  'too-few-options d-oneoption',
-].sort();
+const PINGTOPASS_PLANTED = [...PINGTOPASS_PLANTED_IN_BOTH, 'invalid-json d-json', 'no-correct-option d-nocorrect', 'option-order d-order', 'orphan-row opt-orphan'].sort();
 
 const OPEN_INTERVIEW_PLANTED = [
   'bot-anomaly burst',
@@ -58,15 +31,8 @@ const OPEN_INTERVIEW_PLANTED = [
 ].sort();
 
 describe.each(MODES)('qbank check (%s)', (mode: Mode) => {
-  let t: TestDatabase;
+  const t = databaseForEachTest(() => createTestDatabase(mode));
   const cli = (args: string[], options: { env?: Record<string, string> } = {}) => runCli(args, { env: { ...t.env, ...options.env }, cwd: t.dir });
-
-  beforeEach(async () => {
-    t = await createTestDatabase(mode);
-  });
-  afterEach(async () => {
-    await t.close();
-  });
 
   describe('PingToPass', () => {
     beforeEach(async () => {
@@ -93,7 +59,7 @@ describe.each(MODES)('qbank check (%s)', (mode: Mode) => {
       const result = await cli(['check', '--json']);
       expect(result.code, result.stderr).toBe(6);
       const report = result.json();
-      expect(pairs(report)).toEqual(PINGTOPASS_PLANTED);
+      expect(findingPairs(report)).toEqual(PINGTOPASS_PLANTED);
       expect(report.summary.errors).toBe(7);
       expect(report.summary.warnings).toBe(9);
       const duplicate = report.findings.find((f: { rule: string }) => f.rule === 'duplicate-question');
@@ -107,12 +73,12 @@ describe.each(MODES)('qbank check (%s)', (mode: Mode) => {
       await load(t, 'pingtopass-defects.sql');
       const only = await cli(['check', '--rules', 'duplicate-question,duplicate-option', '--json']);
       expect(only.code).toBe(0);
-      expect(pairs(only.json())).toEqual(['duplicate-option d-dupopt', 'duplicate-question d-dup-1']);
+      expect(findingPairs(only.json())).toEqual(['duplicate-option d-dupopt', 'duplicate-question d-dup-1']);
       expect(only.json().rules.map((r: { rule: string }) => r.rule)).toEqual(['duplicate-question', 'duplicate-option']);
       const strict = await cli(['--json', 'check', '--strict', '--rules', 'duplicate-question']);
       expect(strict.code).toBe(6);
       const skipped = await cli(['check', '--json', '--skip-rules', 'orphan-row,invalid-json', '--skip-rules', 'invalid-value']);
-      expect(pairs(skipped.json())).toEqual(PINGTOPASS_PLANTED.filter((p) => !/^(orphan-row|invalid-json|invalid-value) /.test(p)));
+      expect(findingPairs(skipped.json())).toEqual(PINGTOPASS_PLANTED.filter((p) => !/^(orphan-row|invalid-json|invalid-value) /.test(p)));
       const unknown = await cli(['check', '--rules', 'duplicate-questions']);
       expect(unknown.code).toBe(2);
       expect(unknown.stderr).toContain('--rules names unknown rule: duplicate-questions');
@@ -145,7 +111,7 @@ describe.each(MODES)('qbank check (%s)', (mode: Mode) => {
         JSON.stringify({ targets: {}, check: { severities: { 'orphan-row': 'warning', 'option-order': 'off', 'duplicate-option': 'error' }, thresholds: { lengthBiasMinExtra: 1000 } } }),
       );
       const report = (await cli(['check', '--json'])).json();
-      expect(pairs(report)).toEqual(PINGTOPASS_PLANTED.filter((p) => !p.startsWith('option-order') && !p.startsWith('option-length-bias')));
+      expect(findingPairs(report)).toEqual(PINGTOPASS_PLANTED.filter((p) => !p.startsWith('option-order') && !p.startsWith('option-length-bias')));
       expect(report.findings.find((f: { rule: string }) => f.rule === 'orphan-row').severity).toBe('warning');
       expect(report.findings.find((f: { rule: string }) => f.rule === 'duplicate-option').severity).toBe('error');
       writeFileSync(join(t.dir, 'qbank.config.json'), JSON.stringify({ targets: {}, check: { thresholds: { nearDuplicate: 0.5 } } }));
@@ -188,7 +154,7 @@ describe.each(MODES)('qbank check (%s)', (mode: Mode) => {
       expect(await state()).toEqual({ orders: ['d-order-a=0', 'd-order-b=1', 'd-order-c=2', 'd-order-d=3'], tags: ['["cables", ', '["net","routing"]'], runs: ['{"fixes":2}'] });
       const again = await cli(['--json', 'check', '--yes', '--fix']);
       expect(again.json().fixed).toEqual({ applied: 0, runId: null });
-      expect(pairs(again.json())).toEqual(PINGTOPASS_PLANTED.filter((p) => !p.startsWith('option-order')));
+      expect(findingPairs(again.json())).toEqual(PINGTOPASS_PLANTED.filter((p) => !p.startsWith('option-order')));
     });
 
     it('at a terminal, asks first; no means nothing changes', async () => {
@@ -221,7 +187,7 @@ describe.each(MODES)('qbank check (%s)', (mode: Mode) => {
       const before = await snapshot(t);
       const result = await cli(['check', '--json']);
       expect(result.code, result.stderr).toBe(6);
-      expect(pairs(result.json())).toEqual(OPEN_INTERVIEW_PLANTED);
+      expect(findingPairs(result.json())).toEqual(OPEN_INTERVIEW_PLANTED);
       expect(result.json().findings.find((f: { rule: string }) => f.rule === 'duplicate-question')).toMatchObject({ related: ['oi-dup-2'], group: 'backend' });
       expect(await snapshot(t)).toBe(before);
     });

@@ -17,7 +17,15 @@ interface Setup {
   targets: Record<string, object>;
 }
 
-const emptySetup = (): Setup => ({ flags: {}, env: {}, files: { '.env': [], '.env.local': [] }, targets: {} });
+const emptySetup = (env: Record<string, string> = {}): Setup => ({ flags: {}, env: { ...env }, files: { '.env': [], '.env.local': [] }, targets: {} });
+
+/** `--target prod`, a target whose URL and token are in $PROD_URL and $PROD_TOKEN (with `more` settings of its own); neither variable set yet. */
+function prodTargetSetup(more: object = {}): Setup {
+  const setup = emptySetup();
+  setup.flags.target = 'prod';
+  setup.targets.prod = { urlEnv: 'PROD_URL', authTokenEnv: 'PROD_TOKEN', ...more };
+  return setup;
+}
 
 let dir: ReturnType<typeof tempDir>;
 beforeEach(() => {
@@ -117,9 +125,7 @@ describe('which database a command acts on', () => {
   });
 
   it('a target whose URL variable is missing is an error, never the default or an ambient URL', () => {
-    const setup = emptySetup();
-    setup.flags.target = 'prod';
-    setup.targets.prod = { urlEnv: 'PROD_URL', authTokenEnv: 'PROD_TOKEN' };
+    const setup = prodTargetSetup();
     setup.env.TURSO_DATABASE_URL = 'file:wrong.db';
     expect(() => resolveWith(setup, 'read')).toThrow(/target prod: PROD_URL is not set/);
     expect(() => resolveWith(setup, 'write')).toThrow(/target prod: PROD_URL is not set/);
@@ -131,9 +137,7 @@ describe('which database a command acts on', () => {
   });
 
   it('a target whose token variable is missing is an error for a remote URL', () => {
-    const setup = emptySetup();
-    setup.flags.target = 'prod';
-    setup.targets.prod = { urlEnv: 'PROD_URL', authTokenEnv: 'PROD_TOKEN' };
+    const setup = prodTargetSetup();
     setup.env.PROD_URL = 'libsql://prod.example.com';
     setup.env.TURSO_AUTH_TOKEN = 'ambient-token';
     expect(() => resolveWith(setup)).toThrow(/target prod: PROD_TOKEN is not set/);
@@ -154,9 +158,12 @@ describe('which database a command acts on', () => {
 type LayerName = 'environment' | '.env.local' | '.env';
 const LAYERS: LayerName[] = ['environment', '.env.local', '.env'];
 
-function setIn(setup: Setup, layer: LayerName, key: string, value: string): void {
-  if (layer === 'environment') setup.env[key] = value;
-  else setup.files[layer].push(`${key}=${value}`);
+/** Sets each variable of `variables`, in order, in `layer`. */
+function setIn(setup: Setup, layer: LayerName, variables: Record<string, string>): void {
+  for (const [key, value] of Object.entries(variables)) {
+    if (layer === 'environment') setup.env[key] = value;
+    else setup.files[layer].push(`${key}=${value}`);
+  }
 }
 
 const sourceIn = (key: string, layer: LayerName) => (layer === 'environment' ? `$${key}` : `${key} in ${layer}`);
@@ -166,10 +173,8 @@ describe('read-only credentials belong to the database in force', () => {
     for (const roLayer of LAYERS) {
       it(`TURSO_DATABASE_URL_RO in ${roLayer}, TURSO_DATABASE_URL in ${urlLayer}: used for reads only when same layer or same host`, () => {
         const setup = emptySetup();
-        setIn(setup, urlLayer, 'TURSO_DATABASE_URL', 'libsql://primary.example.com');
-        setIn(setup, urlLayer, 'TURSO_AUTH_TOKEN', 'rw-token');
-        setIn(setup, roLayer, 'TURSO_DATABASE_URL_RO', 'libsql://replica.example.com');
-        setIn(setup, roLayer, 'TURSO_AUTH_TOKEN_RO', 'ro-token');
+        setIn(setup, urlLayer, { TURSO_DATABASE_URL: 'libsql://primary.example.com', TURSO_AUTH_TOKEN: 'rw-token' });
+        setIn(setup, roLayer, { TURSO_DATABASE_URL_RO: 'libsql://replica.example.com', TURSO_AUTH_TOKEN_RO: 'ro-token' });
         const read = resolveWith(setup, 'read');
         if (roLayer === urlLayer) {
           expect(read).toMatchObject({ url: 'libsql://replica.example.com', authToken: 'ro-token', readOnlyCredentials: true });
@@ -183,16 +188,15 @@ describe('read-only credentials belong to the database in force', () => {
 
       it(`TURSO_DATABASE_URL_RO in ${roLayer} naming the same host as TURSO_DATABASE_URL in ${urlLayer} is used`, () => {
         const setup = emptySetup();
-        setIn(setup, urlLayer, 'TURSO_DATABASE_URL', 'libsql://primary.example.com');
-        setIn(setup, roLayer, 'TURSO_DATABASE_URL_RO', 'https://primary.example.com');
-        setIn(setup, roLayer, 'TURSO_AUTH_TOKEN_RO', 'ro-token');
+        setIn(setup, urlLayer, { TURSO_DATABASE_URL: 'libsql://primary.example.com' });
+        setIn(setup, roLayer, { TURSO_DATABASE_URL_RO: 'https://primary.example.com', TURSO_AUTH_TOKEN_RO: 'ro-token' });
         expect(resolveWith(setup, 'read')).toMatchObject({ url: 'https://primary.example.com', authToken: 'ro-token', readOnlyCredentials: true });
       });
 
       it(`TURSO_AUTH_TOKEN_RO alone in ${roLayer} with TURSO_DATABASE_URL in ${urlLayer}`, () => {
         const setup = emptySetup();
-        setIn(setup, urlLayer, 'TURSO_DATABASE_URL', 'libsql://primary.example.com');
-        setIn(setup, roLayer, 'TURSO_AUTH_TOKEN_RO', 'ro-token');
+        setIn(setup, urlLayer, { TURSO_DATABASE_URL: 'libsql://primary.example.com' });
+        setIn(setup, roLayer, { TURSO_AUTH_TOKEN_RO: 'ro-token' });
         // a layer that names no database lends its token; it goes with the URL in force
         expect(resolveWith(setup, 'read')).toMatchObject({ url: 'libsql://primary.example.com', authToken: 'ro-token', readOnlyCredentials: true });
       });
@@ -204,10 +208,8 @@ describe('read-only credentials belong to the database in force', () => {
       if (tokenLayer === urlLayer) continue;
       it(`TURSO_AUTH_TOKEN(_RO) in ${tokenLayer} beside another database's URL is not sent to TURSO_DATABASE_URL in ${urlLayer}`, () => {
         const setup = emptySetup();
-        setIn(setup, urlLayer, 'TURSO_DATABASE_URL', 'libsql://primary.example.com');
-        setIn(setup, tokenLayer, 'TURSO_DATABASE_URL', 'libsql://other.example.com');
-        setIn(setup, tokenLayer, 'TURSO_AUTH_TOKEN', 'other-rw');
-        setIn(setup, tokenLayer, 'TURSO_AUTH_TOKEN_RO', 'other-ro');
+        setIn(setup, urlLayer, { TURSO_DATABASE_URL: 'libsql://primary.example.com' });
+        setIn(setup, tokenLayer, { TURSO_DATABASE_URL: 'libsql://other.example.com', TURSO_AUTH_TOKEN: 'other-rw', TURSO_AUTH_TOKEN_RO: 'other-ro' });
         const config = resolveWith(setup, 'read');
         if (LAYERS.indexOf(tokenLayer) < LAYERS.indexOf(urlLayer)) {
           // the token's layer also names the URL: it wins, with its own tokens
@@ -242,10 +244,7 @@ describe('read-only credentials belong to the database in force', () => {
   });
 
   it('--auth-token wins over every variable, read-only ones included', () => {
-    const setup = emptySetup();
-    setup.env.TURSO_DATABASE_URL = 'libsql://db.example.com';
-    setup.env.TURSO_DATABASE_URL_RO = 'libsql://ro.example.com';
-    setup.env.TURSO_AUTH_TOKEN_RO = 'ro';
+    const setup = emptySetup({ TURSO_DATABASE_URL: 'libsql://db.example.com', TURSO_DATABASE_URL_RO: 'libsql://ro.example.com', TURSO_AUTH_TOKEN_RO: 'ro' });
     setup.flags.authToken = 'from-flag';
     const config = resolveWith(setup, 'read');
     expect(config).toMatchObject({ url: 'libsql://db.example.com', authToken: 'from-flag', readOnlyCredentials: false });
@@ -262,9 +261,7 @@ describe('read-only credentials belong to the database in force', () => {
   });
 
   it('a target without read-only variables never uses TURSO_DATABASE_URL_RO or TURSO_AUTH_TOKEN_RO', () => {
-    const setup = emptySetup();
-    setup.flags.target = 'prod';
-    setup.targets.prod = { urlEnv: 'PROD_URL', authTokenEnv: 'PROD_TOKEN' };
+    const setup = prodTargetSetup();
     setup.env.PROD_URL = 'libsql://prod.example.com';
     setup.env.PROD_TOKEN = 'prod-rw';
     setup.env.TURSO_DATABASE_URL_RO = 'libsql://prod.example.com';
@@ -279,9 +276,7 @@ describe('read-only credentials belong to the database in force', () => {
   });
 
   it('a target with its own read-only variables uses them for reads', () => {
-    const setup = emptySetup();
-    setup.flags.target = 'prod';
-    setup.targets.prod = { urlEnv: 'PROD_URL', authTokenEnv: 'PROD_TOKEN', readOnlyUrlEnv: 'PROD_URL_RO', readOnlyAuthTokenEnv: 'PROD_TOKEN_RO' };
+    const setup = prodTargetSetup({ readOnlyUrlEnv: 'PROD_URL_RO', readOnlyAuthTokenEnv: 'PROD_TOKEN_RO' });
     setup.env.PROD_URL = 'libsql://prod.example.com';
     setup.env.PROD_TOKEN = 'prod-rw';
     setup.files['.env.local'].push('PROD_URL_RO=libsql://prod-ro.example.com', 'PROD_TOKEN_RO=prod-ro');

@@ -20,12 +20,21 @@ import {
   parseTursoExpiration,
   startPlatformServer,
   type KeyRotationScope,
+  type PlatformDatabaseConfig,
   type PlatformServer,
 } from './support/platform-server.js';
 
 const ORG = 'acme';
 const API_TOKEN = 'platform-token-4f1c9a7e2b8d4c6e9f0a1b2c3d4e5f60';
 const ORG_PATH = `/v1/organizations/${ORG}`;
+
+/** A database of `group` with its primary in `region` and no replica. */
+const primaryOnly = (name: string, group: string, region: string): PlatformDatabaseConfig => ({
+  name,
+  group,
+  primaryRegion: region,
+  instances: [{ name: region, type: 'primary', region }],
+});
 
 let server: PlatformServer;
 const servers: PlatformServer[] = [];
@@ -45,31 +54,10 @@ beforeAll(async () => {
           { name: 'aws-eu-west-1', type: 'replica', region: 'aws-eu-west-1', url: 'http://127.0.0.1:18081' },
         ],
       },
-      {
-        name: 'quiz-staging',
-        group: 'default',
-        primaryRegion: 'aws-us-east-1',
-        instances: [{ name: 'aws-us-east-1', type: 'primary', region: 'aws-us-east-1' }],
-      },
-      {
-        name: 'interview',
-        group: 'team',
-        primaryRegion: 'aws-eu-west-1',
-        instances: [{ name: 'aws-eu-west-1', type: 'primary', region: 'aws-eu-west-1' }],
-        extra: { is_schema: false, sleeping: false, version: 'tech-preview', schema: null, use_tursodb: false },
-      },
-      {
-        name: 'archive-a',
-        group: 'team',
-        primaryRegion: 'aws-eu-west-1',
-        instances: [{ name: 'aws-eu-west-1', type: 'primary', region: 'aws-eu-west-1' }],
-      },
-      {
-        name: 'archive-b',
-        group: 'team',
-        primaryRegion: 'aws-eu-west-1',
-        instances: [{ name: 'aws-eu-west-1', type: 'primary', region: 'aws-eu-west-1' }],
-      },
+      primaryOnly('quiz-staging', 'default', 'aws-us-east-1'),
+      { ...primaryOnly('interview', 'team', 'aws-eu-west-1'), extra: { is_schema: false, sleeping: false, version: 'tech-preview', schema: null, use_tursodb: false } },
+      primaryOnly('archive-a', 'team', 'aws-eu-west-1'),
+      primaryOnly('archive-b', 'team', 'aws-eu-west-1'),
     ],
     groups: [{ name: 'empty-group', primary: 'aws-us-west-2' }],
     onKeysRotated: (scope, publicKeys) => {

@@ -1,9 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createClient } from '@libsql/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from './support/cli.js';
+import { runProgram } from './support/child-cli.js';
 
 /**
  * The README's "Using qbank in CI" pipeline, run as written: the fenced bash block is taken from
@@ -28,17 +29,7 @@ function pipelineBlock(): string {
   return block![1];
 }
 
-function runBash(script: string, cwd: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn('bash', [script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+const runBash = (script: string, cwd: string, env: Record<string, string>) => runProgram('bash', [script], { cwd, env });
 
 async function count(databaseFile: string, sql: string): Promise<number> {
   const client = createClient({ url: `file:${databaseFile}` });
