@@ -1,20 +1,13 @@
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from './support/cli.js';
-import { createTestDatabase, type TestDatabase } from './support/modes.js';
+import { preparedDatabase, type TestDatabase } from './support/modes.js';
+import { PINGTOPASS_WITH_EXAMS } from './support/interchange.js';
+import { startCliWithProgress } from './support/child-cli.js';
 
-const ROOT = join(import.meta.dirname, '..');
 const QUESTIONS = 40_000;
 /** Far beyond what ending takes (well under a second): only a hang gets here. */
 const WATCHDOG_MS = 60_000;
-
-const CHILD = `
-import { main } from ${JSON.stringify(join(ROOT, 'src', 'main.ts'))};
-import { processIO } from ${JSON.stringify(join(ROOT, 'src', 'output', 'io.ts'))};
-process.exitCode = await main(process.argv.slice(1), { ...processIO(), stderrIsTTY: true });
-`;
 
 function bank(path: string): void {
   const exams = ['CCNA-200-301', 'SAA-C03', 'SC-900'];
@@ -36,10 +29,7 @@ describe('a remote import whose server dies ends', () => {
   let t: TestDatabase;
 
   beforeEach(async () => {
-    t = await createTestDatabase('remote');
-    const cli = (args: string[]) => runCli(args, { env: t.env, cwd: t.dir });
-    expect((await cli(['db', 'push', '--schema', 'pingtopass'])).code).toBe(0);
-    expect((await cli(['import', 'exams', join(ROOT, 'fixtures', 'pingtopass', 'exams.csv')])).code).toBe(0);
+    t = await preparedDatabase('remote', PINGTOPASS_WITH_EXAMS);
     bank(join(t.dir, 'bank.csv'));
   });
   afterEach(async () => {
@@ -52,28 +42,15 @@ describe('a remote import whose server dies ends', () => {
     ['parsing in a worker, near the end', 'always', (QUESTIONS * 9) / 10],
     ['parsing inline, half-way', 'never', QUESTIONS / 2],
   ] as const)('with exit 4: %s', async (_label, parallel, closeAt) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD, 'import', join(t.dir, 'bank.csv')], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, ...t.env, QBANK_IMPORT_PARALLEL: parallel, QBANK_TIMEOUT_MS: '5000' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-    const read = () => Math.max(0, ...[...stderr.matchAll(/([\d,]+) rows/g)].map((match) => Number(match[1].replace(/,/g, ''))));
-    const deadline = Date.now() + 60_000;
-    while (read() < closeAt) {
-      if (child.exitCode !== null) throw new Error(`the import ended before the server could be closed:\n${stderr}`);
-      if (Date.now() > deadline) throw new Error(`the import did not get to row ${closeAt}:\n${stderr}`);
-      await sleep(2);
-    }
+    const child = startCliWithProgress(['import', join(t.dir, 'bank.csv')], { ...t.env, QBANK_IMPORT_PARALLEL: parallel, QBANK_TIMEOUT_MS: '5000' });
+    await child.untilRead(closeAt, { withinMs: 60_000, before: 'the server could be closed' });
     await t.server!.close();
     const watchdog = sleep(WATCHDOG_MS).then(() => 'hung' as const);
-    const outcome = await Promise.race([exited, watchdog]);
-    if (outcome === 'hung') child.kill('SIGKILL');
-    expect(outcome, `the import did not end after its server died:\n${stderr.slice(-2000)}`).toBe(4);
+    const outcome = await Promise.race([child.exited, watchdog]);
+    if (outcome === 'hung') child.kill();
+    expect(outcome, `the import did not end after its server died:\n${child.stderr().slice(-2000)}`).toBe(4);
     // eslint-disable-next-line no-control-regex
-    expect(stderr.replace(/\x1b\[[0-9;]*m/g, '')).toMatch(/error: cannot reach http:\/\/127\.0\.0\.1:\d+/);
-    expect(stderr).not.toMatch(/imported/);
+    expect(child.stderr().replace(/\x1b\[[0-9;]*m/g, '')).toMatch(/error: cannot reach http:\/\/127\.0\.0\.1:\d+/);
+    expect(child.stderr()).not.toMatch(/imported/);
   }, 180_000);
 });
