@@ -119,7 +119,7 @@ export async function exportRecords(database: Database, sink: ExportSink, option
   out.append(writer.start());
   try {
     await checkExamCodes(database, options.filters?.exams);
-    const query = { select: table.select, from: table.from, where, args, key: table.key, keyIndex: table.keyIndex };
+    const query = { select: table.select, from: table.from, where, args, key: table.key, keyIndex: table.keyIndex, quick: table.quick };
     for await (const batch of readRows(database, query, options.pages ?? DEFAULT_PAGES)) {
       for (const row of batch) {
         const values = table.toValues(row);

@@ -14,11 +14,31 @@ export interface OptionPivot {
   correctAt: number;
 }
 
-/** One row as read (the options' JSON last) to the values of the output columns. */
+type Option = [text: string, isCorrect: number, order?: unknown];
+
+/**
+ * A row read with the options in the index's order, `[text, is_correct, order]` each: they are in
+ * their sorted order when the orders strictly increase. Then the options, parsed, replace their
+ * JSON in the row (not parsed twice); otherwise the row must be read sorted.
+ */
+export function settleOptions(row: unknown[]): boolean {
+  const at = row.length - 1;
+  const options = JSON.parse(String(row[at] ?? '[]')) as Option[];
+  for (let k = 1; k < options.length; k++) {
+    const before = options[k - 1][2];
+    const order = options[k][2];
+    if (typeof before !== 'number' || typeof order !== 'number' || !(order > before)) return false;
+  }
+  row[at] = options;
+  return true;
+}
+
+/** One row as read (the options last: their JSON, or the list `settleOptions` parsed) to the values of the output columns. */
 export function pivotOptions(pivot: OptionPivot): (row: unknown[]) => unknown[] {
   const { positions, optionsAt, correctAt } = pivot;
   return (row) => {
-    const options = JSON.parse(String(row[row.length - 1] ?? '[]')) as Array<[string, number]>;
+    const read = row[row.length - 1];
+    const options = (Array.isArray(read) ? read : JSON.parse(String(read ?? '[]'))) as Option[];
     const values = positions.map((at) => (at >= 0 ? row[at] : null));
     let correct = '';
     for (let k = 0; k < OPTION_LETTERS.length; k++) {

@@ -31,13 +31,26 @@ export function readRows(database: Database, query: RowQuery, pages: PageSetting
   return database.kind === 'file' ? readFileRows(database, query) : readPages(database, query, pages);
 }
 
+/**
+ * `file:` rows, stepped from one statement. With a quick SELECT, the first row it cannot settle
+ * ends it: that row and the rest come from the full SELECT (`key >= that row's`), in the same
+ * transaction, so the rows are those of one snapshot either way.
+ */
 async function* readFileRows(database: Database, query: RowQuery): AsyncGenerator<unknown[][]> {
   const connection = await openNativeFileConnection(database);
+  const rowsOf = (sql: string, args: InValue[]) => connection.prepare(sql).raw(true).safeIntegers(true).iterate(...args) as Iterator<unknown[]>;
   try {
     connection.exec('BEGIN');
-    const statement = connection.prepare(sqlOf(query)).raw(true).safeIntegers(true);
+    let quick = query.quick;
+    let rows = rowsOf(sqlOf(quick ? { ...query, select: quick.select } : query), query.args);
     let batch: unknown[][] = [];
-    for (const row of statement.iterate(...query.args) as Iterable<unknown[]>) {
+    for (let next = rows.next(); !next.done; next = rows.next()) {
+      const row = next.value;
+      if (quick && !quick.settle(row)) {
+        quick = undefined;
+        rows = rowsOf(sqlOf(query, [`${query.key} >= ?`]), [...query.args, row[query.keyIndex] as InValue]);
+        continue;
+      }
       batch.push(row);
       if (batch.length >= BATCH_ROWS) {
         yield batch;

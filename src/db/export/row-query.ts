@@ -8,6 +8,18 @@ export interface RowQuery {
   args: InValue[];
   key: string;
   keyIndex: number;
+  /** A cheaper `select` for a `file:` read, whose rows are right as long as `settle` says so. */
+  quick?: QuickSelect;
+}
+
+/**
+ * A SELECT list that reads the same rows for less work when the data allows (PingToPass options in
+ * the index's order instead of sorted per question), and the test that tells, row by row.
+ */
+export interface QuickSelect {
+  select: string[];
+  /** True when the row read through `select` is as `RowQuery.select` would read it (the row may be brought into that form). */
+  settle(row: unknown[]): boolean;
 }
 
 /** The query's SELECT in key order, with more conditions (a page's or a block's bounds) and a tail (LIMIT). */

@@ -3,7 +3,8 @@ import type { FieldKind } from '../import/fields.js';
 import { OPEN_INTERVIEW_CERTIFICATION_COLUMNS, OPEN_INTERVIEW_QUESTION_COLUMNS } from '../import/open-interview-rows.js';
 import { PINGTOPASS_EXAM_COLUMNS, PINGTOPASS_QUESTION_COLUMNS } from '../import/pingtopass-rows.js';
 import type { ColumnSpec } from '../import/records.js';
-import { pivotOptions, type OptionPivot } from './option-pivot.js';
+import { pivotOptions, settleOptions, type OptionPivot } from './option-pivot.js';
+import type { QuickSelect } from './row-query.js';
 
 export { OPTION_LETTERS } from './option-pivot.js';
 
@@ -42,6 +43,8 @@ export interface ExportTable {
   groupIndex: number;
   /** PingToPass questions: how the options read become `option_a…option_f` and `correct` (the data of `toValues`). */
   pivot?: OptionPivot;
+  /** A cheaper `select` for `file:` reads, and the test each of its rows must pass. */
+  quick?: QuickSelect;
   /** One row as read (values of `select`) to the values of `columns`. */
   toValues(row: unknown[]): unknown[];
 }
@@ -88,6 +91,11 @@ function plainTable(system: SystemName, kind: ExportKind, table: string, specs: 
  * (in their order, then id, as the import compares them) and `correct` as the letters of the
  * correct ones. The options come as one JSON array per question from a subquery on the
  * (question_id, order) index.
+ *
+ * Sorting each question's options (`ORDER BY` in the aggregate) is a quarter of the read; a
+ * `file:` read takes them as the index gives them, with their order, and keeps that while the
+ * orders strictly increase (then it is the sorted list). A question with two options of one order
+ * switches the read to the sorted subquery (`readRows`).
  */
 function pingToPassQuestions(): ExportTable {
   const columns = columnsOf(PINGTOPASS_QUESTION_COLUMNS.filter((spec) => spec.name !== 'options'));
@@ -95,10 +103,9 @@ function pingToPassQuestions(): ExportTable {
   const correctAt = columns.findIndex((column) => column.name === 'correct');
   const sqlOf: Record<string, string> = { exam_code: 'e.code' };
   const plain = columns.filter((column) => !column.name.startsWith('option_') && column.name !== 'correct');
-  const select = [
-    ...plain.map((column) => sqlOf[column.name] ?? `q.${column.name}`),
-    `(SELECT json_group_array(json_array(o.text, o.is_correct) ORDER BY o."order", o.id) FROM answer_options AS o WHERE o.question_id = q.id)`,
-  ];
+  const fields = plain.map((column) => sqlOf[column.name] ?? `q.${column.name}`);
+  const select = [...fields, `(SELECT json_group_array(json_array(o.text, o.is_correct) ORDER BY o."order", o.id) FROM answer_options AS o WHERE o.question_id = q.id)`];
+  const quickSelect = [...fields, `(SELECT json_group_array(json_array(o.text, o.is_correct, o."order")) FROM answer_options AS o WHERE o.question_id = q.id)`];
   const pivot: OptionPivot = { positions: columns.map((column) => plain.indexOf(column)), optionsAt, correctAt };
   return {
     system: 'pingtopass',
@@ -111,6 +118,7 @@ function pingToPassQuestions(): ExportTable {
     groupLabel: 'exam',
     groupIndex: columns.findIndex((column) => column.name === 'exam_code'),
     pivot,
+    quick: { select: quickSelect, settle: settleOptions },
     toValues: pivotOptions(pivot),
   };
 }
