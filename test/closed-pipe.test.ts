@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
@@ -23,7 +24,7 @@ interface PipeRun {
 function pipeInto(args: string[], reader: string, env: Record<string, string> = {}, cwd = process.cwd()): Promise<PipeRun> {
   const quoted = args.map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
   const script = `node '${BIN}' ${quoted} 2>"$QBANK_STDERR_FILE" | ${reader}; echo "qbank-status:\${PIPESTATUS[0]}" >&2; cat "$QBANK_STDERR_FILE" >&2`;
-  const stderrFile = join(cwd, `stderr-${Math.random().toString(36).slice(2)}.txt`);
+  const stderrFile = join(tmpdir(), `qbank-pipe-stderr-${Math.random().toString(36).slice(2)}.txt`);
   return new Promise((done, fail) => {
     const child = spawn('bash', ['-c', script], { cwd, env: { PATH: process.env.PATH, ...env, QBANK_STDERR_FILE: stderrFile } });
     let stdout = '';
@@ -32,6 +33,7 @@ function pipeInto(args: string[], reader: string, env: Record<string, string> = 
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('error', fail);
     child.on('close', () => {
+      rmSync(stderrFile, { force: true });
       const match = /qbank-status:(\d+)\n/.exec(stderr);
       if (!match) return fail(new Error(`no status in: ${stderr}`));
       done({ status: Number(match[1]), stdout, stderr: stderr.slice(match.index + match[0].length) });
