@@ -1,4 +1,4 @@
-import { isInterchangeFormat, type InterchangeFormat } from '../interchange/index.js';
+import type { InterchangeFormat } from '../interchange/model.js';
 import { interchangeWriter, type SkippedQuestions } from '../interchange/writers.js';
 import type { ExportColumn } from './tables.js';
 import { csvWriter, jsonWriter } from './text-formats.js';
@@ -24,6 +24,11 @@ export { cellText, csvWriter, excelSafe, jsonValue, jsonWriter } from './text-fo
 
 /** The text formats; xlsx's sheet rows come from `xlsxRecordWriter` (export/xlsx.ts). */
 export function recordWriter(format: Exclude<ExportFormat, 'xlsx'>, columns: ExportColumn[], options: { excel: boolean }): RecordWriter {
-  if (isInterchangeFormat(format)) return interchangeWriter(format, columns);
-  return format === 'csv' ? csvWriter(columns, options) : jsonWriter(columns, format === 'jsonl');
+  if (format === 'csv') return csvWriter(columns, options);
+  return format === 'json' || format === 'jsonl' ? jsonWriter(columns, format === 'jsonl') : interchangeWriter(format, columns);
+}
+
+/** The formats of the files `qbank import` reads as they are (not the interchange formats' readers). */
+export function isRecordFormat(format: ExportFormat): boolean {
+  return format === 'csv' || format === 'json' || format === 'jsonl' || format === 'xlsx';
 }

@@ -2,10 +2,9 @@ import type { SystemName } from '../../config.js';
 import { InvalidInputError, UsageError } from '../../errors.js';
 import { describeDatabaseError, readQuery, type Database } from '../client.js';
 import { whereOf, type ExportFilters } from './filters.js';
-import { recordWriter, type ExportFormat } from './formats.js';
+import { isRecordFormat, recordWriter, type ExportFormat } from './formats.js';
 import { DEFAULT_PAGES, readRows, type PageSettings } from './reader.js';
 import { exportTable, type ExportKind, type ExportTable } from './tables.js';
-import { checkInterchangeKind } from '../interchange/index.js';
 import { leaveOutSkipped, type SkippedQuestions } from '../interchange/writers.js';
 import { XlsxSheetWriter, xlsxRecordWriter } from './xlsx.js';
 import { ByteChunks } from './chunks.js';
@@ -103,7 +102,8 @@ export async function exportRecords(database: Database, sink: ExportSink, option
   const table = tableFor(options.system, options.kind);
   const excel = Boolean(options.excel);
   if (excel && options.format !== 'csv') throw new ExcelNeedsCsvError(options.format);
-  checkInterchangeKind(options.system, options.kind, options.format);
+  // the interchange formats' module holds their readers too (an XML parser): loaded when one is written
+  if (!isRecordFormat(options.format)) (await import('../interchange/index.js')).checkInterchangeKind(options.system, options.kind, options.format);
   const { where, args } = whereOf(options.system, options.kind, options.filters ?? {});
   const writer = options.format === 'xlsx' ? xlsxRecordWriter(table.columns) : recordWriter(options.format, table.columns, { excel });
   // xlsx: the rows are a worksheet's XML, deflated into the workbook's package on the way to the sink

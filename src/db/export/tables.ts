@@ -1,7 +1,6 @@
 import type { SystemName } from '../../config.js';
 import type { FieldKind } from '../import/fields.js';
-import { OPEN_INTERVIEW_CERTIFICATION_COLUMNS, OPEN_INTERVIEW_QUESTION_COLUMNS } from '../import/open-interview-rows.js';
-import { PINGTOPASS_EXAM_COLUMNS, PINGTOPASS_QUESTION_COLUMNS } from '../import/pingtopass-rows.js';
+import { OPEN_INTERVIEW_CERTIFICATION_COLUMNS, OPEN_INTERVIEW_QUESTION_COLUMNS, PINGTOPASS_EXAM_COLUMNS, PINGTOPASS_QUESTION_COLUMNS } from './columns.js';
 import type { ColumnSpec } from '../import/records.js';
 import { pivotOptions, settleOptions, type OptionPivot } from './option-pivot.js';
 import type { QuickSelect } from './row-query.js';
@@ -10,8 +9,8 @@ export { OPTION_LETTERS } from './option-pivot.js';
 
 /**
  * What each export reads and writes. The columns are the import's own (`ColumnSpec`s of
- * `src/db/import`), so an exported file imports without editing; only the SQL that reads each
- * column lives here.
+ * `src/db/import`, listed in columns.ts), so an exported file imports without editing; only the
+ * SQL that reads each column lives here.
  */
 
 export type ExportKind = 'questions' | 'exams' | 'certifications';
