@@ -172,6 +172,9 @@ export class NativeRunner implements ImportRunner {
   }
 }
 
+/** How long after its last request a remote runner sends what it holds, whatever its weight. */
+const HOLD_MS = 1_000;
+
 /**
  * Remote databases: an interactive transaction on one Hrana stream. Batches are not awaited one
  * by one: the stream queues them and packs everything queued into the next HTTP request while the
@@ -183,9 +186,15 @@ export class RemoteRunner implements ImportRunner {
   private inFlight: Array<{ promise: Promise<unknown>; bytes: number }> = [];
   private inFlightBytes = 0;
   private failure: unknown;
-  /** Statements held until they weigh `batchBytes`: small batches (a re-import's keys) would each cost a round trip. */
+  /**
+   * Statements held until they weigh `batchBytes`, or until a send comes `HOLD_MS` after the last
+   * request: small batches (a re-import's keys) would each cost a round trip, and a stream left idle
+   * too long expires (10 s on sqld).
+   */
   private held: Statement[] = [];
   private heldBytes = 0;
+  /** When the last request went out. */
+  private sentAt = performance.now();
 
   private constructor(
     private readonly tx: Transaction,
@@ -216,16 +225,14 @@ export class RemoteRunner implements ImportRunner {
     if (this.failure) throw this.failure;
     for (const statement of statements) this.held.push(statement);
     this.heldBytes += bytes;
-    if (this.heldBytes >= this.batchBytes) await this.dispatch();
+    if (this.heldBytes >= this.batchBytes || performance.now() - this.sentAt >= HOLD_MS) await this.dispatch();
   }
 
   /** Sends what is held, waiting while more than the window is in flight. */
   private async dispatch(): Promise<void> {
-    const statements = this.held;
-    const bytes = this.heldBytes;
+    const { statements, bytes } = this.takeHeld();
     if (statements.length === 0) return;
-    this.held = [];
-    this.heldBytes = 0;
+    this.sentAt = performance.now();
     const promise = this.tx.batch(statements as InStatement[]).catch((error: unknown) => {
       this.failure ??= error;
     });
@@ -248,12 +255,18 @@ export class RemoteRunner implements ImportRunner {
     if (this.failure) throw this.failure;
   }
 
-  /** Runs after everything sent; what is still held goes in the same request. */
-  async query(statements: Statement[]): Promise<QueryResult[]> {
-    const held = this.held;
+  private takeHeld(): { statements: Statement[]; bytes: number } {
+    const taken = { statements: this.held, bytes: this.heldBytes };
     this.held = [];
     this.heldBytes = 0;
+    return taken;
+  }
+
+  /** Runs after everything sent; what is still held goes in the same request. */
+  async query(statements: Statement[]): Promise<QueryResult[]> {
+    const held = this.takeHeld().statements;
     await this.drain();
+    this.sentAt = performance.now();
     const results = await this.tx.batch([...held, ...statements] as InStatement[]);
     return results.slice(held.length).map((result) => ({ rows: result.rows as unknown as Array<Record<string, unknown>> }));
   }
@@ -264,10 +277,12 @@ export class RemoteRunner implements ImportRunner {
   }
 
   async rollback(): Promise<void> {
+    this.takeHeld();
     if (!this.tx.closed) await this.tx.rollback();
   }
 
   close(): void {
+    this.takeHeld();
     this.tx.close();
   }
 }
