@@ -20,7 +20,8 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'crash', include: CRASH_SUITES },
+        // each test runs whole imports before and after its kill: the timeout guards against a hang
+        test: { name: 'crash', include: CRASH_SUITES, testTimeout: 120_000 },
       },
     ],
   },

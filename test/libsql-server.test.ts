@@ -309,6 +309,20 @@ describe('batches and transactions', () => {
     expect((await libsqlError(tx.commit())).code).toBe('TRANSACTION_CLOSED');
     expect((await other.execute('SELECT name FROM t')).rows.map((row) => row.name)).toEqual(['kept']);
   });
+
+  it('a shorter expiry set while a stream is idle applies to it at once, counted from its last request', async () => {
+    const server = await start();
+    const client = connect(server);
+    await client.execute('CREATE TABLE t(name TEXT)');
+    const tx = await client.transaction('write');
+    await tx.execute("INSERT INTO t VALUES ('lost')");
+    expect(server.stats.openStreams).toBe(1);
+    server.knobs.streamExpiryMs = 100;
+    const deadline = Date.now() + 5_000;
+    while (server.stats.openStreams > 0 && Date.now() < deadline) await sleep(20);
+    expect(server.stats.openStreams).toBe(0);
+    expect((await libsqlError(tx.execute('SELECT 1'))).code).toBe('STREAM_EXPIRED');
+  });
 });
 
 describe('the Hrana pipeline on the wire', () => {

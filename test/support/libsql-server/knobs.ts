@@ -24,7 +24,9 @@ class OneShotFault {
 
 export class ServerKnobs implements LibsqlServerKnobs {
   latencyMs: number;
-  streamExpiryMs: number;
+  private expiryMs: number;
+  /** Called when the stream expiry changes, so idle streams follow it at once. */
+  onStreamExpiryChange: () => void = () => {};
   busyTimeoutMs: number;
   replicationLag: number;
   readonly fail = new OneShotFault();
@@ -36,12 +38,20 @@ export class ServerKnobs implements LibsqlServerKnobs {
     private readonly requestNumber: () => number,
   ) {
     this.latencyMs = options.latencyMs ?? 0;
-    this.streamExpiryMs = options.streamExpiryMs ?? STREAM_EXPIRY_MS;
+    this.expiryMs = options.streamExpiryMs ?? STREAM_EXPIRY_MS;
     this.busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     this.replicationLag = options.replicationLag ?? 0;
     this.fail.arm(options.failOnRequest ?? 0, 0);
     this.drop.arm(options.dropOnRequest ?? 0, 0);
     this.dropMid.arm(options.dropMidResponse ?? 0, 0);
+  }
+
+  get streamExpiryMs(): number {
+    return this.expiryMs;
+  }
+  set streamExpiryMs(ms: number) {
+    this.expiryMs = ms;
+    this.onStreamExpiryChange();
   }
 
   get failOnRequest(): number {

@@ -67,6 +67,7 @@ class LocalLibsqlServer implements LibsqlServer {
       this.pool.release(first);
     }
     this.streams = new StreamRegistry(this.pool, () => this.knobs.streamExpiryMs);
+    this.knobs.onStreamExpiryChange = () => this.streams.rearmIdle();
     this.executor = new SqlExecutor(this.knobs, this.stats, () => this.replicationIndex);
     this.pipeline = new PipelineHandler(this.streams, this.executor, this.stats);
     this.http = createServer((req, res) => {

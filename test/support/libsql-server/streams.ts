@@ -18,6 +18,8 @@ export interface HranaStream {
   busy: boolean;
   closed: boolean;
   timer: NodeJS.Timeout | undefined;
+  /** When the stream's last request ended (Date.now()), for the expiry. */
+  idleSince?: number;
 }
 
 type StreamEnd = 'closed' | 'expired';
@@ -87,9 +89,23 @@ export class StreamRegistry {
   }
 
   scheduleExpiry(stream: HranaStream): void {
+    stream.idleSince = Date.now();
+    this.armExpiry(stream, this.expiryMs());
+  }
+
+  /** After the expiry setting changed: idle streams expire by the new one, counted from their last request. */
+  rearmIdle(): void {
+    for (const stream of this.streams.values()) {
+      if (stream.busy || stream.closed || stream.idleSince === undefined) continue;
+      if (stream.timer !== undefined) clearTimeout(stream.timer);
+      this.armExpiry(stream, Math.max(0, stream.idleSince + this.expiryMs() - Date.now()));
+    }
+  }
+
+  private armExpiry(stream: HranaStream, ms: number): void {
     stream.timer = setTimeout(() => {
       if (!stream.busy && !stream.closed) this.end(stream, 'expired');
-    }, this.expiryMs());
+    }, ms);
     stream.timer.unref();
   }
 
