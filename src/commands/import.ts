@@ -130,7 +130,7 @@ export function registerImportCommands(program: Command, context: CommandContext
     program
       .command('import')
       .description('bulk-import questions (CSV, JSON, JSON Lines): validated, in one transaction, idempotent')
-      .argument('[files...]', 'the questions file (.csv, .json, .jsonl); or several files, or a directory, imported together in one transaction'),
+      .argument('[files...]', 'the questions file (.csv, .json, .jsonl, .xlsx, .xml, .gift, .aiken.txt); or several files, or a directory, imported together in one transaction'),
   )
     .addHelpText(
       'after',
@@ -288,8 +288,8 @@ async function filesByName(paths: string[], cwd: string): Promise<ImportFileSpec
       files.push(path);
       continue;
     }
-    const names = (await readdir(resolve(cwd, path))).filter((name) => /\.(csv|json|jsonl|ndjson)$/i.test(name)).sort();
-    if (names.length === 0) throw new UsageError(`${path} holds no .csv, .json or .jsonl file to import`);
+    const names = (await readdir(resolve(cwd, path))).filter(namesItsFormat).sort();
+    if (names.length === 0) throw new UsageError(`${path} holds no file to import (${DIRECTORY_FORMATS})`);
     files.push(...names.map((name) => join(path, name)));
   }
   const kindOf = (file: string): ImportKind => {
@@ -298,6 +298,15 @@ async function filesByName(paths: string[], cwd: string): Promise<ImportFileSpec
   };
   const specs = files.map((file) => ({ file, kind: kindOf(file) }));
   return [...specs.filter((spec) => spec.kind !== 'questions'), ...specs.filter((spec) => spec.kind === 'questions')];
+}
+
+const DIRECTORY_FORMATS = '.csv, .tsv, .json, .jsonl, .xlsx, .xml, .gift, .gift.txt, .aiken.txt';
+
+/** A directory's file that names an import format; a bare .txt does not (it may be anything). */
+function namesItsFormat(name: string): boolean {
+  const lower = name.toLowerCase();
+  if (lower.endsWith('.txt')) return lower.endsWith('.gift.txt') || lower.endsWith('.aiken.txt');
+  return /\.(csv|tsv|json|jsonl|ndjson|xlsx|xml|gift)$/.test(lower);
 }
 
 async function isDirectory(path: string): Promise<boolean> {
