@@ -1,6 +1,6 @@
 import type { SystemName } from '../../config.js';
 import type { FieldKind } from '../import/fields.js';
-import { OPEN_INTERVIEW_CERTIFICATION_COLUMNS, OPEN_INTERVIEW_QUESTION_COLUMNS, PINGTOPASS_EXAM_COLUMNS, PINGTOPASS_QUESTION_COLUMNS } from './columns.js';
+import { OPEN_INTERVIEW_CERTIFICATION_COLUMNS, OPEN_INTERVIEW_QUESTION_COLUMNS, PINGTOPASS_EXAM_COLUMNS, PINGTOPASS_QUESTION_COLUMNS } from '../import/columns.js';
 import type { ColumnSpec } from '../import/records.js';
 import { pivotOptions, settleOptions, type OptionPivot } from './option-pivot.js';
 import type { QuickSelect } from './row-query.js';

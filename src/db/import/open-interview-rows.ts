@@ -6,78 +6,13 @@ import { bool, id, int, jsonArray, jsonObject, list, oneOf, optionalText, Record
 import type { EncoderSettings } from './pingtopass-rows.js';
 import type { Problem } from './problems.js';
 import type { OpenInterviewQuestion as StoredQuestion } from '../review/types.js';
-import { ColumnMap, kindsOf, type ColumnSpec, type FieldKind, type SourceRecord } from './records.js';
+import { ColumnMap, kindsOf, type SourceRecord } from './records.js';
+import { OPEN_INTERVIEW_CERTIFICATION_COLUMNS, OPEN_INTERVIEW_QUESTION_COLUMNS, OPTIONAL_QUESTION_FIELDS, type OptionalField } from './columns.js';
+
+export { OPEN_INTERVIEW_CERTIFICATION_COLUMNS, OPEN_INTERVIEW_QUESTION_COLUMNS, OPTIONAL_QUESTION_FIELDS, REQUIRED_QUESTION_FIELDS } from './columns.js';
 
 /** open-interview import records: columns, validation, and the statements each valid row becomes. */
 
-/**
- * Columns a record may leave out. When a file has such a column (or a JSON record has the key),
- * its value is the truth, blank meaning NULL; when it does not, an update keeps what the question
- * has — an import of the basic columns must not wipe what the system's bots added since.
- * `sql` is the column in `questions`, `json` the key in the system's own JSON files.
- */
-export const OPTIONAL_QUESTION_FIELDS = withNames([
-  ['tags', 'list'],
-  ['companies', 'list'],
-  ['diagram', 'text'],
-  ['source_url', 'text'],
-  ['eli5', 'text'],
-  ['tldr', 'text'],
-  ['videos', 'json'],
-  ['relevance_score', 'int'],
-  ['relevance_details', 'json'],
-  ['job_title_relevance', 'json'],
-  ['experience_level_tags', 'list'],
-  ['voice_keywords', 'list'],
-  ['voice_suitable', 'bool'],
-] as const);
-type OptionalField = (typeof OPTIONAL_QUESTION_FIELDS)[number]['name'];
-
-export const REQUIRED_QUESTION_FIELDS = withNames([['question'], ['answer'], ['explanation'], ['difficulty'], ['channel'], ['sub_channel']] as const);
-
-/** A column's names: `sql` in `questions` (the import's own name too), `json` the system's camelCase key. */
-function withNames<const N extends string, const K extends FieldKind | undefined>(columns: ReadonlyArray<readonly [N, K?]>): Array<{ name: N; sql: N; json: string; kind: K }> {
-  return columns.map(([name, kind]) => ({ name, sql: name, json: name.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase()), kind: kind as K }));
-}
-
-export const OPEN_INTERVIEW_QUESTION_COLUMNS: ColumnSpec[] = [
-  { name: 'id', kind: 'text' },
-  { name: 'question', required: true, kind: 'text' },
-  { name: 'answer', required: true, kind: 'text' },
-  { name: 'explanation', required: true, kind: 'text' },
-  { name: 'difficulty', required: true, kind: 'enum' },
-  { name: 'channel', required: true, kind: 'text' },
-  { name: 'sub_channel', required: true, kind: 'text' },
-  ...OPTIONAL_QUESTION_FIELDS.map((field) => ({ name: field.name, kind: field.kind })),
-  { name: 'status', kind: 'enum' },
-  { name: 'is_new', kind: 'bool' },
-  { name: 'last_updated', kind: 'timestamp' },
-  { name: 'created_at', kind: 'timestamp' },
-];
-
-export const OPEN_INTERVIEW_CERTIFICATION_COLUMNS: ColumnSpec[] = [
-  { name: 'id', required: true, kind: 'text' },
-  { name: 'name', required: true, kind: 'text' },
-  { name: 'provider', required: true, kind: 'text' },
-  { name: 'description', required: true, kind: 'text' },
-  { name: 'icon', kind: 'text' },
-  { name: 'color', kind: 'text' },
-  { name: 'difficulty', required: true, kind: 'enum' },
-  { name: 'category', required: true, kind: 'text' },
-  { name: 'estimated_hours', kind: 'int' },
-  { name: 'exam_code', kind: 'text' },
-  { name: 'official_url', kind: 'text' },
-  { name: 'domains', kind: 'json' },
-  { name: 'channel_mappings', kind: 'json' },
-  { name: 'tags', kind: 'list' },
-  { name: 'prerequisites', kind: 'list' },
-  { name: 'status', kind: 'enum' },
-  { name: 'question_count', kind: 'int' },
-  { name: 'passing_score', kind: 'int' },
-  { name: 'exam_duration', kind: 'int' },
-  { name: 'created_at', kind: 'timestamp' },
-  { name: 'last_updated', kind: 'timestamp' },
-];
 
 const QUESTION_KINDS = kindsOf(OPEN_INTERVIEW_QUESTION_COLUMNS);
 const CERTIFICATION_KINDS = kindsOf(OPEN_INTERVIEW_CERTIFICATION_COLUMNS);

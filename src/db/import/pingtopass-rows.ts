@@ -3,50 +3,17 @@ import { z } from 'zod';
 import { RowPacker, type RowEncoder, type Statement, type Validated } from './encoder.js';
 import { accepting, bool, id, int, list, number, oneOf, optionalText, RecordSchema, text, url, validateRecord, type IssueSink } from './fields.js';
 import type { Problem } from './problems.js';
-import { ColumnMap, kindsOf, type ColumnSpec, type SourceRecord } from './records.js';
+import { ColumnMap, kindsOf, type SourceRecord } from './records.js';
 import { ExistingIndex, optionsKey, TEXT_FIELDS, WORDS, type ExistingQuestions, type TextField } from './existing.js';
 import { fingerprintInto } from './fingerprints.js';
+import { OPTION_FIELDS, PINGTOPASS_EXAM_COLUMNS, PINGTOPASS_QUESTION_COLUMNS } from './columns.js';
+
+export { PINGTOPASS_EXAM_COLUMNS, PINGTOPASS_QUESTION_COLUMNS } from './columns.js';
 
 /** PingToPass import records: columns, validation, and the statements each valid row becomes. */
 
 export const QUESTION_TYPES = ['single', 'multiple', 'drag-drop', 'hotspot', 'simulation'] as const;
 export const REVIEW_STATUSES = ['pending', 'approved', 'rejected'] as const;
-const LETTERS = ['a', 'b', 'c', 'd', 'e', 'f'] as const;
-const OPTION_FIELDS = LETTERS.map((letter) => `option_${letter}`);
-
-export const PINGTOPASS_QUESTION_COLUMNS: ColumnSpec[] = [
-  { name: 'id', kind: 'text' },
-  { name: 'exam_code', required: true, aliases: ['exam'], kind: 'text' },
-  { name: 'type', kind: 'enum' },
-  { name: 'text', required: true, aliases: ['question', 'question_text'], kind: 'text' },
-  ...OPTION_FIELDS.map((name) => ({ name, kind: 'text' as const })),
-  { name: 'options', kind: 'list' },
-  { name: 'correct', required: true, aliases: ['answer', 'answers', 'correct_answer', 'correct_answers'], kind: 'text' },
-  { name: 'explanation', kind: 'text' },
-  { name: 'difficulty', required: true, kind: 'int' },
-  { name: 'objective_id', aliases: ['objective'], kind: 'text' },
-  { name: 'tags', kind: 'list' },
-  { name: 'reference_url', kind: 'text' },
-  { name: 'exhibit_url', kind: 'text' },
-  { name: 'review_status', kind: 'enum' },
-  { name: 'reviewed_by', kind: 'text' },
-  { name: 'is_active', kind: 'bool' },
-  { name: 'ai_generated', kind: 'bool' },
-  { name: 'ai_model', kind: 'text' },
-];
-
-export const PINGTOPASS_EXAM_COLUMNS: ColumnSpec[] = [
-  { name: 'id', kind: 'text' },
-  { name: 'code', required: true, aliases: ['exam_code'], kind: 'text' },
-  { name: 'name', required: true, kind: 'text' },
-  { name: 'vendor', required: true, kind: 'text' },
-  { name: 'category', required: true, kind: 'text' },
-  { name: 'passing_score', required: true, kind: 'int' },
-  { name: 'total_questions', required: true, kind: 'int' },
-  { name: 'time_limit', kind: 'int' },
-  { name: 'price', kind: 'number' },
-  { name: 'description', kind: 'text' },
-];
 
 export interface PingToPassQuestion {
   line: number;
