@@ -77,8 +77,8 @@ export class ExcelNeedsCsvError extends UsageError {
   }
 }
 
-export function tableFor(system: SystemName, kind: ExportKind): ExportTable {
-  const table = exportTable(system, kind);
+export function tableFor(system: SystemName, kind: ExportKind, options: { jsonTexts?: boolean } = {}): ExportTable {
+  const table = exportTable(system, kind, options);
   if (!table) throw new NoSuchExportError(system, kind);
   return table;
 }
@@ -99,7 +99,7 @@ async function checkExamCodes(database: Database, codes: string[] | undefined): 
 export async function exportRecords(database: Database, sink: ExportSink, options: ExportOptions): Promise<ExportSummary> {
   const started = process.hrtime.bigint();
   const roundTripsBefore = database.roundTrips();
-  const table = tableFor(options.system, options.kind);
+  const table = tableFor(options.system, options.kind, { jsonTexts: options.format === 'json' || options.format === 'jsonl' });
   const excel = Boolean(options.excel);
   if (excel && options.format !== 'csv') throw new ExcelNeedsCsvError(options.format);
   // the interchange formats' module holds their readers too (an XML parser): loaded when one is written

@@ -37,11 +37,16 @@ function booleanOf(value: unknown): boolean {
   return typeof value === 'bigint' ? value !== 0n : Boolean(Number(value));
 }
 
+/** A blob (the native driver reads a Uint8Array, the remote client an ArrayBuffer) as base64. */
+function base64(blob: Uint8Array | ArrayBuffer): string {
+  return (blob instanceof ArrayBuffer ? Buffer.from(blob) : Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength)).toString('base64');
+}
+
 /** The cell text of a value: what the import turns back into the stored value. */
 export function cellText(value: unknown, kind: ValueKind): string {
   if (value === null || value === undefined) return '';
   if (kind === 'bool') return booleanOf(value) ? 'true' : 'false';
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (value instanceof Uint8Array || value instanceof ArrayBuffer) return base64(value);
   return String(value);
 }
 
@@ -102,7 +107,7 @@ export function jsonValue(value: unknown, kind: ValueKind): string {
     case 'json':
       return embeddedJson(value);
     default:
-      return JSON.stringify(value instanceof Uint8Array ? Buffer.from(value).toString('base64') : String(value));
+      return JSON.stringify(value instanceof Uint8Array || value instanceof ArrayBuffer ? base64(value) : String(value));
   }
 }
 
@@ -110,9 +115,13 @@ export function jsonValue(value: unknown, kind: ValueKind): string {
 function jsonObjectWriter(columns: ExportColumn[]): (values: unknown[]) => string {
   const prefixes = columns.map((column, i) => (i === 0 ? '{' : ',') + JSON.stringify(column.name) + ':');
   const kinds = columns.map((column) => column.kind);
+  const quoted = columns.map((column) => column.jsonQuoted === true);
   return (values) => {
     let text = '';
-    for (let i = 0; i < prefixes.length; i++) text += prefixes[i] + jsonValue(values[i], kinds[i]);
+    for (let i = 0; i < prefixes.length; i++) {
+      const value = values[i];
+      text += prefixes[i] + (quoted[i] && typeof value === 'string' ? value : jsonValue(value, kinds[i]));
+    }
     return text + '}';
   };
 }
