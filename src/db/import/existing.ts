@@ -1,5 +1,5 @@
 import { fingerprintInto } from './fingerprints.js';
-import type { ImportRunner } from './runner.js';
+import type { ImportRunner, QueryResult } from './runner.js';
 
 /**
  * The PingToPass questions a re-import compares its rows with, read once before the file is: for
@@ -77,7 +77,11 @@ const PAGES_A_TRIP = 10;
  * driver ten times the scan. A `file:` database is read through two open statements at once; a
  * remote one first gets where each page starts, then several pages (questions and options) in each request.
  */
-export async function readExistingQuestions(runner: ImportRunner, remote: boolean): Promise<ExistingQuestions> {
+/** Where each page of a remote read starts (a question id every PAGE questions): asked with the import's first queries. */
+export const PAGE_STARTS = `SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM main.questions) WHERE n % ${PAGE} = 0 ORDER BY id`;
+
+/** `pageStarts`: the rows of PAGE_STARTS, when read already (remote). */
+export async function readExistingQuestions(runner: ImportRunner, remote: boolean, pageStarts?: QueryResult): Promise<ExistingQuestions> {
   if (!remote && runner.rows) {
     const [count] = await runner.query(['SELECT count(*) AS n FROM main.questions']);
     const store = new StoreBuilder(Number(count.rows[0].n));
@@ -86,7 +90,7 @@ export async function readExistingQuestions(runner: ImportRunner, remote: boolea
     for (const row of questions) store.addRow(row, options);
     return store.result();
   }
-  const [bounds] = await runner.query([`SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM main.questions) WHERE n % ${PAGE} = 0 ORDER BY id`]);
+  const bounds = pageStarts ?? (await runner.query([PAGE_STARTS]))[0];
   const starts = bounds.rows.map((row) => String(row.id));
   const store = new StoreBuilder(starts.length * PAGE);
   for (let first = 0; first < starts.length; first += PAGES_A_TRIP) {

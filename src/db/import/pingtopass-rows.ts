@@ -1,6 +1,6 @@
 import type { exams } from '../../../schema/pingtopass.js';
 import { z } from 'zod';
-import { RowPacker, type RowEncoder, type Statement, type Validated } from './encoder.js';
+import { JsonRowPacker, RowPacker, type RowEncoder, type Statement, type Validated } from './encoder.js';
 import { accepting, bool, id, int, list, number, oneOf, optionalText, RecordSchema, text, url, validateRecord, type IssueSink } from './fields.js';
 import type { Problem } from './problems.js';
 import { ColumnMap, kindsOf, type SourceRecord } from './records.js';
@@ -248,7 +248,10 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
   private readonly createdByExam = new Map<string, number>();
   /** Staged imports into a table with questions: what there is, and the rows that leave it as it is. */
   private readonly existing?: ExistingIndex;
-  private readonly keptRows?: RowPacker;
+  private readonly keptRows?: JsonRowPacker;
+  /** The [id, code] of the exams kept rows refer to, by index. */
+  private readonly keptExams: Array<[string, string]> = [];
+  private readonly keptExamIndex = new Map<string, number>();
   private readonly rowWords = new Int32Array(WORDS);
 
   constructor(
@@ -283,10 +286,14 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
     }
     if (plan.existing) {
       this.existing = new ExistingIndex(plan.existing);
-      // a row that changes nothing is staged as its key: what the counts, the ids and the report of missing questions need
-      this.keptRows = new RowPacker(
-        `INSERT INTO ${STAGING_QUESTIONS} (seq, line, given_id, new_id, exam_id, exam_code, type, type_given, text, difficulty, options, correct_mask, given, target_id, matched_by, action) VALUES `,
-        `(?,?,?,'',?,?,'',0,'',0,'[]',0,0,?,?,'${plan.existingAction ?? 'unchanged'}')`,
+      // a row that changes nothing is staged as its key: what the counts, the ids and the report of
+      // missing questions need; [seq, line, given id, question id, exam] rows, the exam an index into the second argument
+      this.keptRows = new JsonRowPacker(
+        `INSERT INTO ${STAGING_QUESTIONS} (seq, line, given_id, new_id, exam_id, exam_code, type, type_given, text, difficulty, options, correct_mask, given, target_id, matched_by, action)
+         SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, '', e.value ->> 0, e.value ->> 1, '', 0, '', 0, '[]', 0, 0, r.value ->> 3,
+           CASE WHEN r.value ->> 2 IS NULL THEN 'text' ELSE 'id' END, '${plan.existingAction ?? 'unchanged'}'
+         FROM json_each(?) AS r CROSS JOIN json_each(?) AS e WHERE e.key = r.value ->> 4 ORDER BY r.key`,
+        () => JSON.stringify(this.keptExams),
       );
     }
     // Staged options are one JSON array a question, unpacked with json_each by the statements
@@ -390,10 +397,13 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
   private addStaged(row: PingToPassQuestion, record: SourceRecord): Statement[] {
     const kept = this.existing ? this.unchangedMatch(row) : -1;
     if (kept >= 0) {
-      const statement = this.keptRows!.add(
-        [record.index, row.line, row.givenId ?? null, row.examId, row.examCode, this.existing!.store.ids[kept], row.givenId !== undefined ? 'id' : 'text'],
-        64 + (row.givenId?.length ?? 0),
-      );
+      let exam = this.keptExamIndex.get(row.examId);
+      if (exam === undefined) {
+        exam = this.keptExams.push([row.examId, row.examCode]) - 1;
+        this.keptExamIndex.set(row.examId, exam);
+      }
+      const targetId = this.existing!.store.ids[kept];
+      const statement = this.keptRows!.add([record.index, row.line, row.givenId ?? null, targetId, exam], 32 + targetId.length + (row.givenId?.length ?? 0));
       return statement ? [statement] : [];
     }
     const questions = this.questionRows.add(

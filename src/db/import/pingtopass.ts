@@ -7,7 +7,7 @@ import { quoteIdent } from '../client.js';
 import { statementBytes, type Statement } from './encoder.js';
 import { readPingToPassDiff } from './diff.js';
 import { warnAboutLookAlikesOf } from './look-alikes.js';
-import { readExistingQuestions } from './existing.js';
+import { PAGE_STARTS, readExistingQuestions } from './existing.js';
 import { GIVEN_FIELDS, STAGING_QUESTIONS, type PingToPassExam, type PingToPassQuestionsPlan } from './pingtopass-rows.js';
 import type { QueryResult } from './runner.js';
 import { addMissing, addSharedMatches, addStagedIds, BatchedRowsTarget, confirmPruning, missingQuery, sharedMatchesQuery, stagedIdsQuery, type ImportContext, type ImportTarget } from './session.js';
@@ -47,10 +47,13 @@ export class PingToPassQuestionsTarget implements ImportTarget {
   async begin(context: ImportContext): Promise<PingToPassQuestionsPlan> {
     this.context = context;
     this.nowSeconds = Math.floor(context.now.getTime() / 1000);
-    const [examRows, existing, indexes] = await context.runner.query([
+    const remote = context.database.kind !== 'file';
+    // a remote database is asked where the pages of its questions start in the same request (none when it has none)
+    const [examRows, existing, indexes, pageStarts] = await context.runner.query([
       'SELECT id, code FROM exams',
       'SELECT EXISTS (SELECT 1 FROM questions) OR EXISTS (SELECT 1 FROM answer_options) AS any',
       "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('questions', 'answer_options') AND sql IS NOT NULL ORDER BY name",
+      ...(remote ? [PAGE_STARTS] : []),
     ]);
     this.direct = Number(existing.rows[0].any) === 0;
     if (!this.direct && !context.runner.foreignKeysChecked) throw new QbankError('the import opened without foreign key checks but the questions table is not empty');
@@ -80,7 +83,7 @@ export class PingToPassQuestionsTarget implements ImportTarget {
     const examCodes: Array<[string, string]> = examRows.rows.map((row) => [String(row.code), String(row.id)]);
     if (context.dryRun) for (const planned of context.plannedExams) if (!examCodes.some(([code]) => code === planned[0])) examCodes.push(planned);
     // compared before staging: rows that change nothing are staged as their key alone
-    const stored = this.direct ? undefined : await readExistingQuestions(context.runner, context.database.kind !== 'file');
+    const stored = this.direct ? undefined : await readExistingQuestions(context.runner, remote, pageStarts);
     return { target: 'pingtopass-questions', direct: this.direct, exams: examCodes, existing: stored, existingAction: context.mode === 'skip-existing' ? 'skip' : 'unchanged' };
   }
 
@@ -143,11 +146,13 @@ export class PingToPassQuestionsTarget implements ImportTarget {
     const missingRows = `SELECT e.code AS grp, q.id AS id FROM main.questions AS q JOIN main.exams AS e ON e.id = q.exam_id
       WHERE q.exam_id IN (SELECT DISTINCT exam_id FROM ${S}) AND coalesce(q.is_active, 1) = 1
         AND q.id NOT IN (SELECT target_id FROM ${S} WHERE target_id IS NOT NULL)`;
-    await this.readOutcomes(typeFor, missingRows);
+    const changing = await this.readOutcomes(typeFor, missingRows);
     if (dryRun || !problems.empty) return;
     if (await confirmPruning(this.context)) {
       await runner.send([`UPDATE main.questions SET is_active = 0, updated_at = ${now} WHERE id IN (SELECT id FROM (${missingRows}))`], 0);
     }
+    // nothing to create or update (a re-import of what is there): no statement to send
+    if (changing === 0) return;
     const id = 'coalesce(s.given_id, s.new_id)';
     const keepUnlessGiven = GIVEN_FIELDS.map((field, bit) => `${field} = CASE WHEN s.given & ${1 << bit} THEN s.${field} ELSE questions.${field} END`).join(', ');
     await runner.send(
@@ -196,7 +201,7 @@ export class PingToPassQuestionsTarget implements ImportTarget {
    * rows matching the same question, rows `--mode insert` refuses, the counts, decisions an update
    * resets, and (when there is no problem) the ids, the look-alikes' new rows and the missing questions.
    */
-  private async readOutcomes(typeFor: (existing: string) => string, missingRows: string): Promise<void> {
+  private async readOutcomes(typeFor: (existing: string) => string, missingRows: string): Promise<number> {
     const { runner, problems, mode, tally, reviewPolicy } = this.context;
     const S = STAGING_QUESTIONS;
     if (reviewPolicy !== 'keep') await runner.send([this.reviewResetUpdate(typeFor)], 0);
@@ -225,13 +230,18 @@ export class PingToPassQuestionsTarget implements ImportTarget {
       for (const row of read.existing.rows) problems.add({ line: Number(row.line), message: `question already exists (id "${row.target_id}", matched by ${row.matched_by})` });
       problems.count += Number(read.total.rows[0].n) - read.existing.rows.length;
     }
-    for (const row of read.counts.rows) tally.add(String(row.exam_code), OUTCOME_OF_ACTION[String(row.action)], Number(row.n));
+    let changing = 0;
+    for (const row of read.counts.rows) {
+      tally.add(String(row.exam_code), OUTCOME_OF_ACTION[String(row.action)], Number(row.n));
+      if (row.action === 'create' || row.action === 'update') changing += Number(row.n);
+    }
     if (read.reset) this.addReviewReset(read.reset);
-    if (!problems.empty) return;
+    if (!problems.empty) return changing;
     await this.reportChanges(typeFor, read.created);
     addStagedIds(read.ids, this.context.ids);
     for (const row of read.reviewed.rows) this.context.ids.unchangedReviewed.push(String(row.id));
     addMissing(read.missing, this.context.missing);
+    return changing;
   }
 
   /** Field by field, what the updates change (when asked); rows created without an id that look like existing questions. */

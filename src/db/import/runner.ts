@@ -172,8 +172,12 @@ export class NativeRunner implements ImportRunner {
   }
 }
 
-/** How long after its last request a remote runner sends what it holds, whatever its weight. */
-const HOLD_MS = 1_000;
+/**
+ * How long after its last request a remote runner sends what it holds, whatever its weight: well
+ * inside the 10 s after which sqld expires an idle stream, and long enough that the small batches
+ * of a re-import (the keys of unchanged rows) go with the request that follows them.
+ */
+const HOLD_MS = 4_000;
 
 /**
  * Remote databases: an interactive transaction on one Hrana stream. Batches are not awaited one
