@@ -96,8 +96,8 @@ export class JsonRowPacker {
   constructor(
     private readonly sql: string,
     private readonly context: () => string,
-    private readonly maxRows = 20_000,
-    private readonly maxBytes = 1 << 20,
+    private readonly maxRows = 5_000,
+    private readonly maxBytes = 256 << 10,
   ) {}
 
   add(row: unknown[], bytes: number): Statement | undefined {
