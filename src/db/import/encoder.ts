@@ -39,7 +39,14 @@ export interface RowEncoder<Row = unknown> {
  * batch has the same text, which the `file:` runner prepares once; the shape stays below SQLite's
  * limit of 32,766 bound values.
  */
-export class RowPacker {
+/** Gathers rows into statements: tuples of bound values (RowPacker) or one JSON argument (JsonRowPacker). */
+export interface Packer {
+  /** Adds one row's values; returns the statement to send when the batch is full. */
+  add(values: InValue[], bytes: number): Statement | undefined;
+  take(): Statement | undefined;
+}
+
+export class RowPacker implements Packer {
   private args: InValue[] = [];
   private rows = 0;
   private bytes = 0;
@@ -89,13 +96,13 @@ export class RowPacker {
  * (some 40 bytes each over HTTP) and a tuple of placeholders in the statement's text.
  * `context` is a second argument, read by `sql` too (the small values rows refer to by index).
  */
-export class JsonRowPacker {
+export class JsonRowPacker implements Packer {
   private rows: unknown[][] = [];
   private bytes = 0;
 
   constructor(
     private readonly sql: string,
-    private readonly context: () => string,
+    private readonly context?: () => string,
     private readonly maxRows = 5_000,
     private readonly maxBytes = 256 << 10,
   ) {}
@@ -108,11 +115,17 @@ export class JsonRowPacker {
 
   take(): Statement | undefined {
     if (this.rows.length === 0) return undefined;
-    const statement = { sql: this.sql, args: [JSON.stringify(this.rows), this.context()] };
+    const rows = JSON.stringify(this.rows);
+    const statement = { sql: this.sql, args: this.context ? [rows, this.context()] : [rows] };
     this.rows = [];
     this.bytes = 0;
     return statement;
   }
+}
+
+/** The first `count` values of each JSON row `r`, as the SELECT list that reads them. */
+export function jsonColumns(count: number): string {
+  return Array.from({ length: count }, (_, at) => `r.value ->> ${at}`).join(', ');
 }
 
 /** Characters of text in statements: what a batch weighs on the wire. */

@@ -1,6 +1,6 @@
 import type { exams } from '../../../schema/pingtopass.js';
 import { z } from 'zod';
-import { JsonRowPacker, RowPacker, type RowEncoder, type Statement, type Validated } from './encoder.js';
+import { jsonColumns, JsonRowPacker, RowPacker, type Packer, type RowEncoder, type Statement, type Validated } from './encoder.js';
 import { accepting, bool, id, int, list, number, oneOf, optionalText, RecordSchema, text, url, validateRecord, type IssueSink } from './fields.js';
 import type { Problem } from './problems.js';
 import { ColumnMap, kindsOf, type SourceRecord } from './records.js';
@@ -218,6 +218,8 @@ export interface PingToPassQuestionsPlan {
   existing?: ExistingQuestions;
   /** What such a row counts as: unchanged, or skipped (`--mode skip-existing`). */
   existingAction?: 'unchanged' | 'skip';
+  /** Rows go as one JSON argument a statement (remote databases) instead of bound values. */
+  jsonRows?: boolean;
 }
 
 export interface EncoderSettings {
@@ -242,9 +244,9 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
   readonly columns = new ColumnMap(PINGTOPASS_QUESTION_COLUMNS);
   private readonly schema: ReturnType<typeof questionSchema>;
   private readonly direct: boolean;
-  private readonly questionRows: RowPacker;
+  private readonly questionRows: Packer;
   /** Into an empty table only: options are their own statements. */
-  private readonly optionRows?: RowPacker;
+  private readonly optionRows?: Packer;
   private readonly createdByExam = new Map<string, number>();
   /** Staged imports into a table with questions: what there is, and the rows that leave it as it is. */
   private readonly existing?: ExistingIndex;
@@ -267,21 +269,33 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
     );
     this.direct = plan.direct;
     const now = Math.floor(settings.now.getTime() / 1000);
+    // Into a remote database rows go as one JSON argument a statement (see JsonRowPacker): a
+    // third fewer bytes than bound values, and the server binds one value instead of thousands.
+    const json = Boolean(plan.jsonRows);
     if (this.direct) {
-      this.questionRows = new RowPacker(
-        'INSERT INTO questions (id, exam_id, type, text, explanation, reference_url, difficulty, objective_id, tags, exhibit_url, is_active, ai_generated, ai_model, review_status, reviewed_by, reviewed_at, created_at, updated_at) VALUES ',
-        `(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,${now},${now})`,
-      );
-      // One tuple per question (id, correct mask, six option texts), unpivoted into option rows by
-      // SQL: eight bound values a question instead of six per option.
-      this.optionRows = new RowPacker(
-        'WITH v(q, m, a, b, c, d, e, f) AS (VALUES ',
-        '(?,?,?,?,?,?,?,?)',
-        `) INSERT INTO answer_options (id, question_id, text, is_correct, "order", created_at)
-           SELECT q || '_opt_' || char(97 + n.k), q, ${OPTION_TEXT_OF_K}, (m >> n.k) & 1, n.k, ${now}
-           FROM v, (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5) AS n
-           WHERE ${OPTION_TEXT_OF_K} IS NOT NULL ORDER BY q, n.k`,
-      );
+      const insertQuestions = 'INSERT INTO questions (id, exam_id, type, text, explanation, reference_url, difficulty, objective_id, tags, exhibit_url, is_active, ai_generated, ai_model, review_status, reviewed_by, reviewed_at, created_at, updated_at)';
+      this.questionRows = json
+        ? new JsonRowPacker(`${insertQuestions} SELECT ${jsonColumns(16)}, ${now}, ${now} FROM json_each(?) AS r ORDER BY r.key`, undefined, 1_000, 1 << 20)
+        : new RowPacker(`${insertQuestions} VALUES `, `(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,${now},${now})`);
+      // One row per question (id, correct mask, six option texts), unpivoted into option rows by
+      // SQL: eight values a question instead of six per option.
+      const insertOptions = 'INSERT INTO answer_options (id, question_id, text, is_correct, "order", created_at)';
+      const sixOptions = '(SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5) AS n';
+      this.optionRows = json
+        ? new JsonRowPacker(
+            `${insertOptions} SELECT (r.value ->> 0) || '_opt_' || char(97 + n.k), r.value ->> 0, r.value ->> (2 + n.k), ((r.value ->> 1) >> n.k) & 1, n.k, ${now}
+             FROM json_each(?) AS r, ${sixOptions} WHERE r.value ->> (2 + n.k) IS NOT NULL ORDER BY r.value ->> 0, n.k`,
+            undefined,
+            1_000,
+            1 << 20,
+          )
+        : new RowPacker(
+            'WITH v(q, m, a, b, c, d, e, f) AS (VALUES ',
+            '(?,?,?,?,?,?,?,?)',
+            `) ${insertOptions}
+               SELECT q || '_opt_' || char(97 + n.k), q, ${OPTION_TEXT_OF_K}, (m >> n.k) & 1, n.k, ${now}
+               FROM v, ${sixOptions} WHERE ${OPTION_TEXT_OF_K} IS NOT NULL ORDER BY q, n.k`,
+          );
       return;
     }
     if (plan.existing) {
@@ -298,11 +312,11 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
     }
     // Staged options are one JSON array a question, unpacked with json_each by the statements
     // that compare and apply them: a fifth of the rows and bound values of one row per option.
-    this.questionRows = new RowPacker(
-      `INSERT INTO ${STAGING_QUESTIONS} (seq, line, given_id, new_id, exam_id, exam_code, type, type_given, text, explanation, reference_url, difficulty,
-        objective_id, tags, exhibit_url, review_status, reviewed_by, is_active, ai_generated, ai_model, options, correct_mask, given) VALUES `,
-      '(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)',
-    );
+    const insertStaged = `INSERT INTO ${STAGING_QUESTIONS} (seq, line, given_id, new_id, exam_id, exam_code, type, type_given, text, explanation, reference_url, difficulty,
+        objective_id, tags, exhibit_url, review_status, reviewed_by, is_active, ai_generated, ai_model, options, correct_mask, given)`;
+    this.questionRows = json
+      ? new JsonRowPacker(`${insertStaged} SELECT ${jsonColumns(23)} FROM json_each(?) AS r ORDER BY r.key`, undefined, 1_000, 1 << 20)
+      : new RowPacker(`${insertStaged} VALUES `, '(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)');
   }
 
   validate(record: SourceRecord): Validated<PingToPassQuestion> | Problem[] {

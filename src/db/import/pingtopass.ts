@@ -84,7 +84,7 @@ export class PingToPassQuestionsTarget implements ImportTarget {
     if (context.dryRun) for (const planned of context.plannedExams) if (!examCodes.some(([code]) => code === planned[0])) examCodes.push(planned);
     // compared before staging: rows that change nothing are staged as their key alone
     const stored = this.direct ? undefined : await readExistingQuestions(context.runner, remote, pageStarts);
-    return { target: 'pingtopass-questions', direct: this.direct, exams: examCodes, existing: stored, existingAction: context.mode === 'skip-existing' ? 'skip' : 'unchanged' };
+    return { target: 'pingtopass-questions', direct: this.direct, exams: examCodes, existing: stored, existingAction: context.mode === 'skip-existing' ? 'skip' : 'unchanged', jsonRows: remote };
   }
 
   async accept(): Promise<void> {}
