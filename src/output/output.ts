@@ -2,6 +2,7 @@ import Table from 'cli-table3';
 import pc from 'picocolors';
 import { RefusedError } from '../errors.js';
 import type { ConnectionInfo, IO } from './io.js';
+import { writeJsonDocument } from './json-document.js';
 
 type Colors = ReturnType<typeof pc.createColors>;
 
@@ -72,7 +73,7 @@ export class Output {
   data(value: unknown): void {
     const connection = this.io.session?.connection;
     const document = connection && isPlainObject(value) ? withConnection(value, connection) : value;
-    this.io.stdout.write(JSON.stringify(document, jsonReplacer, 2) + '\n');
+    writeJsonDocument((chunk) => this.io.stdout.write(chunk), document, jsonReplacer);
     if (this.io.session) this.io.session.documents++;
   }
 
