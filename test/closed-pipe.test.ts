@@ -94,6 +94,22 @@ describe.each(MODES)('a long listing cut short (%s)', (mode) => {
     expect(run.status).toBe(141);
   });
 
+  it('review list --json | head -c 100: the document cut short, status 141, nothing on stderr', async () => {
+    const run = await pipeInto(['review', 'list', '--limit', '3000', '--json'], 'head -c 100', t.env, t.dir);
+    expect(run.stdout).toHaveLength(100);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(141);
+  });
+
+  it('review list --json into a reader slower than qbank (a shell loop): the whole document, status 0', async () => {
+    // 600 questions: some 200 KB of JSON, more than a pipe holds
+    const run = await pipeInto(['review', 'list', '--limit', '600', '--json'], 'while IFS= read -r line; do printf "%s\\n" "$line"; done', t.env, t.dir);
+    expect(run.stderr).toBe('600 of 3,000 (use --limit)\n');
+    expect(run.status).toBe(0);
+    expect(run.stdout.length).toBeGreaterThan(128 * 1024);
+    expect((JSON.parse(run.stdout) as { items: unknown[] }).items).toHaveLength(600);
+  });
+
   it('the whole listing read: status 0', async () => {
     const run = await pipeInto(['review', 'list', '--limit', '3000'], 'wc -l', t.env, t.dir);
     expect(run.stderr).toBe('');
