@@ -34,11 +34,6 @@ export interface RowEncoder<Row = unknown> {
   counts(): EncoderCounts;
 }
 
-/**
- * Builds multi-row statements of one fixed tuple shape, `prefix` + tuples + `suffix`. Every full
- * batch has the same text, which the `file:` runner prepares once; the shape stays below SQLite's
- * limit of 32,766 bound values.
- */
 /** Gathers rows into statements: tuples of bound values (RowPacker) or one JSON argument (JsonRowPacker). */
 export interface Packer {
   /** Adds one row's values; returns the statement to send when the batch is full. */
@@ -46,6 +41,11 @@ export interface Packer {
   take(): Statement | undefined;
 }
 
+/**
+ * Builds multi-row statements of one fixed tuple shape, `prefix` + tuples + `suffix`. Every full
+ * batch has the same text, which the `file:` runner prepares once; the shape stays below SQLite's
+ * limit of 32,766 bound values.
+ */
 export class RowPacker implements Packer {
   private args: InValue[] = [];
   private rows = 0;

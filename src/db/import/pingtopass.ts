@@ -142,6 +142,9 @@ export class PingToPassQuestionsTarget implements ImportTarget {
            )) THEN 'update'
            ELSE 'unchanged' END
          WHERE s.action IS NULL`,
+        // the outcome's reads look rows up by the question they match (rows sharing one, the missing
+        // questions, the reviewed ones): one index instead of a sort of every staged row in each
+        `CREATE INDEX temp.qbank_import_questions_target ON qbank_import_questions (target_id)`,
       ],
       0,
     );
