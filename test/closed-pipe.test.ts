@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './support/cli.js';
+import { runCli, tempDir } from './support/cli.js';
 import { createTestDatabase, MODES, type TestDatabase } from './support/modes.js';
 
 /**
@@ -20,25 +19,83 @@ interface PipeRun {
   stderr: string;
 }
 
-/** Runs `node bin/qbank.js ARGS | READER` in bash and reports qbank's own exit status. */
+/** How long a pipeline may run before the watchdog asks qbank what keeps it alive and stops it. */
+const WATCHDOG_MS = 20_000;
+
+/**
+ * Runs `node bin/qbank.js ARGS | READER` in bash and reports qbank's own exit status. A qbank that
+ * outlives the watchdog is asked for a Node diagnostic report (its JavaScript stack and the libuv
+ * handles that keep it alive), then killed: the test fails saying what it was waiting for.
+ */
 function pipeInto(args: string[], reader: string, env: Record<string, string> = {}, cwd = process.cwd()): Promise<PipeRun> {
   const quoted = args.map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
-  const script = `node '${BIN}' ${quoted} 2>"$QBANK_STDERR_FILE" | ${reader}; echo "qbank-status:\${PIPESTATUS[0]}" >&2; cat "$QBANK_STDERR_FILE" >&2`;
-  const stderrFile = join(tmpdir(), `qbank-pipe-stderr-${Math.random().toString(36).slice(2)}.txt`);
+  const scratch = tempDir('qbank-pipe-');
+  const pidFile = join(scratch.path, 'pid');
+  const writer = `exec node --report-on-signal --report-signal=SIGUSR2 --report-directory="$QBANK_PIPE_DIR" '${BIN}' ${quoted}`;
+  const script = `sh -c 'echo $$ >"$QBANK_PIPE_DIR/pid"; ${writer.replace(/'/g, `'\\''`)}' 2>"$QBANK_PIPE_DIR/stderr.txt" | ${reader}; echo "qbank-status:\${PIPESTATUS[0]}" >&2; cat "$QBANK_PIPE_DIR/stderr.txt" >&2`;
   return new Promise((done, fail) => {
-    const child = spawn('bash', ['-c', script], { cwd, env: { PATH: process.env.PATH, ...env, QBANK_STDERR_FILE: stderrFile } });
+    const child = spawn('bash', ['-c', script], { cwd, env: { PATH: process.env.PATH, ...env, QBANK_PIPE_DIR: scratch.path } });
     let stdout = '';
     let stderr = '';
+    let hung: string | undefined;
+    const watchdog = setTimeout(() => void (hung = describeHungWriter(scratch.path, pidFile)), WATCHDOG_MS);
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('error', fail);
     child.on('close', () => {
-      rmSync(stderrFile, { force: true });
+      clearTimeout(watchdog);
+      scratch.remove();
+      if (hung !== undefined) return fail(new Error(`qbank ${args.join(' ')} | ${reader} still ran after ${WATCHDOG_MS} ms; reader got ${stdout.length} characters.\n${hung}\nstderr so far: ${stderr}`));
       const match = /qbank-status:(\d+)\n/.exec(stderr);
       if (!match) return fail(new Error(`no status in: ${stderr}`));
       done({ status: Number(match[1]), stdout, stderr: stderr.slice(match.index + match[0].length) });
     });
   });
+}
+
+interface HungReport {
+  javascriptStack?: { message?: string; stack?: string[] };
+  libuv?: Array<{ type: string; is_active: boolean; is_referenced?: boolean; localEndpoint?: unknown; remoteEndpoint?: unknown; fd?: number }>;
+}
+
+/** The diagnostic report in `dir`, once Node has written it whole. */
+function readReport(dir: string): HungReport | undefined {
+  const name = readdirSync(dir).find((file) => file.startsWith('report.') && file.endsWith('.json'));
+  if (name === undefined) return undefined;
+  try {
+    return JSON.parse(readFileSync(join(dir, name), 'utf8')) as HungReport;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Asks the hung qbank for its diagnostic report, sums up what keeps it alive, and kills it. */
+function describeHungWriter(dir: string, pidFile: string): string {
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  let summary = `qbank (pid ${pid}) gave no report`;
+  try {
+    process.kill(pid, 'SIGUSR2');
+    const deadline = Date.now() + 5000;
+    let report: HungReport | undefined;
+    while (Date.now() < deadline && report === undefined) {
+      report = readReport(dir);
+      if (report === undefined) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+    if (report !== undefined) {
+      const handles = (report.libuv ?? [])
+        .filter((handle) => handle.type !== 'loop')
+        .map(({ type, is_active, is_referenced, localEndpoint, remoteEndpoint, fd }) => ({ type, is_active, is_referenced, localEndpoint, remoteEndpoint, fd }));
+      summary = [`JavaScript stack: ${report.javascriptStack?.message ?? ''} ${(report.javascriptStack?.stack ?? []).slice(0, 8).join(' | ')}`, `libuv handles: ${JSON.stringify(handles)}`].join('\n');
+    }
+  } catch (error) {
+    summary += `: ${(error as Error).message}`;
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // it ended on its own meanwhile
+  }
+  return summary;
 }
 
 describe('a closed pipe ends quietly', () => {
