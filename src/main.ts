@@ -50,6 +50,34 @@ export async function main(argv: string[], rawIO: IO = processIO()): Promise<num
   }
 }
 
+/** How long a finished run waits for the event loop to empty before it ends the process itself. */
+const LINGER_MS = 1000;
+
+/**
+ * qbank as the process (`bin/qbank.js`): the exit code of `main`, and an end even when a library
+ * left something holding the event loop open after the run finished (a keep-alive connection
+ * whose response was never read would hold it until the server drops it). Output is flushed first.
+ */
+export async function runAsProcess(argv: string[]): Promise<void> {
+  const code = await main(argv);
+  process.exitCode = code;
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  setTimeout(() => process.exit(code), LINGER_MS).unref();
+}
+
+/** Resolves once what was written to `stream` has left the process (or cannot: its reader left). */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.writableLength === 0 || stream.destroyed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    try {
+      // the callback of an empty write runs once everything written before it is flushed, or failed
+      stream.write('', () => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}
+
 /** Commander already printed the message on stderr; with --json the same error is the document on stdout. */
 function reportUsageError(error: CommanderError, io: IO): number {
   const session = io.session!;
