@@ -250,7 +250,8 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
   private readonly createdByExam = new Map<string, number>();
   /** Staged imports into a table with questions: what there is, and the rows that leave it as it is. */
   private readonly existing?: ExistingIndex;
-  private readonly keptRows?: JsonRowPacker;
+  private readonly keptRows?: Packer;
+  private keptAsTuples = false;
   /** The [id, code] of the exams kept rows refer to, by index. */
   private readonly keptExams: Array<[string, string]> = [];
   private readonly keptExamIndex = new Map<string, number>();
@@ -301,14 +302,22 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
     if (plan.existing) {
       this.existing = new ExistingIndex(plan.existing);
       // a row that changes nothing is staged as its key: what the counts, the ids and the report of
-      // missing questions need; [seq, line, given id, question id, exam] rows, the exam an index into the second argument
-      this.keptRows = new JsonRowPacker(
-        `INSERT INTO ${STAGING_QUESTIONS} (seq, line, given_id, new_id, exam_id, exam_code, type, type_given, text, difficulty, options, correct_mask, given, target_id, matched_by, action)
+      // missing questions need. Remotely [seq, line, given id, question id, exam] JSON rows, the exam
+      // an index into the second argument; on file: bound tuples (200,000 keys: 0.45 s, 0.6 s as JSON)
+      const keptColumns = `INSERT INTO ${STAGING_QUESTIONS} (seq, line, given_id, new_id, exam_id, exam_code, type, type_given, text, difficulty, options, correct_mask, given, target_id, matched_by, action)`;
+      const keptAction = plan.existingAction ?? 'unchanged';
+      if (json) {
+        this.keptRows = new JsonRowPacker(
+          `${keptColumns}
          SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, '', e.value ->> 0, e.value ->> 1, '', 0, '', 0, '[]', 0, 0, r.value ->> 3,
-           CASE WHEN r.value ->> 2 IS NULL THEN 'text' ELSE 'id' END, '${plan.existingAction ?? 'unchanged'}'
+           CASE WHEN r.value ->> 2 IS NULL THEN 'text' ELSE 'id' END, '${keptAction}'
          FROM json_each(?) AS r CROSS JOIN json_each(?) AS e WHERE e.key = r.value ->> 4 ORDER BY r.key`,
-        () => JSON.stringify(this.keptExams),
-      );
+          () => JSON.stringify(this.keptExams),
+        );
+      } else {
+        this.keptAsTuples = true;
+        this.keptRows = new RowPacker(`${keptColumns} VALUES `, `(?,?,?,'',?,?,'',0,'',0,'[]',0,0,?,?,'${keptAction}')`, '', 5_000);
+      }
     }
     // Staged options are one JSON array a question, unpacked with json_each by the statements
     // that compare and apply them: a fifth of the rows and bound values of one row per option.
@@ -417,7 +426,10 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
         this.keptExamIndex.set(row.examId, exam);
       }
       const targetId = this.existing!.store.ids[kept];
-      const statement = this.keptRows!.add([record.index, row.line, row.givenId ?? null, targetId, exam], 32 + targetId.length + (row.givenId?.length ?? 0));
+      const bytes = 32 + targetId.length + (row.givenId?.length ?? 0);
+      const statement = this.keptAsTuples
+        ? this.keptRows!.add([record.index, row.line, row.givenId ?? null, row.examId, row.examCode, targetId, row.givenId === undefined ? 'text' : 'id'], bytes)
+        : this.keptRows!.add([record.index, row.line, row.givenId ?? null, targetId, exam], bytes);
       return statement ? [statement] : [];
     }
     const questions = this.questionRows.add(
