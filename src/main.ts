@@ -69,6 +69,8 @@ export async function runAsProcess(argv: string[]): Promise<void> {
 function flushed(stream: NodeJS.WriteStream): Promise<void> {
   if (stream.writableLength === 0 || stream.destroyed) return Promise.resolve();
   return new Promise<void>((resolve) => {
+    // a stream whose reader left may never call back: its end settles it too
+    stream.once('close', () => resolve());
     try {
       // the callback of an empty write runs once everything written before it is flushed, or failed
       stream.write('', () => resolve());
