@@ -69,9 +69,19 @@ export async function readTableShapes(executor: StatementExecutor): Promise<Tabl
 
 const sqlText = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
-/** `json_object('a', p."a", …)` over a row reference. */
+/** `json_object('a', p."a", …)` over a row reference; a blob (which JSON cannot hold) as {"$blob": HEX}. */
 export function rowJson(shape: TableShape, alias: string): string {
-  return `json_object(${shape.columns.map((column) => `${sqlText(column)}, ${alias}.${quoteIdent(column)}`).join(', ')})`;
+  return `json_object(${shape.columns.map((column) => `${sqlText(column)}, ${imageValue(`${alias}.${quoteIdent(column)}`)}`).join(', ')})`;
+}
+
+/** A column's value in a row image: as it is, or a blob as {"$blob": HEX} (no column value is a JSON object otherwise). */
+function imageValue(reference: string): string {
+  return `CASE WHEN typeof(${reference}) = 'blob' THEN json_object('$blob', hex(${reference})) ELSE ${reference} END`;
+}
+
+/** The value a row image holds at `path` (an SQL string of a JSON path), a blob turned back into a blob. */
+export function valueOfImage(image: string, path: string): string {
+  return `CASE WHEN json_type(${image}, ${path}) = 'object' THEN unhex(json_extract(${image}, ${path} || '."$blob"')) ELSE json_extract(${image}, ${path}) END`;
 }
 
 /** The row's key as a JSON array (its primary key columns, else its rowid). */

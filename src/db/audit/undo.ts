@@ -3,7 +3,7 @@ import type { InStatement, Transaction } from '@libsql/client';
 import { InvalidInputError, RefusedError } from '../../errors.js';
 import { describeDatabaseError, quoteIdent, requireWriteAccess, type Database } from '../client.js';
 import { AUDIT_TABLE, findRun, newRunId, type RunContext, type RunEntry } from '../run-record.js';
-import { AUDIT_ROWS_TABLE, COUNT_ACTIONS_SQL, countsOf, CREATED_RANGE, keyMatches, readTableShapes, rowJson, rowKey, type StatementExecutor, type TableShape } from './row-images.js';
+import { AUDIT_ROWS_TABLE, COUNT_ACTIONS_SQL, countsOf, CREATED_RANGE, keyMatches, readTableShapes, rowJson, rowKey, valueOfImage, type StatementExecutor, type TableShape } from './row-images.js';
 import { AuditedRun } from './run.js';
 
 export interface ChangedRow {
@@ -238,7 +238,7 @@ function revertStatements(runId: string, shapes: TableShape[]): InStatement[] {
   for (const shape of shapes) {
     const table = `main.${quoteIdent(shape.name)}`;
     const columns = shape.columns.map(quoteIdent).join(', ');
-    const values = shape.columns.map((column) => `json_extract(r."before", ${jsonPath(column)})`).join(', ');
+    const values = shape.columns.map((column) => valueOfImage('r."before"', jsonPath(column))).join(', ');
     statements.push({
       sql: `INSERT INTO ${table} (${columns}) SELECT ${values} FROM ${rows} AS r
             WHERE r."run_id" = ? AND r."tbl" = ? AND r."action" = 'delete' AND NOT EXISTS (SELECT 1 FROM ${table} AS x WHERE ${keyMatches(shape, 'x', 'r."row_key"')})`,
@@ -247,7 +247,7 @@ function revertStatements(runId: string, shapes: TableShape[]): InStatement[] {
   }
   for (const shape of shapes) {
     const table = `main.${quoteIdent(shape.name)}`;
-    const assignments = shape.columns.map((column) => `${quoteIdent(column)} = json_extract(r."before", ${jsonPath(column)})`).join(', ');
+    const assignments = shape.columns.map((column) => `${quoteIdent(column)} = ${valueOfImage('r."before"', jsonPath(column))}`).join(', ');
     statements.push({ sql: `UPDATE ${table} AS x SET ${assignments} FROM (${rowsOfRun(`r."action" = 'update'`)}) AS r WHERE ${untouched(shape)}`, args: [runId, shape.name] });
   }
   return statements;

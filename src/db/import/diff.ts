@@ -1,5 +1,5 @@
 import { OPTIONAL_QUESTION_FIELDS, REQUIRED_QUESTION_FIELDS } from './open-interview-rows.js';
-import { GIVEN_FIELDS } from './pingtopass-rows.js';
+import { GIVEN_FIELDS, storedOptionsJson } from './pingtopass-rows.js';
 import type { ImportRunner } from './runner.js';
 import type { FieldChange, QuestionDiff } from './session.js';
 
@@ -35,7 +35,18 @@ function listOf(value: unknown): unknown {
   }
 }
 
-const plain = (value: unknown): unknown => (typeof value === 'bigint' ? Number(value) : (value ?? null));
+/** A stored blob as the diff shows it (another writer stored it; the import writes text over it). */
+const shownBlob = (hex: string) => `blob x'${hex.toUpperCase()}'`;
+
+const plain = (value: unknown): unknown => {
+  if (typeof value === 'bigint') return Number(value);
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return shownBlob(Buffer.from(value instanceof ArrayBuffer ? value : value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength)).toString('hex'));
+  return value ?? null;
+};
+
+/** An option's stored text as storedOptionsJson gives it: a blob arrives as {"blob": HEX}. */
+const optionText = (value: unknown): string | null =>
+  typeof value === 'object' && value !== null && typeof (value as { blob?: unknown }).blob === 'string' ? shownBlob((value as { blob: string }).blob) : (value as string | null);
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
@@ -55,7 +66,7 @@ export async function readPingToPassDiff(runner: ImportRunner, staging: string, 
        q.is_active AS old_is_active, coalesce(s.is_active, q.is_active) AS new_is_active,
        q.ai_generated AS old_ai_generated, coalesce(s.ai_generated, q.ai_generated) AS new_ai_generated,
        q.ai_model AS old_ai_model, coalesce(s.ai_model, q.ai_model) AS new_ai_model,
-       (SELECT json_group_array(json_array(o.text, o.is_correct) ORDER BY o."order", o.id) FROM main.answer_options AS o WHERE o.question_id = q.id) AS old_options,
+       ${storedOptionsJson('q.id')} AS old_options,
        s.options AS new_options, s.correct_mask AS correct_mask
      FROM ${staging} AS s JOIN main.questions AS q ON q.id = s.target_id LEFT JOIN main.exams AS e ON e.id = q.exam_id
      WHERE s.action = 'update' ORDER BY s.seq`,
@@ -81,7 +92,7 @@ function pingToPassFields(row: Record<string, unknown>): FieldChange[] {
   const oldPairs = JSON.parse(String(row.old_options ?? '[]')) as Array<[string, number]>;
   const newTexts = JSON.parse(String(row.new_options)) as string[];
   const mask = Number(row.correct_mask);
-  const oldOptions: OptionValue[] = oldPairs.map(([text, correct], index) => ({ letter: LETTER(index), text, correct: Number(correct) === 1 }));
+  const oldOptions: OptionValue[] = oldPairs.map(([text, correct], index) => ({ letter: LETTER(index), text: optionText(text) as string, correct: Number(correct) === 1 }));
   const newOptions: OptionValue[] = newTexts.map((text, index) => ({ letter: LETTER(index), text, correct: ((mask >> index) & 1) === 1 }));
   // the options' texts; a key that moved among the same texts is the `correct` field alone
   if (!same(oldOptions.map((option) => option.text), newTexts)) fields.push({ field: 'options', old: oldOptions, new: newOptions });

@@ -8,7 +8,7 @@ import { statementBytes, type Statement } from './encoder.js';
 import { readPingToPassDiff } from './diff.js';
 import { warnAboutLookAlikesOf } from './look-alikes.js';
 import { PAGE_STARTS, readExistingQuestions } from './existing.js';
-import { GIVEN_FIELDS, STAGING_QUESTIONS, type PingToPassExam, type PingToPassQuestionsPlan } from './pingtopass-rows.js';
+import { GIVEN_FIELDS, STAGING_QUESTIONS, storedOptionsJson, type PingToPassExam, type PingToPassQuestionsPlan } from './pingtopass-rows.js';
 import type { QueryResult } from './runner.js';
 import { addMissing, addSharedMatches, addStagedIds, BatchedRowsTarget, confirmPruning, missingQuery, sharedMatchesQuery, stagedIdsQuery, type ImportContext, type ImportTarget } from './session.js';
 
@@ -137,7 +137,7 @@ export class PingToPassQuestionsTarget implements ImportTarget {
              OR (s.is_active IS NOT NULL AND q.is_active IS NOT s.is_active)
              OR (s.ai_generated IS NOT NULL AND q.ai_generated IS NOT s.ai_generated)
              OR (s.ai_model IS NOT NULL AND q.ai_model IS NOT s.ai_model)
-             OR (SELECT json_group_array(json_array(o.text, o.is_correct) ORDER BY o."order", o.id) FROM main.answer_options AS o WHERE o.question_id = q.id)
+             OR ${storedOptionsJson('q.id')}
                 IS NOT (SELECT json_group_array(json_array(j.value, (s.correct_mask >> j.key) & 1) ORDER BY j.key) FROM json_each(s.options) AS j)
            )) THEN 'update'
            ELSE 'unchanged' END
@@ -282,7 +282,7 @@ export class PingToPassQuestionsTarget implements ImportTarget {
     return `UPDATE ${S} AS s SET review_reset = 1 WHERE s.action = 'update' AND s.review_status IS NULL AND EXISTS (
            SELECT 1 FROM main.questions AS q WHERE q.id = s.target_id AND q.review_status IN ('approved', 'rejected') AND (
              q.text IS NOT s.text OR q.type IS NOT ${typeFor('q.type')} OR (s.given & ${explanationBit} AND q.explanation IS NOT s.explanation)
-             OR (SELECT json_group_array(json_array(o.text, o.is_correct) ORDER BY o."order", o.id) FROM main.answer_options AS o WHERE o.question_id = q.id)
+             OR ${storedOptionsJson('q.id')}
                 IS NOT (SELECT json_group_array(json_array(j.value, (s.correct_mask >> j.key) & 1) ORDER BY j.key) FROM json_each(s.options) AS j)))`;
   }
 
