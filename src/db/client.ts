@@ -389,6 +389,14 @@ export function readBatch(database: Database, statements: InStatement[]): Promis
   return withReadRetry(() => database.client.batch(statements, 'read'));
 }
 
+/**
+ * SQL for the value of `reference` as JSON can hold it: a blob (which JSON cannot) as the object
+ * {"$blob": HEX}, anything else as it is. No column value is a JSON object otherwise.
+ */
+export function jsonHeldValue(reference: string): string {
+  return `CASE WHEN typeof(${reference}) = 'blob' THEN json_object('$blob', hex(${reference})) ELSE ${reference} END`;
+}
+
 export function quoteIdent(name: string): string {
   return '"' + name.replace(/"/g, '""') + '"';
 }

@@ -1,6 +1,6 @@
 // Raw SQL here: the capture works on every table of either system (and on tables an operator added) by name, through temporary triggers.
 import type { InStatement } from '@libsql/client';
-import { quoteIdent } from '../client.js';
+import { jsonHeldValue, quoteIdent } from '../client.js';
 import { QBANK_TABLE_PREFIX } from '../run-record.js';
 
 /**
@@ -71,12 +71,7 @@ const sqlText = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /** `json_object('a', p."a", …)` over a row reference; a blob (which JSON cannot hold) as {"$blob": HEX}. */
 export function rowJson(shape: TableShape, alias: string): string {
-  return `json_object(${shape.columns.map((column) => `${sqlText(column)}, ${imageValue(`${alias}.${quoteIdent(column)}`)}`).join(', ')})`;
-}
-
-/** A column's value in a row image: as it is, or a blob as {"$blob": HEX} (no column value is a JSON object otherwise). */
-function imageValue(reference: string): string {
-  return `CASE WHEN typeof(${reference}) = 'blob' THEN json_object('$blob', hex(${reference})) ELSE ${reference} END`;
+  return `json_object(${shape.columns.map((column) => `${sqlText(column)}, ${jsonHeldValue(`${alias}.${quoteIdent(column)}`)}`).join(', ')})`;
 }
 
 /** The value a row image holds at `path` (an SQL string of a JSON path), a blob turned back into a blob. */

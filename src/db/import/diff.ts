@@ -1,5 +1,6 @@
 import { OPTIONAL_QUESTION_FIELDS, REQUIRED_QUESTION_FIELDS } from './open-interview-rows.js';
-import { GIVEN_FIELDS, storedOptionsJson } from './pingtopass-rows.js';
+import { jsonHeldValue } from '../client.js';
+import { GIVEN_FIELDS } from './pingtopass-rows.js';
 import type { ImportRunner } from './runner.js';
 import type { FieldChange, QuestionDiff } from './session.js';
 
@@ -44,10 +45,20 @@ const plain = (value: unknown): unknown => {
   return value ?? null;
 };
 
-/** An option's stored text as storedOptionsJson gives it: a blob arrives as {"blob": HEX}. */
-const optionText = (value: unknown): string | null =>
-  typeof value === 'object' && value !== null && typeof (value as { blob?: unknown }).blob === 'string' ? shownBlob((value as { blob: string }).blob) : (value as string | null);
+/** An option's stored text as storedOptionsJson gives it: a blob arrives as {"$blob": HEX}. */
+const optionText = (value: unknown): string | null => {
+  const blob = typeof value === 'object' && value !== null ? (value as Record<string, unknown>).$blob : undefined;
+  return typeof blob === 'string' ? shownBlob(blob) : (value as string | null);
+};
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * The stored options of question `questionId` (SQL) as the comparison reads them: a JSON array of
+ * [text, is_correct] in their order. A value another writer stored as a blob is an object there,
+ * which equals no text of a file: the row is an update, and writes the file's text over it.
+ */
+export const storedOptionsJson = (questionId: string) =>
+  `(SELECT json_group_array(json_array(${jsonHeldValue('o.text')}, ${jsonHeldValue('o.is_correct')}) ORDER BY o."order", o.id) FROM main.answer_options AS o WHERE o.question_id = ${questionId})`;
 
 /**
  * PingToPass: the rows a staging table marks `update`, against the stored question and its

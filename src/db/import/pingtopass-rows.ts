@@ -196,16 +196,6 @@ export const GIVEN_FIELDS = ['explanation', 'reference_url', 'objective_id', 'ta
 
 export const STAGING_QUESTIONS = 'temp.qbank_import_questions';
 
-/** `column` as a value JSON can hold: a blob (which JSON cannot) as {"blob": HEX}, anything else as it is. */
-const jsonSafe = (column: string) => `CASE WHEN typeof(${column}) = 'blob' THEN json_object('blob', hex(${column})) ELSE ${column} END`;
-
-/**
- * The stored options of question `questionId` (SQL) as the comparison reads them: a JSON array of
- * [text, is_correct] in their order. A value another writer stored as a blob is an object there,
- * which equals no text of a file: the row is an update, and writes the file's text over it.
- */
-export const storedOptionsJson = (questionId: string) =>
-  `(SELECT json_group_array(json_array(${jsonSafe('o.text')}, ${jsonSafe('o.is_correct')}) ORDER BY o."order", o.id) FROM main.answer_options AS o WHERE o.question_id = ${questionId})`;
 const OPTION_TEXT_OF_K = 'CASE n.k WHEN 0 THEN a WHEN 1 THEN b WHEN 2 THEN c WHEN 3 THEN d WHEN 4 THEN e ELSE f END';
 
 /** The question's content in the order both INSERTs list it: text, explanation … exhibit_url. */

@@ -5,10 +5,10 @@ import { exams } from '../../../schema/pingtopass.js';
 import { QbankError, RefusedError } from '../../errors.js';
 import { quoteIdent } from '../client.js';
 import { statementBytes, type Statement } from './encoder.js';
-import { readPingToPassDiff } from './diff.js';
+import { readPingToPassDiff, storedOptionsJson } from './diff.js';
 import { warnAboutLookAlikesOf } from './look-alikes.js';
 import { PAGE_STARTS, readExistingQuestions } from './existing.js';
-import { GIVEN_FIELDS, STAGING_QUESTIONS, storedOptionsJson, type PingToPassExam, type PingToPassQuestionsPlan } from './pingtopass-rows.js';
+import { GIVEN_FIELDS, STAGING_QUESTIONS, type PingToPassExam, type PingToPassQuestionsPlan } from './pingtopass-rows.js';
 import type { QueryResult } from './runner.js';
 import { addMissing, addSharedMatches, addStagedIds, BatchedRowsTarget, confirmPruning, missingQuery, sharedMatchesQuery, stagedIdsQuery, type ImportContext, type ImportTarget } from './session.js';
 
