@@ -1,11 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MODES, runIn, seededDatabase, sqlite, type TestDatabase } from './support/modes.js';
 
 /**
  * Values another writer stored as blobs where the systems keep text (an option's text, a
- * question's explanation): JSON, which the comparison, the audit's before-images and undo go
- * through, cannot hold a blob. A re-import of the exported bank sees them as changed, shows them
- * in --diff, writes the file's text over them, and undo puts the very bytes back.
+ * question's explanation): JSON, which the export of options, check, the comparison, the audit's
+ * before-images and undo go through, cannot hold a blob. Export writes them as base64, check reads
+ * through them, a re-import of the exported bank sees them as changed, shows them in --diff,
+ * writes the file's text over them, and undo puts the very bytes back.
  */
 describe.each(MODES)('a re-import over values stored as blobs (%s)', (mode) => {
   let t: TestDatabase | undefined;
@@ -14,7 +17,7 @@ describe.each(MODES)('a re-import over values stored as blobs (%s)', (mode) => {
     t = undefined;
   });
 
-  it('updates them with the file’s text, shows them in --diff, and undo restores the blobs byte for byte', async () => {
+  it('export writes base64, check runs; the import updates them with the file’s text, shows them in --diff, and undo restores the blobs byte for byte', async () => {
     t = await seededDatabase(mode, 'pingtopass');
     const exported = await runIn(t, ['export', 'questions', 'bank.csv']);
     expect(exported.code, exported.stderr).toBe(0);
@@ -22,6 +25,18 @@ describe.each(MODES)('a re-import over values stored as blobs (%s)', (mode) => {
     const [question] = await sqlite(t, "SELECT id, explanation FROM questions WHERE explanation IS NOT NULL AND id <> ? ORDER BY id LIMIT 1", [String(option.question_id)]);
     await sqlite(t, "UPDATE answer_options SET text = x'00ff41' WHERE id = ?", [String(option.id)]);
     await sqlite(t, "UPDATE questions SET explanation = x'4142' WHERE id = ?", [String(question.id)]);
+
+    // export writes such an option as base64, as it writes a blob column; check reads through it
+    for (const format of ['csv', 'jsonl']) {
+      const run = await runIn(t, ['export', 'questions', `blobs.${format}`]);
+      expect(run.code, run.stderr).toBe(0);
+      const written = readFileSync(join(t.dir, `blobs.${format}`), 'utf8');
+      expect(written).toContain(format === 'csv' ? `${String(option.question_id)},` : `"id":"${String(option.question_id)}"`);
+      expect(written).toContain(format === 'csv' ? ',AP9B,' : '"option_a":"AP9B"');
+    }
+    const check = await runIn(t, ['check']);
+    expect(check.stderr).not.toContain('BLOB');
+    expect(check.code, check.stderr).toBe(0);
 
     const dryRun = await runIn(t, ['import', 'bank.csv', '--dry-run', '--diff']);
     expect(dryRun.code, dryRun.stderr).toBe(0);

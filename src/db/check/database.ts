@@ -1,5 +1,5 @@
 // Raw SQL: catalogue reads (pragma_foreign_key_check, sqlite_master) and rowid-ordered scans of every table.
-import type { Database } from '../client.js';
+import { jsonHeldValue, type Database } from '../client.js';
 import { readRows, type RowQuery } from '../export/reader.js';
 import { CheckEngine } from './engine.js';
 import type { Fix } from './fixes.js';
@@ -91,7 +91,7 @@ function queryOf(spec: TableSpec, system: CheckSettings['system'], withOptions: 
     select.push('t.exam_id');
     if (withOptions) {
       columns.push('__options');
-      select.push(`(SELECT json_group_array(json_array(o.id, o.text, o.is_correct, o."order")) FROM (SELECT * FROM answer_options o WHERE o.question_id = t.id ORDER BY o."order", o.rowid) o)`);
+      select.push(`(SELECT json_group_array(json_array(o.id, ${jsonHeldValue('o.text')}, o.is_correct, o."order")) FROM (SELECT * FROM answer_options o WHERE o.question_id = t.id ORDER BY o."order", o.rowid) o)`);
     }
   } else if (spec.group) {
     columns.push('__group');
@@ -104,7 +104,10 @@ function optionsOf(json: unknown): CheckOption[] {
   if (typeof json !== 'string') return [];
   const options: CheckOption[] = [];
   for (const [id, text, isCorrect, order] of JSON.parse(json) as Array<[unknown, unknown, unknown, unknown]>) {
-    options.push({ id: String(id), text: text === null || text === undefined ? '' : String(text), isCorrect: Number(isCorrect) === 1, order: order === null ? null : Number(order) });
+    // a text another writer stored as a blob arrives as {"$blob": HEX}: its bytes read as UTF-8
+    const blob = typeof text === 'object' && text !== null ? (text as { $blob?: unknown }).$blob : undefined;
+    const shown = typeof blob === 'string' ? Buffer.from(blob, 'hex').toString('utf8') : text === null || text === undefined ? '' : String(text);
+    options.push({ id: String(id), text: shown, isCorrect: Number(isCorrect) === 1, order: order === null ? null : Number(order) });
   }
   return options;
 }

@@ -14,7 +14,12 @@ export interface OptionPivot {
   correctAt: number;
 }
 
-type Option = [text: string, isCorrect: number, order?: unknown];
+type Option = [text: string | { $blob: string }, isCorrect: number, order?: unknown];
+
+/** An option's text as read: a blob arrives as {"$blob": HEX} and leaves as its bytes (written as base64). */
+function optionText(text: Option[0]): string | Uint8Array {
+  return typeof text === 'object' && text !== null && typeof text.$blob === 'string' ? Buffer.from(text.$blob, 'hex') : (text as string);
+}
 
 /**
  * A row read with the options in the index's order, `[text, is_correct, order]` each: they are in
@@ -43,7 +48,7 @@ export function pivotOptions(pivot: OptionPivot): (row: unknown[]) => unknown[] 
     let correct = '';
     for (let k = 0; k < OPTION_LETTERS.length; k++) {
       const option = options[k];
-      values[optionsAt + k] = option ? option[0] : null;
+      values[optionsAt + k] = option ? optionText(option[0]) : null;
       if (option && Number(option[1]) !== 0) correct += (correct ? ';' : '') + OPTION_LETTERS[k];
     }
     values[correctAt] = correct;

@@ -2,6 +2,7 @@ import type { SystemName } from '../../config.js';
 import type { FieldKind } from '../import/fields.js';
 import { OPEN_INTERVIEW_CERTIFICATION_COLUMNS, OPEN_INTERVIEW_QUESTION_COLUMNS, PINGTOPASS_EXAM_COLUMNS, PINGTOPASS_QUESTION_COLUMNS } from '../import/columns.js';
 import type { ColumnSpec } from '../import/records.js';
+import { jsonHeldValue } from '../client.js';
 import { pivotOptions, settleOptions, type OptionPivot } from './option-pivot.js';
 import type { QuickSelect } from './row-query.js';
 
@@ -108,7 +109,8 @@ function pingToPassQuestions(jsonTexts: boolean): ExportTable {
   const plain = columns.filter((column) => !column.name.startsWith('option_') && column.name !== 'correct');
   const fields = plain.map((column) => sqlOf[column.name] ?? `q.${column.name}`);
   // `|| ''` drops json_quote's JSON subtype, with which json_array would take the text as JSON
-  const text = jsonTexts ? `iif(typeof(o.text) = 'text', json_quote(o.text) || '', o.text)` : 'o.text';
+  // a text another writer stored as a blob comes as {"$blob": HEX} (JSON holds no blob) and is written as base64, like a blob column
+  const text = jsonTexts ? `iif(typeof(o.text) = 'text', json_quote(o.text) || '', ${jsonHeldValue('o.text')})` : jsonHeldValue('o.text');
   const select = [...fields, `(SELECT json_group_array(json_array(${text}, o.is_correct) ORDER BY o."order", o.id) FROM answer_options AS o WHERE o.question_id = q.id)`];
   const quickSelect = [...fields, `(SELECT json_group_array(json_array(${text}, o.is_correct, o."order")) FROM answer_options AS o WHERE o.question_id = q.id)`];
   const pivot: OptionPivot = { positions: columns.map((column) => plain.indexOf(column)), optionsAt, correctAt };
