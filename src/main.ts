@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import { CommanderError } from 'commander';
 import { ExitCode, QbankError } from './errors.js';
 import { OUTPUT_CLOSED_EXIT, OutputSession, processIO, raisedByClosedOutput, type IO } from './output/io.js';
@@ -66,7 +67,7 @@ export async function runAsProcess(argv: string[]): Promise<void> {
 }
 
 /** Resolves once what was written to `stream` has left the process (or cannot: its reader left). */
-function flushed(stream: NodeJS.WriteStream): Promise<void> {
+function flushed(stream: Writable): Promise<void> {
   if (stream.writableLength === 0 || stream.destroyed) return Promise.resolve();
   return new Promise<void>((resolve) => {
     // a stream whose reader left may never call back: its end settles it too
@@ -139,13 +140,7 @@ function describeUnexpected(error: unknown): string {
  */
 async function outputSettled(io: IO): Promise<void> {
   if (io.session?.stdoutClosed) return;
-  await new Promise<void>((resolve) => {
-    try {
-      io.stdout.write('', () => resolve());
-    } catch {
-      resolve();
-    }
-  });
+  await flushed(io.stdout);
   await new Promise<void>((resolve) => setImmediate(resolve));
 }
 

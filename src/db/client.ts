@@ -397,6 +397,12 @@ export function jsonHeldValue(reference: string): string {
   return `CASE WHEN typeof(${reference}) = 'blob' THEN json_object('$blob', hex(${reference})) ELSE ${reference} END`;
 }
 
+/** The bytes of a blob that `jsonHeldValue` put in JSON (parsed), or undefined for any other value. */
+export function blobHeldIn(value: unknown): Buffer | undefined {
+  const hex = typeof value === 'object' && value !== null ? (value as { $blob?: unknown }).$blob : undefined;
+  return typeof hex === 'string' ? Buffer.from(hex, 'hex') : undefined;
+}
+
 export function quoteIdent(name: string): string {
   return '"' + name.replace(/"/g, '""') + '"';
 }

@@ -1,5 +1,5 @@
 // Raw SQL: catalogue reads (pragma_foreign_key_check, sqlite_master) and rowid-ordered scans of every table.
-import { jsonHeldValue, type Database } from '../client.js';
+import { blobHeldIn, jsonHeldValue, type Database } from '../client.js';
 import { readRows, type RowQuery } from '../export/reader.js';
 import { CheckEngine } from './engine.js';
 import type { Fix } from './fixes.js';
@@ -105,8 +105,8 @@ function optionsOf(json: unknown): CheckOption[] {
   const options: CheckOption[] = [];
   for (const [id, text, isCorrect, order] of JSON.parse(json) as Array<[unknown, unknown, unknown, unknown]>) {
     // a text another writer stored as a blob arrives as {"$blob": HEX}: its bytes read as UTF-8
-    const blob = typeof text === 'object' && text !== null ? (text as { $blob?: unknown }).$blob : undefined;
-    const shown = typeof blob === 'string' ? Buffer.from(blob, 'hex').toString('utf8') : text === null || text === undefined ? '' : String(text);
+    const blob = blobHeldIn(text);
+    const shown = blob ? blob.toString('utf8') : text === null || text === undefined ? '' : String(text);
     options.push({ id: String(id), text: shown, isCorrect: Number(isCorrect) === 1, order: order === null ? null : Number(order) });
   }
   return options;

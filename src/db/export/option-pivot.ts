@@ -4,6 +4,8 @@
  * letters of `correct`.
  */
 
+import { blobHeldIn } from '../client.js';
+
 export const OPTION_LETTERS = ['A', 'B', 'C', 'D', 'E', 'F'] as const;
 
 export interface OptionPivot {
@@ -18,7 +20,7 @@ type Option = [text: string | { $blob: string }, isCorrect: number, order?: unkn
 
 /** An option's text as read: a blob arrives as {"$blob": HEX} and leaves as its bytes (written as base64). */
 function optionText(text: Option[0]): string | Uint8Array {
-  return typeof text === 'object' && text !== null && typeof text.$blob === 'string' ? Buffer.from(text.$blob, 'hex') : (text as string);
+  return blobHeldIn(text) ?? (text as string);
 }
 
 /**

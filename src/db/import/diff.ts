@@ -1,5 +1,5 @@
 import { OPTIONAL_QUESTION_FIELDS, REQUIRED_QUESTION_FIELDS } from './open-interview-rows.js';
-import { jsonHeldValue } from '../client.js';
+import { blobHeldIn, jsonHeldValue } from '../client.js';
 import { GIVEN_FIELDS } from './pingtopass-rows.js';
 import type { ImportRunner } from './runner.js';
 import type { FieldChange, QuestionDiff } from './session.js';
@@ -45,10 +45,10 @@ const plain = (value: unknown): unknown => {
   return value ?? null;
 };
 
-/** An option's stored text as storedOptionsJson gives it: a blob arrives as {"$blob": HEX}. */
+/** An option's stored text as storedOptionsJson gives it (a blob as {"$blob": HEX}). */
 const optionText = (value: unknown): string | null => {
-  const blob = typeof value === 'object' && value !== null ? (value as Record<string, unknown>).$blob : undefined;
-  return typeof blob === 'string' ? shownBlob(blob) : (value as string | null);
+  const blob = blobHeldIn(value);
+  return blob ? shownBlob(blob.toString('hex')) : (value as string | null);
 };
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 

@@ -1,3 +1,4 @@
+import type { InValue } from '@libsql/client';
 import type { exams } from '../../../schema/pingtopass.js';
 import { z } from 'zod';
 import { jsonColumns, JsonRowPacker, RowPacker, type Packer, type RowEncoder, type Statement, type Validated } from './encoder.js';
@@ -252,7 +253,8 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
   /** Staged imports into a table with questions: what there is, and the rows that leave it as it is. */
   private readonly existing?: ExistingIndex;
   private readonly keptRows?: Packer;
-  private keptAsTuples = false;
+  /** A kept row's values in the shape `keptRows` takes. */
+  private keptValues?: (row: PingToPassQuestion, record: SourceRecord, targetId: string, exam: number) => InValue[];
   /** The [id, code] of the exams kept rows refer to, by index. */
   private readonly keptExams: Array<[string, string]> = [];
   private readonly keptExamIndex = new Map<string, number>();
@@ -315,9 +317,10 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
          FROM json_each(?) AS r CROSS JOIN json_each(?) AS e WHERE e.key = r.value ->> 4 ORDER BY r.key`,
           () => JSON.stringify(this.keptExams),
         );
+        this.keptValues = (row, record, targetId, exam) => [record.index, row.line, row.givenId ?? null, targetId, exam];
       } else {
-        this.keptAsTuples = true;
         this.keptRows = new RowPacker(`${keptColumns} VALUES `, `(?,?,?,'',?,?,'',0,'',0,'[]',0,0,?,?,'${keptAction}')`, '', 5_000);
+        this.keptValues = (row, record, targetId) => [record.index, row.line, row.givenId ?? null, row.examId, row.examCode, targetId, row.givenId === undefined ? 'text' : 'id'];
       }
     }
     // Staged options are one JSON array a question, unpacked with json_each by the statements
@@ -427,10 +430,7 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
         this.keptExamIndex.set(row.examId, exam);
       }
       const targetId = this.existing!.store.ids[kept];
-      const bytes = 32 + targetId.length + (row.givenId?.length ?? 0);
-      const statement = this.keptAsTuples
-        ? this.keptRows!.add([record.index, row.line, row.givenId ?? null, row.examId, row.examCode, targetId, row.givenId === undefined ? 'text' : 'id'], bytes)
-        : this.keptRows!.add([record.index, row.line, row.givenId ?? null, targetId, exam], bytes);
+      const statement = this.keptRows!.add(this.keptValues!(row, record, targetId, exam), 32 + targetId.length + (row.givenId?.length ?? 0));
       return statement ? [statement] : [];
     }
     const questions = this.questionRows.add(
