@@ -115,3 +115,65 @@ describe.each(MODES)('the stored questions a re-import reads (%s)', (mode) => {
     expect(await sqlite(t, "SELECT text FROM answer_options WHERE question_id = 'st-3' ORDER BY \"order\"")).toEqual([{ text: 'a\u00010b' }, { text: 'c' }]);
   });
 });
+
+/**
+ * A changed row without an id is staged with the question its text matched in the stored
+ * questions; SQL keeps that match only when the texts are equal, and looks a text up itself where
+ * the store could not tell (a text holding U+0000, which the store's copy ends at).
+ */
+describe.each(MODES)('rows matched by text through the stored questions (%s)', (mode) => {
+  const t = databaseForEachTest(() => preparedDatabase(mode, [['db', 'push', '--schema', 'pingtopass'], ['import', 'exams', EXAMS_CSV]]));
+  const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env: { ...t.env, ...env }, cwd: t.dir });
+  const SEEDED = [
+    ['tm-1', 'CCNA-200-301', 'Same text twice?', 'a', 'b', '', '', 'A', 'First.', '2'],
+    ['tm-2', 'CCNA-200-301', 'Same text twice?', 'a', 'b', '', '', 'A', 'Second.', '2'],
+    ['tm-3', 'CCNA-200-301', 'Stored with odd values?', 'a', 'b', '', '', 'B', 'Odd.', '3'],
+    ['tm-4', 'SAA-C03', 'Cut here', 'a', 'b', '', '', 'A', 'Whole.', '2'],
+  ];
+
+  async function seed(): Promise<void> {
+    writeFileSync(join(t.dir, 'seed.csv'), csv(SEEDED));
+    const seeded = await cli(['import', 'seed.csv']);
+    expect(seeded.code, seeded.stderr).toBe(0);
+    // a difficulty that is not an integer: never taken as unchanged, still matched by its text
+    await sqlite(t, "UPDATE questions SET difficulty = 2.5 WHERE id = 'tm-3'");
+  }
+
+  it.each(['never', 'always'])('a changed row updates the lowest id of equal texts, and a question whose values are not the import’s types (parsing in a worker: %s)', async (parallel) => {
+    await seed();
+    const edited = [
+      ['', 'CCNA-200-301', 'Same text twice?', 'a', 'b', '', '', 'A', 'Edited.', '2'],
+      ['', 'CCNA-200-301', 'Stored with odd values?', 'a', 'b', '', '', 'B', 'Odd.', '3'],
+    ];
+    writeFileSync(join(t.dir, 'edited.csv'), csv(edited));
+    const staged = JSON.stringify(await statementsOfReimport(t, 'edited.csv'));
+    expect(staged).toMatch(/tm-1/);
+    expect(staged).toMatch(/tm-3/);
+    expect(staged).not.toMatch(/tm-2/);
+    const result = await cli(['import', 'edited.csv', '--json'], { QBANK_IMPORT_PARALLEL: parallel });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json()).toMatchObject({ created: 0, updated: 2, unchanged: 0 });
+    expect(await sqlite(t, "SELECT id, explanation, difficulty FROM questions WHERE id LIKE 'tm-%' ORDER BY id")).toEqual([
+      { id: 'tm-1', explanation: 'Edited.', difficulty: 2 },
+      { id: 'tm-2', explanation: 'Second.', difficulty: 2 },
+      { id: 'tm-3', explanation: 'Odd.', difficulty: 3 },
+      { id: 'tm-4', explanation: 'Whole.', difficulty: 2 },
+    ]);
+  });
+
+  it('a row whose text equals the store’s copy of a stored text, not the text itself, is a new question', async () => {
+    await seed();
+    // a text holding U+0000 (files cannot, another writer can): the store's copy ends there
+    await sqlite(t, "UPDATE questions SET text = 'Cut here' || char(0) || 'hidden' WHERE id = 'tm-4'");
+    writeFileSync(join(t.dir, 'short.csv'), csv([['', 'SAA-C03', 'Cut here', 'a', 'b', '', '', 'A', 'Short.', '2']]));
+    // the store's fingerprints match the row to tm-4; SQL compares the texts and finds no question
+    expect(JSON.stringify(await statementsOfReimport(t, 'short.csv'))).toMatch(/tm-4/);
+    const short = await cli(['import', 'short.csv', '--json']);
+    expect(short.code, short.stderr).toBe(0);
+    expect(short.json()).toMatchObject({ created: 1, updated: 0 });
+    expect(await sqlite(t, "SELECT id, hex(text) AS text, explanation FROM questions WHERE exam_id = (SELECT exam_id FROM questions WHERE id = 'tm-4') ORDER BY explanation")).toEqual([
+      { id: expect.any(String), text: Buffer.from('Cut here').toString('hex').toUpperCase(), explanation: 'Short.' },
+      { id: 'tm-4', text: Buffer.from('Cut here\u0000hidden').toString('hex').toUpperCase(), explanation: 'Whole.' },
+    ]);
+  });
+});

@@ -22,10 +22,8 @@ export type TextField = (typeof TEXT_FIELDS)[number];
 export const WORDS = TEXT_FIELDS.length * 2;
 
 /** Small values per question, by position in `meta`. */
-export const META = { exam: 0, type: 1, difficulty: 2, review: 3, isActive: 4, aiGenerated: 5 } as const;
-const META_SIZE = 6;
-/** `meta[exam]` of a question whose stored values are not of the types an import writes: never taken as unchanged. */
-export const NOT_COMPARABLE = -2;
+export const META = { exam: 0, type: 1, difficulty: 2, review: 3, isActive: 4, aiGenerated: 5, comparable: 6 } as const;
+const META_SIZE = 7;
 
 export interface ExistingQuestions {
   ids: string[];
@@ -213,7 +211,9 @@ class StoreBuilder {
     }
     fingerprintInto(words, w + (TEXT_FIELDS.length - 1) * 2, optionKey);
     const m = at * META_SIZE;
-    meta[m + META.exam] = comparable ? exam : NOT_COMPARABLE;
+    meta[m + META.exam] = exam;
+    // stored values not of the types an import writes: never taken as unchanged (still matched by text)
+    meta[m + META.comparable] = comparable ? 1 : 0;
     meta[m + META.type] = QUESTION_TYPE_CODES.indexOf(String(row[2]) as (typeof QUESTION_TYPE_CODES)[number]);
     meta[m + META.difficulty] = comparable ? (difficulty as number) : 0;
     const review = row[4];
@@ -273,7 +273,11 @@ export class ExistingIndex {
     }
   }
 
-  /** A number standing for (exam, text): a collision only sends a row to the SQL comparison. */
+  /**
+   * A number standing for (exam, text). A row matched by text is staged with the question found
+   * here, which SQL checks against the texts themselves: a collision only sends the row to SQL's
+   * own lookup by text.
+   */
   private textKey(exam: number, h1: number, h2: number): number {
     return ((h1 ^ Math.imul(exam + 1, 0x9e3779b1)) >>> 0) * 0x200000 + ((h2 >>> 0) & 0x1fffff);
   }
@@ -297,7 +301,7 @@ export class ExistingIndex {
   unchanged(at: number, row: ComparedRow, rowWords: Int32Array, compareField: (field: TextField) => boolean): boolean {
     const meta = this.store.meta;
     const m = at * META_SIZE;
-    if (meta[m + META.exam] === NOT_COMPARABLE || this.examIndex.get(row.examId) !== meta[m + META.exam]) return false;
+    if (meta[m + META.comparable] === 0 || this.examIndex.get(row.examId) !== meta[m + META.exam]) return false;
     const storedType = meta[m + META.type];
     // a type left to the number of correct letters does not turn a drag-drop question into a single one
     if ((row.typeGiven || storedType === 0 || storedType === 1) && QUESTION_TYPE_CODES.indexOf(row.type as (typeof QUESTION_TYPE_CODES)[number]) !== storedType) return false;

@@ -259,6 +259,8 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
   private readonly keptExams: Array<[string, string]> = [];
   private readonly keptExamIndex = new Map<string, number>();
   private readonly rowWords = new Int32Array(WORDS);
+  /** The stored question `unchangedMatch` last found for a row, changed or not (-1: none). */
+  private matched = -1;
 
   constructor(
     plan: PingToPassQuestionsPlan,
@@ -326,10 +328,10 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
     // Staged options are one JSON array a question, unpacked with json_each by the statements
     // that compare and apply them: a fifth of the rows and bound values of one row per option.
     const insertStaged = `INSERT INTO ${STAGING_QUESTIONS} (seq, line, given_id, new_id, exam_id, exam_code, type, type_given, text, explanation, reference_url, difficulty,
-        objective_id, tags, exhibit_url, review_status, reviewed_by, is_active, ai_generated, ai_model, options, correct_mask, given)`;
+        objective_id, tags, exhibit_url, review_status, reviewed_by, is_active, ai_generated, ai_model, options, correct_mask, given, target_id, matched_by, text_lookup)`;
     this.questionRows = json
-      ? new JsonRowPacker(`${insertStaged} SELECT ${jsonColumns(23)} FROM json_each(?) AS r ORDER BY r.key`, undefined, 1_000, 1 << 20)
-      : new RowPacker(`${insertStaged} VALUES `, '(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)');
+      ? new JsonRowPacker(`${insertStaged} SELECT ${jsonColumns(26)} FROM json_each(?) AS r ORDER BY r.key`, undefined, 1_000, 1 << 20)
+      : new RowPacker(`${insertStaged} VALUES `, '(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)');
   }
 
   validate(record: SourceRecord): Validated<PingToPassQuestion> | Problem[] {
@@ -402,6 +404,7 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
     const words = this.rowWords;
     fingerprintInto(words, 0, row.text);
     const at = this.existing!.match(row, words);
+    this.matched = at;
     if (at < 0) return -1;
     const values: Record<TextField, string | null | undefined> = {
       text: row.text,
@@ -421,7 +424,20 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
     return this.existing!.unchanged(at, row, words, counts) ? at : -1;
   }
 
+  /**
+   * A changed row's match by text as the stored questions tell it: [target_id, matched_by,
+   * text_lookup]. The question found is staged for SQL to check against the texts themselves; with
+   * none found SQL need not look, as the store holds every question (a stored text equal to the
+   * row's has the same fingerprint). Rows with an id are matched by SQL, by id.
+   */
+  private textMatch(row: PingToPassQuestion): [string | null, string | null, number] {
+    if (row.givenId !== undefined) return [null, null, 0];
+    if (this.matched >= 0) return [this.existing!.store.ids[this.matched], 'text', 0];
+    return [null, null, this.existing ? 0 : 1];
+  }
+
   private addStaged(row: PingToPassQuestion, record: SourceRecord): Statement[] {
+    this.matched = -1;
     const kept = this.existing ? this.unchangedMatch(row) : -1;
     if (kept >= 0) {
       let exam = this.keptExamIndex.get(row.examId);
@@ -452,6 +468,7 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
         JSON.stringify(row.options),
         row.correctMask,
         row.given,
+        ...this.textMatch(row),
       ],
       rowBytes(row),
     );

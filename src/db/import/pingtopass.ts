@@ -75,7 +75,8 @@ export class PingToPassQuestionsTarget implements ImportTarget {
             `CREATE TABLE ${STAGING_QUESTIONS} (seq INTEGER PRIMARY KEY, line INTEGER NOT NULL, given_id TEXT, new_id TEXT NOT NULL, exam_id TEXT NOT NULL, exam_code TEXT NOT NULL,
           type TEXT NOT NULL, type_given INTEGER NOT NULL, text TEXT NOT NULL, explanation TEXT, reference_url TEXT, difficulty INTEGER NOT NULL,
           objective_id TEXT, tags TEXT, exhibit_url TEXT, review_status TEXT, reviewed_by TEXT, is_active INTEGER, ai_generated INTEGER, ai_model TEXT,
-          options TEXT NOT NULL, correct_mask INTEGER NOT NULL, given INTEGER NOT NULL, target_id TEXT, matched_by TEXT, action TEXT, review_reset INTEGER)`,
+          options TEXT NOT NULL, correct_mask INTEGER NOT NULL, given INTEGER NOT NULL, target_id TEXT, matched_by TEXT, action TEXT, review_reset INTEGER,
+          text_lookup INTEGER NOT NULL DEFAULT 0)`,
       ],
       0,
     );
@@ -109,14 +110,19 @@ export class PingToPassQuestionsTarget implements ImportTarget {
     await runner.send(
       [
         `UPDATE ${S} AS s SET target_id = s.given_id, matched_by = 'id' WHERE s.action IS NULL AND s.given_id IS NOT NULL AND s.given_id IN (SELECT id FROM main.questions)`,
+        // A row staged with the question its text matched in the stored questions keeps it when the
+        // texts are equal; otherwise (a collision of fingerprints) SQL looks the text up itself.
+        `UPDATE ${S} AS s SET target_id = NULL, matched_by = NULL, text_lookup = 1
+         WHERE s.action IS NULL AND s.matched_by = 'text'
+           AND NOT EXISTS (SELECT 1 FROM main.questions AS q WHERE q.id = s.target_id AND q.exam_id = s.exam_id AND q.text = s.text)`,
         // Matching by text: an index on the staged texts is probed once per existing question of the
         // file's exams (the CROSS JOIN keeps SQLite from looping the other way round, which would
         // scan an exam's questions once per staged row: questions has no index on its text).
-        `CREATE INDEX temp.qbank_import_questions_text ON qbank_import_questions (exam_id, text) WHERE given_id IS NULL AND action IS NULL`,
+        `CREATE INDEX temp.qbank_import_questions_text ON qbank_import_questions (exam_id, text) WHERE given_id IS NULL AND action IS NULL AND text_lookup = 1`,
         `UPDATE ${S} AS s SET target_id = m.id, matched_by = 'text' FROM (
            SELECT t.seq AS seq, min(q.id) AS id FROM main.questions AS q CROSS JOIN ${S} AS t
-           WHERE q.exam_id IN (SELECT DISTINCT exam_id FROM ${S} WHERE given_id IS NULL AND action IS NULL)
-             AND t.given_id IS NULL AND t.action IS NULL AND t.exam_id = q.exam_id AND t.text = q.text
+           WHERE q.exam_id IN (SELECT DISTINCT exam_id FROM ${S} WHERE given_id IS NULL AND action IS NULL AND text_lookup = 1)
+             AND t.given_id IS NULL AND t.action IS NULL AND t.text_lookup = 1 AND t.exam_id = q.exam_id AND t.text = q.text
            GROUP BY t.seq) AS m
          WHERE s.seq = m.seq`,
       ],
@@ -185,11 +191,12 @@ export class PingToPassQuestionsTarget implements ImportTarget {
            ai_generated = coalesce(s.ai_generated, questions.ai_generated), ai_model = coalesce(s.ai_model, questions.ai_model), updated_at = ${now}
          FROM ${S} AS s WHERE s.action = 'update' AND questions.id = s.target_id`,
         // Options of an updated question are matched by position, so their ids (which user answers
-        // and sessions refer to) survive an edit of their text.
+        // and sessions refer to) survive an edit of their text. From the updated rows to their
+        // options (CROSS JOIN): SQLite would otherwise walk every option and look its question up.
         `CREATE TABLE temp.qbank_import_existing_options AS
          SELECT o.id AS id, s.seq AS seq, json_array_length(s.options) AS option_count,
            row_number() OVER (PARTITION BY o.question_id ORDER BY o."order", o.id) - 1 AS k
-         FROM main.answer_options AS o JOIN ${S} AS s ON s.target_id = o.question_id WHERE s.action = 'update'`,
+         FROM ${S} AS s CROSS JOIN main.answer_options AS o ON o.question_id = s.target_id WHERE s.action = 'update'`,
         'CREATE INDEX temp.qbank_import_existing_options_seq ON qbank_import_existing_options (seq, k)',
         `UPDATE main.answer_options SET text = j.value, is_correct = (s.correct_mask >> j.key) & 1, "order" = e.k
          FROM temp.qbank_import_existing_options AS e JOIN ${S} AS s ON s.seq = e.seq JOIN json_each(s.options) AS j ON j.key = e.k
