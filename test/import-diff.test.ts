@@ -150,6 +150,28 @@ describe.each(MODES)('import --diff and look-alike rows, PingToPass (%s)', (mode
     expect(again.stdout).not.toContain('~ ');
   });
 
+  it('does not warn about a question another row of the file matches, changed or not', async () => {
+    const ssh = 'Which TCP port does the Secure Shell protocol listen on by default on a Cisco router?';
+    const tftp = 'Which UDP port does the Trivial File Transfer Protocol listen on by default on a server?';
+    const bank = ['exam_code,text,option_a,option_b,correct,explanation,difficulty', `CCNA-200-301,${ssh},22,23,A,Remote.,1`, `CCNA-200-301,${tftp},69,21,A,Files.,1`];
+    writeFileSync(join(t.dir, 'bank.csv'), bank.join('\n'));
+    expect((await cli(['import', 'bank.csv'])).code).toBe(0);
+    // both stored questions matched (one unchanged, one edited), and a new row like each of them
+    writeFileSync(
+      join(t.dir, 'again.csv'),
+      [
+        bank[0],
+        bank[1],
+        `CCNA-200-301,${tftp},69,21,A,Edited.,1`,
+        `CCNA-200-301,${ssh.replace('router', 'switch')},22,23,A,New.,1`,
+        `CCNA-200-301,${tftp.replace('server', 'client')},69,21,A,New.,1`,
+      ].join('\n'),
+    );
+    const planned = await cli(['import', 'again.csv', '--dry-run', '--json']);
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(planned.json()).toMatchObject({ created: 2, updated: 1, unchanged: 1, warningCount: 0 });
+  });
+
   it('warns when a row without an id looks like an existing question, and not for an unrelated one', async () => {
     const noIds = [
       'exam_code,text,option_a,option_b,correct,difficulty',

@@ -176,4 +176,23 @@ describe.each(MODES)('rows matched by text through the stored questions (%s)', (
       { id: 'tm-4', text: Buffer.from('Cut here\u0000hidden').toString('hex').toUpperCase(), explanation: 'Whole.' },
     ]);
   });
+
+  it.each(['never', 'always'])('two rows matching one question fail the import, whether they change it or not (parsing in a worker: %s)', async (parallel) => {
+    await seed();
+    const before = await snapshot(t, { systemsOnly: true });
+    const byText = (explanation: string) => ['', 'CCNA-200-301', 'Same text twice?', 'a', 'b', '', '', 'A', explanation, '2'];
+    const byId = (explanation: string) => ['tm-1', 'CCNA-200-301', 'Same text twice?', 'a', 'b', '', '', 'A', explanation, '2'];
+    // neither changes tm-1, one does, both do
+    for (const [name, rows] of [
+      ['kept.csv', [byText('First.'), byId('First.')]],
+      ['one.csv', [byText('First.'), byId('Changed.')]],
+      ['both.csv', [byText('Changed.'), byId('Again.')]],
+    ] as const) {
+      writeFileSync(join(t.dir, name), csv(rows.map((row) => [...row])));
+      const result = await cli(['import', name], { QBANK_IMPORT_PARALLEL: parallel });
+      expect(result.code, `${name}: ${result.stderr}`).not.toBe(0);
+      expect(result.stderr).toContain(`${name}:3: this row and line 2 both match existing question "tm-1" (by text and by id); merge them or give distinct ids`);
+      expect(await snapshot(t, { systemsOnly: true })).toBe(before);
+    }
+  });
 });

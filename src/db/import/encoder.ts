@@ -1,4 +1,5 @@
 import type { InValue } from '@libsql/client';
+import type { KeptRows } from './kept.js';
 import type { Problem } from './problems.js';
 import type { ColumnMap, SourceRecord } from './records.js';
 
@@ -32,6 +33,8 @@ export interface RowEncoder<Row = unknown> {
   /** Statements for what is still buffered. */
   flush(): Statement[];
   counts(): EncoderCounts;
+  /** Rows that change nothing, listed instead of staged (PingToPass questions). */
+  kept?(): KeptRows | undefined;
 }
 
 /** Gathers rows into statements: tuples of bound values (RowPacker) or one JSON argument (JsonRowPacker). */

@@ -14,7 +14,7 @@ import type { ImportRunner, QueryResult } from './runner.js';
  */
 
 export const QUESTION_TYPE_CODES = ['single', 'multiple', 'drag-drop', 'hotspot', 'simulation'] as const;
-const REVIEW_CODES = ['pending', 'approved', 'rejected'] as const;
+export const REVIEW_CODES = ['pending', 'approved', 'rejected'] as const;
 
 /** Fingerprinted text fields, in the order of their two words in `words`. */
 export const TEXT_FIELDS = ['text', 'explanation', 'reference_url', 'objective_id', 'tags', 'exhibit_url', 'ai_model', 'options'] as const;
@@ -23,7 +23,7 @@ export const WORDS = TEXT_FIELDS.length * 2;
 
 /** Small values per question, by position in `meta`. */
 export const META = { exam: 0, type: 1, difficulty: 2, review: 3, isActive: 4, aiGenerated: 5, comparable: 6 } as const;
-const META_SIZE = 7;
+export const META_SIZE = 7;
 
 export interface ExistingQuestions {
   ids: string[];

@@ -418,6 +418,7 @@ async function applyBatches(
   stream.records = end.records;
   if (!problems.empty) throw problemsError(file, problems, stream.records);
   for (const count of end.counts) tally.add(count.group, count.outcome, count.count);
+  if (end.kept) target.acceptKept?.(end.kept);
   await target.finish();
   await runner.drain();
   if (!problems.empty) throw problemsError(file, problems, stream.records);

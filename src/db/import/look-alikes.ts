@@ -141,11 +141,21 @@ export async function warnAboutLookAlikes(runner: ImportRunner, newRows: string,
   await warnAboutLookAlikesOf(runner, created, existingRows, warn, dryRun);
 }
 
-/** `warnAboutLookAlikes` with the new rows already read (in a batch of reads). */
-export async function warnAboutLookAlikesOf(runner: ImportRunner, created: QueryResult, existingRows: string, warn: (problem: Problem) => void, dryRun: boolean): Promise<void> {
+/**
+ * `warnAboutLookAlikes` with the new rows already read (in a batch of reads); `leaveOut`: existing
+ * questions a row matched that `existingRows` cannot tell (rows listed rather than staged).
+ */
+export async function warnAboutLookAlikesOf(
+  runner: ImportRunner,
+  created: QueryResult,
+  existingRows: string,
+  warn: (problem: Problem) => void,
+  dryRun: boolean,
+  leaveOut?: (id: string) => boolean,
+): Promise<void> {
   if (created.rows.length === 0) return;
   const [stored] = await runner.query([existingRows]);
   const rows = created.rows.map((row) => ({ line: Number(row.line), group: String(row.grp), text: String(row.text) }));
-  const existing = stored.rows.map((row) => ({ id: String(row.id), group: String(row.grp), text: String(row.text) }));
+  const existing = stored.rows.map((row) => ({ id: String(row.id), group: String(row.grp), text: String(row.text) })).filter((row) => !leaveOut?.(row.id));
   for (const found of findLookAlikes(rows, existing)) warn(lookAlikeWarning(found, dryRun));
 }

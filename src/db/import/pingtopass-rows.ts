@@ -7,6 +7,7 @@ import type { Problem } from './problems.js';
 import { ColumnMap, kindsOf, type SourceRecord } from './records.js';
 import { ExistingIndex, optionsKey, TEXT_FIELDS, WORDS, type ExistingQuestions, type TextField } from './existing.js';
 import { fingerprintInto } from './fingerprints.js';
+import { KeptList, type KeptRows } from './kept.js';
 import { OPTION_FIELDS, PINGTOPASS_EXAM_COLUMNS, PINGTOPASS_QUESTION_COLUMNS } from './columns.js';
 
 export { PINGTOPASS_EXAM_COLUMNS, PINGTOPASS_QUESTION_COLUMNS } from './columns.js';
@@ -218,6 +219,12 @@ export interface PingToPassQuestionsPlan {
   exams: Array<[string, string]>;
   /** The questions there are (staged imports): rows that would not change one are staged as their key alone. */
   existing?: ExistingQuestions;
+  /**
+   * Such rows are not staged at all: the encoder lists them (KeptRows, in the pipeline's end) and
+   * the target combines them with what SQL reads of the staged rows. Not with `--mode insert`,
+   * whose report of existing rows reads them from the staging table.
+   */
+  listKept?: boolean;
   /** What such a row counts as: unchanged, or skipped (`--mode skip-existing`). */
   existingAction?: 'unchanged' | 'skip';
   /** Rows go as one JSON argument a statement (remote databases) instead of bound values. */
@@ -253,6 +260,8 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
   /** Staged imports into a table with questions: what there is, and the rows that leave it as it is. */
   private readonly existing?: ExistingIndex;
   private readonly keptRows?: Packer;
+  /** Rows that change nothing, when they are listed instead of staged (plan.listKept). */
+  private readonly keptList?: KeptList;
   /** A kept row's values in the shape `keptRows` takes. */
   private keptValues?: (row: PingToPassQuestion, record: SourceRecord, targetId: string, exam: number) => InValue[];
   /** The [id, code] of the exams kept rows refer to, by index. */
@@ -306,6 +315,7 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
     }
     if (plan.existing) {
       this.existing = new ExistingIndex(plan.existing);
+      if (plan.listKept) this.keptList = new KeptList();
       // a row that changes nothing is staged as its key: what the counts, the ids and the report of
       // missing questions need. Remotely [seq, line, given id, question id, exam] JSON rows, the exam
       // an index into the second argument; on file: bound tuples (200,000 keys: 0.45 s, 0.6 s as JSON)
@@ -371,6 +381,10 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
 
   counts() {
     return [...this.createdByExam].map(([group, count]) => ({ group, outcome: 'created' as const, count }));
+  }
+
+  kept(): KeptRows | undefined {
+    return this.keptList?.result();
   }
 
   private addDirect(row: PingToPassQuestion): Statement[] {
@@ -444,6 +458,10 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
       if (exam === undefined) {
         exam = this.keptExams.push([row.examId, row.examCode]) - 1;
         this.keptExamIndex.set(row.examId, exam);
+      }
+      if (this.keptList) {
+        this.keptList.add(record.index, row.line, kept, row.givenId !== undefined, row.examCode);
+        return [];
       }
       const targetId = this.existing!.store.ids[kept];
       const statement = this.keptRows!.add(this.keptValues!(row, record, targetId, exam), 32 + targetId.length + (row.givenId?.length ?? 0));

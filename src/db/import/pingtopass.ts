@@ -7,7 +7,8 @@ import { quoteIdent } from '../client.js';
 import { statementBytes, type Statement } from './encoder.js';
 import { readPingToPassDiff, storedOptionsJson } from './diff.js';
 import { warnAboutLookAlikesOf } from './look-alikes.js';
-import { PAGE_STARTS, readExistingQuestions } from './existing.js';
+import { PAGE_STARTS, readExistingQuestions, type ExistingQuestions } from './existing.js';
+import { KeptOutcomes, type KeptRows } from './kept.js';
 import { GIVEN_FIELDS, STAGING_QUESTIONS, type PingToPassExam, type PingToPassQuestionsPlan } from './pingtopass-rows.js';
 import type { QueryResult } from './runner.js';
 import { addMissing, addSharedMatches, addStagedIds, BatchedRowsTarget, confirmPruning, missingQuery, sharedMatchesQuery, stagedIdsQuery, type ImportContext, type ImportTarget } from './session.js';
@@ -43,6 +44,13 @@ export class PingToPassQuestionsTarget implements ImportTarget {
   private direct = false;
   private nowSeconds = 0;
   private rebuildIndexes: string[] = [];
+  /** Staged imports: the stored questions, and the rows that change nothing, listed by the encoder (plan.listKept). */
+  private store?: ExistingQuestions;
+  private kept?: KeptRows;
+  /** Exam id to code, of the exams there are. */
+  private readonly codeOf = new Map<string, string>();
+  /** With the kept rows listed: the ids of the questions a prune deactivates. */
+  private missingIds?: string[];
 
   async begin(context: ImportContext): Promise<PingToPassQuestionsPlan> {
     this.context = context;
@@ -85,10 +93,24 @@ export class PingToPassQuestionsTarget implements ImportTarget {
     if (context.dryRun) for (const planned of context.plannedExams) if (!examCodes.some(([code]) => code === planned[0])) examCodes.push(planned);
     // compared before staging: rows that change nothing are staged as their key alone
     const stored = this.direct ? undefined : await readExistingQuestions(context.runner, remote, pageStarts);
-    return { target: 'pingtopass-questions', direct: this.direct, exams: examCodes, existing: stored, existingAction: context.mode === 'skip-existing' ? 'skip' : 'unchanged', jsonRows: remote };
+    this.store = stored;
+    for (const row of examRows.rows) this.codeOf.set(String(row.id), String(row.code));
+    return {
+      target: 'pingtopass-questions',
+      direct: this.direct,
+      exams: examCodes,
+      existing: stored,
+      listKept: context.mode !== 'insert',
+      existingAction: context.mode === 'skip-existing' ? 'skip' : 'unchanged',
+      jsonRows: remote,
+    };
   }
 
   async accept(): Promise<void> {}
+
+  acceptKept(kept: KeptRows): void {
+    this.kept = kept;
+  }
 
   async finish(): Promise<void> {
     if (!this.direct) return this.resolveAndApply();
@@ -165,7 +187,15 @@ export class PingToPassQuestionsTarget implements ImportTarget {
     const changing = await this.readOutcomes(typeFor, missingRows);
     if (dryRun || !problems.empty) return;
     if (await confirmPruning(this.context)) {
-      await runner.send([`UPDATE main.questions SET is_active = 0, updated_at = ${now} WHERE id IN (SELECT id FROM (${missingRows}))`], 0);
+      const ids = this.missingIds;
+      await runner.send(
+        [
+          ids
+            ? { sql: `UPDATE main.questions SET is_active = 0, updated_at = ${now} WHERE id IN (SELECT value FROM json_each(?))`, args: [JSON.stringify(ids)] }
+            : `UPDATE main.questions SET is_active = 0, updated_at = ${now} WHERE id IN (SELECT id FROM (${missingRows}))`,
+        ],
+        0,
+      );
     }
     // nothing to create or update (a re-import of what is there): no statement to send
     if (changing === 0) return;
@@ -221,9 +251,11 @@ export class PingToPassQuestionsTarget implements ImportTarget {
   private async readOutcomes(typeFor: (existing: string) => string, missingRows: string): Promise<number> {
     const { runner, problems, mode, tally, reviewPolicy } = this.context;
     const S = STAGING_QUESTIONS;
+    // rows that change nothing are listed, not staged: what SQL reads of the staged rows is combined with them
+    const listed = this.kept && this.store ? { kept: this.kept, store: this.store } : undefined;
     if (reviewPolicy !== 'keep') await runner.send([this.reviewResetUpdate(typeFor)], 0);
     const reads = {
-      shared: sharedMatchesQuery(S),
+      shared: listed ? `SELECT seq, line, target_id, matched_by FROM ${S} WHERE target_id IS NOT NULL ORDER BY seq` : sharedMatchesQuery(S),
       ...(mode === 'insert'
         ? { existing: `SELECT line, target_id, matched_by FROM ${S} WHERE target_id IS NOT NULL ORDER BY seq LIMIT 20`, total: `SELECT count(*) AS n FROM ${S} WHERE target_id IS NOT NULL` }
         : {}),
@@ -236,13 +268,14 @@ export class PingToPassQuestionsTarget implements ImportTarget {
         : {}),
       created: `SELECT line, exam_id AS grp, text FROM ${S} WHERE action = 'create' AND given_id IS NULL ORDER BY seq`,
       ids: stagedIdsQuery(S),
-      reviewed: `SELECT q.id FROM ${S} AS s JOIN main.questions AS q ON q.id = s.target_id WHERE s.action = 'unchanged' AND q.review_status IN ('approved', 'rejected') ORDER BY s.seq`,
-      missing: missingQuery(missingRows),
+      reviewed: `SELECT s.seq AS seq, q.id AS id FROM ${S} AS s JOIN main.questions AS q ON q.id = s.target_id WHERE s.action = 'unchanged' AND q.review_status IN ('approved', 'rejected') ORDER BY s.seq`,
+      missing: listed ? `SELECT DISTINCT exam_id FROM ${S}` : missingQuery(missingRows),
     };
     const names = Object.keys(reads) as Array<keyof typeof reads>;
     const results = await runner.query(names.map((name) => reads[name]!));
     const read = Object.fromEntries(names.map((name, at) => [name, results[at]])) as Record<keyof typeof reads, QueryResult>;
-    addSharedMatches(read.shared, problems);
+    const outcomes = listed ? new KeptOutcomes(listed.store, listed.kept, read.shared) : undefined;
+    addSharedMatches(outcomes ? outcomes.sharedMatches() : read.shared, problems);
     if (read.existing) {
       for (const row of read.existing.rows) problems.add({ line: Number(row.line), message: `question already exists (id "${row.target_id}", matched by ${row.matched_by})` });
       problems.count += Number(read.total.rows[0].n) - read.existing.rows.length;
@@ -252,17 +285,24 @@ export class PingToPassQuestionsTarget implements ImportTarget {
       tally.add(String(row.exam_code), OUTCOME_OF_ACTION[String(row.action)], Number(row.n));
       if (row.action === 'create' || row.action === 'update') changing += Number(row.n);
     }
+    const keptAction = mode === 'skip-existing' ? 'skip' : 'unchanged';
+    if (listed) for (const [code, count] of listed.kept.counts) tally.add(code, OUTCOME_OF_ACTION[keptAction], count);
     if (read.reset) this.addReviewReset(read.reset);
     if (!problems.empty) return changing;
-    await this.reportChanges(typeFor, read.created);
+    await this.reportChanges(typeFor, read.created, outcomes);
     addStagedIds(read.ids, this.context.ids);
-    for (const row of read.reviewed.rows) this.context.ids.unchangedReviewed.push(String(row.id));
-    addMissing(read.missing, this.context.missing);
+    const reviewed = outcomes ? outcomes.reviewed(read.reviewed, keptAction === 'unchanged') : read.reviewed.rows.map((row) => String(row.id));
+    this.context.ids.unchangedReviewed.push(...reviewed);
+    if (outcomes) {
+      const missing = outcomes.missing(read.missing.rows.map((row) => String(row.exam_id)), this.codeOf);
+      this.context.missing.push(...missing.groups);
+      this.missingIds = missing.ids;
+    } else addMissing(read.missing, this.context.missing);
     return changing;
   }
 
   /** Field by field, what the updates change (when asked); rows created without an id that look like existing questions. */
-  private async reportChanges(typeFor: (existing: string) => string, created: QueryResult): Promise<void> {
+  private async reportChanges(typeFor: (existing: string) => string, created: QueryResult, outcomes?: KeptOutcomes): Promise<void> {
     const { runner, dryRun } = this.context;
     const S = STAGING_QUESTIONS;
     if (this.context.diff) this.context.diffs.push(...(await readPingToPassDiff(runner, S, typeFor)));
@@ -274,6 +314,7 @@ export class PingToPassQuestionsTarget implements ImportTarget {
          AND q.id NOT IN (SELECT target_id FROM ${S} WHERE target_id IS NOT NULL) ORDER BY q.id`,
       (warning) => this.context.warnings.add(warning),
       dryRun,
+      outcomes && ((id) => outcomes.isMatched(id)),
     );
   }
 

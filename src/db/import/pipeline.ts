@@ -6,6 +6,7 @@ import { PingToPassExamEncoder, PingToPassQuestionEncoder, type EncoderSettings,
 import type { Problem } from './problems.js';
 import { inRow, type FileFormat, type RawRecord, type RecordStream, type SourceRecord } from './records.js';
 import { openRecordSource } from './sources.js';
+import type { KeptRows } from './kept.js';
 import type { InterchangeDefaults } from '../interchange/index.js';
 
 /**
@@ -80,6 +81,8 @@ export interface PipelineEnd {
   encoding: string;
   counts: EncoderCounts;
   records: number;
+  /** Rows that change nothing, listed instead of staged. */
+  kept?: KeptRows;
 }
 
 const PROBLEMS_SENT = 20;
@@ -229,7 +232,7 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
     if (rest.length > 0) {
       yield { statements: rest, rows: [], problems: [], problemsNotSent: 0, rejected: [], rejectedProblems: [], warnings: [], warningsNotSent: 0, records, bytes: source.bytesRead(), totalBytes: source.totalBytes };
     }
-    return { header: stream.header, dialect: stream.dialect, ignored: [...stream.ignored], encoding: source.encoding, counts: encoding ? encoder.counts() : [], records };
+    return { header: stream.header, dialect: stream.dialect, ignored: [...stream.ignored], encoding: source.encoding, counts: encoding ? encoder.counts() : [], records, kept: encoding ? encoder.kept?.() : undefined };
   } finally {
     await source.close();
   }

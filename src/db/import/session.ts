@@ -1,6 +1,7 @@
 import { RefusedError } from '../../errors.js';
 import type { Database } from '../client.js';
 import type { EncoderPlan } from './pipeline.js';
+import type { KeptRows } from './kept.js';
 import type { ProblemLog } from './problems.js';
 import type { BulkLoad, ImportRunner, QueryResult } from './runner.js';
 
@@ -175,6 +176,8 @@ export interface ImportTarget {
   begin(context: ImportContext): Promise<EncoderPlan>;
   /** Valid rows the encoder passed through rather than turning into statements. */
   accept(rows: unknown[]): Promise<void>;
+  /** Rows that change nothing, which the encoder listed instead of staging (before `finish`). */
+  acceptKept?(kept: KeptRows): void;
   /** Matches, classifies and (unless dry-run or problems) writes; counts outcomes into the tally. */
   finish(): Promise<void>;
 }
