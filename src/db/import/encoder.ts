@@ -1,5 +1,4 @@
 import type { InValue } from '@libsql/client';
-import type { KeptRows } from './kept.js';
 import type { Problem } from './problems.js';
 import type { ColumnMap, SourceRecord } from './records.js';
 
@@ -18,6 +17,17 @@ export interface Validated<Row> {
    * "record 3" in JSON). A `warnOnly` key that repeats is reported and the row imported.
    */
   keys: Array<{ key: readonly string[]; field: string; warnOnly?: boolean; message: (first: string) => string }>;
+}
+
+/**
+ * Rows of a re-import that change nothing, as the parsing worker lists them instead of staging
+ * them: the record's number (`seq`), its line, the stored question it matches (an index into the
+ * store) and whether by id, four numbers a row; and how many there are per exam code.
+ */
+export interface KeptRows {
+  rows: Int32Array;
+  count: number;
+  counts: Array<[string, number]>;
 }
 
 /** Counts an encoder knows without the database (rows going straight into an empty table). */

@@ -1,18 +1,12 @@
+import type { KeptRows } from './encoder.js';
 import { compareBinary, META, META_SIZE, REVIEW_CODES, type ExistingQuestions } from './existing.js';
-import type { QueryResult } from './runner.js';
-
-/**
- * Rows of a re-import that change nothing, as the parsing worker lists them instead of staging
- * them: the record's number (`seq`), its line, the stored question it matches (an index into the
- * store) and whether by id, four numbers a row; and how many there are per exam code.
- */
-export interface KeptRows {
-  rows: Int32Array;
-  count: number;
-  counts: Array<[string, number]>;
-}
 
 const STRIDE = 4;
+
+/** Rows read by SQL (the runner's QueryResult). */
+interface QueryResult {
+  rows: Array<Record<string, unknown>>;
+}
 
 /** Gathers KeptRows as the worker finds them. */
 export class KeptList {

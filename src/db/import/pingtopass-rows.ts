@@ -1,13 +1,13 @@
 import type { InValue } from '@libsql/client';
 import type { exams } from '../../../schema/pingtopass.js';
 import { z } from 'zod';
-import { jsonColumns, JsonRowPacker, RowPacker, type Packer, type RowEncoder, type Statement, type Validated } from './encoder.js';
+import { jsonColumns, JsonRowPacker, RowPacker, type KeptRows, type Packer, type RowEncoder, type Statement, type Validated } from './encoder.js';
 import { accepting, bool, id, int, list, number, oneOf, optionalText, RecordSchema, text, url, validateRecord, type IssueSink } from './fields.js';
 import type { Problem } from './problems.js';
 import { ColumnMap, kindsOf, type SourceRecord } from './records.js';
 import { ExistingIndex, optionsKey, TEXT_FIELDS, WORDS, type ExistingQuestions, type TextField } from './existing.js';
 import { fingerprintInto } from './fingerprints.js';
-import { KeptList, type KeptRows } from './kept.js';
+import { KeptList } from './kept.js';
 import { OPTION_FIELDS, PINGTOPASS_EXAM_COLUMNS, PINGTOPASS_QUESTION_COLUMNS } from './columns.js';
 
 export { PINGTOPASS_EXAM_COLUMNS, PINGTOPASS_QUESTION_COLUMNS } from './columns.js';

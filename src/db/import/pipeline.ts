@@ -1,4 +1,4 @@
-import type { EncoderCounts, RowEncoder, Statement, Validated } from './encoder.js';
+import type { EncoderCounts, KeptRows, RowEncoder, Statement, Validated } from './encoder.js';
 import { FingerprintSet, type FingerprintProbe } from './fingerprints.js';
 import { createIdGenerator } from './ids.js';
 import { OpenInterviewCertificationEncoder, OpenInterviewQuestionEncoder } from './open-interview-rows.js';
@@ -6,7 +6,6 @@ import { PingToPassExamEncoder, PingToPassQuestionEncoder, type EncoderSettings,
 import type { Problem } from './problems.js';
 import { inRow, type FileFormat, type RawRecord, type RecordStream, type SourceRecord } from './records.js';
 import { openRecordSource } from './sources.js';
-import type { KeptRows } from './kept.js';
 import type { InterchangeDefaults } from '../interchange/index.js';
 
 /**

@@ -1,7 +1,7 @@
 import { RefusedError } from '../../errors.js';
 import type { Database } from '../client.js';
+import type { KeptRows } from './encoder.js';
 import type { EncoderPlan } from './pipeline.js';
-import type { KeptRows } from './kept.js';
 import type { ProblemLog } from './problems.js';
 import type { BulkLoad, ImportRunner, QueryResult } from './runner.js';
 
