@@ -29,7 +29,7 @@ export async function openRecordSource(path: string, options: RecordSourceOption
   if (options.format === 'xlsx') return openXlsxSource(path, options);
   const source = await openTextSource(path, { encoding: options.encoding });
   try {
-    const stream = isInterchangeFormat(options.format) ? readInterchange(source, options.format, options.interchange ?? {}, options.onText) : readRecords(source, options);
+    const stream = isInterchangeFormat(options.format) ? await readInterchange(source, options.format, options.interchange ?? {}, options.onText) : readRecords(source, options);
     return {
       get encoding() {
         return source.encoding;
