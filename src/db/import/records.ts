@@ -138,8 +138,14 @@ function bytesProblem(error: InvalidBytesError, line: number): Problem {
   };
 }
 
-/** Records go on in batches of about this many bytes of the file (the text is read in smaller chunks). */
-const BATCH_BYTES = 1 << 18;
+/**
+ * Records go on in batches of about this many bytes of the file: one 60 KiB chunk of text. A batch's
+ * records stay alive until the pipeline has taken them all, so the young generation's collections
+ * copy them, and promote what they copy twice: at 256 KiB an unchanged 200,000-question re-import
+ * spent 0.75-0.95 s in the parsing worker's scavenges and 40 old-generation collections, at 64 KiB
+ * 0.17-0.20 s and 3 (wall 7.4-8.6 -> 6.0-6.7 s, CPU 8.1-9.3 -> 5.8-6.6 s).
+ */
+const BATCH_BYTES = 1 << 16;
 
 export function readRecords(source: TextSource, options: RecordReaderOptions): RecordStream {
   return options.format === 'csv' ? readCsv(source, options) : readJson(source, options);
