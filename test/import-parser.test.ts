@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CsvParser, CsvSyntaxError, type CsvRecord } from '../src/db/import/csv.js';
-import { FingerprintSet } from '../src/db/import/fingerprints.js';
+import { FingerprintSet, fingerprintInto, fingerprintText } from '../src/db/import/fingerprints.js';
 import { JsonArraySplitter, JsonLinesSplitter, JsonSyntaxError, type JsonElement } from '../src/db/import/json.js';
 import { CHUNK_BYTES, InvalidBytesError, openTextSource } from '../src/db/import/text-source.js';
 import { tempDir } from './support/cli.js';
@@ -198,5 +198,25 @@ describe('FingerprintSet', () => {
     expect(set.probe(['t', 'exam-3', 'question text number 3']).line).toBe(3);
     expect(set.probe(['t', 'exam-3', 'question text number 4']).line).toBe(0);
     expect(set.probe(['t', 'exam-', '3question text number 3']).line).toBe(0);
+  });
+
+  it('finds repeated keys whose last part was fingerprinted already, and fingerprints a text as fingerprintInto does', () => {
+    const set = new FingerprintSet();
+    const words = new Int32Array(3);
+    const single = new Int32Array(2);
+    for (let i = 1; i <= 200_000; i++) {
+      const text = `question text number ${i} ${'é'.repeat(i % 5)}`;
+      fingerprintText(words, 0, text);
+      fingerprintInto(single, 0, text);
+      if (words[0] !== single[0] || words[1] !== single[1]) throw new Error(`line ${i}: the comparison's words differ`);
+      const probe = set.probeHashed(['t', `exam-${i % 7}`], words, 0);
+      expect(probe.line).toBe(0);
+      set.add(probe, i);
+    }
+    fingerprintText(words, 0, `question text number 3 ${'é'.repeat(3)}`);
+    expect(set.probeHashed(['t', 'exam-3'], words, 0).line).toBe(3);
+    expect(set.probeHashed(['t', 'exam-4'], words, 0).line).toBe(0);
+    // the same parts unhashed are another key
+    expect(set.probe(['t', 'exam-3', `question text number 3 ${'é'.repeat(3)}`]).line).toBe(0);
   });
 });

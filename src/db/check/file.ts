@@ -146,7 +146,7 @@ function repeatedKey(validated: Validated<unknown>, record: SourceRecord, keys: 
   const line = format === 'json' ? record.index : record.line;
   const probes = [];
   for (const key of validated.keys) {
-    const probe = keys.probe(key.key);
+    const probe = key.hashed ? keys.probeHashed(key.key, key.hashed, 0) : keys.probe(key.key);
     if (probe.line !== 0) {
       if (key.warnOnly) continue;
       const where = record.locate(key.field);

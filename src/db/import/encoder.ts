@@ -16,7 +16,14 @@ export interface Validated<Row> {
    * Keys no two rows of a file may share, with what to say when two do (`first` is "line 12", or
    * "record 3" in JSON). A `warnOnly` key that repeats is reported and the row imported.
    */
-  keys: Array<{ key: readonly string[]; field: string; warnOnly?: boolean; message: (first: string) => string }>;
+  keys: Array<{
+    key: readonly string[];
+    /** The key's last part, fingerprinted already (three words, `fingerprintText`); read before the next record is validated. */
+    hashed?: Int32Array;
+    field: string;
+    warnOnly?: boolean;
+    message: (first: string) => string;
+  }>;
 }
 
 /**

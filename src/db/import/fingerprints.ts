@@ -51,6 +51,37 @@ export class FingerprintSet {
   }
 
   /**
+   * `probe` for a key whose last part was fingerprinted already (`fingerprintText`: the three words
+   * from `words[at]` on): a question text is hashed once for the duplicate check and the comparison.
+   */
+  probeHashed(parts: readonly string[], words: Int32Array, at: number): FingerprintProbe {
+    let h1 = 0x811c9dc5 ^ (parts.length + 1);
+    let h2 = 0x9747b28c ^ (parts.length + 1);
+    let h3 = 0x27d4eb2f;
+    let length = 0;
+    // the parts, each after a separator; then a separator of the fingerprinted part's own, and its three words
+    for (let p = 0; p <= parts.length; p++) {
+      const part = p < parts.length ? parts[p] : '';
+      length += part.length + 1;
+      const units = p < parts.length ? part.length : 3;
+      for (let i = -1; i < units; i++) {
+        const c = i < 0 ? (p < parts.length ? 0x110000 : 0x110001) : p < parts.length ? part.charCodeAt(i) : words[at + i];
+        h1 = Math.imul(h1 ^ c, 0x01000193);
+        let k = Math.imul(c, 0xcc9e2d51);
+        k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+        h2 ^= k;
+        h2 = (Math.imul((h2 << 13) | (h2 >>> 19), 5) + 0xe6546b64) | 0;
+        h3 = Math.imul(h3 + c, 0x165667b1);
+        h3 = (h3 << 17) | (h3 >>> 15);
+      }
+    }
+    h1 = mix(h1 ^ length);
+    h2 = mix(h2 ^ length);
+    h3 = mix(h3 ^ h1);
+    return { h1, h2, h3, line: this.lines[this.slotOf(h1, h2, h3)] };
+  }
+
+  /**
    * Makes room for `keys` keys at once: growing step by step holds the old and the new tables
    * together each time, and the last step of a million-row file is the biggest.
    */
@@ -135,4 +166,28 @@ export function fingerprintInto(out: Int32Array, at: number, value: string | nul
   }
   out[at] = mix(h1 ^ value.length);
   out[at + 1] = mix(h2 ^ h1);
+}
+
+/**
+ * `fingerprintInto` with a third word from a third hash of the same pass: the two words a
+ * comparison reads (the same as fingerprintInto's) and 96 bits for the duplicate check
+ * (`FingerprintSet.probeHashed`), for one reading of the text.
+ */
+export function fingerprintText(out: Int32Array, at: number, value: string): void {
+  let h1 = 0x811c9dc5 ^ value.length;
+  let h2 = 0x9747b28c;
+  let h3 = 0x27d4eb2f ^ value.length;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    let k = Math.imul(c, 0xcc9e2d51);
+    k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+    h2 ^= k;
+    h2 = (Math.imul((h2 << 13) | (h2 >>> 19), 5) + 0xe6546b64) | 0;
+    h3 = Math.imul(h3 + c, 0x165667b1);
+    h3 = (h3 << 17) | (h3 >>> 15);
+  }
+  out[at] = mix(h1 ^ value.length);
+  out[at + 1] = mix(h2 ^ h1);
+  out[at + 2] = mix(h3 ^ value.length);
 }

@@ -6,7 +6,7 @@ import { accepting, bool, id, int, list, number, oneOf, optionalText, RecordSche
 import type { Problem } from './problems.js';
 import { ColumnMap, kindsOf, type SourceRecord } from './records.js';
 import { ExistingIndex, optionsKey, TEXT_FIELDS, WORDS, type ExistingQuestions, type TextField } from './existing.js';
-import { fingerprintInto } from './fingerprints.js';
+import { fingerprintInto, fingerprintText } from './fingerprints.js';
 import { KeptList } from './kept.js';
 import { OPTION_FIELDS, PINGTOPASS_EXAM_COLUMNS, PINGTOPASS_QUESTION_COLUMNS } from './columns.js';
 
@@ -268,6 +268,9 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
   private readonly keptExams: Array<[string, string]> = [];
   private readonly keptExamIndex = new Map<string, number>();
   private readonly rowWords = new Int32Array(WORDS);
+  /** The fingerprint of the text of the row last validated (`textWordsOf`). */
+  private readonly textWords = new Int32Array(3);
+  private textWordsOf?: PingToPassQuestion;
   /** The stored question `unchangedMatch` last found for a row, changed or not (-1: none). */
   private matched = -1;
 
@@ -351,11 +354,14 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
     row.line = record.line;
     for (let bit = 0; bit < GIVEN_FIELDS.length; bit++) if (GIVEN_FIELDS[bit] in record.values) row.given |= 1 << bit;
     // A row with an id matches by id: a repeated text is a warning. Without an id it would match by text, ambiguously.
-    const textKey = ['t', row.examId, row.text];
+    // the text is fingerprinted once, for the duplicate check and the comparison with stored questions
+    fingerprintText(this.textWords, 0, row.text);
+    this.textWordsOf = row;
+    const textKey = ['t', row.examId];
     const keys: Validated<PingToPassQuestion>['keys'] = [
       row.givenId === undefined
-        ? { key: textKey, field: 'text', message: (first) => `the same question text for exam ${row.examCode} is on ${first}; give the rows ids, or merge them` }
-        : { key: textKey, field: 'text', warnOnly: true, message: (first) => `the same question text for exam ${row.examCode} is on ${first}; imported as its own question (id "${row.givenId}")` },
+        ? { key: textKey, hashed: this.textWords, field: 'text', message: (first) => `the same question text for exam ${row.examCode} is on ${first}; give the rows ids, or merge them` }
+        : { key: textKey, hashed: this.textWords, field: 'text', warnOnly: true, message: (first) => `the same question text for exam ${row.examCode} is on ${first}; imported as its own question (id "${row.givenId}")` },
     ];
     if (row.givenId !== undefined) keys.push({ key: ['i', row.givenId], field: 'id', message: (first) => `duplicate id "${row.givenId}": ${first} has it too` });
     return { row, group: row.examCode, keys };
@@ -416,7 +422,10 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
   /** The question the row matches when importing it would leave that question as it is. */
   private unchangedMatch(row: PingToPassQuestion): number {
     const words = this.rowWords;
-    fingerprintInto(words, 0, row.text);
+    if (this.textWordsOf === row) {
+      words[0] = this.textWords[0];
+      words[1] = this.textWords[1];
+    } else fingerprintInto(words, 0, row.text);
     const at = this.existing!.match(row, words);
     this.matched = at;
     if (at < 0) return -1;

@@ -172,7 +172,7 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
           else {
             probes.length = 0;
             for (const key of validated.keys) {
-              const probe = fingerprints.probe(key.key);
+              const probe = key.hashed ? fingerprints.probeHashed(key.key, key.hashed, 0) : fingerprints.probe(key.key);
               if (probe.line !== 0) {
                 const where = record.locate(key.field);
                 // JSON records can share a line: they are told apart by their number in the file
