@@ -46,6 +46,12 @@ describe.each(MODES)('rows the file does not have (%s)', (mode) => {
       { id: 'pr-3', is_active: 0 },
       { id: 'pr-4', is_active: 1 },
     ]);
+    expect(pruned.stderr).toMatch(/2 questions of SC-900 were deactivated: not in this file \(pr-2, pr-3\)/);
+    // the one active question of SC-900 left out: in the singular
+    writeFileSync(join(t.dir, 'shorter.csv'), `${HEADER}\npr-2,SC-900,Prune two?,a,b,A,1\n`);
+    const again = await cli(['import', 'shorter.csv', '--prune', '--yes']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/1 question of SC-900 was deactivated: not in this file \(pr-1\)/);
   });
 
   it('open-interview: --prune marks the channel’s questions the file lacks as deleted', async () => {

@@ -361,7 +361,7 @@ function renderSummary(out: Output, summary: ImportSummary, displayUrl: string):
   for (const group of summary.missing) {
     const what = `${group.count.toLocaleString('en-US')} question${group.count === 1 ? '' : 's'} of ${group.group}`;
     const ids = `${group.ids.join(', ')}${group.count > group.ids.length ? ', …' : ''}`;
-    if (summary.pruned > 0) out.warn(`${what} ${summary.dryRun ? 'would be' : 'were'} deactivated: not in this file (${ids})`);
+    if (summary.pruned > 0) out.warn(`${what} ${summary.dryRun ? 'would be' : group.count === 1 ? 'was' : 'were'} deactivated: not in this file (${ids})`);
     else out.notice(`${what} ${group.count === 1 ? 'is' : 'are'} in the database but not in this file (${ids}); --prune deactivates them`);
   }
   if (summary.reviewReset.length > 0) {

@@ -217,7 +217,7 @@ export interface PingToPassQuestionsPlan {
   direct: boolean;
   /** Exam code to exam id. */
   exams: Array<[string, string]>;
-  /** The questions there are (staged imports): rows that would not change one are staged as their key alone. */
+  /** The questions there are (staged imports): rows that would not change one are listed (`listKept`) or staged as their key alone. */
   existing?: ExistingQuestions;
   /**
    * Such rows are not staged at all: the encoder lists them (KeptRows, in the pipeline's end) and
@@ -463,14 +463,14 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
     this.matched = -1;
     const kept = this.existing ? this.unchangedMatch(row) : -1;
     if (kept >= 0) {
+      if (this.keptList) {
+        this.keptList.add(record.index, row.line, kept, row.givenId !== undefined, row.examCode);
+        return [];
+      }
       let exam = this.keptExamIndex.get(row.examId);
       if (exam === undefined) {
         exam = this.keptExams.push([row.examId, row.examCode]) - 1;
         this.keptExamIndex.set(row.examId, exam);
-      }
-      if (this.keptList) {
-        this.keptList.add(record.index, row.line, kept, row.givenId !== undefined, row.examCode);
-        return [];
       }
       const targetId = this.existing!.store.ids[kept];
       const statement = this.keptRows!.add(this.keptValues!(row, record, targetId, exam), 32 + targetId.length + (row.givenId?.length ?? 0));

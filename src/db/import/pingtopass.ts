@@ -91,7 +91,7 @@ export class PingToPassQuestionsTarget implements ImportTarget {
     }
     const examCodes: Array<[string, string]> = examRows.rows.map((row) => [String(row.code), String(row.id)]);
     if (context.dryRun) for (const planned of context.plannedExams) if (!examCodes.some(([code]) => code === planned[0])) examCodes.push(planned);
-    // compared before staging: rows that change nothing are staged as their key alone
+    // compared before staging: rows that change nothing are listed by the encoder (keys in SQL for --mode insert)
     const stored = this.direct ? undefined : await readExistingQuestions(context.runner, remote, pageStarts);
     this.store = stored;
     for (const row of examRows.rows) this.codeOf.set(String(row.id), String(row.code));
