@@ -25,29 +25,7 @@ export class FingerprintSet {
    * 0 when it is new.
    */
   probe(parts: readonly string[]): FingerprintProbe {
-    let h1 = 0x811c9dc5 ^ parts.length;
-    let h2 = 0x9747b28c ^ parts.length;
-    let h3 = 0x27d4eb2f;
-    let length = 0;
-    for (let p = 0; p < parts.length; p++) {
-      const part = parts[p];
-      length += part.length + 1;
-      // A separator that no text contains: ["ab", "c"] and ["a", "bc"] must differ.
-      for (let i = -1; i < part.length; i++) {
-        const c = i < 0 ? 0x110000 : part.charCodeAt(i);
-        h1 = Math.imul(h1 ^ c, 0x01000193);
-        let k = Math.imul(c, 0xcc9e2d51);
-        k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
-        h2 ^= k;
-        h2 = (Math.imul((h2 << 13) | (h2 >>> 19), 5) + 0xe6546b64) | 0;
-        h3 = Math.imul(h3 + c, 0x165667b1);
-        h3 = (h3 << 17) | (h3 >>> 15);
-      }
-    }
-    h1 = mix(h1 ^ length);
-    h2 = mix(h2 ^ length);
-    h3 = mix(h3 ^ h1);
-    return { h1, h2, h3, line: this.lines[this.slotOf(h1, h2, h3)] };
+    return this.probeKey(parts);
   }
 
   /**
@@ -55,17 +33,24 @@ export class FingerprintSet {
    * from `words[at]` on): a question text is hashed once for the duplicate check and the comparison.
    */
   probeHashed(parts: readonly string[], words: Int32Array, at: number): FingerprintProbe {
-    let h1 = 0x811c9dc5 ^ (parts.length + 1);
-    let h2 = 0x9747b28c ^ (parts.length + 1);
+    return this.probeKey(parts, words, at);
+  }
+
+  /** The parts, each after a separator; then, when given, a separator of the fingerprinted part's own and its three words. */
+  private probeKey(parts: readonly string[], words?: Int32Array, at = 0): FingerprintProbe {
+    const count = parts.length + (words ? 1 : 0);
+    let h1 = 0x811c9dc5 ^ count;
+    let h2 = 0x9747b28c ^ count;
     let h3 = 0x27d4eb2f;
     let length = 0;
-    // the parts, each after a separator; then a separator of the fingerprinted part's own, and its three words
-    for (let p = 0; p <= parts.length; p++) {
-      const part = p < parts.length ? parts[p] : '';
+    for (let p = 0; p < count; p++) {
+      const hashed = p === parts.length;
+      const part = hashed ? '' : parts[p];
       length += part.length + 1;
-      const units = p < parts.length ? part.length : 3;
+      const units = hashed ? 3 : part.length;
+      // A separator that no text contains: ["ab", "c"] and ["a", "bc"] must differ.
       for (let i = -1; i < units; i++) {
-        const c = i < 0 ? (p < parts.length ? 0x110000 : 0x110001) : p < parts.length ? part.charCodeAt(i) : words[at + i];
+        const c = i < 0 ? (hashed ? 0x110001 : 0x110000) : hashed ? words![at + i] : part.charCodeAt(i);
         h1 = Math.imul(h1 ^ c, 0x01000193);
         let k = Math.imul(c, 0xcc9e2d51);
         k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
@@ -171,7 +156,8 @@ export function fingerprintInto(out: Int32Array, at: number, value: string | nul
 /**
  * `fingerprintInto` with a third word from a third hash of the same pass: the two words a
  * comparison reads (the same as fingerprintInto's) and 96 bits for the duplicate check
- * (`FingerprintSet.probeHashed`), for one reading of the text.
+ * (`FingerprintSet.probeHashed`), for one reading of the text. Its loop repeats fingerprintInto's
+ * on purpose: a third hash (or a test for one) in that loop slows every other field's fingerprint.
  */
 export function fingerprintText(out: Int32Array, at: number, value: string): void {
   let h1 = 0x811c9dc5 ^ value.length;
