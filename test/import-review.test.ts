@@ -60,6 +60,19 @@ describe.each(MODES)('a re-import respects review decisions (%s)', (mode) => {
     ]);
   });
 
+  it('one decided question sent back to pending is said in the singular', async () => {
+    expect((await cli(['import', 'decided.csv', '--reviewer', 'lead@example.com'])).code).toBe(0);
+    writeFileSync(join(t.dir, 'one.csv'), `${HEADER}\nrv-1,CCNA-200-301,Which port does SSH use?,22,23,B,1,ssh\n`);
+    const result = await cli(['import', 'one.csv']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/1 approved question changed and is pending again: rv-1/);
+    expect((await reviewOf(t)).map((row) => [row.id, row.review_status])).toEqual([
+      ['rv-1', 'pending'],
+      ['rv-2', 'approved'],
+      ['rv-3', 'rejected'],
+    ]);
+  });
+
   it('--refuse-reviewed-changes refuses (exit 5, naming them) and writes nothing; --keep-review-status keeps the decisions', async () => {
     expect((await cli(['import', 'decided.csv', '--reviewer', 'lead@example.com'])).code).toBe(0);
     const before = await reviewOf(t);

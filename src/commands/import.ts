@@ -368,7 +368,7 @@ function renderSummary(out: Output, summary: ImportSummary, displayUrl: string):
     const ids = summary.reviewReset.slice(0, 20).map((entry) => entry.id).join(', ');
     const more = summary.reviewReset.length > 20 ? `, … (${summary.reviewReset.length - 20} more; all in --json)` : '';
     const decided = [...new Set(summary.reviewReset.map((entry) => entry.previous))].join(' or ');
-    out.warn(`${summary.reviewReset.length} ${decided} question${summary.reviewReset.length === 1 ? '' : 's'} changed and ${summary.dryRun ? 'would be' : 'are'} pending again: ${ids}${more}`);
+    out.warn(`${summary.reviewReset.length} ${decided} question${summary.reviewReset.length === 1 ? '' : 's'} changed and ${summary.dryRun ? 'would be' : summary.reviewReset.length === 1 ? 'is' : 'are'} pending again: ${ids}${more}`);
   }
   if (summary.warningCount > 0) {
     out.warn(`${summary.warningCount.toLocaleString('en-US')} row${summary.warningCount === 1 ? '' : 's'} to look at:`);
