@@ -33,7 +33,6 @@ export interface Validated<Row> {
  */
 export interface KeptRows {
   rows: Int32Array;
-  count: number;
   counts: Array<[string, number]>;
 }
 

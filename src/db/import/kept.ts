@@ -1,12 +1,8 @@
 import type { KeptRows } from './encoder.js';
 import { compareBinary, META, META_SIZE, REVIEW_CODES, type ExistingQuestions } from './existing.js';
+import type { QueryResult } from './runner.js';
 
 const STRIDE = 4;
-
-/** Rows read by SQL (the runner's QueryResult). */
-interface QueryResult {
-  rows: Array<Record<string, unknown>>;
-}
 
 /** Gathers KeptRows as the worker finds them. */
 export class KeptList {
@@ -30,7 +26,7 @@ export class KeptList {
   }
 
   result(): KeptRows {
-    return { rows: this.rows.slice(0, this.count * STRIDE), count: this.count, counts: [...this.counts] };
+    return { rows: this.rows.slice(0, this.count * STRIDE), counts: [...this.counts] };
   }
 }
 
@@ -55,6 +51,7 @@ export class KeptOutcomes {
   private readonly matched: Uint8Array;
   /** Kept rows matching a question a kept row before them matches. */
   private readonly repeats: number[] = [];
+  private readonly keptCount: number;
 
   /** `staged`: every staged row with a target (SELECT seq, line, target_id, matched_by ... ORDER BY seq). */
   constructor(
@@ -63,9 +60,10 @@ export class KeptOutcomes {
     staged: QueryResult,
   ) {
     const size = store.ids.length;
+    this.keptCount = kept.rows.length / STRIDE;
     this.keptAt = new Int32Array(size).fill(-1);
     this.matched = new Uint8Array(size);
-    for (let k = 0; k < kept.count; k++) {
+    for (let k = 0; k < this.keptCount; k++) {
       const at = kept.rows[k * STRIDE + 2];
       if (this.keptAt[at] === -1) this.keptAt[at] = k;
       else this.repeats.push(k);
@@ -136,7 +134,7 @@ export class KeptOutcomes {
     if (!keptUnchanged) return entries.map((entry) => entry[1]);
     const approved = REVIEW_CODES.indexOf('approved');
     const rejected = REVIEW_CODES.indexOf('rejected');
-    for (let k = 0; k < this.kept.count; k++) {
+    for (let k = 0; k < this.keptCount; k++) {
       const at = this.kept.rows[k * STRIDE + 2];
       const review = this.store.meta[at * META_SIZE + META.review];
       if (review === approved || review === rejected) entries.push([this.kept.rows[k * STRIDE], this.store.ids[at]]);
@@ -157,7 +155,7 @@ export class KeptOutcomes {
       const exam = examIndex.get(id);
       if (exam !== undefined) inFile[exam] = 1;
     }
-    for (let k = 0; k < this.kept.count; k++) inFile[meta[this.kept.rows[k * STRIDE + 2] * META_SIZE + META.exam]] = 1;
+    for (let k = 0; k < this.keptCount; k++) inFile[meta[this.kept.rows[k * STRIDE + 2] * META_SIZE + META.exam]] = 1;
     const byCode = new Map<string, string[]>();
     const all: string[] = [];
     for (let at = 0; at < ids.length; at++) {

@@ -101,12 +101,17 @@ export class PingToPassQuestionsTarget implements ImportTarget {
       exams: examCodes,
       existing: stored,
       listKept: context.mode !== 'insert',
-      existingAction: context.mode === 'skip-existing' ? 'skip' : 'unchanged',
+      existingAction: this.keptAction(),
       jsonRows: remote,
     };
   }
 
   async accept(): Promise<void> {}
+
+  /** What a row that changes nothing counts as: skipped with `--mode skip-existing`, else unchanged. */
+  private keptAction(): 'skip' | 'unchanged' {
+    return this.context.mode === 'skip-existing' ? 'skip' : 'unchanged';
+  }
 
   acceptKept(kept: KeptRows): void {
     this.kept = kept;
@@ -285,7 +290,7 @@ export class PingToPassQuestionsTarget implements ImportTarget {
       tally.add(String(row.exam_code), OUTCOME_OF_ACTION[String(row.action)], Number(row.n));
       if (row.action === 'create' || row.action === 'update') changing += Number(row.n);
     }
-    const keptAction = mode === 'skip-existing' ? 'skip' : 'unchanged';
+    const keptAction = this.keptAction();
     if (listed) for (const [code, count] of listed.kept.counts) tally.add(code, OUTCOME_OF_ACTION[keptAction], count);
     if (read.reset) this.addReviewReset(read.reset);
     if (!problems.empty) return changing;
