@@ -350,10 +350,10 @@ function renderSummary(out: Output, summary: ImportSummary, displayUrl: string):
   // a file without rows has nothing to tabulate: the closing line gives its counts
   if (rows.length > 0) out.table(headers, rows);
   for (const column of summary.ignoredColumns) out.notice(`ignored column "${column}" (--ignore-unknown-columns)`);
-  if (summary.ids.assigned.length > 0) {
+  if (summary.assigned > 0) {
     const shown = summary.ids.assigned.slice(0, 20).join(', ');
-    const more = summary.ids.assigned.length > 20 ? `, … (${summary.ids.assigned.length - 20} more; all in --json)` : '';
-    const rows = `${summary.ids.assigned.length.toLocaleString('en-US')} row${summary.ids.assigned.length === 1 ? '' : 's'} without an id`;
+    const more = summary.assigned > 20 ? `, … (${summary.assigned - 20} more; all in --json)` : '';
+    const rows = `${summary.assigned.toLocaleString('en-US')} row${summary.assigned === 1 ? '' : 's'} without an id`;
     // a dry run's ids are provisional: the import draws new ones
     if (summary.dryRun) out.notice(`${rows} would be created with new ids`);
     else out.notice(`${rows} got: ${shown}${more}`);

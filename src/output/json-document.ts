@@ -13,9 +13,14 @@ export function writeJsonDocument(write: (chunk: string) => void, value: unknown
     }
   };
 
-  /** The value JSON.stringify would serialise for `holder[key]`: after toJSON and the replacer. */
+  /**
+   * The value JSON.stringify would serialise for `holder[key]`: after toJSON and the replacer. A
+   * list with `jsonItems` (an import's ids) is kept as it is and written item by item: its toJSON
+   * array, without making that array.
+   */
   const prepared = (holder: unknown, key: string, raw: unknown): unknown => {
     let current = raw;
+    if (streamed(current)) return current;
     if ((typeof current === 'object' && current !== null) || typeof current === 'bigint') {
       const toJSON = (current as { toJSON?: unknown }).toJSON;
       if (typeof toJSON === 'function') current = toJSON.call(current, key);
@@ -33,6 +38,16 @@ export function writeJsonDocument(write: (chunk: string) => void, value: unknown
       return true;
     }
     const inner = `${indent}  `;
+    if (streamed(current)) {
+      let index = 0;
+      for (const item of current.jsonItems()) {
+        emit(`${index === 0 ? '[' : ','}\n${inner}`);
+        if (!writeValue(prepared(current, String(index), item), inner)) emit('null');
+        index++;
+      }
+      emit(index === 0 ? '[]' : `\n${indent}]`);
+      return true;
+    }
     if (Array.isArray(current)) {
       if (current.length === 0) {
         emit('[]');
@@ -61,4 +76,13 @@ export function writeJsonDocument(write: (chunk: string) => void, value: unknown
   writeValue(prepared({ '': value }, '', value), '');
   emit('\n');
   if (pending.length > 0) write(pending);
+}
+
+/** A list written item by item; its `toJSON` must give the same items as an array. */
+interface StreamedList {
+  jsonItems(): Iterable<unknown>;
+}
+
+function streamed(value: unknown): value is StreamedList {
+  return typeof value === 'object' && value !== null && typeof (value as Partial<StreamedList>).jsonItems === 'function';
 }

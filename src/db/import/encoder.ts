@@ -51,6 +51,11 @@ export interface RowEncoder<Row = unknown> {
   counts(): EncoderCounts;
   /** Rows that change nothing, listed instead of staged (PingToPass questions). */
   kept?(): KeptRows | undefined;
+  /**
+   * Into an empty table (PingToPass questions): which created rows had no id and got one drawn, as
+   * [from, to) ranges of their order of creation; the ids themselves are read back once written.
+   */
+  assigned?(): number[] | undefined;
 }
 
 /** Gathers rows into statements: tuples of bound values (RowPacker) or one JSON argument (JsonRowPacker). */

@@ -17,7 +17,7 @@ import { formatProblem, ProblemLog } from './problems.js';
 import { FileProblem, formatFromPath, type FileFormat } from './records.js';
 import { RejectsFormatError, RejectsWriter } from './rejects.js';
 import { openRunner, type ImportRunner } from './runner.js';
-import { Tally, type GroupCounts, type ImportContext, type ImportMode, type ImportTarget, type ImportedIds, type MissingQuestions, type QuestionDiff, type ReviewPolicy, type ReviewReset } from './session.js';
+import { importedIds, Tally, type GroupCounts, type ImportContext, type ImportMode, type ImportTarget, type ImportedIds, type MissingQuestions, type QuestionDiff, type ReviewPolicy, type ReviewReset } from './session.js';
 import { normalizeEncoding, UnknownEncodingError } from './text-source.js';
 import { textFormatOf } from '../interchange/aiken.js';
 import { checkInterchangeKind, type InterchangeDefaults } from '../interchange/index.js';
@@ -108,6 +108,11 @@ export interface ImportSummary {
   reviewReset: ReviewReset[];
   /** Questions created and updated, by id (exams and certifications: empty); `assigned`: ids qbank gave to rows without one. */
   ids: ImportedIds;
+  /**
+   * Rows without an id that were created with an id qbank drew (or would be). A dry run into an
+   * empty bank draws none: there `ids.assigned` is empty and only this count says how many.
+   */
+  assigned: number;
   /** Active questions of the file's exams (open-interview: channels) that the file does not have. */
   missing: MissingQuestions[];
   /** How many of them `prune` deactivated (PingToPass `is_active = 0`, open-interview status `deleted`); in a dry run, would. */
@@ -340,7 +345,8 @@ function importContext(database: Database, runner: ImportRunner, file: string, o
     plannedExams,
     reviewPolicy: options.reviewPolicy ?? 'reset',
     reviewReset: [],
-    ids: { created: [], updated: [], assigned: [], unchangedReviewed: [] },
+    ids: importedIds(),
+    assignedUnlisted: 0,
     prune: Boolean(options.prune),
     confirmPrune: options.confirmPrune,
     missing: [],
@@ -419,6 +425,7 @@ async function applyBatches(
   if (!problems.empty) throw problemsError(file, problems, stream.records);
   for (const count of end.counts) tally.add(count.group, count.outcome, count.count);
   if (end.kept) target.acceptKept?.(end.kept);
+  if (end.assigned) target.acceptAssigned?.(end.assigned);
   await target.finish();
   await runner.drain();
   if (!problems.empty) throw problemsError(file, problems, stream.records);
@@ -455,6 +462,7 @@ function summaryOf(prepared: PreparedFile, options: ImportOptions, context: Impo
     warningCount: stream.warnings.count,
     reviewReset: context.reviewReset,
     ids: context.ids,
+    assigned: context.ids.assigned.length + context.assignedUnlisted,
     missing: context.missing,
     pruned: options.prune ? context.missing.reduce((sum, group) => sum + group.count, 0) : 0,
     ignoredColumns: end.ignored,

@@ -257,6 +257,9 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
   /** Into an empty table only: options are their own statements. */
   private readonly optionRows?: Packer;
   private readonly createdByExam = new Map<string, number>();
+  /** Into an empty table: the rows created so far, and [from, to) ranges of those without an id. */
+  private created = 0;
+  private readonly assignedRanges: number[] = [];
   /** Staged imports into a table with questions: what there is, and the rows that leave it as it is. */
   private readonly existing?: ExistingIndex;
   private readonly keptRows?: Packer;
@@ -375,6 +378,12 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
   encode(row: PingToPassQuestion, record: SourceRecord): Statement[] {
     if (this.direct) {
       this.createdByExam.set(row.examCode, (this.createdByExam.get(row.examCode) ?? 0) + 1);
+      if (row.givenId === undefined) {
+        const ranges = this.assignedRanges;
+        if (ranges.length > 0 && ranges[ranges.length - 1] === this.created) ranges[ranges.length - 1]++;
+        else ranges.push(this.created, this.created + 1);
+      }
+      this.created++;
       // Into an empty table a dry run writes nothing at all: every row would be created.
       return this.settings.dryRun ? [] : this.addDirect(row);
     }
@@ -391,6 +400,10 @@ export class PingToPassQuestionEncoder implements RowEncoder<PingToPassQuestion>
 
   kept(): KeptRows | undefined {
     return this.keptList?.result();
+  }
+
+  assigned(): number[] | undefined {
+    return this.direct ? this.assignedRanges : undefined;
   }
 
   private addDirect(row: PingToPassQuestion): Statement[] {

@@ -51,6 +51,8 @@ export class PingToPassQuestionsTarget implements ImportTarget {
   private readonly codeOf = new Map<string, string>();
   /** With the kept rows listed: the ids of the questions a prune deactivates. */
   private missingIds?: string[];
+  /** Into an empty table: which created rows had no id ([from, to) ranges of their order). */
+  private assignedRanges: number[] = [];
 
   async begin(context: ImportContext): Promise<PingToPassQuestionsPlan> {
     this.context = context;
@@ -117,16 +119,31 @@ export class PingToPassQuestionsTarget implements ImportTarget {
     this.kept = kept;
   }
 
+  acceptAssigned(ranges: number[]): void {
+    this.assignedRanges = ranges;
+  }
+
   async finish(): Promise<void> {
     if (!this.direct) return this.resolveAndApply();
     if (this.rebuildIndexes.length > 0) await this.context.runner.send(this.rebuildIndexes, 0);
-    if (!this.context.dryRun && this.context.problems.empty) {
-      // the table was empty: every question in it is this import's (a dry run of an empty table writes nothing to read back)
+    const ranges = this.assignedRanges;
+    if (this.context.dryRun) {
+      // a dry run into an empty table writes nothing to read back, and draws no ids
+      for (let at = 0; at < ranges.length; at += 2) this.context.assignedUnlisted += ranges[at + 1] - ranges[at];
+    } else if (this.context.problems.empty) {
+      // the table was empty: every question in it is this import's, in the order it was created
       const { runner, ids } = this.context;
       const sql = 'SELECT id FROM questions ORDER BY rowid';
+      let order = 0;
+      let range = 0;
+      const add = (id: string) => {
+        while (range < ranges.length && ranges[range + 1] <= order) range += 2;
+        ids.created.push(id, range < ranges.length && ranges[range] <= order);
+        order++;
+      };
       // a file's ids one by one: a million rows read at once held a million row objects beside the ids (+110 MB)
-      if (runner.rows) for (const row of runner.rows(sql)) ids.created.push(String(row[0]));
-      else for (const row of (await runner.query([sql]))[0].rows) ids.created.push(String(row.id));
+      if (runner.rows) for (const row of runner.rows(sql)) add(String(row[0]));
+      else for (const row of (await runner.query([sql]))[0].rows) add(String(row.id));
     }
   }
 
@@ -297,7 +314,7 @@ export class PingToPassQuestionsTarget implements ImportTarget {
     await this.reportChanges(typeFor, read.created, outcomes);
     addStagedIds(read.ids, this.context.ids);
     const reviewed = outcomes ? outcomes.reviewed(read.reviewed, keptAction === 'unchanged') : read.reviewed.rows.map((row) => String(row.id));
-    this.context.ids.unchangedReviewed.push(...reviewed);
+    for (const id of reviewed) this.context.ids.unchangedReviewed.push(id);
     if (outcomes) {
       const missing = outcomes.missing(read.missing.rows.map((row) => String(row.exam_id)), this.codeOf);
       this.context.missing.push(...missing.groups);

@@ -81,6 +81,8 @@ export interface PipelineEnd {
   records: number;
   /** Rows that change nothing, listed instead of staged. */
   kept?: KeptRows;
+  /** See `RowEncoder.assigned`. */
+  assigned?: number[];
 }
 
 const PROBLEMS_SENT = 20;
@@ -231,7 +233,7 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
     if (rest.length > 0) {
       yield { statements: rest, rows: [], problems: [], problemsNotSent: 0, rejected: [], rejectedProblems: [], warnings: [], warningsNotSent: 0, records, bytes: source.bytesRead(), totalBytes: source.totalBytes };
     }
-    return { header: stream.header, dialect: stream.dialect, ignored: [...stream.ignored], encoding: source.encoding, counts: encoding ? encoder.counts() : [], records, kept: encoding ? encoder.kept?.() : undefined };
+    return { header: stream.header, dialect: stream.dialect, ignored: [...stream.ignored], encoding: source.encoding, counts: encoding ? encoder.counts() : [], records, kept: encoding ? encoder.kept?.() : undefined, assigned: encoding ? encoder.assigned?.() : undefined };
   } finally {
     await source.close();
   }

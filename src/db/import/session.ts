@@ -1,6 +1,7 @@
 import { RefusedError } from '../../errors.js';
 import type { Database } from '../client.js';
 import type { KeptRows } from './encoder.js';
+import { IdList, type IdSequence } from './id-list.js';
 import type { EncoderPlan } from './pipeline.js';
 import type { ProblemLog } from './problems.js';
 import type { BulkLoad, ImportRunner, QueryResult } from './runner.js';
@@ -58,6 +59,8 @@ export interface ImportContext {
   reviewReset: ReviewReset[];
   /** Ids of the questions created (or that would be) and updated; `assigned`: created from rows without an id. */
   ids: ImportedIds;
+  /** Rows without an id a dry run into an empty bank would create: counted, not listed (it draws no ids). */
+  assignedUnlisted: number;
   /** Deactivate the questions of the file's exams (channels) that the file does not have. */
   prune: boolean;
   /** Asked before pruning (not in a dry run), with what would be deactivated; false refuses the import. */
@@ -125,11 +128,18 @@ export function addMissing(result: QueryResult, into: MissingQuestions[]): void 
 }
 
 export interface ImportedIds {
-  created: string[];
-  updated: string[];
-  assigned: string[];
+  /** The ids created (or that would be), those qbank gave to rows without one marked. */
+  created: IdList;
+  updated: IdList;
+  /** The marked ids of `created`. */
+  assigned: IdSequence;
   /** Approved or rejected questions the file left as they are (PingToPass; open-interview questions carry no decision). */
-  unchangedReviewed: string[];
+  unchangedReviewed: IdList;
+}
+
+export function importedIds(): ImportedIds {
+  const created = new IdList();
+  return { created, updated: new IdList(), assigned: created.marked(), unchangedReviewed: new IdList() };
 }
 
 /** Reads the ids of a staging table's created and updated rows (`given_id`, `new_id`, `target_id`, `action`). */
@@ -147,10 +157,7 @@ export function addStagedIds(result: QueryResult, ids: ImportedIds): void {
   for (const row of result.rows) {
     const id = String(row.id);
     if (row.action === 'update') ids.updated.push(id);
-    else {
-      ids.created.push(id);
-      if (Number(row.assigned) === 1) ids.assigned.push(id);
-    }
+    else ids.created.push(id, Number(row.assigned) === 1);
   }
 }
 
@@ -178,6 +185,8 @@ export interface ImportTarget {
   accept(rows: unknown[]): Promise<void>;
   /** Rows that change nothing, which the encoder listed instead of staging (before `finish`). */
   acceptKept?(kept: KeptRows): void;
+  /** Which rows created into an empty table had no id (`RowEncoder.assigned`), before `finish`. */
+  acceptAssigned?(ranges: number[]): void;
   /** Matches, classifies and (unless dry-run or problems) writes; counts outcomes into the tally. */
   finish(): Promise<void>;
 }
