@@ -200,6 +200,21 @@ describe('FingerprintSet', () => {
     expect(set.probe(['t', 'exam-', '3question text number 3']).line).toBe(0);
   });
 
+  it('holds every key whatever size it was reserved for, and keeps them as it grows past it', () => {
+    for (const reserved of [1, 1_000, 3_333, 50_000]) {
+      const set = new FingerprintSet();
+      set.reserve(reserved);
+      const keys = reserved * 3;
+      for (let i = 1; i <= keys; i++) {
+        const probe = set.probe(['i', `id-${i}`]);
+        if (probe.line !== 0) throw new Error(`reserved ${reserved}: key ${i} found before it was added`);
+        set.add(probe, i);
+      }
+      for (let i = 1; i <= keys; i++) if (set.probe(['i', `id-${i}`]).line !== i) throw new Error(`reserved ${reserved}: key ${i} lost`);
+      expect(set.probe(['i', `id-${keys + 1}`]).line).toBe(0);
+    }
+  });
+
   it('finds repeated keys whose last part was fingerprinted already, and fingerprints a text as fingerprintInto does', () => {
     const set = new FingerprintSet();
     const words = new Int32Array(3);

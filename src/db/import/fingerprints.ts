@@ -71,8 +71,8 @@ export class FingerprintSet {
    * together each time, and the last step of a million-row file is the biggest.
    */
   reserve(keys: number): void {
-    let capacity = this.capacity;
-    while (keys * 4 > capacity * 3) capacity *= 2;
+    // the size asked, not the next power of two: a third less memory for a million keys at worst
+    const capacity = Math.ceil((keys * 4) / 3) + 1;
     if (capacity > this.capacity) this.grow(capacity);
   }
 
@@ -90,12 +90,12 @@ export class FingerprintSet {
 
   /** The slot holding the fingerprint, or the empty slot where it would go. */
   private slotOf(h1: number, h2: number, h3: number): number {
-    const mask = this.capacity - 1;
-    let slot = h1 & mask;
+    const capacity = this.capacity;
+    let slot = home(h1, capacity);
     while (this.lines[slot] !== 0) {
       const at = slot * 3;
       if (this.words[at] === h1 && this.words[at + 1] === h2 && this.words[at + 2] === h3) return slot;
-      slot = (slot + 1) & mask;
+      slot = slot + 1 === capacity ? 0 : slot + 1;
     }
     return slot;
   }
@@ -106,15 +106,19 @@ export class FingerprintSet {
     this.capacity = capacity;
     this.words = new Int32Array(this.capacity * 3);
     this.lines = new Uint32Array(this.capacity);
-    const mask = this.capacity - 1;
     for (let old = 0; old < oldLines.length; old++) {
       if (oldLines[old] === 0) continue;
-      let slot = oldWords[old * 3] & mask;
-      while (this.lines[slot] !== 0) slot = (slot + 1) & mask;
+      let slot = home(oldWords[old * 3], capacity);
+      while (this.lines[slot] !== 0) slot = slot + 1 === capacity ? 0 : slot + 1;
       this.words.set(oldWords.subarray(old * 3, old * 3 + 3), slot * 3);
       this.lines[slot] = oldLines[old];
     }
   }
+}
+
+/** The first slot to look in for a key whose first word is `h1`, in a table of any size. */
+function home(h1: number, capacity: number): number {
+  return Math.floor(((h1 >>> 0) * capacity) / 4294967296);
 }
 
 function mix(h: number): number {
