@@ -1,3 +1,4 @@
+import { startModuleWorker } from '../../worker-thread.js';
 import { fingerprintInto } from './fingerprints.js';
 import type { ImportRunner, QueryResult } from './runner.js';
 
@@ -78,14 +79,45 @@ const PAGES_A_TRIP = 10;
 /** Where each page of a remote read starts (a question id every PAGE questions): asked with the import's first queries. */
 export const PAGE_STARTS = `SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM main.questions) WHERE n % ${PAGE} = 0 ORDER BY id`;
 
-/** `pageStarts`: the rows of PAGE_STARTS, when read already (remote). */
-export async function readExistingQuestions(runner: ImportRunner, remote: boolean, pageStarts?: QueryResult): Promise<ExistingQuestions> {
+/** A `file:` database's second connection, read by a helper thread (`store-reader.ts`). */
+export interface StoreHelper {
+  path: string;
+  busyTimeoutMs: number;
+}
+
+/** Below this many questions the helper thread's start costs more than half the read saves. */
+const HELPER_FROM = 20_000;
+
+/**
+ * `pageStarts`: the rows of PAGE_STARTS, when read already (remote). `helper`: a `file:` database
+ * whose transaction holds the write lock (not a dry run): the later half of the questions, by id,
+ * is read at the same time by a helper thread over its own connection, on the other core.
+ */
+export async function readExistingQuestions(runner: ImportRunner, remote: boolean, pageStarts?: QueryResult, helper?: StoreHelper): Promise<ExistingQuestions> {
   if (!remote && runner.rows) {
-    const [count] = await runner.query(['SELECT count(*) AS n FROM main.questions']);
-    const store = new StoreBuilder(Number(count.rows[0].n));
-    const questions = runner.rows(`SELECT ${QUESTION_COLUMNS} FROM main.questions AS q ORDER BY q.id`);
-    const options = new OptionCursor(runner.rows(OPTIONS_OF_QUESTIONS('')));
-    for (const row of questions) store.addRow(row, options);
+    const rows = runner.rows.bind(runner);
+    const [count, changes] = await runner.query(['SELECT count(*) AS n FROM main.questions', 'SELECT total_changes() AS n']);
+    const total = Number(count.rows[0].n);
+    const store = new StoreBuilder(total);
+    let middle: string | undefined;
+    let later: Promise<ExistingQuestions> | undefined;
+    // The helper's connection sees what this transaction sees while it has written no row: it
+    // holds the write lock, so nothing else can commit meanwhile.
+    if (helper && total >= HELPER_FROM && Number(changes.rows[0].n) === 0) {
+      const [found] = await runner.query([`SELECT id FROM main.questions ORDER BY id LIMIT 1 OFFSET ${Math.floor(total / 2)}`]);
+      const id = found.rows[0]?.id;
+      if (typeof id === 'string') {
+        middle = id;
+        later = readInHelper(helper, id, total - Math.floor(total / 2));
+      }
+    }
+    readStoreRange(rows, store, undefined, middle);
+    if (later) {
+      // a helper that could not read: this thread reads that half too
+      const part = await later.catch(() => undefined);
+      if (part) store.append(part);
+      else readStoreRange(rows, store, middle);
+    }
     return store.result();
   }
   const bounds = pageStarts ?? (await runner.query([PAGE_STARTS]))[0];
@@ -108,6 +140,39 @@ export async function readExistingQuestions(runner: ImportRunner, remote: boolea
     }
   }
   return store.result();
+}
+
+type RowReader = (sql: string, args?: unknown[]) => Iterable<ArrayLike<unknown>>;
+
+/** Reads the questions whose ids are from `from` (included) to `to` (excluded), either open, with their options, into `store` in id order. */
+export function readStoreRange(rows: RowReader, store: StoreBuilder, from?: string, to?: string): void {
+  const args = [from, to].filter((bound) => bound !== undefined);
+  const where = (column: string) => {
+    const bounds = [from === undefined ? '' : `${column} >= ?`, to === undefined ? '' : `${column} < ?`].filter(Boolean);
+    return bounds.length === 0 ? '' : `WHERE ${bounds.join(' AND ')}`;
+  };
+  const questions = rows(`SELECT ${QUESTION_COLUMNS} FROM main.questions AS q ${where('q.id')} ORDER BY q.id`, args);
+  const options = new OptionCursor(rows(OPTIONS_OF_QUESTIONS(where('o.question_id')), args));
+  for (const row of questions) store.addRow(row, options);
+}
+
+/** The questions from `from` on, read by a helper thread; rejects when it cannot read them. */
+function readInHelper(helper: StoreHelper, from: string, expected: number): Promise<ExistingQuestions> {
+  return new Promise((resolve, reject) => {
+    const worker = startModuleWorker(import.meta.url, 'store-reader', { ...helper, from, expected });
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      outcome();
+      void worker.terminate();
+    };
+    worker.on('message', (message: { store?: ExistingQuestions; error?: string }) =>
+      settle(() => (message.store ? resolve(message.store) : reject(new Error(message.error ?? 'the store reader failed')))),
+    );
+    worker.on('error', (error) => settle(() => reject(error)));
+    worker.on('exit', (code) => settle(() => reject(new Error(`the store reader stopped (exit code ${code})`))));
+  });
 }
 
 /**
@@ -168,7 +233,7 @@ class OptionCursor {
 }
 
 /** Gathers the store from rows read in id order. */
-class StoreBuilder {
+export class StoreBuilder {
   private readonly ids: string[] = [];
   private readonly examIds: string[] = [];
   private readonly examIndex = new Map<string, number>();
@@ -220,6 +285,31 @@ class StoreBuilder {
     meta[m + META.review] = review === null ? -1 : REVIEW_CODES.indexOf(String(review) as (typeof REVIEW_CODES)[number]);
     meta[m + META.isActive] = flag(row[5]);
     meta[m + META.aiGenerated] = flag(row[6]);
+  }
+
+  /** Adds a store read after this one's rows (the ids that follow them), its exams numbered as this one's. */
+  append(part: ExistingQuestions): void {
+    const exams = part.examIds.map((examId) => {
+      let exam = this.examIndex.get(examId);
+      if (exam === undefined) {
+        exam = this.examIds.push(examId) - 1;
+        this.examIndex.set(examId, exam);
+      }
+      return exam;
+    });
+    const at = this.ids.length;
+    const count = at + part.ids.length;
+    if (count * META_SIZE > this.meta.length) {
+      this.meta = grow(this.meta, count * META_SIZE);
+      this.words = grow(this.words, count * WORDS);
+    }
+    this.meta.set(part.meta.subarray(0, part.ids.length * META_SIZE), at * META_SIZE);
+    this.words.set(part.words.subarray(0, part.ids.length * WORDS), at * WORDS);
+    for (let k = 0; k < part.ids.length; k++) {
+      const m = (at + k) * META_SIZE + META.exam;
+      this.meta[m] = exams[this.meta[m]];
+    }
+    for (const id of part.ids) this.ids.push(id);
   }
 
   result(): ExistingQuestions {

@@ -3,7 +3,7 @@ import { eq, getTableColumns } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/libsql';
 import { exams } from '../../../schema/pingtopass.js';
 import { QbankError, RefusedError } from '../../errors.js';
-import { quoteIdent } from '../client.js';
+import { fileDatabasePath, quoteIdent } from '../client.js';
 import { statementBytes, type KeptRows, type Statement } from './encoder.js';
 import { readPingToPassDiff, storedOptionsJson } from './diff.js';
 import { warnAboutLookAlikesOf } from './look-alikes.js';
@@ -94,7 +94,9 @@ export class PingToPassQuestionsTarget implements ImportTarget {
     const examCodes: Array<[string, string]> = examRows.rows.map((row) => [String(row.code), String(row.id)]);
     if (context.dryRun) for (const planned of context.plannedExams) if (!examCodes.some(([code]) => code === planned[0])) examCodes.push(planned);
     // compared before staging: rows that change nothing are listed by the encoder (keys in SQL for --mode insert)
-    const stored = this.direct ? undefined : await readExistingQuestions(context.runner, remote, pageStarts);
+    // a dry run holds no write lock: what a second connection reads could be newer than this transaction's view
+    const helper = remote || context.dryRun ? undefined : { path: fileDatabasePath(context.database), busyTimeoutMs: context.database.busyTimeoutMs };
+    const stored = this.direct ? undefined : await readExistingQuestions(context.runner, remote, pageStarts, helper);
     this.store = stored;
     for (const row of examRows.rows) this.codeOf.set(String(row.id), String(row.code));
     return {

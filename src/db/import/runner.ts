@@ -19,7 +19,7 @@ export interface ImportRunner {
    * `file:` databases: the rows of a query as arrays, read as they are iterated, so that two
    * queries can be read side by side without holding either's rows (writes must wait until done).
    */
-  rows?(sql: string): Iterable<ArrayLike<unknown>>;
+  rows?(sql: string, args?: unknown[]): Iterable<ArrayLike<unknown>>;
   commit(): Promise<void>;
   rollback(): Promise<void>;
   close(): void;
@@ -151,8 +151,8 @@ export class NativeRunner implements ImportRunner {
     });
   }
 
-  rows(sql: string): Iterable<ArrayLike<unknown>> {
-    return this.connection.prepare(sql).raw().iterate() as Iterable<ArrayLike<unknown>>;
+  rows(sql: string, args: unknown[] = []): Iterable<ArrayLike<unknown>> {
+    return this.connection.prepare(sql).raw().iterate(args) as Iterable<ArrayLike<unknown>>;
   }
 
   async commit(): Promise<void> {
