@@ -57,4 +57,21 @@ describe.each(MODES)('a re-import over values stored as blobs (%s)', (mode) => {
     const restored = await sqlite(t, 'SELECT (SELECT typeof(text) || hex(text) FROM answer_options WHERE id = ?) AS option, (SELECT typeof(explanation) || hex(explanation) FROM questions WHERE id = ?) AS explanation', [String(option.id), String(question.id)]);
     expect(restored).toEqual([{ option: 'blob00FF41', explanation: 'blob4142' }]);
   });
+
+  it("check reads a question's text stored as a blob as its bytes in UTF-8: two different blobs are no duplicates, a blob of another's text is", async () => {
+    t = await seededDatabase(mode, 'pingtopass');
+    const [first, second, third] = await sqlite(t, "SELECT q.id, q.text FROM questions q WHERE q.exam_id = (SELECT exam_id FROM questions GROUP BY exam_id HAVING count(*) >= 3 ORDER BY exam_id LIMIT 1) ORDER BY q.id LIMIT 3");
+    await sqlite(t, "UPDATE questions SET text = CAST(? AS BLOB) WHERE id = ?", ['Which blob-stored question comes first, and why?', String(first.id)]);
+    await sqlite(t, "UPDATE questions SET text = CAST(? AS BLOB) WHERE id = ?", ['An entirely different question held as bytes?', String(second.id)]);
+    expect(await sqlite(t, 'SELECT typeof(text) AS type FROM questions WHERE id IN (?, ?)', [String(first.id), String(second.id)])).toEqual([{ type: 'blob' }, { type: 'blob' }]);
+    const duplicates = async () => {
+      const run = await runIn(t!, ['check', '--rules', 'duplicate-question', '--json']);
+      expect(run.stderr).not.toContain('BLOB');
+      return (run.json().findings as Array<{ rule: string; id: string; related: string[] }>).map((finding) => [finding.id, ...finding.related].sort());
+    };
+    expect(await duplicates()).toEqual([]);
+    // the same text as the third question's, held as its UTF-8 bytes
+    await sqlite(t, "UPDATE questions SET text = CAST(? AS BLOB) WHERE id = ?", [String(third.text), String(second.id)]);
+    expect(await duplicates()).toEqual([[String(second.id), String(third.id)].sort()]);
+  });
 });

@@ -112,14 +112,21 @@ function optionsOf(json: unknown): CheckOption[] {
   return options;
 }
 
+/** A value as the rules read text; a blob another writer stored is its bytes read as UTF-8, as an option's is. */
+function textOf(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof ArrayBuffer) return Buffer.from(value).toString('utf8');
+  if (ArrayBuffer.isView(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
+  return String(value);
+}
+
 function questionOf(row: Row, group: string | null, system: CheckSettings['system']): CheckQuestion {
-  const text = (value: unknown) => (value === null || value === undefined ? null : String(value));
-  const id = String(row.id);
+  const id = textOf(row.id) ?? 'null';
   if (system === 'pingtopass') {
-    return { table: 'questions', id, group, type: text(row.type), text: String(row.text ?? ''), explanation: text(row.explanation), published: row.review_status === 'approved', options: optionsOf(row.__options), answer: null, tldr: null };
+    return { table: 'questions', id, group, type: textOf(row.type), text: textOf(row.text) ?? '', explanation: textOf(row.explanation), published: row.review_status === 'approved', options: optionsOf(row.__options), answer: null, tldr: null };
   }
   const status = row.status ?? 'active';
-  return { table: 'questions', id, group, type: null, text: String(row.question ?? ''), explanation: text(row.explanation), published: status === 'active', options: [], answer: String(row.answer ?? ''), tldr: text(row.tldr) };
+  return { table: 'questions', id, group, type: null, text: textOf(row.question) ?? '', explanation: textOf(row.explanation), published: status === 'active', options: [], answer: textOf(row.answer) ?? '', tldr: textOf(row.tldr) };
 }
 
 async function operations(database: Database, settings: CheckSettings, now: Date, tables: Set<string>): Promise<RawFinding[]> {
