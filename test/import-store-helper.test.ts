@@ -13,7 +13,8 @@ import { databaseForEachTest, preparedDatabase, runIn, sqlite, type TestDatabase
  * be the one a single read gives, and the import's outcome the same.
  */
 
-const QUESTIONS = 24_000;
+const QUESTIONS = 40_000;
+const HALF = QUESTIONS / 2;
 const HEADER = 'id,exam_code,text,option_a,option_b,option_c,correct,explanation,difficulty';
 // the first half in two exams; the later half brings a third, first seen there
 const examOf = (n: number) => (n < QUESTIONS / 2 ? ['CCNA-200-301', 'SAA-C03'][n % 2] : ['SC-900', 'CCNA-200-301'][n % 2]);
@@ -98,12 +99,12 @@ describe('the stored questions read in two halves at once (file)', () => {
 
   it('re-imports as a dry run (read by one thread) says it would: rows edited in both halves, and rows without ids matched by text', async () => {
     const edited = Array.from({ length: QUESTIONS }, (_, n) => rowOf(n));
-    const changedIds = [5, 11_999, 12_000, 20_001, 23_999];
+    const changedIds = [5, HALF - 1, HALF, HALF + 8_001, QUESTIONS - 1];
     for (const n of changedIds) edited[n] = rowOf(n, `Question ${n}, edited`);
     // without an id, its text unchanged: matched by exam and text, in the later half
-    for (const n of [12_002, 23_998]) edited[n] = ['', ...rowOf(n).slice(1)];
+    for (const n of [HALF + 2, QUESTIONS - 2]) edited[n] = ['', ...rowOf(n).slice(1)];
     // without an id and its explanation edited: matched by text and updated
-    edited[18_000] = ['', ...rowOf(18_000).slice(1, 7), 'a new explanation', rowOf(18_000)[8]];
+    edited[HALF + 6_000] = ['', ...rowOf(HALF + 6_000).slice(1, 7), 'a new explanation', rowOf(HALF + 6_000)[8]];
     writeFileSync(join(t.dir, 'edited.csv'), csv(edited));
     const dry = await runIn(t, ['--json', 'import', 'edited.csv', '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
@@ -112,12 +113,12 @@ describe('the stored questions read in two halves at once (file)', () => {
     const counts = (summary: Record<string, unknown>) => ({ created: summary.created, updated: summary.updated, unchanged: summary.unchanged });
     expect(counts(run.json())).toEqual({ created: 0, updated: 6, unchanged: QUESTIONS - 6 });
     expect(counts(dry.json())).toEqual(counts(run.json()));
-    expect([...run.json().ids.updated].sort()).toEqual([...changedIds.map(idOf), idOf(18_000)].sort());
-    const stored = await sqlite(t, `SELECT id, text, explanation FROM questions WHERE id IN (?, ?, ?) ORDER BY id`, [idOf(20_001), idOf(18_000), idOf(12_002)]);
+    expect([...run.json().ids.updated].sort()).toEqual([...changedIds.map(idOf), idOf(HALF + 6_000)].sort());
+    const stored = await sqlite(t, `SELECT id, text, explanation FROM questions WHERE id IN (?, ?, ?) ORDER BY id`, [idOf(HALF + 8_001), idOf(HALF + 6_000), idOf(HALF + 2)]);
     expect(stored).toEqual([
-      { id: idOf(12_002), text: rowOf(12_002)[2], explanation: rowOf(12_002)[7] },
-      { id: idOf(18_000), text: rowOf(18_000)[2], explanation: 'a new explanation' },
-      { id: idOf(20_001), text: `Question 20001, edited`, explanation: rowOf(20_001)[7] },
+      { id: idOf(HALF + 2), text: rowOf(HALF + 2)[2], explanation: rowOf(HALF + 2)[7] },
+      { id: idOf(HALF + 6_000), text: rowOf(HALF + 6_000)[2], explanation: 'a new explanation' },
+      { id: idOf(HALF + 8_001), text: `Question ${HALF + 8_001}, edited`, explanation: rowOf(HALF + 8_001)[7] },
     ]);
     expect((await sqlite(t, 'SELECT count(*) AS n FROM questions'))[0].n).toBe(QUESTIONS);
   });

@@ -403,6 +403,13 @@ export function blobHeldIn(value: unknown): Buffer | undefined {
   return typeof hex === 'string' ? Buffer.from(hex, 'hex') : undefined;
 }
 
+/** The bytes of a blob as the drivers give it (an ArrayBuffer or a typed array), or undefined for any other value. */
+export function blobBytes(value: unknown): Buffer | undefined {
+  if (value instanceof ArrayBuffer) return Buffer.from(value);
+  if (ArrayBuffer.isView(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  return undefined;
+}
+
 export function quoteIdent(name: string): string {
   return '"' + name.replace(/"/g, '""') + '"';
 }

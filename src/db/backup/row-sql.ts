@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { InValue } from '@libsql/client';
-import { quoteIdent } from '../client.js';
+import { blobBytes, quoteIdent } from '../client.js';
 import { quoteName } from './statements.js';
 
 /**
@@ -119,9 +119,7 @@ export function isTooBig(error: unknown): boolean {
 
 function toBuffer(value: unknown): Buffer {
   if (value === null || value === undefined) return Buffer.alloc(0);
-  if (value instanceof ArrayBuffer) return Buffer.from(value);
-  if (ArrayBuffer.isView(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  return Buffer.from(String(value), 'utf8');
+  return blobBytes(value) ?? Buffer.from(String(value), 'utf8');
 }
 
 export interface Page {

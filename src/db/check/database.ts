@@ -1,5 +1,5 @@
 // Raw SQL: catalogue reads (pragma_foreign_key_check, sqlite_master) and rowid-ordered scans of every table.
-import { blobHeldIn, jsonHeldValue, type Database } from '../client.js';
+import { blobBytes, blobHeldIn, jsonHeldValue, type Database } from '../client.js';
 import { readRows, type RowQuery } from '../export/reader.js';
 import { CheckEngine } from './engine.js';
 import type { Fix } from './fixes.js';
@@ -115,9 +115,7 @@ function optionsOf(json: unknown): CheckOption[] {
 /** A value as the rules read text; a blob another writer stored is its bytes read as UTF-8, as an option's is. */
 function textOf(value: unknown): string | null {
   if (value === null || value === undefined) return null;
-  if (value instanceof ArrayBuffer) return Buffer.from(value).toString('utf8');
-  if (ArrayBuffer.isView(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
-  return String(value);
+  return blobBytes(value)?.toString('utf8') ?? String(value);
 }
 
 function questionOf(row: Row, group: string | null, system: CheckSettings['system']): CheckQuestion {

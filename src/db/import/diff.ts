@@ -1,5 +1,5 @@
 import { OPTIONAL_QUESTION_FIELDS, REQUIRED_QUESTION_FIELDS } from './open-interview-rows.js';
-import { blobHeldIn, jsonHeldValue } from '../client.js';
+import { blobBytes, blobHeldIn, jsonHeldValue } from '../client.js';
 import { GIVEN_FIELDS } from './pingtopass-rows.js';
 import type { ImportRunner } from './runner.js';
 import type { FieldChange, QuestionDiff } from './session.js';
@@ -41,7 +41,8 @@ const shownBlob = (hex: string) => `blob x'${hex.toUpperCase()}'`;
 
 const plain = (value: unknown): unknown => {
   if (typeof value === 'bigint') return Number(value);
-  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return shownBlob(Buffer.from(value instanceof ArrayBuffer ? value : value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength)).toString('hex'));
+  const blob = blobBytes(value);
+  if (blob) return shownBlob(blob.toString('hex'));
   return value ?? null;
 };
 
